@@ -1,0 +1,75 @@
+import type { LogRecord } from "../../journal/entry.js";
+import { executeRun, ShutdownRequested } from "../../executor/run-executor.js";
+import { newOwnerId } from "../../store/lease-owner.js";
+import type { RunRecord, Store } from "../../store/types.js";
+import { EXIT } from "../context.js";
+import { bytesAsText, runJson } from "../format.js";
+
+export interface ExecuteCliOptions {
+  json?: boolean;
+  quiet?: boolean;
+  upgradeTo?: string;
+  suspendAfterMs?: number;
+}
+
+/** Prints a committed guest log line to stderr: the message, prefixed by its level unless info. */
+export function printLogs(logs: readonly LogRecord[]): void {
+  let text = "";
+  for (const l of logs) text += (l.level === "info" || l.stream !== "log" ? "" : `${l.level}: `) + l.message + (l.message.endsWith("\n") ? "" : "\n");
+  process.stderr.write(text);
+}
+
+/** Executes a run in this process and reports how it ended; returns the exit code. */
+export async function executeAndReport(store: Store, runId: string, opts: ExecuteCliOptions): Promise<number> {
+  const abort = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (abort.signal.aborted) process.exit(130);
+    process.stderr.write(`dwe: ${sig}: stopping run ${runId} at its next host call; it stays resumable (\`dwe resume ${runId}\`)\n`);
+    abort.abort(new ShutdownRequested(sig));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  let run: RunRecord;
+  try {
+    run = await executeRun(runId, {
+      store,
+      owner: newOwnerId(),
+      cwd: process.cwd(),
+      signal: abort.signal,
+      ...(opts.upgradeTo !== undefined && { upgradeTo: opts.upgradeTo }),
+      ...(opts.suspendAfterMs !== undefined && { suspendAfterMs: opts.suspendAfterMs }),
+      ...(!opts.quiet && { onLogs: (_run: RunRecord, logs: readonly LogRecord[]) => printLogs(logs) }),
+    });
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+  return report(run, opts.json ?? false);
+}
+
+export function report(run: RunRecord, json: boolean): number {
+  if (json) process.stdout.write(JSON.stringify(runJson(run)) + "\n");
+  switch (run.status) {
+    case "completed":
+      if (!json && run.output !== null) {
+        const text = bytesAsText(run.output);
+        process.stdout.write(text.endsWith("\n") ? text : text + "\n");
+      }
+      return EXIT.ok;
+    case "failed":
+      process.stderr.write(`dwe: run ${run.id} failed: ${run.error?.code ?? "error"}: ${run.error?.message ?? "unknown error"}\n`);
+      return EXIT.runFailed;
+    case "cancelled":
+      process.stderr.write(`dwe: run ${run.id} was cancelled\n`);
+      return EXIT.cancelled;
+    case "suspended":
+      process.stderr.write(
+        `dwe: run ${run.id} is suspended until ${run.wakeAt === null ? "a signal" : new Date(run.wakeAt).toISOString()}; ` +
+          `continue it with \`dwe resume ${run.id}\` (or let \`dwe worker\` do it)\n`,
+      );
+      return EXIT.suspended;
+    default:
+      process.stderr.write(`dwe: run ${run.id} stopped (${run.status}); continue it with \`dwe resume ${run.id}\`\n`);
+      return EXIT.suspended;
+  }
+}

@@ -1,0 +1,74 @@
+import { readFileSync } from "node:fs";
+import { UsageError } from "../../errors.js";
+import { chooseEntry, inspectModule } from "../../runtime/module-loader.js";
+import { type GlobalOptions, openStore } from "../context.js";
+import {
+  checkRunId,
+  grantsFromFlags,
+  type GrantFlags,
+  newRunId,
+  parseEnv,
+  parsePositiveInt,
+  parseSize,
+  readInput,
+} from "../options.js";
+import { executeAndReport } from "./execute.js";
+
+export interface RunFlags extends GlobalOptions, GrantFlags {
+  id?: string;
+  input?: string;
+  env?: string[];
+  entry?: string;
+  timeout?: string;
+  maxMemory?: string;
+  suspendAfter?: string;
+  json?: boolean;
+  quiet?: boolean;
+  detach?: boolean;
+}
+
+/** `dwe run MODULE [-- ARGS…]`: pins the module, creates the run, and executes it here. */
+export async function runCommand(modulePath: string, args: string[], flags: RunFlags): Promise<number> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(modulePath));
+  } catch (err) {
+    throw new UsageError(`cannot read module '${modulePath}': ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`);
+  }
+  // Everything is checked before the database is touched, so bad input leaves it unchanged.
+  const info = inspectModule(bytes, modulePath);
+  const entry = chooseEntry(info, flags.entry, modulePath);
+  const id = checkRunId(flags.id ?? newRunId());
+  const grants = grantsFromFlags(flags, process.cwd());
+  const input = readInput(flags.input);
+  const env = parseEnv(flags.env);
+  const timeoutMs = flags.timeout === undefined ? null : parsePositiveInt(flags.timeout, "--timeout");
+  const maxMemoryBytes = flags.maxMemory === undefined ? null : parseSize(flags.maxMemory, "--max-memory");
+  const suspendAfterMs = flags.suspendAfter === undefined ? undefined : parsePositiveInt(flags.suspendAfter, "--suspend-after");
+
+  const store = openStore(flags, true);
+  try {
+    await store.putModule(info.sha256, info.kind, bytes);
+    await store.createRun({
+      id,
+      module: info.sha256,
+      entry,
+      input,
+      config: { grants, args, env, timeoutMs, maxMemoryBytes },
+      parentId: null,
+      status: "pending",
+    });
+    if (flags.detach) {
+      process.stdout.write(id + "\n");
+      return 0;
+    }
+    if (!flags.json && !flags.quiet) process.stderr.write(`dwe: run ${id}\n`);
+    return await executeAndReport(store, id, {
+      json: flags.json ?? false,
+      quiet: flags.quiet ?? false,
+      ...(suspendAfterMs !== undefined && { suspendAfterMs }),
+    });
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,66 @@
+import { RunNotFound, UsageError } from "../../errors.js";
+import { RUN_STATUSES, type RunStatus } from "../../store/types.js";
+import { type GlobalOptions, openStore } from "../context.js";
+import { runJson, runText } from "../format.js";
+import { parsePositiveInt } from "../options.js";
+
+/** `dwe show RUN [--json]`: status, input, output, error, grants and a journal summary. */
+export async function showCommand(runId: string, flags: GlobalOptions & { json?: boolean }): Promise<number> {
+  const store = openStore(flags, false);
+  try {
+    const run = await store.getRun(runId);
+    if (!run) throw new RunNotFound(runId);
+    const journal = await store.summarizeJournal(run.rid);
+    const children = await store.listRuns({ parentId: run.id });
+    process.stdout.write((flags.json ? JSON.stringify(runJson(run, journal, children)) : runText(run, journal, children)) + "\n");
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+/** `dwe logs RUN`: the guest's log lines, once each, in order. */
+export async function logsCommand(runId: string, flags: GlobalOptions & { json?: boolean; timestamps?: boolean }): Promise<number> {
+  const store = openStore(flags, false);
+  try {
+    const run = await store.getRun(runId);
+    if (!run) throw new RunNotFound(runId);
+    let out = "";
+    for (const l of await store.readLogs(run.rid)) {
+      if (flags.json) out += JSON.stringify({ seq: l.seq, at: new Date(l.at).toISOString(), level: l.level, stream: l.stream, message: l.message }) + "\n";
+      else {
+        const msg = l.message.endsWith("\n") ? l.message.slice(0, -1) : l.message;
+        out += (flags.timestamps ? `${new Date(l.at).toISOString()} ${l.level.padEnd(5)} ` : "") + msg + "\n";
+      }
+    }
+    process.stdout.write(out);
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+/** `dwe runs`: all runs, newest first. */
+export async function runsCommand(flags: GlobalOptions & { status?: string; limit?: string; json?: boolean }): Promise<number> {
+  if (flags.status !== undefined && !RUN_STATUSES.includes(flags.status as RunStatus)) {
+    throw new UsageError(`bad --status '${flags.status}': use one of ${RUN_STATUSES.join(", ")}`);
+  }
+  const limit = flags.limit === undefined ? 100 : parsePositiveInt(flags.limit, "--limit");
+  const store = openStore(flags, false);
+  try {
+    const runs = await store.listRuns({ ...(flags.status !== undefined && { status: flags.status as RunStatus }), limit });
+    if (flags.json) {
+      process.stdout.write(JSON.stringify(runs.map((r) => runJson(r))) + "\n");
+      return 0;
+    }
+    const rows = [["ID", "STATUS", "MODULE", "CREATED", "UPDATED"]];
+    for (const r of runs) {
+      rows.push([r.id, r.status, r.module.slice(0, 12), new Date(r.createdAt).toISOString(), new Date(r.updatedAt).toISOString()]);
+    }
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+    process.stdout.write(rows.map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n") + "\n");
+    return 0;
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,47 @@
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { StoreError, UsageError } from "../errors.js";
+import { SqliteStore, type Durability } from "../store/sqlite-store.js";
+import type { Store } from "../store/types.js";
+
+export interface GlobalOptions {
+  db?: string;
+  durability?: string;
+  debug?: boolean;
+}
+
+export const DEFAULT_DB = ".dwe/dwe.db";
+
+/** The database path from --db, else DWE_DB, else .dwe/dwe.db in the working directory. */
+export function dbPath(opts: GlobalOptions): string {
+  const p = opts.db ?? process.env.DWE_DB ?? DEFAULT_DB;
+  if (p === "") throw new UsageError("--db (or DWE_DB) is empty; give a database path");
+  return resolve(p);
+}
+
+export function parseDurability(value: string | undefined): Durability {
+  const v = value ?? process.env.DWE_DURABILITY ?? "process";
+  if (v !== "process" && v !== "fsync") throw new UsageError(`bad --durability '${v}': use 'process' (survives process crashes) or 'fsync' (survives power loss)`);
+  return v;
+}
+
+/**
+ * Opens the store. `create: false` is for commands that only read: they refuse a missing database
+ * instead of making an empty one.
+ */
+export function openStore(opts: GlobalOptions, create: boolean): Store {
+  const path = dbPath(opts);
+  if (!create && !existsSync(path)) {
+    throw new StoreError(`no dwe database at ${path}; start a run with \`dwe run\` first, or pass --db (or DWE_DB)`);
+  }
+  return new SqliteStore(path, parseDurability(opts.durability));
+}
+
+/** Exit codes of the CLI; documented in README.md. */
+export const EXIT = {
+  ok: 0,
+  runFailed: 1,
+  error: 2,
+  cancelled: 3,
+  suspended: 75,
+} as const;

@@ -1,0 +1,79 @@
+import { readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { UsageError } from "../errors.js";
+import { type Grants, parseDirGrant, parseNetGrants, parseShellGrant } from "../executor/grants.js";
+
+/** Commander collector for repeatable flags. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export interface GrantFlags {
+  dir?: string[];
+  allowNet?: string[];
+  allowShell?: string | boolean;
+}
+
+export function grantsFromFlags(flags: GrantFlags, cwd: string): Grants {
+  if (typeof flags.allowShell === "string" && flags.allowShell.endsWith(".wasm")) {
+    throw new UsageError(`--allow-shell took '${flags.allowShell}' as a program list; put the module path first, or write --allow-shell=PROGRAMS`);
+  }
+  return {
+    dirs: (flags.dir ?? []).map((d) => parseDirGrant(d, cwd)),
+    net: (flags.allowNet ?? []).flatMap((n) => parseNetGrants(n)),
+    shell: parseShellGrant(flags.allowShell),
+  };
+}
+
+const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export function checkRunId(id: string): string {
+  if (!ID_RE.test(id)) throw new UsageError(`bad run id '${id}': use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+  return id;
+}
+
+export function newRunId(): string {
+  const alphabet = "0123456789abcdefghijklmnopqrstuvwxyz";
+  return Array.from(randomBytes(12), (b) => alphabet[b % 36]).join("");
+}
+
+/** `--input`: the text itself, `@FILE` for a file's bytes, or `-` for standard input. */
+export function readInput(value: string | undefined): Uint8Array {
+  if (value === undefined) return new Uint8Array(0);
+  if (value === "-") return new Uint8Array(readFileSync(0));
+  if (value.startsWith("@")) {
+    try {
+      return new Uint8Array(readFileSync(value.slice(1)));
+    } catch (err) {
+      throw new UsageError(`cannot read --input file '${value.slice(1)}': ${(err as Error).message}`);
+    }
+  }
+  return new TextEncoder().encode(value);
+}
+
+export function parseEnv(pairs: string[] | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const p of pairs ?? []) {
+    const eq = p.indexOf("=");
+    if (eq <= 0) throw new UsageError(`bad --env '${p}': expected NAME=VALUE`);
+    env[p.slice(0, eq)] = p.slice(eq + 1);
+  }
+  return env;
+}
+
+export function parsePositiveInt(value: string, flag: string): number {
+  if (!/^\d+$/.test(value) || Number(value) <= 0 || !Number.isSafeInteger(Number(value))) {
+    throw new UsageError(`bad ${flag} '${value}': expected a positive whole number`);
+  }
+  return Number(value);
+}
+
+/** `--max-memory`: bytes with an optional K, M or G suffix (powers of 1024); a bare number is MiB. */
+export function parseSize(value: string, flag: string): number {
+  const m = /^(\d+)([KMG]i?B?)?$/i.exec(value.trim());
+  if (!m) throw new UsageError(`bad ${flag} '${value}': expected a size such as 64M or 1G`);
+  const unit = (m[2] ?? "M")[0]!.toUpperCase();
+  const n = Number(m[1]) * (unit === "K" ? 1024 : unit === "M" ? 1024 ** 2 : 1024 ** 3);
+  if (n < 65536 || n > 4 * 1024 ** 3) throw new UsageError(`bad ${flag} '${value}': must be between 64K and 4G`);
+  return n;
+}

@@ -1,0 +1,326 @@
+import { setTimeout as delay } from "node:timers/promises";
+import { Packr, unpack } from "msgpackr";
+import { AbiViolation, DweError, GuestVisibleError, NonDeterminismError } from "../errors.js";
+import { EntryState, type JournalEntry } from "../journal/entry.js";
+import { digestRequest } from "../journal/hash.js";
+import { OP_CODES, opName } from "../journal/ops.js";
+import type { JournalWriter } from "../journal/journal-writer.js";
+import type { RunRecord } from "../store/types.js";
+import type { HostContext, HostFunction } from "../../host-functions/types.js";
+import { BadRequest } from "../../host-functions/request-fields.js";
+
+/** The answer to one guest call: success bytes, or an error map the guest may handle. */
+export interface Reply {
+  ok: boolean;
+  bytes: Uint8Array;
+}
+
+/** Thrown out of the guest to suspend the run until `wakeAt` (a long durable sleep). */
+export class Suspend extends Error {
+  override name = "Suspend";
+  constructor(readonly wakeAt: number) {
+    super(`suspended until ${new Date(wakeAt).toISOString()}`);
+  }
+}
+
+/** The guest called `run.fail`. */
+export class GuestFailed extends DweError {
+  override name = "GuestFailed";
+  constructor(code: string, message: string) {
+    super(code, message);
+  }
+}
+
+export class RunTimeout extends DweError {
+  override name = "RunTimeout";
+  constructor(runId: string, timeoutMs: number) {
+    super("timeout", `run ${runId} ran past its timeout of ${timeoutMs} ms and was stopped; raise --timeout if it needs longer`);
+  }
+}
+
+const packr = new Packr({ useRecords: false, variableMapSize: true });
+const EMPTY = new Uint8Array(0);
+const OK_NIL: Reply = { ok: true, bytes: EMPTY };
+
+export function encode(value: unknown): Uint8Array {
+  if (value === undefined || value === null) return EMPTY;
+  return packr.pack(value).slice();
+}
+
+function errorReply(err: GuestVisibleError): Reply {
+  return { ok: false, bytes: encode({ code: err.code, message: err.message }) };
+}
+
+export interface DispatcherOptions {
+  run: RunRecord;
+  cwd: string;
+  journal: JournalWriter;
+  /** The run's journal as recorded; answered first, in order. */
+  recorded: readonly JournalEntry[];
+  functions: ReadonlyMap<string, HostFunction<never>>;
+  /** Sleeps longer than this suspend the run instead of waiting in memory. */
+  suspendAfterMs: number;
+  signal: AbortSignal;
+  /** Absolute time after which the run is stopped (null: never). */
+  deadline: number | null;
+  /** Awaited once, just before the first call that is not answered from the journal. */
+  onReplayEnd?: () => Promise<void>;
+}
+
+/**
+ * The one journaling path: every host call of a run goes through `call`, which answers it from the
+ * journal during replay (checking for divergence) and otherwise performs it live under the commit
+ * rule of its kind.
+ */
+export class Dispatcher {
+  private seq = 0;
+  private replayEnded: boolean;
+  output: Uint8Array | null = null;
+
+  constructor(private readonly o: DispatcherOptions) {
+    this.replayEnded = o.recorded.length === 0 && !o.onReplayEnd;
+  }
+
+  /** True while calls are still being answered from the journal. */
+  get replaying(): boolean {
+    return this.seq < this.o.recorded.length;
+  }
+
+  call(op: string, request: Uint8Array): Reply | Promise<Reply> {
+    if (this.o.deadline !== null && Date.now() > this.o.deadline) throw new RunTimeout(this.o.run.id, this.o.run.config.timeoutMs ?? 0);
+    if (this.o.signal.aborted) throw this.o.signal.reason;
+    switch (op) {
+      case "run.input":
+        return { ok: true, bytes: encode(this.o.run.input) };
+      case "run.info":
+        return { ok: true, bytes: encode({ id: this.o.run.id, entry: this.o.run.entry }) };
+      case "run.key":
+        return { ok: true, bytes: encode(`${this.o.run.id}:${this.seq + 1}`) };
+      case "run.fail":
+        return this.fail(request);
+    }
+    const fn = this.o.functions.get(op);
+    if (!fn) throw new AbiViolation(`the guest called unknown operation '${op.slice(0, 64)}'; see docs/abi.md for the operations of ABI v1`);
+    const code = OP_CODES[fn.name];
+    const seq = ++this.seq;
+    const digest = digestRequest(code, request);
+    const recorded = this.o.recorded[seq - 1];
+    if (recorded) {
+      if (recorded.op !== code || recorded.digest !== digest) {
+        throw new NonDeterminismError(this.o.run.id, seq, describeRecorded(recorded), describeCall(op, request));
+      }
+      if (recorded.state !== EntryState.Intent) {
+        if (fn.replay && recorded.state === EntryState.Ok) fn.replay(this.ctx(seq), this.parse(fn, op, request) as never);
+        return { ok: recorded.state === EntryState.Ok, bytes: recorded.payload };
+      }
+    }
+    if (!this.replayEnded) {
+      this.replayEnded = true;
+      if (this.o.onReplayEnd) return this.o.onReplayEnd().then(() => this.live(fn, seq, code, digest, op, request, recorded));
+    }
+    return this.live(fn, seq, code, digest, op, request, recorded);
+  }
+
+  /** Called when the entry function returned: a recorded entry left over is divergence. */
+  async finish(): Promise<void> {
+    const next = this.o.recorded[this.seq];
+    if (next) {
+      throw new NonDeterminismError(this.o.run.id, this.seq + 1, describeRecorded(next), "nothing more (the code returned before making this call)");
+    }
+    if (!this.replayEnded) {
+      this.replayEnded = true;
+      await this.o.onReplayEnd?.();
+    }
+  }
+
+  /** Journals a call made by the host on the guest's behalf (for example AssemblyScript's `env.seed`). */
+  callSync(op: string, request: Uint8Array): Reply {
+    const r = this.call(op, request);
+    if (r instanceof Promise) throw new Error(`internal: ${op} must answer synchronously`);
+    return r;
+  }
+
+  private fail(request: Uint8Array): never {
+    let value: unknown = null;
+    try {
+      value = request.length === 0 ? null : unpack(request);
+    } catch {
+      throw new BadRequest("run.fail", "not valid MessagePack");
+    }
+    const v = (value ?? {}) as { message?: unknown; code?: unknown };
+    const message = typeof v.message === "string" ? v.message : typeof value === "string" ? value : "the workflow failed";
+    const code = typeof v.code === "string" && /^[a-z0-9_.-]{1,64}$/i.test(v.code) ? v.code : "guest_failed";
+    throw new GuestFailed(code, message);
+  }
+
+  private ctx(seq: number): HostContext {
+    return {
+      runId: this.o.run.id,
+      seq,
+      key: `${this.o.run.id}:${seq}`,
+      grants: this.o.run.config.grants,
+      cwd: this.o.cwd,
+      signal: this.o.signal,
+      setOutput: (bytes) => {
+        this.output = bytes;
+      },
+    };
+  }
+
+  private parse(fn: HostFunction<never>, op: string, request: Uint8Array): unknown {
+    let value: unknown = null;
+    if (request.length > 0) {
+      try {
+        value = unpack(request);
+      } catch {
+        throw new BadRequest(op, "the request is not valid MessagePack");
+      }
+    }
+    return fn.parse(value);
+  }
+
+  private live(
+    fn: HostFunction<never>,
+    seq: number,
+    code: number,
+    digest: number,
+    op: string,
+    request: Uint8Array,
+    inFlight: JournalEntry | undefined,
+  ): Reply | Promise<Reply> {
+    const ctx = this.ctx(seq);
+    let value: never;
+    try {
+      value = this.parse(fn, op, request) as never;
+    } catch (err) {
+      if (!(err instanceof GuestVisibleError)) throw err;
+      const reply = errorReply(err);
+      this.o.journal.add({ seq, op: code, digest, state: EntryState.Err, payload: reply.bytes });
+      return reply;
+    }
+    switch (fn.kind) {
+      case "read":
+      case "note": {
+        const reply = this.perform(fn, ctx, value);
+        if (reply instanceof Promise) throw new Error(`internal: ${op} is journaled as ${fn.kind} but answered asynchronously`);
+        const line = reply.ok && fn.logLine ? fn.logLine(value) : undefined;
+        this.o.journal.add(
+          { seq, op: code, digest, state: reply.ok ? EntryState.Ok : EntryState.Err, payload: reply.bytes },
+          line && { seq, level: line.level, message: line.message, stream: line.stream, at: Date.now() },
+        );
+        return reply;
+      }
+      case "effect":
+        return this.effect(fn, ctx, value, code, digest, inFlight);
+      case "timer":
+        return this.timer(fn, ctx, value, code, digest, inFlight);
+    }
+  }
+
+  private perform(fn: HostFunction<never>, ctx: HostContext, value: never): Reply | Promise<Reply> {
+    try {
+      const r = fn.perform(ctx, value);
+      if (r instanceof Promise) {
+        return r.then(
+          (v) => ({ ok: true, bytes: encode(v) }),
+          (err: unknown) => {
+            if (err instanceof GuestVisibleError) return errorReply(err);
+            throw err;
+          },
+        );
+      }
+      return r === undefined ? OK_NIL : { ok: true, bytes: encode(r) };
+    } catch (err) {
+      if (err instanceof GuestVisibleError) return errorReply(err);
+      throw err;
+    }
+  }
+
+  private async effect(
+    fn: HostFunction<never>,
+    ctx: HostContext,
+    value: never,
+    code: number,
+    digest: number,
+    inFlight: JournalEntry | undefined,
+  ): Promise<Reply> {
+    const seq = ctx.seq;
+    const done = (reply: Reply): Reply => {
+      this.o.journal.add({ seq, op: code, digest, state: reply.ok ? EntryState.Ok : EntryState.Err, payload: reply.bytes });
+      return reply;
+    };
+    if (inFlight) {
+      // The process died while this effect was running: its outcome is unknown.
+      const intent = inFlight.payload.length > 0 ? unpack(inFlight.payload) : null;
+      const verdict = fn.recover ? fn.recover(ctx, value, intent) : "redo";
+      if (verdict !== "redo") {
+        await this.o.journal.commit();
+        return done({ ok: true, bytes: encode(verdict.done) });
+      }
+      if (fn.atMostOnce?.(value)) {
+        return done(
+          errorReply(
+            new GuestVisibleError("outcome_unknown", `${fn.name} (seq ${seq}) was in flight when the run stopped; it was not repeated (at_most_once)`),
+          ),
+        );
+      }
+    } else {
+      let intent: Uint8Array;
+      try {
+        intent = fn.intent ? encode(fn.intent(ctx, value)) : EMPTY;
+      } catch (err) {
+        if (err instanceof GuestVisibleError) return done(errorReply(err));
+        throw err;
+      }
+      this.o.journal.add({ seq, op: code, digest, state: EntryState.Intent, payload: intent });
+    }
+    await this.o.journal.commit();
+    const reply = done(await this.perform(fn, ctx, value));
+    await this.o.journal.commit();
+    return reply;
+  }
+
+  private async timer(
+    fn: HostFunction<never>,
+    ctx: HostContext,
+    value: never,
+    code: number,
+    digest: number,
+    inFlight: JournalEntry | undefined,
+  ): Promise<Reply> {
+    let until: number;
+    if (inFlight) {
+      until = Number((unpack(inFlight.payload) as { until: number }).until);
+    } else {
+      const intent = fn.intent!(ctx, value) as { until: number };
+      until = intent.until;
+      this.o.journal.add({ seq: ctx.seq, op: code, digest, state: EntryState.Intent, payload: encode({ until: BigInt(until) }) });
+      await this.o.journal.commit();
+    }
+    const remaining = until - Date.now();
+    if (remaining > this.o.suspendAfterMs) throw new Suspend(until);
+    if (remaining > 0) await delay(remaining, undefined, { signal: this.o.signal });
+    this.o.journal.add({ seq: ctx.seq, op: code, digest, state: EntryState.Ok, payload: EMPTY });
+    return OK_NIL;
+  }
+}
+
+function describeRecorded(e: JournalEntry): string {
+  return `${opName(e.op)} (request digest ${e.digest.toString(16).padStart(8, "0")})`;
+}
+
+function describeCall(op: string, request: Uint8Array): string {
+  let shown = "";
+  try {
+    shown =
+      request.length === 0
+        ? ""
+        : " " + JSON.stringify(unpack(request), (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v instanceof Uint8Array ? `<${v.length} bytes>` : v));
+  } catch {
+    shown = ` <${request.length} bytes>`;
+  }
+  if (shown.length > 160) shown = shown.slice(0, 157) + "...";
+  const code = (OP_CODES as Record<string, number>)[op];
+  const digest = code === undefined ? "" : ` (request digest ${digestRequest(code, request).toString(16).padStart(8, "0")})`;
+  return `${op}${shown}${digest}`;
+}

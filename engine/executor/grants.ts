@@ -1,0 +1,116 @@
+import { resolve, posix } from "node:path";
+import { UsageError } from "../errors.js";
+
+/** A host directory made visible to the guest at a guest path. */
+export interface DirGrant {
+  /** Absolute host path. */
+  host: string;
+  /** Absolute guest path (POSIX). */
+  guest: string;
+  readonly: boolean;
+}
+
+export interface NetGrant {
+  host: string;
+  /** null: any port. */
+  port: number | null;
+}
+
+/** Capabilities of a run: deny by default; stored with the run and used by every resume. */
+export interface Grants {
+  dirs: DirGrant[];
+  net: NetGrant[];
+  /** false: no exec; true: any program; a list: only these program names (argv[0] basename). */
+  shell: boolean | string[];
+}
+
+export const NO_GRANTS: Grants = { dirs: [], net: [], shell: false };
+
+/** Parses `HOST[:GUEST][:ro]`; a relative HOST is taken from `cwd`. */
+export function parseDirGrant(spec: string, cwd: string): DirGrant {
+  const parts = spec.split(":");
+  let readonly = false;
+  if (parts.length > 1 && parts[parts.length - 1] === "ro") {
+    readonly = true;
+    parts.pop();
+  }
+  if (parts.length > 2 || parts[0] === "" || parts.some((p) => p === "")) {
+    throw new UsageError(`bad --dir '${spec}': expected HOST[:GUEST][:ro], for example --dir ./data:/data`);
+  }
+  const host = resolve(cwd, parts[0]!);
+  const guestRaw = parts[1] ?? host;
+  if (!guestRaw.startsWith("/")) {
+    throw new UsageError(`bad --dir '${spec}': the guest path '${guestRaw}' must be absolute, for example /data`);
+  }
+  return { host, guest: posix.normalize(guestRaw), readonly };
+}
+
+/** Parses `HOST[:PORT],HOST[:PORT]…`; IPv6 addresses go in brackets: `[::1]:8080`. */
+export function parseNetGrants(spec: string): NetGrant[] {
+  const out: NetGrant[] = [];
+  for (const raw of spec.split(",")) {
+    const item = raw.trim();
+    if (item === "") continue;
+    const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.\-_*]+)(?::(\d{1,5}))?$/.exec(item);
+    if (!m) throw new UsageError(`bad --allow-net entry '${item}': expected HOST or HOST:PORT, for example 127.0.0.1:8080`);
+    const port = m[2] === undefined ? null : Number(m[2]);
+    if (port !== null && (port < 1 || port > 65535)) throw new UsageError(`bad port in --allow-net '${item}': use 1-65535`);
+    out.push({ host: m[1]!.replace(/^\[|\]$/g, "").toLowerCase(), port });
+  }
+  if (out.length === 0) throw new UsageError("--allow-net needs at least one host, for example --allow-net 127.0.0.1");
+  return out;
+}
+
+export function parseShellGrant(spec: string | boolean | undefined): boolean | string[] {
+  if (spec === undefined || spec === false) return false;
+  if (spec === true) return true;
+  const names = spec.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (names.length === 0) return true;
+  for (const n of names) {
+    if (n.includes("/")) throw new UsageError(`bad --allow-shell entry '${n}': name programs without a path, e.g. --allow-shell sh,git`);
+  }
+  return names;
+}
+
+export function netAllowed(grants: Grants, host: string, port: number): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return grants.net.some((g) => (g.host === h || g.host === "*") && (g.port === null || g.port === port));
+}
+
+export function shellAllowed(grants: Grants, program: string): boolean {
+  if (grants.shell === true) return true;
+  if (grants.shell === false) return false;
+  const base = program.split("/").pop() ?? program;
+  return grants.shell.includes(base);
+}
+
+/** True when `wider` grants something `narrower` does not. */
+export function widens(narrower: Grants, wider: Grants): string[] {
+  const extra: string[] = [];
+  for (const d of wider.dirs) {
+    const same = narrower.dirs.find((n) => n.host === d.host && n.guest === d.guest);
+    if (!same || (same.readonly && !d.readonly)) extra.push(`--dir ${d.host}:${d.guest}${d.readonly ? ":ro" : ""}`);
+  }
+  for (const n of wider.net) {
+    if (!narrower.net.some((g) => g.host === n.host && (g.port === null || g.port === n.port))) {
+      extra.push(`--allow-net ${n.host}${n.port === null ? "" : `:${n.port}`}`);
+    }
+  }
+  if (wider.shell !== false) {
+    if (narrower.shell === false) extra.push("--allow-shell");
+    else if (narrower.shell !== true) {
+      if (wider.shell === true) extra.push("--allow-shell (any program)");
+      else for (const p of wider.shell) if (!narrower.shell.includes(p)) extra.push(`--allow-shell ${p}`);
+    }
+  }
+  return extra;
+}
+
+export function describeGrants(g: Grants): string[] {
+  const lines: string[] = [];
+  for (const d of g.dirs) lines.push(`dir ${d.host} -> ${d.guest}${d.readonly ? " (read-only)" : ""}`);
+  for (const n of g.net) lines.push(`net ${n.host}${n.port === null ? "" : `:${n.port}`}`);
+  if (g.shell === true) lines.push("shell (any program)");
+  else if (Array.isArray(g.shell)) lines.push(`shell ${g.shell.join(",")}`);
+  return lines;
+}

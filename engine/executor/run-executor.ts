@@ -1,0 +1,153 @@
+import { DweError, NonDeterminismError, describeError } from "../errors.js";
+import type { LogRecord } from "../journal/entry.js";
+import { JournalWriter } from "../journal/journal-writer.js";
+import { AsyncifyDriver } from "../runtime/asyncify.js";
+import { loadExecutable } from "../runtime/module-loader.js";
+import type { Lease, RunEnd, RunRecord, RunStatus, Store } from "../store/types.js";
+import { HOST_FUNCTIONS } from "../../host-functions/registry.js";
+import { abiImports } from "./abi-imports.js";
+import { Dispatcher, Suspend } from "./dispatcher.js";
+import { GuestMemory } from "./guest-memory.js";
+import { wasiImports, ProcExit } from "../../host-functions/wasi/preview1.js";
+
+export interface ExecuteOptions {
+  store: Store;
+  /** Lease owner id of this process (see store/lease-owner.ts). */
+  owner: string;
+  /** Host working directory (relative host paths resolve against it). */
+  cwd: string;
+  /** Sleeps longer than this suspend the run (default 10 s). */
+  suspendAfterMs?: number;
+  leaseTtlMs?: number;
+  /** Take the run even if another owner's lease has not expired. */
+  steal?: boolean;
+  /** Continue the run on this module (sha256) if its journal replays cleanly on it. */
+  upgradeTo?: string;
+  /** Receives the run's log lines once each, as they are committed. */
+  onLogs?: (run: RunRecord, logs: readonly LogRecord[]) => void;
+  debug?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+/** Abort reason for a process that is shutting down: the run stays resumable. */
+export class ShutdownRequested extends Error {
+  override name = "ShutdownRequested";
+  constructor(signal: string) {
+    super(`interrupted by ${signal}`);
+  }
+}
+
+export const DEFAULT_SUSPEND_AFTER_MS = 10_000;
+const DEFAULT_LEASE_TTL_MS = 30_000;
+
+/** The upgrade target diverged from the run's journal: the run is left as it was. */
+export class UpgradeRefused extends DweError {
+  override name = "UpgradeRefused";
+  constructor(cause: NonDeterminismError) {
+    super("upgrade_refused", `upgrade refused, the run is unchanged: ${cause.message}`, { cause });
+  }
+}
+
+/**
+ * Executes one attempt of a run: takes its lease, replays its journal through a fresh instance,
+ * continues live, and records how the attempt ended. Returns the run as stored afterwards.
+ */
+export async function executeRun(runId: string, o: ExecuteOptions): Promise<RunRecord> {
+  const { store } = o;
+  const before = await store.getRun(runId);
+  const lease = await store.acquireLease(runId, o.owner, o.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS, o.steal ?? false);
+  const previous: { status: RunStatus; wakeAt: number | null } = { status: before?.status ?? "pending", wakeAt: before?.wakeAt ?? null };
+  const heartbeat = setInterval(() => void store.renewLease(lease, o.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS).catch(() => undefined), (o.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS) / 3);
+  heartbeat.unref();
+  try {
+    const end = await attempt(lease, previous, o);
+    await store.finishRun(lease, end);
+  } finally {
+    clearInterval(heartbeat);
+  }
+  return (await store.getRun(runId))!;
+}
+
+async function attempt(lease: Lease, previous: { status: RunStatus; wakeAt: number | null }, o: ExecuteOptions): Promise<RunEnd> {
+  const { store } = o;
+  const run = (await store.getRun(lease.runId))!;
+  let recorded;
+  let module: WebAssembly.Module;
+  try {
+    recorded = await store.readJournal(run.rid);
+    module = await loadExecutable(store, o.upgradeTo ?? run.module, run.config.maxMemoryBytes);
+  } catch (err) {
+    await store.finishRun(lease, { status: "released", previous: previous.status, wakeAt: previous.wakeAt });
+    throw err;
+  }
+  const journal = new JournalWriter(store, lease, {
+    maxBatch: 512,
+    maxDelayMs: 20,
+    onCommitted: o.onLogs && ((logs) => o.onLogs!(run, logs)),
+  });
+  const abort = new AbortController();
+  const onAbort = () => abort.abort(o.signal?.reason);
+  o.signal?.addEventListener("abort", onAbort, { once: true });
+  const timeoutMs = run.config.timeoutMs;
+  const deadline = timeoutMs === null ? null : Date.now() + timeoutMs;
+  const upgradeTo = o.upgradeTo;
+  const dispatcher = new Dispatcher({
+    run,
+    cwd: o.cwd,
+    journal,
+    recorded,
+    functions: HOST_FUNCTIONS,
+    suspendAfterMs: o.suspendAfterMs ?? DEFAULT_SUSPEND_AFTER_MS,
+    signal: abort.signal,
+    deadline,
+    ...(upgradeTo !== undefined && { onReplayEnd: () => store.setRunModule(lease, upgradeTo) }),
+  });
+  const memory = new GuestMemory();
+  const driver = new AsyncifyDriver();
+  const debug = o.debug ?? (() => undefined);
+  const imports = {
+    ...abiImports(memory, dispatcher, driver, debug),
+    wasi_snapshot_preview1: wasiImports(memory, dispatcher, driver, run),
+  };
+  const timer =
+    timeoutMs === null ? null : setTimeout(() => abort.abort(new DweError("timeout", `run ${run.id} ran past its timeout of ${timeoutMs} ms`)), timeoutMs);
+  try {
+    const instance = await WebAssembly.instantiate(module, imports);
+    const mem = instance.exports.memory;
+    if (!(mem instanceof WebAssembly.Memory)) throw new DweError("invalid_module", "the module does not export its memory as 'memory'");
+    memory.bind(mem);
+    driver.bind(instance, mem);
+    const entry = instance.exports[run.entry];
+    if (typeof entry !== "function") throw new DweError("invalid_module", `the module has no exported function '${run.entry}'`);
+    try {
+      await driver.call(() => (entry as () => unknown)());
+    } catch (err) {
+      if (!(err instanceof ProcExit) || err.code !== 0) throw err;
+    }
+    await dispatcher.finish();
+    await journal.commit();
+    return { status: "completed", output: dispatcher.output };
+  } catch (err) {
+    if (err instanceof Suspend) {
+      await journal.commit();
+      return { status: "suspended", wakeAt: err.wakeAt };
+    }
+    if (upgradeTo !== undefined && err instanceof NonDeterminismError) {
+      journal.discard();
+      await store.finishRun(lease, { status: "released", previous: previous.status, wakeAt: previous.wakeAt });
+      throw new UpgradeRefused(err);
+    }
+    if (o.signal?.aborted && o.signal.reason instanceof ShutdownRequested) {
+      // Stopped from outside (Ctrl-C, SIGTERM): keep the journal and leave the run ready to resume.
+      await journal.commit().catch(() => undefined);
+      return { status: "released", previous: "pending", wakeAt: null };
+    }
+    // Keep what was journaled before the failure: it happened.
+    await journal.commit().catch(() => undefined);
+    const error = err instanceof ProcExit ? { code: "exit", message: `the program exited with code ${err.code}` } : describeError(err);
+    return { status: "failed", error };
+  } finally {
+    if (timer) clearTimeout(timer);
+    o.signal?.removeEventListener("abort", onAbort);
+  }
+}

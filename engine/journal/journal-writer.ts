@@ -1,0 +1,75 @@
+import type { Lease, Store } from "../store/types.js";
+import type { JournalEntry, LogRecord } from "./entry.js";
+
+export interface JournalWriterOptions {
+  /** Commit once this many entries are buffered. */
+  maxBatch: number;
+  /** Commit buffered entries at the latest this long after the first was added. */
+  maxDelayMs: number;
+  /** Called with the log lines of each committed batch, in order (the CLI prints them). */
+  onCommitted?: (logs: readonly LogRecord[]) => void;
+}
+
+/**
+ * Buffers a run's journal entries and commits them in batches. Entries with no effect outside the
+ * run are only buffered; callers `commit()` before anything leaves the process. A failed background
+ * commit (lease lost, disk full) is rethrown by the next `add` or `commit`.
+ */
+export class JournalWriter {
+  private entries: JournalEntry[] = [];
+  private logs: LogRecord[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private chain: Promise<void> = Promise.resolve();
+  private failure: unknown = null;
+
+  constructor(
+    private readonly store: Store,
+    private readonly lease: Lease,
+    private readonly options: JournalWriterOptions,
+  ) {}
+
+  add(entry: JournalEntry, log?: LogRecord): void {
+    if (this.failure !== null) throw this.failure;
+    this.entries.push(entry);
+    if (log) this.logs.push(log);
+    if (this.entries.length >= this.options.maxBatch) {
+      void this.commit().catch(() => undefined);
+    } else if (this.timer === null) {
+      this.timer = setTimeout(() => void this.commit().catch(() => undefined), this.options.maxDelayMs);
+    }
+  }
+
+  /** Makes everything added so far durable (as the store's durability mode defines it). */
+  commit(): Promise<void> {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.failure !== null) return Promise.reject(this.failure);
+    if (this.entries.length > 0 || this.logs.length > 0) {
+      const entries = this.entries;
+      const logs = this.logs;
+      this.entries = [];
+      this.logs = [];
+      this.chain = this.chain.then(async () => {
+        if (this.failure !== null) throw this.failure;
+        try {
+          await this.store.appendJournal(this.lease, entries, logs);
+        } catch (err) {
+          this.failure = err;
+          throw err;
+        }
+        if (logs.length > 0) this.options.onCommitted?.(logs);
+      });
+    }
+    return this.chain;
+  }
+
+  /** Drops what is buffered (used when a run must be left exactly as it was). */
+  discard(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.entries = [];
+    this.logs = [];
+  }
+}

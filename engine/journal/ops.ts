@@ -1,0 +1,44 @@
+/**
+ * Stable numeric codes of journaled operations: part of the journal format. Never renumber;
+ * only append. The names are what error messages and `dwe show` print.
+ */
+export const OP_CODES = {
+  "run.output": 1,
+  "run.fail": 2,
+  log: 3,
+  "clock.now": 4,
+  "random.bytes": 5,
+  sleep: 6,
+  "http.request": 7,
+  exec: 8,
+  "fs.read": 9,
+  "fs.write": 10,
+  "fs.append": 11,
+  "fs.list": 12,
+  "fs.stat": 13,
+  "fs.remove": 14,
+  "signal.wait": 15,
+  "child.start": 16,
+  "child.join": 17,
+  // WASI preview1 (journaled per call; see docs/wasi.md)
+  "wasi.clock_time_get": 100,
+  "wasi.clock_res_get": 101,
+  "wasi.random_get": 102,
+  "wasi.poll_oneoff": 103,
+  "wasi.fd_write": 104,
+  "wasi.fd_read": 105,
+  "wasi.fs": 106,
+  "wasi.proc_exit": 107,
+} as const;
+
+export type OpName = keyof typeof OP_CODES;
+
+const NAMES = new Map<number, string>(Object.entries(OP_CODES).map(([name, code]) => [code, name]));
+
+export function opName(code: number): string {
+  return NAMES.get(code) ?? `op#${code}`;
+}
+
+export function opCode(name: string): number | undefined {
+  return (OP_CODES as Record<string, number>)[name];
+}

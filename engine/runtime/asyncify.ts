@@ -1,0 +1,150 @@
+import { InvalidModule } from "../errors.js";
+
+/**
+ * Lets a synchronous guest wait on asynchronous host work (HTTP, commands, sleeps) without a thread
+ * per run: binaryen's asyncify pass instruments the module so its stack can be unwound at an async
+ * import and rewound when the promise settles. Many runs then share one thread. See
+ * docs/architecture.md ("Concurrency model") for why this was chosen over worker threads per run.
+ */
+
+/** Imports that may suspend the guest. Everything else is answered synchronously. */
+export const ASYNC_IMPORTS = ["dwe.call", "wasi_snapshot_preview1.poll_oneoff"] as const;
+
+/** Artifact kind under which the transformed module is cached in the store. Bump on changes. */
+export const ASYNCIFY_ARTIFACT = "asyncify-v1";
+
+const STATE_UNWINDING = 1;
+const STATE_REWINDING = 2;
+
+/** Size of the scratch region asyncify saves the guest's stack into while it is suspended. */
+const DATA_BYTES = 64 * 1024;
+
+export async function asyncifyModule(bytes: Uint8Array): Promise<Uint8Array> {
+  const { default: binaryen } = await import("binaryen");
+  let mod: ReturnType<typeof binaryen.readBinary>;
+  try {
+    mod = binaryen.readBinary(bytes);
+  } catch (err) {
+    throw new InvalidModule(`binaryen cannot read the module to instrument it: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    // What Node 20's V8 (11.3) runs; binaryen then emits nothing newer (e.g. compact imports).
+    const F = binaryen.Features;
+    mod.setFeatures(
+      F.MVP | F.MutableGlobals | F.NontrappingFPToInt | F.SIMD128 | F.BulkMemory | F.BulkMemoryOpt | F.SignExt |
+        F.ReferenceTypes | F.Multivalue | F.TailCall | F.CallIndirectOverlong,
+    );
+    binaryen.setPassArgument("asyncify-imports", ASYNC_IMPORTS.join(","));
+    binaryen.setOptimizeLevel(2);
+    binaryen.setShrinkLevel(1);
+    mod.runPasses(["asyncify"]);
+    mod.optimize();
+    return mod.emitBinary();
+  } catch (err) {
+    throw new InvalidModule(`cannot instrument the module for suspension (asyncify): ${(err as Error).message}`, { cause: err });
+  } finally {
+    mod.dispose();
+  }
+}
+
+export function needsAsyncify(module: WebAssembly.Module): boolean {
+  const async = new Set<string>(ASYNC_IMPORTS);
+  const hasAsyncImport = WebAssembly.Module.imports(module).some((i) => async.has(`${i.module}.${i.name}`));
+  const instrumented = WebAssembly.Module.exports(module).some((e) => e.name === "asyncify_get_state");
+  return hasAsyncImport && !instrumented;
+}
+
+interface AsyncifyExports {
+  asyncify_start_unwind(addr: number): void;
+  asyncify_stop_unwind(): void;
+  asyncify_start_rewind(addr: number): void;
+  asyncify_stop_rewind(): void;
+  asyncify_get_state(): number;
+}
+
+type HostImport = (...args: number[]) => number | bigint | Promise<number | bigint>;
+
+/**
+ * Drives one instance: wraps async-capable imports and calls exports until they really return.
+ * The stack is saved in a region of the guest's own memory whose previous content is set aside and
+ * put back before any guest code runs again, so no guest cooperation is needed.
+ */
+export class AsyncifyDriver {
+  private exports: AsyncifyExports | null = null;
+  private memory: WebAssembly.Memory | null = null;
+  private pending: Promise<number | bigint> | null = null;
+  private resolved: number | bigint = 0;
+  private base = 0;
+  private saved: Uint8Array | null = null;
+  private stack: Uint8Array | null = null;
+
+  bind(instance: WebAssembly.Instance, memory: WebAssembly.Memory): void {
+    const e = instance.exports as unknown as Partial<AsyncifyExports>;
+    this.exports = typeof e.asyncify_get_state === "function" ? (e as AsyncifyExports) : null;
+    this.memory = memory;
+  }
+
+  /** Wraps a host import: a promise it returns suspends the guest until the promise settles. */
+  wrap(fn: HostImport): (...args: number[]) => number | bigint {
+    return (...args: number[]) => {
+      const ex = this.exports;
+      if (ex !== null && ex.asyncify_get_state() === STATE_REWINDING) {
+        ex.asyncify_stop_rewind();
+        this.restoreRegion();
+        return this.resolved;
+      }
+      const r = fn(...args);
+      if (typeof r === "number" || typeof r === "bigint") return r;
+      if (ex === null) throw new Error("internal: async host call in a module without asyncify");
+      this.pending = r;
+      this.startUnwind(ex);
+      return 0;
+    };
+  }
+
+  /** Calls an export, awaiting every async host call it makes, until it returns. */
+  async call(fn: () => unknown): Promise<void> {
+    fn();
+    const ex = this.exports;
+    while (ex !== null && ex.asyncify_get_state() === STATE_UNWINDING) {
+      ex.asyncify_stop_unwind();
+      this.finishUnwind();
+      const pending = this.pending!;
+      this.pending = null;
+      this.resolved = await pending;
+      this.startRewind(ex);
+      fn();
+    }
+  }
+
+  private startUnwind(ex: AsyncifyExports): void {
+    const mem = new Uint8Array(this.memory!.buffer);
+    const size = Math.min(DATA_BYTES, mem.length);
+    this.base = mem.length - size;
+    this.saved = mem.slice(this.base, this.base + size);
+    const view = new DataView(this.memory!.buffer);
+    view.setUint32(this.base, this.base + 8, true);
+    view.setUint32(this.base + 4, this.base + size, true);
+    ex.asyncify_start_unwind(this.base);
+  }
+
+  private finishUnwind(): void {
+    const mem = new Uint8Array(this.memory!.buffer);
+    this.stack = mem.slice(this.base, this.base + this.saved!.length);
+    mem.set(this.saved!, this.base);
+  }
+
+  private startRewind(ex: AsyncifyExports): void {
+    const mem = new Uint8Array(this.memory!.buffer);
+    this.saved = mem.slice(this.base, this.base + this.stack!.length);
+    mem.set(this.stack!, this.base);
+    this.stack = null;
+    ex.asyncify_start_rewind(this.base);
+  }
+
+  private restoreRegion(): void {
+    new Uint8Array(this.memory!.buffer).set(this.saved!, this.base);
+    this.saved = null;
+  }
+}
+

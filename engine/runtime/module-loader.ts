@@ -1,0 +1,88 @@
+import { createHash } from "node:crypto";
+import { InvalidModule } from "../errors.js";
+import type { ModuleKind, Store } from "../store/types.js";
+import { ASYNCIFY_ARTIFACT, asyncifyModule, needsAsyncify } from "./asyncify.js";
+import { compileCore, detectKind, withMemoryLimit } from "./wasm-binary.js";
+
+/** Imports dwe provides, by module; `*` means any name (unimplemented WASI calls return ENOSYS). */
+const PROVIDED: Record<string, ReadonlySet<string> | "*"> = {
+  dwe: new Set(["call", "response"]),
+  env: new Set(["abort", "trace", "seed"]),
+  wasi_snapshot_preview1: "*",
+};
+
+export const DEFAULT_MAX_MEMORY = 256 * 1024 * 1024;
+const PAGE = 65536;
+
+export interface ModuleInfo {
+  sha256: string;
+  kind: ModuleKind;
+  exports: string[];
+}
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/**
+ * Checks a core module before any run is created from it: valid Wasm, every import provided,
+ * memory exported, the entry present. `name` is what error messages call the file.
+ */
+export function inspectModule(bytes: Uint8Array, name: string): ModuleInfo {
+  const kind = detectKind(bytes, name);
+  if (kind === "component") {
+    throw new InvalidModule(`${name} is a WebAssembly component; components are not supported by this build of dwe yet (see docs/wasi.md)`);
+  }
+  const module = compileCore(bytes, name);
+  for (const imp of WebAssembly.Module.imports(module)) {
+    const provided = PROVIDED[imp.module];
+    if (imp.kind !== "function" || !provided || (provided !== "*" && !provided.has(imp.name))) {
+      throw new InvalidModule(
+        `${name} imports ${imp.kind} ${imp.module}.${imp.name}, which dwe does not provide; ` +
+          `guests may import only the dwe ABI (docs/abi.md) and WASI preview1 (docs/wasi.md)`,
+      );
+    }
+  }
+  const exports = WebAssembly.Module.exports(module);
+  if (!exports.some((e) => e.name === "memory" && e.kind === "memory")) {
+    throw new InvalidModule(`${name} does not export its memory as 'memory'; dwe needs it to pass data to the guest`);
+  }
+  return { sha256: sha256(bytes), kind, exports: exports.filter((e) => e.kind === "function").map((e) => e.name) };
+}
+
+/** Picks the entry export: the one asked for, else `run`, else `_start`. */
+export function chooseEntry(info: ModuleInfo, asked: string | undefined, name: string): string {
+  if (asked !== undefined) {
+    if (!info.exports.includes(asked)) throw new InvalidModule(`${name} has no exported function '${asked}' to use as the entry`);
+    return asked;
+  }
+  if (info.exports.includes("run")) return "run";
+  if (info.exports.includes("_start")) return "_start";
+  throw new InvalidModule(`${name} exports neither 'run' nor '_start'; export an entry function (see docs/abi.md)`);
+}
+
+const compiled = new Map<string, WebAssembly.Module>();
+
+/**
+ * The executable form of a stored module: asyncify-instrumented when it has async-capable imports
+ * (cached in the store, computed once per module), memory capped at `maxMemoryBytes`, compiled once
+ * per process.
+ */
+export async function loadExecutable(store: Store, sha: string, maxMemoryBytes: number | null): Promise<WebAssembly.Module> {
+  const limitPages = Math.max(1, Math.floor((maxMemoryBytes ?? DEFAULT_MAX_MEMORY) / PAGE));
+  const cacheKey = `${sha}/${limitPages}`;
+  const hit = compiled.get(cacheKey);
+  if (hit) return hit;
+  const stored = await store.getModule(sha);
+  if (!stored) throw new InvalidModule(`module ${sha} is missing from the store; the database is incomplete`);
+  let bytes = await store.getArtifact(sha, ASYNCIFY_ARTIFACT);
+  if (!bytes) {
+    const plain = compileCore(stored.bytes, `module ${sha.slice(0, 12)}`);
+    bytes = needsAsyncify(plain) ? await asyncifyModule(stored.bytes) : stored.bytes;
+    compileCore(bytes, `instrumented module ${sha.slice(0, 12)}`); // never cache an artifact that does not compile
+    await store.putArtifact(sha, ASYNCIFY_ARTIFACT, bytes);
+  }
+  const module = compileCore(withMemoryLimit(bytes, limitPages), `module ${sha.slice(0, 12)}`);
+  compiled.set(cacheKey, module);
+  return module;
+}

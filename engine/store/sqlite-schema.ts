@@ -1,0 +1,115 @@
+import type Database from "better-sqlite3";
+import { StoreError } from "../errors.js";
+
+/**
+ * Ordered migrations. The database records how many have run in `dwe_meta.schema_version`;
+ * a database with a higher number than this list is from a newer dwe and is refused.
+ */
+export const SQLITE_MIGRATIONS: readonly string[] = [
+  // 1: modules, runs, journal, logs
+  `
+  CREATE TABLE modules (
+    sha256 TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    bytes BLOB NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE module_artifacts (
+    sha256 TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    bytes BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (sha256, kind)
+  ) WITHOUT ROWID;
+  CREATE TABLE runs (
+    rid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    module TEXT NOT NULL REFERENCES modules(sha256),
+    entry TEXT NOT NULL,
+    input BLOB NOT NULL,
+    config BLOB NOT NULL,
+    status TEXT NOT NULL,
+    output BLOB,
+    error TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    wake_at INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    parent_id TEXT,
+    lease_owner TEXT,
+    lease_expires INTEGER,
+    lease_token INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX runs_by_status ON runs(status, wake_at);
+  CREATE INDEX runs_by_created ON runs(created_at);
+  CREATE INDEX runs_by_parent ON runs(parent_id);
+  CREATE TABLE journal (
+    rid INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    op INTEGER NOT NULL,
+    digest INTEGER NOT NULL,
+    state INTEGER NOT NULL,
+    payload BLOB NOT NULL,
+    sum INTEGER NOT NULL,
+    PRIMARY KEY (rid, seq)
+  ) WITHOUT ROWID;
+  CREATE TABLE logs (
+    rid INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    stream TEXT NOT NULL,
+    level TEXT NOT NULL,
+    message TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (rid, seq)
+  ) WITHOUT ROWID;
+  `,
+];
+
+const APP_ID = "dwe";
+
+/**
+ * Checks that `db` is a dwe database (or empty) and brings it to the current schema.
+ * Reads only, until it is sure the file is ours: a foreign or newer database is never written.
+ */
+export function migrate(db: Database.Database, location: string): void {
+  let tables: string[];
+  try {
+    tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((r) => r.name);
+  } catch (err) {
+    throw new StoreError(
+      `${location} is not a dwe database (${(err as Error).message}); point --db (or DWE_DB) at a dwe database or a new path`,
+      { cause: err },
+    );
+  }
+  let version = 0;
+  if (tables.length > 0) {
+    if (!tables.includes("dwe_meta")) {
+      throw new StoreError(
+        `${location} is an SQLite database but not a dwe database (no dwe_meta table); point --db (or DWE_DB) at a dwe database or a new path`,
+      );
+    }
+    const meta = new Map(
+      (db.prepare("SELECT key, value FROM dwe_meta").all() as { key: string; value: string }[]).map((r) => [r.key, r.value]),
+    );
+    if (meta.get("app") !== APP_ID) throw new StoreError(`${location} is not a dwe database (dwe_meta.app is not 'dwe')`);
+    version = Number(meta.get("schema_version") ?? "0");
+    if (!Number.isInteger(version) || version < 0) throw new StoreError(`${location} has a damaged dwe_meta.schema_version`);
+    if (version > SQLITE_MIGRATIONS.length) {
+      throw new StoreError(
+        `${location} was written by a newer dwe (schema ${version}, this dwe knows ${SQLITE_MIGRATIONS.length}); upgrade dwe to open it`,
+      );
+    }
+  }
+  if (version === SQLITE_MIGRATIONS.length) return;
+  const apply = db.transaction(() => {
+    if (version === 0) {
+      db.exec("CREATE TABLE IF NOT EXISTS dwe_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+      db.prepare("INSERT OR REPLACE INTO dwe_meta (key, value) VALUES ('app', ?)").run(APP_ID);
+    }
+    for (let v = version; v < SQLITE_MIGRATIONS.length; v++) db.exec(SQLITE_MIGRATIONS[v]!);
+    db.prepare("INSERT OR REPLACE INTO dwe_meta (key, value) VALUES ('schema_version', ?)").run(String(SQLITE_MIGRATIONS.length));
+  });
+  apply.immediate();
+}

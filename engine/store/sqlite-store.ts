@@ -1,0 +1,310 @@
+import Database from "better-sqlite3";
+import { mkdirSync, existsSync } from "node:fs";
+import { dirname } from "node:path";
+import { pack, unpack } from "msgpackr";
+import { CorruptJournal, DweError, RunNotFound, RunStateError, StoreError } from "../errors.js";
+import type { EntryState, JournalEntry, LogRecord } from "../journal/entry.js";
+import { entryChecksum } from "../journal/hash.js";
+import { opName } from "../journal/ops.js";
+import { migrate } from "./sqlite-schema.js";
+import { ownerIsDeadLocally } from "./lease-owner.js";
+import {
+  type JournalSummary,
+  type Lease,
+  type ModuleKind,
+  type NewRun,
+  type RunConfig,
+  type RunEnd,
+  type RunFilter,
+  type RunRecord,
+  type RunStatus,
+  type Store,
+  RUN_TRANSITIONS,
+} from "./types.js";
+
+export type Durability = "process" | "fsync";
+
+export class LeaseLost extends DweError {
+  override name = "LeaseLost";
+  constructor(runId: string) {
+    super("lease_lost", `this process no longer owns run ${runId} (its lease expired and another worker took it); nothing was written`);
+  }
+}
+
+interface RunRow {
+  rid: number;
+  id: string;
+  module: string;
+  entry: string;
+  input: Buffer;
+  config: Buffer;
+  status: RunStatus;
+  output: Buffer | null;
+  error: string | null;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+  wake_at: number | null;
+  attempts: number;
+  parent_id: string | null;
+  lease_owner: string | null;
+  lease_expires: number | null;
+  lease_token: number;
+}
+
+function toRecord(row: RunRow): RunRecord {
+  return {
+    rid: row.rid,
+    id: row.id,
+    module: row.module,
+    entry: row.entry,
+    input: new Uint8Array(row.input),
+    config: unpack(row.config) as RunConfig,
+    status: row.status,
+    output: row.output === null ? null : new Uint8Array(row.output),
+    error: row.error === null ? null : (JSON.parse(row.error) as { code: string; message: string }),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    finishedAt: row.finished_at,
+    wakeAt: row.wake_at,
+    attempts: row.attempts,
+    parentId: row.parent_id,
+    leaseOwner: row.lease_owner,
+    leaseExpiresAt: row.lease_expires,
+    leaseToken: row.lease_token,
+  };
+}
+
+/** The embedded store: one SQLite file in WAL mode. */
+export class SqliteStore implements Store {
+  readonly location: string;
+  private readonly db: Database.Database;
+  private readonly stmt: ReturnType<SqliteStore["prepare"]>;
+
+  constructor(path: string, durability: Durability = "process") {
+    this.location = path;
+    if (path !== ":memory:") {
+      const dir = dirname(path);
+      if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
+    }
+    try {
+      this.db = new Database(path, { timeout: 30_000 });
+    } catch (err) {
+      throw new StoreError(`cannot open database ${path}: ${(err as Error).message}; check the path and its permissions`, {
+        cause: err,
+      });
+    }
+    try {
+      migrate(this.db, path);
+      this.db.pragma("journal_mode = WAL");
+      // WAL + NORMAL survives a process crash (the OS has every committed page); FULL also survives power loss.
+      this.db.pragma(`synchronous = ${durability === "fsync" ? "FULL" : "NORMAL"}`);
+      this.db.pragma("foreign_keys = ON");
+      this.stmt = this.prepare();
+    } catch (err) {
+      this.db.close();
+      if (err instanceof DweError) throw err;
+      throw new StoreError(`${path} is not a usable dwe database: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      putModule: db.prepare("INSERT OR IGNORE INTO modules (sha256, kind, size, bytes, created_at) VALUES (?, ?, ?, ?, ?)"),
+      getModule: db.prepare("SELECT kind, bytes FROM modules WHERE sha256 = ?"),
+      putArtifact: db.prepare("INSERT OR REPLACE INTO module_artifacts (sha256, kind, bytes, created_at) VALUES (?, ?, ?, ?)"),
+      getArtifact: db.prepare("SELECT bytes FROM module_artifacts WHERE sha256 = ? AND kind = ?").pluck(),
+      insertRun: db.prepare(
+        `INSERT INTO runs (id, module, entry, input, config, status, created_at, updated_at, parent_id)
+         VALUES (@id, @module, @entry, @input, @config, @status, @now, @now, @parentId)`,
+      ),
+      getRun: db.prepare("SELECT * FROM runs WHERE id = ?"),
+      listRuns: db.prepare("SELECT * FROM runs ORDER BY created_at DESC, rid DESC LIMIT ?"),
+      listChildren: db.prepare("SELECT * FROM runs WHERE parent_id = ? ORDER BY created_at, rid LIMIT ?"),
+      listRunsByStatus: db.prepare("SELECT * FROM runs WHERE status = ? ORDER BY created_at DESC, rid DESC LIMIT ?"),
+      leaseToken: db.prepare("SELECT lease_token FROM runs WHERE rid = ?").pluck(),
+      takeLease: db.prepare(
+        `UPDATE runs SET lease_owner = ?, lease_expires = ?, lease_token = lease_token + 1, status = 'running',
+         attempts = attempts + 1, updated_at = ? WHERE rid = ?`,
+      ),
+      renewLease: db.prepare("UPDATE runs SET lease_expires = ? WHERE rid = ? AND lease_token = ?"),
+      setModule: db.prepare("UPDATE runs SET module = ?, updated_at = ? WHERE rid = ? AND lease_token = ?"),
+      finish: db.prepare(
+        `UPDATE runs SET status = @status, output = @output, error = @error, wake_at = @wakeAt, finished_at = @finishedAt,
+         lease_owner = NULL, lease_expires = NULL, updated_at = @now WHERE rid = @rid AND lease_token = @token`,
+      ),
+      readJournal: db.prepare("SELECT seq, op, digest, state, payload, sum FROM journal WHERE rid = ? ORDER BY seq").raw(),
+      putEntry: db.prepare("INSERT OR REPLACE INTO journal (rid, seq, op, digest, state, payload, sum) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+      putLog: db.prepare("INSERT OR REPLACE INTO logs (rid, seq, stream, level, message, at) VALUES (?, ?, ?, ?, ?, ?)"),
+      readLogs: db.prepare("SELECT seq, stream, level, message, at FROM logs WHERE rid = ? ORDER BY seq"),
+      summary: db.prepare(
+        "SELECT op, COUNT(*) AS n, SUM(state = 0) AS intents, SUM(length(payload)) AS bytes FROM journal WHERE rid = ? GROUP BY op",
+      ),
+    };
+  }
+
+  close(): Promise<void> {
+    if (this.db.open) this.db.close();
+    return Promise.resolve();
+  }
+
+  putModule(sha256: string, kind: ModuleKind, bytes: Uint8Array): Promise<void> {
+    this.stmt.putModule.run(sha256, kind, bytes.length, bytes, Date.now());
+    return Promise.resolve();
+  }
+
+  getModule(sha256: string): Promise<{ kind: ModuleKind; bytes: Uint8Array } | undefined> {
+    const row = this.stmt.getModule.get(sha256) as { kind: ModuleKind; bytes: Buffer } | undefined;
+    return Promise.resolve(row && { kind: row.kind, bytes: new Uint8Array(row.bytes) });
+  }
+
+  putArtifact(sha256: string, kind: string, bytes: Uint8Array): Promise<void> {
+    this.stmt.putArtifact.run(sha256, kind, bytes, Date.now());
+    return Promise.resolve();
+  }
+
+  getArtifact(sha256: string, kind: string): Promise<Uint8Array | undefined> {
+    const b = this.stmt.getArtifact.get(sha256, kind) as Buffer | undefined;
+    return Promise.resolve(b && new Uint8Array(b));
+  }
+
+  createRun(run: NewRun): Promise<RunRecord> {
+    try {
+      this.stmt.insertRun.run({
+        id: run.id,
+        module: run.module,
+        entry: run.entry,
+        input: run.input,
+        config: pack(run.config),
+        status: run.status,
+        now: Date.now(),
+        parentId: run.parentId,
+      });
+    } catch (err) {
+      if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") {
+        throw new RunStateError(`a run with id '${run.id}' already exists; pick another --id or resume it with \`dwe resume ${run.id}\``);
+      }
+      throw err;
+    }
+    return Promise.resolve(this.mustGet(run.id));
+  }
+
+  private mustGet(id: string): RunRecord {
+    const row = this.stmt.getRun.get(id) as RunRow | undefined;
+    if (!row) throw new RunNotFound(id);
+    return toRecord(row);
+  }
+
+  getRun(id: string): Promise<RunRecord | undefined> {
+    const row = this.stmt.getRun.get(id) as RunRow | undefined;
+    return Promise.resolve(row && toRecord(row));
+  }
+
+  listRuns(filter: RunFilter): Promise<RunRecord[]> {
+    const limit = filter.limit ?? 1000;
+    let rows: RunRow[];
+    if (filter.parentId !== undefined) {
+      rows = (this.stmt.listChildren.all(filter.parentId, limit) as RunRow[]).filter((r) => !filter.status || r.status === filter.status);
+    } else if (filter.status) rows = this.stmt.listRunsByStatus.all(filter.status, limit) as RunRow[];
+    else rows = this.stmt.listRuns.all(limit) as RunRow[];
+    return Promise.resolve(rows.map(toRecord));
+  }
+
+  setRunModule(lease: Lease, sha256: string): Promise<void> {
+    const r = this.stmt.setModule.run(sha256, Date.now(), lease.rid, lease.token);
+    if (r.changes !== 1) throw new LeaseLost(lease.runId);
+    return Promise.resolve();
+  }
+
+  acquireLease(runId: string, owner: string, ttlMs: number, steal: boolean): Promise<Lease> {
+    const take = this.db.transaction((): Lease => {
+      const run = this.mustGet(runId);
+      if (RUN_TRANSITIONS[run.status].length === 0) {
+        throw new RunStateError(`run ${runId} is ${run.status}; a ${run.status} run cannot be executed again`);
+      }
+      const now = Date.now();
+      const held = run.leaseOwner !== null && run.leaseExpiresAt !== null && run.leaseExpiresAt > now;
+      if (held && !steal && !ownerIsDeadLocally(run.leaseOwner!)) {
+        throw new RunStateError(
+          `run ${runId} is being executed by ${run.leaseOwner} (lease until ${new Date(run.leaseExpiresAt!).toISOString()}); ` +
+            `wait for it, or stop that process and try again`,
+        );
+      }
+      const expiresAt = now + ttlMs;
+      this.stmt.takeLease.run(owner, expiresAt, now, run.rid);
+      return { runId, rid: run.rid, owner, token: run.leaseToken + 1, expiresAt };
+    });
+    return Promise.resolve(take.immediate());
+  }
+
+  renewLease(lease: Lease, ttlMs: number): Promise<boolean> {
+    const expiresAt = Date.now() + ttlMs;
+    const ok = this.stmt.renewLease.run(expiresAt, lease.rid, lease.token).changes === 1;
+    if (ok) lease.expiresAt = expiresAt;
+    return Promise.resolve(ok);
+  }
+
+  finishRun(lease: Lease, end: RunEnd): Promise<void> {
+    const now = Date.now();
+    const terminal = end.status === "completed" || end.status === "failed" || end.status === "cancelled";
+    const r = this.stmt.finish.run({
+      rid: lease.rid,
+      token: lease.token,
+      status: end.status === "released" ? end.previous : end.status,
+      output: end.status === "completed" ? end.output : null,
+      error: end.status === "failed" || end.status === "cancelled" ? JSON.stringify(end.error) : null,
+      wakeAt: end.status === "suspended" || end.status === "released" ? end.wakeAt : null,
+      finishedAt: terminal ? now : null,
+      now,
+    });
+    if (r.changes !== 1) throw new LeaseLost(lease.runId);
+    return Promise.resolve();
+  }
+
+  readJournal(rid: number): Promise<JournalEntry[]> {
+    const rows = this.stmt.readJournal.all(rid) as [number, number, number, number, Buffer, number][];
+    const out: JournalEntry[] = new Array<JournalEntry>(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const [seq, op, digest, state, payload, sum] = rows[i]!;
+      if (seq !== i + 1) throw new CorruptJournal(`journal of run #${rid} has a gap: expected seq ${i + 1}, found ${seq}; the database was damaged`);
+      if (entryChecksum(seq, op, digest, state, payload) !== sum) {
+        throw new CorruptJournal(
+          `journal entry seq ${seq} (${opName(op)}) of run #${rid} fails its checksum; the database was damaged. ` +
+            `Restore it from a backup, or export the run's intact prefix`,
+        );
+      }
+      out[i] = { seq, op, digest, state: state as EntryState, payload };
+    }
+    return Promise.resolve(out);
+  }
+
+  appendJournal(lease: Lease, entries: readonly JournalEntry[], logs: readonly LogRecord[]): Promise<void> {
+    if (entries.length === 0 && logs.length === 0) return Promise.resolve();
+    const write = this.db.transaction(() => {
+      if (this.stmt.leaseToken.get(lease.rid) !== lease.token) throw new LeaseLost(lease.runId);
+      for (const e of entries) {
+        this.stmt.putEntry.run(lease.rid, e.seq, e.op, e.digest, e.state, e.payload, entryChecksum(e.seq, e.op, e.digest, e.state, e.payload));
+      }
+      for (const l of logs) this.stmt.putLog.run(lease.rid, l.seq, l.stream, l.level, l.message, l.at);
+    });
+    write.immediate();
+    return Promise.resolve();
+  }
+
+  summarizeJournal(rid: number): Promise<JournalSummary> {
+    const rows = this.stmt.summary.all(rid) as { op: number; n: number; intents: number; bytes: number }[];
+    const s: JournalSummary = { entries: 0, intents: 0, byOp: {}, bytes: 0 };
+    for (const r of rows) {
+      s.entries += r.n;
+      s.intents += r.intents;
+      s.bytes += r.bytes;
+      s.byOp[opName(r.op)] = r.n;
+    }
+    return Promise.resolve(s);
+  }
+
+  readLogs(rid: number): Promise<LogRecord[]> {
+    return Promise.resolve(this.stmt.readLogs.all(rid) as LogRecord[]);
+  }
+}

@@ -1,0 +1,131 @@
+import type { JournalEntry, LogRecord } from "../journal/entry.js";
+import type { Grants } from "../executor/grants.js";
+
+export const RUN_STATUSES = ["pending", "running", "suspended", "completed", "failed", "cancelled"] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** Allowed transitions of the run lifecycle; anything else is a bug or a race lost. */
+export const RUN_TRANSITIONS: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
+  pending: ["running", "cancelled", "failed"],
+  running: ["running", "suspended", "completed", "failed", "cancelled", "pending"],
+  suspended: ["running", "cancelled", "failed"],
+  completed: [],
+  failed: [],
+  cancelled: [],
+};
+
+export function isTerminal(status: RunStatus): boolean {
+  return RUN_TRANSITIONS[status].length === 0;
+}
+
+export type ModuleKind = "core" | "component";
+
+/** What a run was started with; pinned for its whole life. */
+export interface RunConfig {
+  grants: Grants;
+  /** WASI argv after the program name. */
+  args: string[];
+  /** WASI environment (only what was passed with --env). */
+  env: Record<string, string>;
+  /** Wall-clock budget of an execution attempt's active time, in ms (null: none). */
+  timeoutMs: number | null;
+  /** Linear memory limit in bytes (null: the default limit). */
+  maxMemoryBytes: number | null;
+}
+
+export interface RunRecord {
+  rid: number;
+  id: string;
+  /** sha256 (hex) of the module's bytes. */
+  module: string;
+  entry: string;
+  input: Uint8Array;
+  config: RunConfig;
+  status: RunStatus;
+  output: Uint8Array | null;
+  error: { code: string; message: string } | null;
+  createdAt: number;
+  updatedAt: number;
+  finishedAt: number | null;
+  wakeAt: number | null;
+  attempts: number;
+  parentId: string | null;
+  leaseOwner: string | null;
+  leaseExpiresAt: number | null;
+  leaseToken: number;
+}
+
+export interface NewRun {
+  id: string;
+  module: string;
+  entry: string;
+  input: Uint8Array;
+  config: RunConfig;
+  parentId: string | null;
+  status: RunStatus;
+}
+
+/** Proof of ownership of a run: journal writes carrying a stale token are refused. */
+export interface Lease {
+  runId: string;
+  rid: number;
+  owner: string;
+  token: number;
+  expiresAt: number;
+}
+
+export interface JournalSummary {
+  entries: number;
+  intents: number;
+  byOp: Record<string, number>;
+  bytes: number;
+}
+
+export interface RunFilter {
+  status?: RunStatus;
+  parentId?: string;
+  limit?: number;
+}
+
+export type RunEnd =
+  | { status: "completed"; output: Uint8Array | null }
+  | { status: "failed"; error: { code: string; message: string } }
+  | { status: "cancelled"; error: { code: string; message: string } }
+  | { status: "suspended"; wakeAt: number | null }
+  /** Gives the run back as it was before this attempt (a refused upgrade, a store error). */
+  | { status: "released"; previous: RunStatus; wakeAt: number | null };
+
+/**
+ * The store: modules, runs, journals and logs. One interface, implemented on SQLite (default)
+ * and PostgreSQL; both pass test/store-conformance.test.ts.
+ */
+export interface Store {
+  readonly location: string;
+  close(): Promise<void>;
+
+  putModule(sha256: string, kind: ModuleKind, bytes: Uint8Array): Promise<void>;
+  getModule(sha256: string): Promise<{ kind: ModuleKind; bytes: Uint8Array } | undefined>;
+  putArtifact(sha256: string, kind: string, bytes: Uint8Array): Promise<void>;
+  getArtifact(sha256: string, kind: string): Promise<Uint8Array | undefined>;
+
+  createRun(run: NewRun): Promise<RunRecord>;
+  getRun(id: string): Promise<RunRecord | undefined>;
+  listRuns(filter: RunFilter): Promise<RunRecord[]>;
+  /** Replaces the module of a run (upgrade after a clean replay check). Requires the lease. */
+  setRunModule(lease: Lease, sha256: string): Promise<void>;
+
+  /**
+   * Takes the run for execution: succeeds when no live lease is held (or `steal` is true) and the run
+   * is not terminal. Increments the fencing token and sets status running.
+   */
+  acquireLease(runId: string, owner: string, ttlMs: number, steal: boolean): Promise<Lease>;
+  renewLease(lease: Lease, ttlMs: number): Promise<boolean>;
+  /** Ends an execution attempt: writes the run's new state and drops the lease, if still held. */
+  finishRun(lease: Lease, end: RunEnd): Promise<void>;
+
+  readJournal(rid: number): Promise<JournalEntry[]>;
+  /** Appends (or completes intents of) journal entries with their logs in one transaction, fenced by the lease. */
+  appendJournal(lease: Lease, entries: readonly JournalEntry[], logs: readonly LogRecord[]): Promise<void>;
+  summarizeJournal(rid: number): Promise<JournalSummary>;
+  readLogs(rid: number): Promise<LogRecord[]>;
+}

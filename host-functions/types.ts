@@ -1,0 +1,54 @@
+import type { Grants } from "../engine/executor/grants.js";
+import type { OpName } from "../engine/journal/ops.js";
+
+/**
+ * How a host function is journaled; this alone decides the commit rule (docs/architecture.md):
+ * - `read`: result journaled, batched commit (clock, random, file reads).
+ * - `note`: local write with no effect outside the journal (log, output), batched commit.
+ * - `effect`: leaves the process (HTTP, exec, file writes): everything before it and an intent are
+ *   committed first, then it runs, then its result is committed.
+ * - `timer`: durable sleep: its deadline is committed as an intent, then it waits or suspends.
+ */
+export type EffectKind = "read" | "note" | "effect" | "timer";
+
+/** What a host function can see and do while it runs. */
+export interface HostContext {
+  readonly runId: string;
+  /** Journal position of this call. */
+  readonly seq: number;
+  /** Stable idempotency key of this call: `<run-id>:<seq>`. */
+  readonly key: string;
+  readonly grants: Grants;
+  /** Host directory that relative host paths (for example exec's cwd) resolve against. */
+  readonly cwd: string;
+  /** Aborted when the run is cancelled, times out or the process shuts down. */
+  readonly signal: AbortSignal;
+  /** Sets the run's output (the last one wins). */
+  setOutput(bytes: Uint8Array): void;
+}
+
+/** Result of a host function: any msgpack-encodable value (`undefined` becomes nil). */
+export type HostResult = unknown;
+
+export interface HostFunction<Req = unknown> {
+  readonly name: OpName;
+  readonly kind: EffectKind;
+  /** Validates the decoded request; throws BadRequest on a malformed one. */
+  parse(request: unknown): Req;
+  /** Performs the call live. Throws GuestVisibleError for errors the guest should see. */
+  perform(ctx: HostContext, request: Req): HostResult | Promise<HostResult>;
+  /** Effects: data committed with the intent, handed to `recover` after a crash (e.g. a file size). */
+  intent?(ctx: HostContext, request: Req): HostResult;
+  /**
+   * Effects: decides what to do about an intent without a result found on resume. Return
+   * `{ done: value }` when the effect is known to have happened, `"redo"` to perform it again.
+   * Without this hook the effect is redone (at-least-once) unless `atMostOnce(request)`.
+   */
+  recover?(ctx: HostContext, request: Req, intent: unknown): { done: HostResult } | "redo";
+  /** True when the guest asked this call to be at-most-once. */
+  atMostOnce?(request: Req): boolean;
+  /** Called on replay of a completed entry, for calls whose effect is on the run itself (output). */
+  replay?(ctx: HostContext, request: Req): void;
+  /** For `log`: the line this call adds to the run's logs. */
+  logLine?(request: Req): { level: string; message: string; stream: string };
+}

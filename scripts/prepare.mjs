@@ -1,0 +1,24 @@
+// Runs on `npm install` (and before `npm test`): compiles the TypeScript sources into dist/ and
+// builds the AssemblyScript examples, so `npx dwe …` works with no manual build step.
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
+
+function step(what, args) {
+  const r = spawnSync(process.execPath, args, { cwd: root, stdio: "inherit" });
+  if (r.status !== 0) {
+    console.error(`dwe prepare: ${what} failed (exit ${r.status ?? r.signal})`);
+    process.exit(1);
+  }
+}
+
+if (!existsSync(tsc)) {
+  console.error("dwe prepare: typescript is not installed; run `npm install` (with dev dependencies)");
+  process.exit(1);
+}
+step("compiling TypeScript", [tsc, "-p", "tsconfig.json"]);
+if (existsSync(join(root, "scripts", "build-examples.mjs"))) step("building examples", [join(root, "scripts", "build-examples.mjs")]);
