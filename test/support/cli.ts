@@ -1,0 +1,54 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const ROOT = resolve(import.meta.dirname, "..", "..");
+export const DWE = join(ROOT, "bin", "dwe.js");
+export const example = (name: string) => join(ROOT, "examples", name, "build", `${name}.wasm`);
+
+/** A fresh working directory with its own database; removed by `cleanup`. */
+export function workdir(prefix = "dwe-test-"): { dir: string; db: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, db: join(dir, "dwe.db"), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real `dwe` CLI to completion. */
+export function dwe(args: string[], opts: { cwd: string; db: string; input?: string; env?: Record<string, string> }): CliResult {
+  const r = spawnSync(process.execPath, [DWE, "--db", opts.db, ...args], {
+    cwd: opts.cwd,
+    encoding: "utf8",
+    input: opts.input ?? "",
+    env: { ...process.env, ...opts.env },
+    timeout: 120_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs `dwe` asynchronously (for tests that must serve HTTP from this process meanwhile). */
+export function dweAsync(args: string[], opts: { cwd: string; db: string }): Promise<CliResult> {
+  return new Promise((resolvePromise) => {
+    const child = spawnDwe(args, opts);
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.on("close", (code) => resolvePromise({ code, stdout, stderr }));
+  });
+}
+
+export function spawnDwe(args: string[], opts: { cwd: string; db: string }): ChildProcess {
+  return spawn(process.execPath, [DWE, "--db", opts.db, ...args], { cwd: opts.cwd, stdio: ["ignore", "pipe", "pipe"] });
+}
+
+/** Resolves when the child exits; returns its exit code or signal. */
+export function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  return new Promise((r) => child.on("exit", (code, signal) => r({ code, signal })));
+}
