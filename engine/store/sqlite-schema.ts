@@ -65,6 +65,32 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (rid, seq)
   ) WITHOUT ROWID;
   `,
+  // 2: workers (wake/cancel flags on runs), signals, schedules (docs/worker.md)
+  `
+  ALTER TABLE runs ADD COLUMN wake_requested INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE runs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX runs_by_lease ON runs(status, lease_expires);
+  CREATE TABLE signals (
+    id INTEGER PRIMARY KEY,
+    rid INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    data BLOB NOT NULL,
+    sent_at INTEGER NOT NULL,
+    consumed_seq INTEGER
+  );
+  CREATE INDEX signals_by_run ON signals(rid, name, consumed_seq, id);
+  CREATE TABLE schedules (
+    name TEXT PRIMARY KEY,
+    cron TEXT NOT NULL,
+    module TEXT NOT NULL REFERENCES modules(sha256),
+    entry TEXT NOT NULL,
+    input BLOB NOT NULL,
+    config BLOB NOT NULL,
+    next_tick INTEGER NOT NULL,
+    last_tick INTEGER,
+    created_at INTEGER NOT NULL
+  );
+  `,
 ];
 
 const APP_ID = "dwe";

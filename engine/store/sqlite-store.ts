@@ -132,7 +132,8 @@ export class SqliteStore implements Store {
       setModule: db.prepare("UPDATE runs SET module = ?, updated_at = ? WHERE rid = ? AND lease_token = ?"),
       finish: db.prepare(
         `UPDATE runs SET status = @status, output = @output, error = @error, wake_at = @wakeAt, finished_at = @finishedAt,
-         lease_owner = NULL, lease_expires = NULL, updated_at = @now WHERE rid = @rid AND lease_token = @token`,
+         lease_owner = NULL, lease_expires = NULL, attempts = attempts - @undo, updated_at = @now
+         WHERE rid = @rid AND lease_token = @token`,
       ),
       readJournal: db.prepare("SELECT seq, op, digest, state, payload, sum FROM journal WHERE rid = ? ORDER BY seq").raw(),
       putEntry: db.prepare("INSERT OR REPLACE INTO journal (rid, seq, op, digest, state, payload, sum) VALUES (?, ?, ?, ?, ?, ?, ?)"),
@@ -256,6 +257,7 @@ export class SqliteStore implements Store {
       error: end.status === "failed" || end.status === "cancelled" ? JSON.stringify(end.error) : null,
       wakeAt: end.status === "suspended" || end.status === "released" ? end.wakeAt : null,
       finishedAt: terminal ? now : null,
+      undo: end.status === "released" ? 1 : 0,
       now,
     });
     if (r.changes !== 1) throw new LeaseLost(lease.runId);

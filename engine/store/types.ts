@@ -95,6 +95,49 @@ export type RunEnd =
   /** Gives the run back as it was before this attempt (a refused upgrade, a store error). */
   | { status: "released"; previous: RunStatus; wakeAt: number | null };
 
+/** A run taken by `claimRuns`: its new lease and what it was before (to give it back unchanged). */
+export interface ClaimedRun {
+  lease: Lease;
+  previous: RunStatus;
+  wakeAt: number | null;
+  /** The run's --timeout (null: none), for the worker's watchdog. */
+  timeoutMs: number | null;
+}
+
+/** Result of renewing one lease: whether it is still held, and whether cancellation was asked. */
+export interface LeaseCheck {
+  runId: string;
+  held: boolean;
+  cancelRequested: boolean;
+}
+
+/** What `requestCancel` did: runs cancelled at once (no live lease) and runs asked to stop. */
+export interface CancelOutcome {
+  cancelled: string[];
+  requested: string[];
+}
+
+/** A delivered external event (`dwe signal`). `id` orders all signals. */
+export interface SignalRecord {
+  id: number;
+  name: string;
+  data: Uint8Array;
+  sentAt: number;
+  consumedSeq: number | null;
+}
+
+export interface ScheduleRecord {
+  name: string;
+  cron: string;
+  module: string;
+  entry: string;
+  input: Uint8Array;
+  config: RunConfig;
+  nextTick: number;
+  lastTick: number | null;
+  createdAt: number;
+}
+
 /**
  * The store: modules, runs, journals and logs. One interface, implemented on SQLite (default)
  * and PostgreSQL; both pass test/store-conformance.test.ts.
@@ -128,4 +171,38 @@ export interface Store {
   appendJournal(lease: Lease, entries: readonly JournalEntry[], logs: readonly LogRecord[]): Promise<void>;
   summarizeJournal(rid: number): Promise<JournalSummary>;
   readLogs(rid: number): Promise<LogRecord[]>;
+
+  // ---- workers (docs/worker.md) ----
+
+  /**
+   * Atomically takes up to `limit` runs that are due: pending, suspended with `wake_at <= now` or
+   * a wake request (signal, child finished), or running under an expired lease. Each gets a new
+   * lease (fencing token + 1) for `owner`. Runs with a pending cancel request are cancelled instead.
+   * SQLite: one IMMEDIATE transaction; PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED.
+   */
+  claimRuns(owner: string, limit: number, ttlMs: number, now: number): Promise<ClaimedRun[]>;
+  /** Heartbeat for many leases at once; reports lost leases and cancel requests. */
+  renewLeases(leases: readonly Lease[], ttlMs: number): Promise<LeaseCheck[]>;
+  /** Cancels a run and its descendants: at once when no live lease holds them, else asks their holder. */
+  requestCancel(runId: string): Promise<CancelOutcome>;
+
+  /** Stores a signal for a run (kept until a wait consumes it) and wakes the run. Returns its id. */
+  sendSignal(runId: string, name: string, data: Uint8Array): Promise<number>;
+  /**
+   * The signal consumed by journal position `seq` of the lease's run: the one already marked with
+   * `seq` (after a crash), else the oldest unconsumed one named `name`, now marked. Fenced.
+   */
+  takeSignal(lease: Lease, name: string, seq: number): Promise<SignalRecord | undefined>;
+  listSignals(rid: number): Promise<SignalRecord[]>;
+  /** Creates a child run of the lease's run, or returns it if it exists (same id, same parent). Fenced. */
+  createChild(lease: Lease, child: NewRun): Promise<RunRecord>;
+
+  addSchedule(s: Omit<ScheduleRecord, "lastTick" | "createdAt">): Promise<void>;
+  listSchedules(): Promise<ScheduleRecord[]>;
+  removeSchedule(name: string): Promise<boolean>;
+  /**
+   * Fires one tick: if the schedule's next tick is still `tick`, moves it to `nextTick` and creates
+   * `run`, in one transaction. False when another worker fired it first.
+   */
+  fireSchedule(name: string, tick: number, nextTick: number, run: NewRun): Promise<boolean>;
 }

@@ -32,7 +32,7 @@ export function dwe(args: string[], opts: { cwd: string; db: string; input?: str
 }
 
 /** Runs `dwe` asynchronously (for tests that must serve HTTP from this process meanwhile). */
-export function dweAsync(args: string[], opts: { cwd: string; db: string }): Promise<CliResult> {
+export function dweAsync(args: string[], opts: { cwd: string; db: string; env?: Record<string, string> }): Promise<CliResult> {
   return new Promise((resolvePromise) => {
     const child = spawnDwe(args, opts);
     let stdout = "";
@@ -43,8 +43,12 @@ export function dweAsync(args: string[], opts: { cwd: string; db: string }): Pro
   });
 }
 
-export function spawnDwe(args: string[], opts: { cwd: string; db: string }): ChildProcess {
-  return spawn(process.execPath, [DWE, "--db", opts.db, ...args], { cwd: opts.cwd, stdio: ["ignore", "pipe", "pipe"] });
+export function spawnDwe(args: string[], opts: { cwd: string; db: string; env?: Record<string, string> }): ChildProcess {
+  return spawn(process.execPath, [DWE, "--db", opts.db, ...args], {
+    cwd: opts.cwd,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...opts.env },
+  });
 }
 
 /** Resolves when the child exits; returns its exit code or signal. */
