@@ -9,7 +9,12 @@ import { opName } from "../journal/ops.js";
 import { migrate } from "./sqlite-schema.js";
 import { ownerIsDeadLocally } from "./lease-owner.js";
 import {
+  type CancelOutcome,
+  type ClaimedRun,
   type JournalSummary,
+  type LeaseCheck,
+  type ScheduleRecord,
+  type SignalRecord,
   type Lease,
   type ModuleKind,
   type NewRun,
@@ -139,6 +144,41 @@ export class SqliteStore implements Store {
       putEntry: db.prepare("INSERT OR REPLACE INTO journal (rid, seq, op, digest, state, payload, sum) VALUES (?, ?, ?, ?, ?, ?, ?)"),
       putLog: db.prepare("INSERT OR REPLACE INTO logs (rid, seq, stream, level, message, at) VALUES (?, ?, ?, ?, ?, ?)"),
       readLogs: db.prepare("SELECT seq, stream, level, message, at FROM logs WHERE rid = ? ORDER BY seq"),
+      wakeParent: db.prepare("UPDATE runs SET wake_requested = 1 WHERE id = (SELECT parent_id FROM runs WHERE rid = ?)"),
+      claimable: db.prepare(
+        `SELECT rid, id, status, wake_at, lease_token, cancel_requested, config FROM runs
+         WHERE status = 'pending'
+            OR (status = 'suspended' AND (wake_requested = 1 OR (wake_at IS NOT NULL AND wake_at <= @now)))
+            OR (status = 'running' AND (lease_expires IS NULL OR lease_expires <= @now))
+         ORDER BY COALESCE(wake_at, created_at), rid LIMIT @limit`,
+      ),
+      claim: db.prepare(
+        `UPDATE runs SET lease_owner = ?, lease_expires = ?, lease_token = lease_token + 1, status = 'running',
+         attempts = attempts + 1, wake_requested = 0, updated_at = ? WHERE rid = ?`,
+      ),
+      cancelNow: db.prepare(
+        `UPDATE runs SET status = 'cancelled', error = ?, finished_at = ?, updated_at = ?, lease_owner = NULL,
+         lease_expires = NULL, lease_token = lease_token + 1, cancel_requested = 1 WHERE rid = ?`,
+      ),
+      askCancel: db.prepare("UPDATE runs SET cancel_requested = 1, updated_at = ? WHERE rid = ?"),
+      cancelFlag: db.prepare("SELECT cancel_requested FROM runs WHERE rid = ? AND lease_token = ?").pluck(),
+      family: db.prepare(
+        `WITH RECURSIVE fam(id) AS (SELECT ? UNION SELECT r.id FROM runs r JOIN fam ON r.parent_id = fam.id)
+         SELECT * FROM runs WHERE id IN (SELECT id FROM fam)`,
+      ),
+      insertSignal: db.prepare("INSERT INTO signals (rid, name, data, sent_at) VALUES (?, ?, ?, ?)"),
+      wake: db.prepare("UPDATE runs SET wake_requested = 1 WHERE rid = ?"),
+      signalBySeq: db.prepare("SELECT * FROM signals WHERE rid = ? AND consumed_seq = ?"),
+      nextSignal: db.prepare("SELECT * FROM signals WHERE rid = ? AND name = ? AND consumed_seq IS NULL ORDER BY id LIMIT 1"),
+      consumeSignal: db.prepare("UPDATE signals SET consumed_seq = ? WHERE id = ?"),
+      listSignals: db.prepare("SELECT * FROM signals WHERE rid = ? ORDER BY id"),
+      insertSchedule: db.prepare(
+        `INSERT INTO schedules (name, cron, module, entry, input, config, next_tick, created_at)
+         VALUES (@name, @cron, @module, @entry, @input, @config, @nextTick, @now)`,
+      ),
+      listSchedules: db.prepare("SELECT * FROM schedules ORDER BY name"),
+      removeSchedule: db.prepare("DELETE FROM schedules WHERE name = ?"),
+      advanceSchedule: db.prepare("UPDATE schedules SET next_tick = ?, last_tick = ? WHERE name = ? AND next_tick = ?"),
       summary: db.prepare(
         "SELECT op, COUNT(*) AS n, SUM(state = 0) AS intents, SUM(length(payload)) AS bytes FROM journal WHERE rid = ? GROUP BY op",
       ),
@@ -247,6 +287,10 @@ export class SqliteStore implements Store {
   }
 
   finishRun(lease: Lease, end: RunEnd): Promise<void> {
+    return Promise.resolve(this.db.transaction(() => this.finishNow(lease, end)).immediate());
+  }
+
+  private finishNow(lease: Lease, end: RunEnd): void {
     const now = Date.now();
     const terminal = end.status === "completed" || end.status === "failed" || end.status === "cancelled";
     const r = this.stmt.finish.run({
@@ -261,7 +305,7 @@ export class SqliteStore implements Store {
       now,
     });
     if (r.changes !== 1) throw new LeaseLost(lease.runId);
-    return Promise.resolve();
+    if (terminal) this.stmt.wakeParent.run(lease.rid);
   }
 
   readJournal(rid: number): Promise<JournalEntry[]> {
@@ -309,4 +353,222 @@ export class SqliteStore implements Store {
   readLogs(rid: number): Promise<LogRecord[]> {
     return Promise.resolve(this.stmt.readLogs.all(rid) as LogRecord[]);
   }
+
+  claimRuns(owner: string, limit: number, ttlMs: number, now: number): Promise<ClaimedRun[]> {
+    if (limit <= 0) return Promise.resolve([]);
+    const claim = this.db.transaction((): ClaimedRun[] => {
+      const rows = this.stmt.claimable.all({ now, limit }) as {
+        rid: number;
+        id: string;
+        status: RunStatus;
+        wake_at: number | null;
+        lease_token: number;
+        cancel_requested: number;
+        config: Buffer;
+      }[];
+      const out: ClaimedRun[] = [];
+      for (const r of rows) {
+        if (r.cancel_requested) {
+          this.cancelRow(r.rid, now);
+          continue;
+        }
+        const expiresAt = now + ttlMs;
+        this.stmt.claim.run(owner, expiresAt, now, r.rid);
+        const config = unpack(r.config) as RunConfig;
+        out.push({
+          lease: { runId: r.id, rid: r.rid, owner, token: r.lease_token + 1, expiresAt },
+          previous: r.status,
+          wakeAt: r.wake_at,
+          timeoutMs: config.timeoutMs,
+        });
+      }
+      return out;
+    });
+    return Promise.resolve(claim.immediate());
+  }
+
+  private cancelRow(rid: number, now: number): void {
+    const error = JSON.stringify({ code: "cancelled", message: "the run was cancelled (dwe cancel)" });
+    this.stmt.cancelNow.run(error, now, now, rid);
+    this.stmt.wakeParent.run(rid);
+  }
+
+  renewLeases(leases: readonly Lease[], ttlMs: number): Promise<LeaseCheck[]> {
+    if (leases.length === 0) return Promise.resolve([]);
+    const renew = this.db.transaction((): LeaseCheck[] => {
+      const expiresAt = Date.now() + ttlMs;
+      return leases.map((l) => {
+        const held = this.stmt.renewLease.run(expiresAt, l.rid, l.token).changes === 1;
+        if (held) l.expiresAt = expiresAt;
+        const flag = held ? (this.stmt.cancelFlag.get(l.rid, l.token) as number | undefined) : 0;
+        return { runId: l.runId, held, cancelRequested: flag === 1 };
+      });
+    });
+    return Promise.resolve(renew.immediate());
+  }
+
+  requestCancel(runId: string): Promise<CancelOutcome> {
+    const cancel = this.db.transaction((): CancelOutcome => {
+      const root = this.mustGet(runId);
+      if (RUN_TRANSITIONS[root.status].length === 0) {
+        throw new RunStateError(`run ${runId} is already ${root.status}; only a pending, running or suspended run can be cancelled`);
+      }
+      const now = Date.now();
+      const out: CancelOutcome = { cancelled: [], requested: [] };
+      for (const row of this.stmt.family.all(runId) as RunRow[]) {
+        const r = toRecord(row);
+        if (RUN_TRANSITIONS[r.status].length === 0) continue;
+        const live = r.status === "running" && r.leaseExpiresAt !== null && r.leaseExpiresAt > now;
+        if (live) {
+          this.stmt.askCancel.run(now, r.rid);
+          out.requested.push(r.id);
+        } else {
+          this.cancelRow(r.rid, now);
+          out.cancelled.push(r.id);
+        }
+      }
+      return out;
+    });
+    return Promise.resolve(cancel.immediate());
+  }
+
+  sendSignal(runId: string, name: string, data: Uint8Array): Promise<number> {
+    const send = this.db.transaction((): number => {
+      const run = this.mustGet(runId);
+      if (RUN_TRANSITIONS[run.status].length === 0) {
+        throw new RunStateError(`run ${runId} is ${run.status}; signals can only be sent to a run that has not ended`);
+      }
+      const id = Number(this.stmt.insertSignal.run(run.rid, name, data, Date.now()).lastInsertRowid);
+      this.stmt.wake.run(run.rid);
+      return id;
+    });
+    return Promise.resolve(send.immediate());
+  }
+
+  takeSignal(lease: Lease, name: string, seq: number): Promise<SignalRecord | undefined> {
+    const take = this.db.transaction((): SignalRecord | undefined => {
+      if (this.stmt.leaseToken.get(lease.rid) !== lease.token) throw new LeaseLost(lease.runId);
+      const done = this.stmt.signalBySeq.get(lease.rid, seq) as SignalRow | undefined;
+      if (done) return toSignal(done);
+      const next = this.stmt.nextSignal.get(lease.rid, name) as SignalRow | undefined;
+      if (!next) return undefined;
+      this.stmt.consumeSignal.run(seq, next.id);
+      return { ...toSignal(next), consumedSeq: seq };
+    });
+    return Promise.resolve(take.immediate());
+  }
+
+  listSignals(rid: number): Promise<SignalRecord[]> {
+    return Promise.resolve((this.stmt.listSignals.all(rid) as SignalRow[]).map(toSignal));
+  }
+
+  createChild(lease: Lease, child: NewRun): Promise<RunRecord> {
+    const create = this.db.transaction((): RunRecord => {
+      if (this.stmt.leaseToken.get(lease.rid) !== lease.token) throw new LeaseLost(lease.runId);
+      const existing = this.stmt.getRun.get(child.id) as RunRow | undefined;
+      if (existing) {
+        if (existing.parent_id !== lease.runId) throw new RunStateError(`run id '${child.id}' is taken by a run that is not a child of ${lease.runId}`);
+        return toRecord(existing);
+      }
+      this.stmt.insertRun.run({
+        id: child.id,
+        module: child.module,
+        entry: child.entry,
+        input: child.input,
+        config: pack(child.config),
+        status: child.status,
+        now: Date.now(),
+        parentId: child.parentId,
+      });
+      return this.mustGet(child.id);
+    });
+    return Promise.resolve(create.immediate());
+  }
+
+  addSchedule(sc: Omit<ScheduleRecord, "lastTick" | "createdAt">): Promise<void> {
+    try {
+      this.stmt.insertSchedule.run({
+        name: sc.name,
+        cron: sc.cron,
+        module: sc.module,
+        entry: sc.entry,
+        input: sc.input,
+        config: pack(sc.config),
+        nextTick: sc.nextTick,
+        now: Date.now(),
+      });
+    } catch (err) {
+      if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_PRIMARYKEY") {
+        throw new RunStateError(`a schedule named '${sc.name}' already exists; remove it first with \`dwe schedule remove ${sc.name}\``);
+      }
+      throw err;
+    }
+    return Promise.resolve();
+  }
+
+  listSchedules(): Promise<ScheduleRecord[]> {
+    return Promise.resolve((this.stmt.listSchedules.all() as ScheduleRow[]).map(toSchedule));
+  }
+
+  removeSchedule(name: string): Promise<boolean> {
+    return Promise.resolve(this.stmt.removeSchedule.run(name).changes === 1);
+  }
+
+  fireSchedule(name: string, tick: number, nextTick: number, run: NewRun): Promise<boolean> {
+    const fire = this.db.transaction((): boolean => {
+      if (this.stmt.advanceSchedule.run(nextTick, tick, name, tick).changes !== 1) return false;
+      if (this.stmt.getRun.get(run.id)) return true;
+      this.stmt.insertRun.run({
+        id: run.id,
+        module: run.module,
+        entry: run.entry,
+        input: run.input,
+        config: pack(run.config),
+        status: run.status,
+        now: Date.now(),
+        parentId: run.parentId,
+      });
+      return true;
+    });
+    return Promise.resolve(fire.immediate());
+  }
+}
+
+interface SignalRow {
+  id: number;
+  rid: number;
+  name: string;
+  data: Buffer;
+  sent_at: number;
+  consumed_seq: number | null;
+}
+
+function toSignal(r: SignalRow): SignalRecord {
+  return { id: r.id, name: r.name, data: new Uint8Array(r.data), sentAt: r.sent_at, consumedSeq: r.consumed_seq };
+}
+
+interface ScheduleRow {
+  name: string;
+  cron: string;
+  module: string;
+  entry: string;
+  input: Buffer;
+  config: Buffer;
+  next_tick: number;
+  last_tick: number | null;
+  created_at: number;
+}
+
+function toSchedule(r: ScheduleRow): ScheduleRecord {
+  return {
+    name: r.name,
+    cron: r.cron,
+    module: r.module,
+    entry: r.entry,
+    input: new Uint8Array(r.input),
+    config: unpack(r.config) as RunConfig,
+    nextTick: r.next_tick,
+    lastTick: r.last_tick,
+    createdAt: r.created_at,
+  };
 }
