@@ -107,3 +107,19 @@ export function describeError(err: unknown): { code: string; message: string } {
   if (err instanceof Error) return { code: "internal", message: err.message };
   return { code: "internal", message: String(err) };
 }
+
+/** `dwe cancel`: thrown out of the guest at its next host call or wait; the run ends as cancelled. */
+export class RunCancelled extends DweError {
+  override name = "RunCancelled";
+  constructor(runId: string) {
+    super("cancelled", `run ${runId} was cancelled (dwe cancel)`);
+  }
+}
+
+/** A write carried a fencing token the run no longer has: another process took the run over. */
+export class LeaseLost extends DweError {
+  override name = "LeaseLost";
+  constructor(runId: string) {
+    super("lease_lost", `this process no longer owns run ${runId} (its lease expired and another worker took it); nothing was written`);
+  }
+}

@@ -8,8 +8,30 @@ import type { OpName } from "../engine/journal/ops.js";
  * - `effect`: leaves the process (HTTP, exec, file writes): everything before it and an intent are
  *   committed first, then it runs, then its result is committed.
  * - `timer`: durable sleep: its deadline is committed as an intent, then it waits or suspends.
+ * - `wait`: durable wait for something outside the run (a signal, a child run): its deadline is
+ *   committed as an intent, then `poll` looks; when nothing is there yet the run suspends and is
+ *   replayed when woken (docs/worker.md).
  */
-export type EffectKind = "read" | "note" | "effect" | "timer";
+export type EffectKind = "read" | "note" | "effect" | "timer" | "wait";
+
+/** A child run as seen by its parent. */
+export interface ChildState {
+  id: string;
+  status: string;
+  output: Uint8Array | null;
+  error: { code: string; message: string } | null;
+}
+
+/** What the engine offers host functions beyond the journal: signals and child runs, fenced by the run's lease. */
+export interface RunServices {
+  /** The signal consumed by journal position `seq` (the same one on every replay), or undefined if none is there yet. */
+  takeSignal(name: string, seq: number): Promise<{ id: number; name: string; data: Uint8Array } | undefined>;
+  /** Creates child `<run-id>.<seq>` (or finds it after a crash); returns its id. */
+  startChild(seq: number, req: { module: string | null; entry: string; input: Uint8Array }): Promise<string>;
+  /** A child of this run, or undefined if `id` is not one. */
+  child(id: string): Promise<ChildState | undefined>;
+}
+
 
 /** What a host function can see and do while it runs. */
 export interface HostContext {
@@ -25,6 +47,8 @@ export interface HostContext {
   readonly signal: AbortSignal;
   /** Sets the run's output (the last one wins). */
   setOutput(bytes: Uint8Array): void;
+  /** Signals and child runs (for `wait` kinds and `child.start`). */
+  readonly services: RunServices;
 }
 
 /** Result of a host function: any msgpack-encodable value (`undefined` becomes nil). */
@@ -49,6 +73,10 @@ export interface HostFunction<Req = unknown> {
   atMostOnce?(request: Req): boolean;
   /** Called on replay of a completed entry, for calls whose effect is on the run itself (output). */
   replay?(ctx: HostContext, request: Req): void;
+  /** Waits: the absolute deadline (epoch ms) committed with the intent; null waits without limit. */
+  deadline?(ctx: HostContext, request: Req): number | null;
+  /** Waits: the result if what is awaited is there (undefined: not yet). Throws GuestVisibleError for errors. */
+  poll?(ctx: HostContext, request: Req): Promise<HostResult | undefined>;
   /** For `log`: the line this call adds to the run's logs. */
   logLine?(request: Req): { level: string; message: string; stream: string };
 }

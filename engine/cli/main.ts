@@ -4,7 +4,11 @@ import { EXIT } from "./context.js";
 import { collect } from "./options.js";
 import { runCommand } from "./commands/run.js";
 import { resumeCommand } from "./commands/resume.js";
+import { verifyCommand } from "./commands/verify.js";
 import { logsCommand, runsCommand, showCommand } from "./commands/show.js";
+import { workerCommand } from "./commands/worker.js";
+import { signalCommand } from "./commands/signal.js";
+import { cancelCommand } from "./commands/cancel.js";
 
 type Handler = (...args: never[]) => Promise<number>;
 
@@ -57,16 +61,68 @@ grantOptions(
     .option("--quiet", "do not print guest logs"),
 ).action(action(runCommand as Handler));
 
+grantOptions(
+  program
+    .command("start")
+    .description("create a run for a worker to execute; prints its id (same as `run --detach`)")
+    .argument("<module>", "workflow .wasm file")
+    .argument("[args...]", "WASI arguments, after --")
+    .option("--id <id>", "run id (default: random)")
+    .option("--input <json|@file|->", "run input: text, @FILE, or - for stdin")
+    .option("--env <NAME=VALUE>", "WASI environment variable (repeatable)", collect)
+    .option("--entry <export>", "exported function to run (default: run, else _start)")
+    .option("--timeout <ms>", "stop the run after this much active time")
+    .option("--max-memory <size>", "guest memory limit, e.g. 64M (default 256M)"),
+).action(action(((module: string, args: string[], flags: Record<string, unknown>) => runCommand(module, args, { ...flags, detach: true })) as Handler));
+
 program
-  .command("resume")
-  .description("continue a run from its journal")
+  .command("worker")
+  .description("execute runs: pending, due, orphaned (expired lease); fire schedules; stop cleanly on SIGTERM/SIGINT")
+  .option("--concurrency <n>", "runs executing at once (default 100, or $DWE_CONCURRENCY)")
+  .option("--threads <n>", "executor threads (default min(4, CPUs), or $DWE_THREADS)")
+  .option("--lease-ttl <ms>", "lease time-to-live; a dead worker's runs are taken over after it (default 30000, or $DWE_LEASE_TTL_MS)")
+  .option("--poll <ms>", "how often to look for due runs (default 250, or $DWE_POLL_MS)")
+  .option("--watchdog <ms>", "stop guest code running this long without a host call (default 60000, or $DWE_WATCHDOG_MS)")
+  .option("--grace <ms>", "on SIGTERM, time runs get to reach their next host call (default 10000, or $DWE_SHUTDOWN_GRACE_MS)")
+  .option("--suspend-after <ms>", "sleeps longer than this suspend the run (default 10000)")
+  .option("--quiet", "do not log run outcomes")
+  .action(action(workerCommand as Handler));
+
+program
+  .command("signal")
+  .description("send a signal to a run; kept until the run waits for it (signal.wait); prints its id")
   .argument("<run>", "run id")
+  .argument("<name>", "signal name")
+  .option("--data <json>", "JSON data delivered with the signal")
+  .action(action(signalCommand as Handler));
+
+program
+  .command("cancel")
+  .description("cancel a run and its children: at once if idle, else at their next host call or wait")
+  .argument("<run>", "run id")
+  .option("--json", "as JSON")
+  .action(action(cancelCommand as Handler));
+
+grantOptions(
+  program
+    .command("resume")
+    .description("continue a run from its journal (with its stored grants, unless grant flags are given)")
+    .argument("<run>", "run id"),
+)
+  .option("--grant", "accept grant flags that widen the run's stored grants")
   .option("--upgrade <module>", "continue on a new module if the journal replays cleanly on it")
   .option("--no-wait", "do not wait for a suspended run's wake time")
   .option("--suspend-after <ms>", "sleeps longer than this suspend the run (default 10000)")
   .option("--json", "print the final run as JSON")
   .option("--quiet", "do not print guest logs")
   .action(action(resumeCommand as Handler));
+
+program
+  .command("verify")
+  .description("replay a run against its journal without side effects: is it intact and deterministic? (exit 0 yes, 1 no)")
+  .argument("<run>", "run id")
+  .option("--json", "print the report as JSON")
+  .action(action(verifyCommand as Handler));
 
 program
   .command("show")

@@ -6,7 +6,7 @@ import { digestRequest } from "../journal/hash.js";
 import { OP_CODES, opName } from "../journal/ops.js";
 import type { JournalWriter } from "../journal/journal-writer.js";
 import type { RunRecord } from "../store/types.js";
-import type { HostContext, HostFunction } from "../../host-functions/types.js";
+import type { HostContext, HostFunction, RunServices } from "../../host-functions/types.js";
 import { BadRequest } from "../../host-functions/request-fields.js";
 
 /** The answer to one guest call: success bytes, or an error map the guest may handle. */
@@ -15,13 +15,19 @@ export interface Reply {
   bytes: Uint8Array;
 }
 
-/** Thrown out of the guest to suspend the run until `wakeAt` (a long durable sleep). */
+/** Thrown out of the guest to suspend the run until `wakeAt` (a long sleep, a wait; null: until woken). */
 export class Suspend extends Error {
   override name = "Suspend";
-  constructor(readonly wakeAt: number) {
-    super(`suspended until ${new Date(wakeAt).toISOString()}`);
+  constructor(readonly wakeAt: number | null) {
+    super(wakeAt === null ? "suspended until woken" : `suspended until ${new Date(wakeAt).toISOString()}`);
   }
 }
+
+const NO_SERVICES: RunServices = {
+  takeSignal: () => Promise.reject(new Error("internal: signals are not available here")),
+  startChild: () => Promise.reject(new Error("internal: child runs are not available here")),
+  child: () => Promise.reject(new Error("internal: child runs are not available here")),
+};
 
 /** The guest called `run.fail`. */
 export class GuestFailed extends DweError {
@@ -42,8 +48,18 @@ const packr = new Packr({ useRecords: false, variableMapSize: true });
 const EMPTY = new Uint8Array(0);
 const OK_NIL: Reply = { ok: true, bytes: EMPTY };
 
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const INT64_SCRATCH = new DataView(new ArrayBuffer(9));
+INT64_SCRATCH.setUint8(0, 0xd3);
+
 export function encode(value: unknown): Uint8Array {
   if (value === undefined || value === null) return EMPTY;
+  if (typeof value === "bigint" && value >= INT64_MIN && value <= INT64_MAX) {
+    // The hot case (clock.now): the same bytes msgpackr writes (int 64), without its buffer juggling.
+    INT64_SCRATCH.setBigInt64(1, value);
+    return new Uint8Array(INT64_SCRATCH.buffer.slice(0));
+  }
   return packr.pack(value).slice();
 }
 
@@ -65,6 +81,13 @@ export interface DispatcherOptions {
   deadline: number | null;
   /** Awaited once, just before the first call that is not answered from the journal. */
   onReplayEnd?: () => Promise<void>;
+  /**
+   * Stops the run at its next host call or wait, letting an effect in flight finish and be journaled
+   * (worker shutdown, cancellation); the reason is thrown out of the guest.
+   */
+  stop?: AbortSignal;
+  /** Signals and child runs (for `signal.wait`, `child.*`). */
+  services?: RunServices;
 }
 
 /**
@@ -89,6 +112,7 @@ export class Dispatcher {
   call(op: string, request: Uint8Array): Reply | Promise<Reply> {
     if (this.o.deadline !== null && Date.now() > this.o.deadline) throw new RunTimeout(this.o.run.id, this.o.run.config.timeoutMs ?? 0);
     if (this.o.signal.aborted) throw this.o.signal.reason;
+    if (this.o.stop?.aborted) throw this.o.stop.reason;
     switch (op) {
       case "run.input":
         return { ok: true, bytes: encode(this.o.run.input) };
@@ -164,6 +188,7 @@ export class Dispatcher {
       setOutput: (bytes) => {
         this.output = bytes;
       },
+      services: this.o.services ?? NO_SERVICES,
     };
   }
 
@@ -214,6 +239,8 @@ export class Dispatcher {
         return this.effect(fn, ctx, value, code, digest, inFlight);
       case "timer":
         return this.timer(fn, ctx, value, code, digest, inFlight);
+      case "wait":
+        return this.wait(fn, ctx, value, code, digest, inFlight);
     }
   }
 
@@ -299,9 +326,50 @@ export class Dispatcher {
     }
     const remaining = until - Date.now();
     if (remaining > this.o.suspendAfterMs) throw new Suspend(until);
-    if (remaining > 0) await delay(remaining, undefined, { signal: this.o.signal });
+    if (remaining > 0) await delay(remaining, undefined, { signal: this.o.stop ? AbortSignal.any([this.o.signal, this.o.stop]) : this.o.signal });
     this.o.journal.add({ seq: ctx.seq, op: code, digest, state: EntryState.Ok, payload: EMPTY });
     return OK_NIL;
+  }
+
+  /**
+   * A durable wait (signal, child): the deadline is committed as an intent; then `poll` looks for
+   * what is awaited. Found: journaled and returned. Past the deadline: the error `timeout`.
+   * Otherwise the run suspends (holding no memory) until the deadline or until it is woken.
+   */
+  private async wait(
+    fn: HostFunction<never>,
+    ctx: HostContext,
+    value: never,
+    code: number,
+    digest: number,
+    inFlight: JournalEntry | undefined,
+  ): Promise<Reply> {
+    let until: number | null;
+    if (inFlight) {
+      const intent = inFlight.payload.length > 0 ? (unpack(inFlight.payload) as { until?: number | bigint | null }) : {};
+      until = intent.until === undefined || intent.until === null ? null : Number(intent.until);
+    } else {
+      until = fn.deadline!(ctx, value);
+      this.o.journal.add({ seq: ctx.seq, op: code, digest, state: EntryState.Intent, payload: encode({ until: until === null ? null : BigInt(until) }) });
+      await this.o.journal.commit();
+    }
+    const done = async (reply: Reply): Promise<Reply> => {
+      this.o.journal.add({ seq: ctx.seq, op: code, digest, state: reply.ok ? EntryState.Ok : EntryState.Err, payload: reply.bytes });
+      await this.o.journal.commit();
+      return reply;
+    };
+    let found: unknown;
+    try {
+      found = await fn.poll!(ctx, value);
+    } catch (err) {
+      if (err instanceof GuestVisibleError) return done(errorReply(err));
+      throw err;
+    }
+    if (found !== undefined) return done({ ok: true, bytes: encode(found) });
+    if (until !== null && Date.now() >= until) {
+      return done(errorReply(new GuestVisibleError("timeout", `${fn.name} (seq ${ctx.seq}) timed out at ${new Date(until).toISOString()}`)));
+    }
+    throw new Suspend(until);
   }
 }
 

@@ -1,4 +1,4 @@
-import { DweError, NonDeterminismError, describeError } from "../errors.js";
+import { DweError, NonDeterminismError, RunCancelled, describeError } from "../errors.js";
 import type { LogRecord } from "../journal/entry.js";
 import { JournalWriter } from "../journal/journal-writer.js";
 import { AsyncifyDriver } from "../runtime/asyncify.js";
@@ -8,7 +8,10 @@ import { HOST_FUNCTIONS } from "../../host-functions/registry.js";
 import { abiImports } from "./abi-imports.js";
 import { Dispatcher, Suspend } from "./dispatcher.js";
 import { GuestMemory } from "./guest-memory.js";
-import { wasiImports, ProcExit } from "../../host-functions/wasi/preview1.js";
+import { runServices } from "./run-services.js";
+import type { Grants } from "./grants.js";
+import { LeaseLost } from "../store/sqlite-store.js";
+import { WasiHost, ProcExit } from "../../host-functions/wasi/preview1.js";
 
 export interface ExecuteOptions {
   store: Store;
@@ -23,10 +26,20 @@ export interface ExecuteOptions {
   steal?: boolean;
   /** Continue the run on this module (sha256) if its journal replays cleanly on it. */
   upgradeTo?: string;
+  /** Replace the run's grants with these before executing (`dwe resume` with grant flags, checked by the caller). */
+  grants?: Grants;
   /** Receives the run's log lines once each, as they are committed. */
   onLogs?: (run: RunRecord, logs: readonly LogRecord[]) => void;
   debug?: (line: string) => void;
   signal?: AbortSignal;
+  /** A lease already taken (a worker's `claimRuns`) and the run's state before it was taken. */
+  claimed?: { lease: Lease; previous: RunStatus; wakeAt: number | null };
+  /** Renew the lease from here (default true); a worker renews all its leases itself. */
+  heartbeat?: boolean;
+  /** Stop at the next host call or wait, letting an effect in flight finish (reason ShutdownRequested or RunCancelled). */
+  stop?: AbortSignal;
+  /** Told when the guest's own code starts (true) and stops (false) running on this thread (worker watchdog). */
+  onGuest?: (running: boolean) => void;
 }
 
 /** Abort reason for a process that is shutting down: the run stays resumable. */
@@ -54,16 +67,39 @@ export class UpgradeRefused extends DweError {
  */
 export async function executeRun(runId: string, o: ExecuteOptions): Promise<RunRecord> {
   const { store } = o;
-  const before = await store.getRun(runId);
-  const lease = await store.acquireLease(runId, o.owner, o.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS, o.steal ?? false);
-  const previous: { status: RunStatus; wakeAt: number | null } = { status: before?.status ?? "pending", wakeAt: before?.wakeAt ?? null };
-  const heartbeat = setInterval(() => void store.renewLease(lease, o.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS).catch(() => undefined), (o.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS) / 3);
-  heartbeat.unref();
+  const before = o.claimed ? undefined : await store.getRun(runId);
+  const lease = o.claimed?.lease ?? (await store.acquireLease(runId, o.owner, o.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS, o.steal ?? false));
+  const previous: { status: RunStatus; wakeAt: number | null } = o.claimed
+    ? { status: o.claimed.previous, wakeAt: o.claimed.wakeAt }
+    : { status: before?.status ?? "pending", wakeAt: before?.wakeAt ?? null };
+  // Heartbeat: renews the lease; a lost lease stops the attempt (its writes are fenced anyway), a
+  // cancel request stops it at the next host call.
+  const lost = new AbortController();
+  const cancel = new AbortController();
+  const ttl = o.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
+  const heartbeat =
+    o.heartbeat === false
+      ? null
+      : setInterval(
+          () =>
+            void store
+              .renewLeases([lease], ttl)
+              .then(([c]) => {
+                if (c && !c.held) lost.abort(new LeaseLost(runId));
+                else if (c?.cancelRequested) cancel.abort(new RunCancelled(runId));
+              })
+              .catch(() => undefined),
+          ttl / 3,
+        );
+  heartbeat?.unref();
+  const signal = o.signal ? AbortSignal.any([o.signal, lost.signal]) : lost.signal;
+  const stop = o.stop ? AbortSignal.any([o.stop, cancel.signal]) : cancel.signal;
   try {
-    const end = await attempt(lease, previous, o);
+    if (o.grants) await store.setRunGrants(lease, o.grants);
+    const end = await attempt(lease, previous, { ...o, signal, stop });
     await store.finishRun(lease, end);
   } finally {
-    clearInterval(heartbeat);
+    if (heartbeat) clearInterval(heartbeat);
   }
   return (await store.getRun(runId))!;
 }
@@ -91,15 +127,19 @@ async function attempt(lease: Lease, previous: { status: RunStatus; wakeAt: numb
   const timeoutMs = run.config.timeoutMs;
   const deadline = timeoutMs === null ? null : Date.now() + timeoutMs;
   const upgradeTo = o.upgradeTo;
+  // WASI state (fd table, clock floor) is per run and rebuilt by replay; see docs/wasi.md.
+  const wasi = new WasiHost(run);
   const dispatcher = new Dispatcher({
     run,
     cwd: o.cwd,
     journal,
     recorded,
-    functions: HOST_FUNCTIONS,
+    functions: wasi.withFunctions(HOST_FUNCTIONS),
     suspendAfterMs: o.suspendAfterMs ?? DEFAULT_SUSPEND_AFTER_MS,
     signal: abort.signal,
     deadline,
+    ...(o.stop && { stop: o.stop }),
+    services: runServices(store, lease, run),
     ...(upgradeTo !== undefined && { onReplayEnd: () => store.setRunModule(lease, upgradeTo) }),
   });
   const memory = new GuestMemory();
@@ -107,7 +147,7 @@ async function attempt(lease: Lease, previous: { status: RunStatus; wakeAt: numb
   const debug = o.debug ?? (() => undefined);
   const imports = {
     ...abiImports(memory, dispatcher, driver, debug),
-    wasi_snapshot_preview1: wasiImports(memory, dispatcher, driver, run),
+    wasi_snapshot_preview1: wasi.imports(memory, dispatcher, driver),
   };
   const timer =
     timeoutMs === null ? null : setTimeout(() => abort.abort(new DweError("timeout", `run ${run.id} ran past its timeout of ${timeoutMs} ms`)), timeoutMs);
@@ -120,7 +160,19 @@ async function attempt(lease: Lease, previous: { status: RunStatus; wakeAt: numb
     const entry = instance.exports[run.entry];
     if (typeof entry !== "function") throw new DweError("invalid_module", `the module has no exported function '${run.entry}'`);
     try {
-      await driver.call(() => (entry as () => unknown)());
+      const onGuest = o.onGuest;
+      await driver.call(
+        onGuest
+          ? () => {
+              onGuest(true);
+              try {
+                return (entry as () => unknown)();
+              } finally {
+                onGuest(false);
+              }
+            }
+          : () => (entry as () => unknown)(),
+      );
     } catch (err) {
       if (!(err instanceof ProcExit) || err.code !== 0) throw err;
     }
@@ -137,7 +189,11 @@ async function attempt(lease: Lease, previous: { status: RunStatus; wakeAt: numb
       await store.finishRun(lease, { status: "released", previous: previous.status, wakeAt: previous.wakeAt });
       throw new UpgradeRefused(err);
     }
-    if (o.signal?.aborted && o.signal.reason instanceof ShutdownRequested) {
+    if (err instanceof RunCancelled) {
+      await journal.commit().catch(() => undefined);
+      return { status: "cancelled", error: describeError(err) };
+    }
+    if (err instanceof ShutdownRequested || (o.signal?.aborted && o.signal.reason instanceof ShutdownRequested)) {
       // Stopped from outside (Ctrl-C, SIGTERM): keep the journal and leave the run ready to resume.
       await journal.commit().catch(() => undefined);
       return { status: "released", previous: "pending", wakeAt: null };
@@ -147,6 +203,7 @@ async function attempt(lease: Lease, previous: { status: RunStatus; wakeAt: numb
     const error = err instanceof ProcExit ? { code: "exit", message: `the program exited with code ${err.code}` } : describeError(err);
     return { status: "failed", error };
   } finally {
+    wasi.close();
     if (timer) clearTimeout(timer);
     o.signal?.removeEventListener("abort", onAbort);
   }

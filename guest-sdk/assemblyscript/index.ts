@@ -22,8 +22,9 @@
 //   http     HttpRequest, HttpResponse, http, tryHttp
 //   exec     exec, tryExec, ExecOptions, ExecResult, shellQuote
 //   fs       readFile, writeFile, appendFile, listDir, stat, remove (+ try forms)
-// Reserved for later ABI operations (not implemented yet): signals (signal.*), child runs
-// (child.*). Until then use `tryCall(op, msgpackBytes)` / `tryCallMsg(op, MsgValue)`.
+//   signal   waitSignal, tryWaitSignal, Signal
+//   child    startChild, startChildJson, joinChild, tryJoinChild, ChildResult
+//   retry    RetryPolicy, tryHttpRetry, tryExecRetry
 
 export * from "./abi";
 export * from "./msgpack";
@@ -34,3 +35,6 @@ export * from "./time";
 export * from "./http";
 export * from "./exec";
 export * from "./fs";
+export * from "./signal";
+export * from "./child";
+export * from "./retry";

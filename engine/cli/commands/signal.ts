@@ -1,0 +1,25 @@
+import { UsageError } from "../../errors.js";
+import { checkSignalName } from "../../../host-functions/signal.js";
+import { type GlobalOptions, openStore } from "../context.js";
+
+/** `dwe signal RUN NAME [--data JSON]`: stores the signal (kept until a wait takes it) and wakes the run. */
+export async function signalCommand(runId: string, name: string, flags: GlobalOptions & { data?: string }): Promise<number> {
+  if (!checkSignalName(name)) throw new UsageError(`bad signal name '${name}': use 1-128 letters, digits, '.', '_', ':' or '-'`);
+  let data = new Uint8Array(0);
+  if (flags.data !== undefined) {
+    try {
+      JSON.parse(flags.data);
+    } catch (err) {
+      throw new UsageError(`bad --data: not valid JSON (${(err as Error).message}); quote strings, e.g. --data '"yes"'`);
+    }
+    data = new TextEncoder().encode(flags.data);
+  }
+  const store = openStore(flags, false);
+  try {
+    const id = await store.sendSignal(runId, name, data);
+    process.stdout.write(`${id}\n`);
+    return 0;
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,81 @@
+import { availableParallelism } from "node:os";
+import { newOwnerId } from "../../store/lease-owner.js";
+import { Supervisor } from "../../worker/supervisor.js";
+import { fireDueSchedules } from "../../worker/schedule-runner.js";
+import { type GlobalOptions, dbPath, openStore, parseDurability } from "../context.js";
+import { parsePositiveInt } from "../options.js";
+
+export interface WorkerFlags extends GlobalOptions {
+  concurrency?: string;
+  threads?: string;
+  leaseTtl?: string;
+  poll?: string;
+  watchdog?: string;
+  grace?: string;
+  suspendAfter?: string;
+  quiet?: boolean;
+}
+
+/** A flag, else an environment variable, else the default; each checked as a positive whole number. */
+function num(flag: string | undefined, name: string, env: string, def: number): number {
+  if (flag !== undefined) return parsePositiveInt(flag, name);
+  const e = process.env[env];
+  if (e !== undefined && e !== "") return parsePositiveInt(e, env);
+  return def;
+}
+
+/**
+ * `dwe worker`: executes pending runs, wakes suspended ones when due, takes over runs whose worker
+ * died (expired lease), fires schedules. SIGTERM/SIGINT: graceful stop, exit 0 (docs/worker.md).
+ */
+export async function workerCommand(flags: WorkerFlags): Promise<number> {
+  const concurrency = num(flags.concurrency, "--concurrency", "DWE_CONCURRENCY", 100);
+  const threads = Math.min(concurrency, num(flags.threads, "--threads", "DWE_THREADS", Math.min(4, availableParallelism())));
+  const leaseTtlMs = num(flags.leaseTtl, "--lease-ttl", "DWE_LEASE_TTL_MS", 30_000);
+  const pollMs = num(flags.poll, "--poll", "DWE_POLL_MS", 250);
+  const watchdogMs = num(flags.watchdog, "--watchdog", "DWE_WATCHDOG_MS", 60_000);
+  const graceMs = num(flags.grace, "--grace", "DWE_SHUTDOWN_GRACE_MS", 10_000);
+  const suspendAfterMs = num(flags.suspendAfter, "--suspend-after", "DWE_SUSPEND_AFTER_MS", 10_000);
+  const durability = parseDurability(flags.durability);
+  const db = dbPath(flags);
+  const store = openStore(flags, true);
+  const owner = newOwnerId();
+  const log = flags.quiet ? () => undefined : (line: string) => process.stderr.write(`dwe worker: ${line}\n`);
+  const supervisor = new Supervisor({
+    store,
+    db,
+    durability,
+    owner,
+    cwd: process.cwd(),
+    concurrency,
+    threads,
+    leaseTtlMs,
+    pollMs,
+    suspendAfterMs,
+    watchdogMs,
+    graceMs,
+    onPoll: (now) => fireDueSchedules(store, now, log),
+    log,
+  });
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (++signals > 1) {
+      process.stderr.write(`dwe worker: ${sig} again: exiting now; runs in flight are taken over when their leases expire\n`);
+      process.exit(130);
+    }
+    log(`${sig}: stopping: no new work; ${supervisor.inFlight} run(s) stop at their next host call (grace ${graceMs} ms)`);
+    void supervisor.shutdown();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  log(`${owner} started on ${db}: ${threads} thread(s), concurrency ${concurrency}, lease ${leaseTtlMs} ms, poll ${pollMs} ms`);
+  try {
+    await supervisor.run();
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await store.close();
+  }
+  log("stopped");
+  return 0;
+}

@@ -1,0 +1,80 @@
+// An executor thread of `dwe worker`: executes many claimed runs concurrently (asyncify lets their
+// guests interleave on this one thread) on its own SQLite connection. See docs/worker.md.
+import { parentPort, workerData } from "node:worker_threads";
+import { describeError, RunCancelled } from "../errors.js";
+import { executeRun, ShutdownRequested } from "../executor/run-executor.js";
+import { LeaseLost, SqliteStore } from "../store/sqlite-store.js";
+import { GuestClock, type FromThread, type Job, type ThreadData, type ToThread } from "./protocol.js";
+
+const data = workerData as ThreadData;
+const port = parentPort!;
+const store = new SqliteStore(data.db, data.durability);
+const clock = new GuestClock(data.clock);
+
+interface Running {
+  runId: string;
+  stop: AbortController;
+  abort: AbortController;
+}
+const running = new Map<number, Running>();
+
+function post(m: FromThread): void {
+  port.postMessage(m);
+}
+
+async function execute(job: Job): Promise<void> {
+  const ctl: Running = { runId: job.lease.runId, stop: new AbortController(), abort: new AbortController() };
+  running.set(job.job, ctl);
+  try {
+    const run = await executeRun(job.lease.runId, {
+      store,
+      owner: data.owner,
+      cwd: data.cwd,
+      leaseTtlMs: data.leaseTtlMs,
+      suspendAfterMs: data.suspendAfterMs,
+      claimed: { lease: job.lease, previous: job.previous, wakeAt: job.wakeAt },
+      heartbeat: false,
+      stop: ctl.stop.signal,
+      signal: ctl.abort.signal,
+      onGuest: (inGuest) => (inGuest ? clock.enter(job.job) : clock.leave()),
+    });
+    post({ type: "done", job: job.job, status: run.status, ...(run.error && { error: run.error }) });
+  } catch (err) {
+    if (err instanceof LeaseLost) {
+      post({ type: "done", job: job.job, status: "lease_lost" });
+      return;
+    }
+    // Not an outcome of the guest (module missing or invalid, store error): the run fails rather
+    // than being claimed again and again.
+    const error = describeError(err);
+    await store.finishRun(job.lease, { status: "failed", error }).catch(() => undefined);
+    post({ type: "done", job: job.job, status: "error", error });
+  } finally {
+    clock.leave();
+    running.delete(job.job);
+  }
+}
+
+function targets(job: number | null): Running[] {
+  if (job === null) return [...running.values()];
+  const r = running.get(job);
+  return r ? [r] : [];
+}
+
+port.on("message", (m: ToThread) => {
+  switch (m.type) {
+    case "run":
+      void execute(m.job);
+      break;
+    case "stop":
+      for (const r of targets(m.job)) {
+        r.stop.abort(m.reason === "cancel" ? new RunCancelled(r.runId) : new ShutdownRequested("SIGTERM"));
+      }
+      break;
+    case "abort":
+      for (const r of targets(m.job)) {
+        r.abort.abort(m.reason === "lease_lost" ? new LeaseLost(r.runId) : new ShutdownRequested("SIGTERM"));
+      }
+      break;
+  }
+});

@@ -1,0 +1,261 @@
+// The main thread of `dwe worker`: claims due runs from the store, hands them to executor threads,
+// renews their leases, stops guests that run past their timeout, fires schedules, and shuts down
+// cleanly on SIGTERM/SIGINT. See docs/worker.md.
+import { Worker } from "node:worker_threads";
+import { describeError } from "../errors.js";
+import type { ClaimedRun, Lease, RunStatus, Store } from "../store/types.js";
+import { GuestClock, type FromThread, type ThreadData, type ToThread } from "./protocol.js";
+
+export interface SupervisorOptions {
+  store: Store;
+  db: string;
+  durability: "process" | "fsync";
+  owner: string;
+  cwd: string;
+  /** Runs executing at once, over all threads. */
+  concurrency: number;
+  threads: number;
+  leaseTtlMs: number;
+  pollMs: number;
+  suspendAfterMs: number;
+  /** Guest code running this long without a host call is stopped even without --timeout. */
+  watchdogMs: number;
+  /** On shutdown: how long runs get to reach their next host call before in-flight effects are aborted. */
+  graceMs: number;
+  /** Extra work each poll (schedules). */
+  onPoll?: (now: number) => Promise<void>;
+  log: (line: string) => void;
+}
+
+interface Assigned {
+  job: number;
+  lease: Lease;
+  previous: RunStatus;
+  wakeAt: number | null;
+  timeoutMs: number | null;
+  slot: Slot;
+}
+
+interface Slot {
+  index: number;
+  worker: Worker;
+  clock: GuestClock;
+  jobs: Set<number>;
+  /** Set while the thread is being replaced; its jobs are being given back. */
+  dead: boolean;
+}
+
+const THREAD_URL = new URL("./executor-thread.js", import.meta.url);
+
+export class Supervisor {
+  private readonly slots: Slot[] = [];
+  private readonly jobs = new Map<number, Assigned>();
+  private nextJob = 1;
+  private draining = false;
+  private timers: NodeJS.Timeout[] = [];
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private polling = false;
+  private idle: (() => void) | null = null;
+  private stopped!: () => void;
+  private readonly done = new Promise<void>((r) => (this.stopped = r));
+
+  constructor(private readonly o: SupervisorOptions) {}
+
+  /** Starts the threads and the loops; resolves when `shutdown` has finished. */
+  async run(): Promise<void> {
+    for (let i = 0; i < this.o.threads; i++) this.slots.push(this.spawn(i));
+    this.timers.push(setInterval(() => void this.poll(), this.o.pollMs));
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), Math.max(50, Math.floor(this.o.leaseTtlMs / 3)));
+    this.timers.push(setInterval(() => void this.watch(), 50));
+    void this.poll();
+    await this.done;
+  }
+
+  private spawn(index: number): Slot {
+    const clock = new GuestClock(new SharedArrayBuffer(GuestClock.BYTES));
+    const data: ThreadData = {
+      db: this.o.db,
+      durability: this.o.durability,
+      owner: this.o.owner,
+      cwd: this.o.cwd,
+      leaseTtlMs: this.o.leaseTtlMs,
+      suspendAfterMs: this.o.suspendAfterMs,
+      clock: clock.buffer,
+    };
+    const worker = new Worker(THREAD_URL, { workerData: data, resourceLimits: { maxOldGenerationSizeMb: 2048 } });
+    const slot: Slot = { index, worker, clock, jobs: new Set(), dead: false };
+    worker.on("message", (m: FromThread) => this.onMessage(m));
+    worker.on("error", (err) => {
+      this.o.log(`executor thread ${index} crashed: ${describeError(err).message}`);
+    });
+    worker.on("exit", () => {
+      if (!slot.dead && !this.draining) void this.replace(slot, null);
+    });
+    return slot;
+  }
+
+  private onMessage(m: FromThread): void {
+    const a = this.jobs.get(m.job);
+    if (!a) return;
+    this.jobs.delete(m.job);
+    a.slot.jobs.delete(m.job);
+    const detail = m.error ? `: ${m.error.code}: ${m.error.message}` : "";
+    this.o.log(`run ${a.lease.runId} ${m.status === "lease_lost" ? "lost its lease (another worker took it)" : m.status}${detail}`);
+    if (this.jobs.size === 0) this.idle?.();
+    if (!this.draining) void this.poll();
+  }
+
+  private async poll(): Promise<void> {
+    if (this.polling || this.draining) return;
+    this.polling = true;
+    try {
+      const now = Date.now();
+      if (this.o.onPoll) await this.o.onPoll(now);
+      const free = this.o.concurrency - this.jobs.size;
+      if (free <= 0) return;
+      const claimed = await this.o.store.claimRuns(this.o.owner, free, this.o.leaseTtlMs, now);
+      for (const c of claimed) this.dispatch(c);
+    } catch (err) {
+      this.o.log(`claiming runs failed (will retry): ${describeError(err).message}`);
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private dispatch(c: ClaimedRun): void {
+    if (this.draining) {
+      void this.o.store.finishRun(c.lease, { status: "released", previous: "pending", wakeAt: null }).catch(() => undefined);
+      return;
+    }
+    const live = this.slots.filter((s) => !s.dead);
+    const slot = live.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a), live[0]!);
+    const job = this.nextJob++;
+    const a: Assigned = { job, lease: c.lease, previous: c.previous, wakeAt: c.wakeAt, timeoutMs: c.timeoutMs, slot };
+    this.jobs.set(job, a);
+    slot.jobs.add(job);
+    this.send(slot, { type: "run", job: { job, lease: c.lease, previous: c.previous, wakeAt: c.wakeAt } });
+  }
+
+  private send(slot: Slot, m: ToThread): void {
+    if (!slot.dead) slot.worker.postMessage(m);
+  }
+
+  /** Renews every lease this worker holds, in one store call; acts on lost leases and cancel requests. */
+  private async heartbeat(): Promise<void> {
+    const list = [...this.jobs.values()];
+    if (list.length === 0) return;
+    try {
+      const checks = await this.o.store.renewLeases(
+        list.map((a) => a.lease),
+        this.o.leaseTtlMs,
+      );
+      checks.forEach((c, i) => {
+        const a = list[i]!;
+        if (!c.held) this.send(a.slot, { type: "abort", job: a.job, reason: "lease_lost" });
+        else if (c.cancelRequested) this.send(a.slot, { type: "stop", job: a.job, reason: "cancel" });
+      });
+    } catch (err) {
+      this.o.log(`renewing leases failed (will retry): ${describeError(err).message}`);
+    }
+  }
+
+  /** Stops a guest that has been in its own code past its timeout (or the watchdog) by replacing its thread. */
+  private watch(): void {
+    const now = Date.now();
+    for (const slot of this.slots) {
+      if (slot.dead) continue;
+      const g = slot.clock.read();
+      if (!g) continue;
+      const a = this.jobs.get(g.job);
+      if (!a) continue;
+      const limit = Math.min(a.timeoutMs ?? Infinity, this.o.watchdogMs);
+      const spent = now - g.since;
+      if (spent <= limit) continue;
+      const message =
+        a.timeoutMs !== null && a.timeoutMs <= this.o.watchdogMs
+          ? `run ${a.lease.runId} ran past its timeout of ${a.timeoutMs} ms in its own code (no host call for ${spent} ms) and was stopped; raise --timeout if it needs longer`
+          : `run ${a.lease.runId} ran its own code for ${spent} ms without a host call and was stopped by the worker's watchdog (--watchdog ${this.o.watchdogMs} ms); an infinite loop?`;
+      void this.replace(slot, { job: g.job, error: { code: "timeout", message } });
+    }
+  }
+
+  /**
+   * Terminates a thread and starts a new one in its place. The run that blocked it (if any) fails
+   * with `culprit.error`; its other runs are given back to the store and simply claimed again
+   * (they replay from their journals).
+   */
+  private async replace(slot: Slot, culprit: { job: number; error: { code: string; message: string } } | null): Promise<void> {
+    if (slot.dead) return;
+    slot.dead = true;
+    if (culprit === null) {
+      // The thread died by itself (out of memory?): blame the run that was in guest code, if any.
+      const g = slot.clock.read();
+      if (g) culprit = { job: g.job, error: { code: "crashed", message: `the executor thread died while run ${this.jobs.get(g.job)?.lease.runId ?? "?"} was running guest code (out of memory?)` } };
+    }
+    await slot.worker.terminate().catch(() => undefined);
+    for (const job of slot.jobs) {
+      const a = this.jobs.get(job);
+      if (!a) continue;
+      this.jobs.delete(job);
+      const end =
+        culprit && culprit.job === job
+          ? ({ status: "failed", error: culprit.error } as const)
+          : ({ status: "released", previous: "pending", wakeAt: null } as const);
+      await this.o.store.finishRun(a.lease, end).catch(() => undefined);
+      this.o.log(end.status === "failed" ? `run ${a.lease.runId} failed: ${end.error.code}: ${end.error.message}` : `run ${a.lease.runId} given back (its thread was replaced)`);
+    }
+    slot.jobs.clear();
+    if (this.jobs.size === 0) this.idle?.();
+    if (!this.draining) {
+      this.slots[slot.index] = this.spawn(slot.index);
+      void this.poll();
+    }
+  }
+
+  /**
+   * Graceful stop: take no more work; runs stop at their next host call or wait (an effect in flight
+   * finishes and is journaled) and are given back; after `graceMs`, effects still in flight are
+   * aborted; after 2 s more, threads are terminated and their leases given back. Bounded by graceMs + ~3 s.
+   */
+  async shutdown(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    for (const t of this.timers) clearInterval(t); // the heartbeat goes on while runs drain
+    for (const s of this.slots) this.send(s, { type: "stop", job: null, reason: "shutdown" });
+    if (!(await this.waitIdle(this.o.graceMs))) {
+      for (const s of this.slots) this.send(s, { type: "abort", job: null, reason: "shutdown" });
+      await this.waitIdle(2_000);
+    }
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    for (const s of this.slots) {
+      s.dead = true;
+      await s.worker.terminate().catch(() => undefined);
+    }
+    for (const a of this.jobs.values()) {
+      await this.o.store
+        .finishRun(a.lease, { status: "released", previous: "pending", wakeAt: null })
+        .catch(() => undefined);
+    }
+    this.jobs.clear();
+    this.stopped();
+  }
+
+  private waitIdle(ms: number): Promise<boolean> {
+    if (this.jobs.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.idle = null;
+        resolve(false);
+      }, ms);
+      this.idle = () => {
+        clearTimeout(t);
+        this.idle = null;
+        resolve(true);
+      };
+    });
+  }
+
+  get inFlight(): number {
+    return this.jobs.size;
+  }
+}
