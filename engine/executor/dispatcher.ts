@@ -326,7 +326,12 @@ export class Dispatcher {
     }
     const remaining = until - Date.now();
     if (remaining > this.o.suspendAfterMs) throw new Suspend(until);
-    if (remaining > 0) await delay(remaining, undefined, { signal: this.o.stop ? AbortSignal.any([this.o.signal, this.o.stop]) : this.o.signal });
+    if (remaining > 0) {
+      await delay(remaining, undefined, { signal: this.o.stop ? AbortSignal.any([this.o.signal, this.o.stop]) : this.o.signal }).catch((err: unknown) => {
+        // Interrupted: throw why (shutdown, cancellation, timeout), not the timer's AbortError.
+        throw this.o.stop?.aborted ? this.o.stop.reason : this.o.signal.aborted ? this.o.signal.reason : err;
+      });
+    }
     this.o.journal.add({ seq: ctx.seq, op: code, digest, state: EntryState.Ok, payload: EMPTY });
     return OK_NIL;
   }
