@@ -29,6 +29,17 @@ export const OP_CODES = {
   "wasi.fd_read": 105,
   "wasi.fs": 106,
   "wasi.proc_exit": 107,
+  "wasi.fd_pwrite": 108,
+  "wasi.path_open": 109,
+  "wasi.path_open_create": 110,
+  "wasi.fd_filestat_get": 111,
+  "wasi.path_filestat_get": 112,
+  "wasi.fd_readdir": 113,
+  "wasi.path_create_directory": 114,
+  "wasi.path_remove_directory": 115,
+  "wasi.path_unlink_file": 116,
+  "wasi.path_rename": 117,
+  "wasi.fd_filestat_set_size": 118,
 } as const;
 
 export type OpName = keyof typeof OP_CODES;

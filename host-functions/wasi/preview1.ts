@@ -1,7 +1,19 @@
 import type { Dispatcher } from "../../engine/executor/dispatcher.js";
 import type { GuestMemory } from "../../engine/executor/guest-memory.js";
 import type { AsyncifyDriver } from "../../engine/runtime/asyncify.js";
+import { ASYNC_IMPORTS } from "../../engine/runtime/asyncify.js";
 import type { RunRecord } from "../../engine/store/types.js";
+import type { HostFunction } from "../types.js";
+import { argsImports } from "./args.js";
+import { clockFunctions, clockImports } from "./clocks.js";
+import { Errno, ERRNO, Fault } from "./errno.js";
+import { FdTable } from "./fd-table.js";
+import { fileFunctions } from "./files.js";
+import { fileImports } from "./file-imports.js";
+import { HostHandles } from "./handles.js";
+import { WasiMemory } from "./memory.js";
+import type { ClockState, WasiEnv, WasiImport, WasiState } from "./state.js";
+import { stdioWrite } from "./stdio.js";
 
 /** `proc_exit` was called: ends the run with that exit code. */
 export class ProcExit extends Error {
@@ -11,16 +23,94 @@ export class ProcExit extends Error {
   }
 }
 
-const ENOSYS = 52;
+const ASYNC = new Set<string>(ASYNC_IMPORTS);
 
-/** Journaled WASI preview1 (placeholder: every call but proc_exit answers ENOSYS). */
-export function wasiImports(_memory: GuestMemory, _dispatcher: Dispatcher, _driver: AsyncifyDriver, _run: RunRecord): Record<string, (...args: number[]) => unknown> {
-  const fns: Record<string, (...args: number[]) => unknown> = {
-    proc_exit: (code: number) => {
-      throw new ProcExit(code);
-    },
+type Imp = (...args: unknown[]) => number | Promise<number>;
+
+function onError(err: unknown): number {
+  if (err instanceof Fault) return ERRNO.EFAULT;
+  if (err instanceof Errno) return err.errno;
+  throw err;
+}
+
+/** Deterministic errnos and wild pointers become return values; anything else ends the run. */
+function guard(fn: Imp): Imp {
+  return (...args) => {
+    try {
+      const r = fn(...args);
+      return r instanceof Promise ? r.catch(onError) : r;
+    } catch (err) {
+      return onError(err);
+    }
   };
-  return new Proxy(fns, {
-    get: (target, name: string) => target[name] ?? (() => ENOSYS),
-  });
+}
+
+function syncOnly(name: string, fn: Imp): Imp {
+  return (...args) => {
+    const r = fn(...args);
+    if (r instanceof Promise) throw new Error(`internal: WASI ${name} must answer synchronously (add it to ASYNC_IMPORTS)`);
+    return r;
+  };
+}
+
+/**
+ * WASI preview1 for one run, journaled through the dispatcher (docs/wasi.md). Holds the run's
+ * deterministic WASI state (fd table, clock floor) and its live host handles; `functions` are the
+ * host functions to give the dispatcher, `imports` the `wasi_snapshot_preview1` import object.
+ */
+export class WasiHost implements WasiState {
+  readonly grants;
+  readonly table: FdTable;
+  readonly handles: HostHandles;
+  readonly clock: ClockState = { lastMonotonic: 0n, lastRealtime: 0n };
+  readonly functions: ReadonlyMap<string, HostFunction<never>>;
+
+  constructor(readonly run: RunRecord) {
+    this.grants = run.config.grants;
+    this.table = new FdTable(this.grants);
+    this.handles = new HostHandles(this.grants);
+    this.functions = new Map(
+      [...clockFunctions(this.clock), stdioWrite as HostFunction<never>, ...fileFunctions(this)].map((f) => [f.name, f]),
+    );
+  }
+
+  /** The dispatcher's functions: the `dwe` ABI's plus this run's WASI ones. */
+  withFunctions(base: ReadonlyMap<string, HostFunction<never>>): ReadonlyMap<string, HostFunction<never>> {
+    return new Map([...base, ...this.functions]);
+  }
+
+  imports(memory: GuestMemory, dispatcher: Dispatcher, driver: AsyncifyDriver): Record<string, (...args: never[]) => unknown> {
+    const mem = new WasiMemory(memory);
+    const env: WasiEnv = { run: this.run, grants: this.grants, table: this.table, handles: this.handles, clock: this.clock, mem, dispatcher };
+    const impls: Record<string, WasiImport> = {
+      ...argsImports(mem, this.run),
+      ...clockImports(env),
+      ...fileImports(env),
+      proc_exit: ((code: number) => {
+        throw new ProcExit(code);
+      }) as WasiImport,
+    };
+    const fns: Record<string, (...args: never[]) => unknown> = {};
+    for (const [name, impl] of Object.entries(impls)) {
+      const safe = guard(impl as unknown as Imp);
+      // Only imports asyncify instrumented may return a promise (a live effect or timer).
+      fns[name] = ASYNC.has(`wasi_snapshot_preview1.${name}`) ? driver.wrap(safe as (...a: number[]) => number | Promise<number>) : syncOnly(name, safe);
+    }
+    // Everything else (sockets, links, set-times, proc_raise…) answers ENOSYS.
+    return new Proxy(fns, { get: (target, name: string) => target[name] ?? (() => ERRNO.ENOSYS) });
+  }
+
+  /** Releases the host handles of the run's open files. */
+  close(): void {
+    this.handles.closeAll();
+  }
+}
+
+/**
+ * Compatibility for callers that build their dispatcher with HOST_FUNCTIONS only: the imports work,
+ * but journaled WASI calls need the run's WASI functions in the dispatcher (`WasiHost.withFunctions`);
+ * without them the first such call fails the run as an unknown operation. Prefer WasiHost.
+ */
+export function wasiImports(memory: GuestMemory, dispatcher: Dispatcher, driver: AsyncifyDriver, run: RunRecord): Record<string, (...args: never[]) => unknown> {
+  return new WasiHost(run).imports(memory, dispatcher, driver);
 }

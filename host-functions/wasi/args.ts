@@ -1,0 +1,44 @@
+import type { RunRecord } from "../../engine/store/types.js";
+import { ERRNO } from "./errno.js";
+import { utf8, type WasiMemory } from "./memory.js";
+import type { WasiImport } from "./state.js";
+
+/** argv[0] of every WASI program run by dwe (the module's file name is not part of a run). */
+export const PROGRAM_NAME = "guest";
+
+/**
+ * argv and environ come from the run's pinned config, so they need no journal: a resumed run
+ * sees exactly what it started with. The environment is only what `--env` passed, sorted by name.
+ */
+export function argsImports(mem: WasiMemory, run: RunRecord): Record<string, WasiImport> {
+  const argv = [PROGRAM_NAME, ...run.config.args].map((s) => utf8(s + "\0"));
+  const environ = Object.keys(run.config.env)
+    .sort()
+    .map((k) => utf8(`${k}=${run.config.env[k]}\0`));
+
+  const sizes = (list: Uint8Array[]) => (countPtr: number, sizePtr: number): number => {
+    mem.check(countPtr, 4);
+    mem.check(sizePtr, 4);
+    mem.setU32(countPtr, list.length);
+    mem.setU32(sizePtr, list.reduce((n, s) => n + s.length, 0));
+    return ERRNO.ESUCCESS;
+  };
+  const get = (list: Uint8Array[]) => (ptrs: number, buf: number): number => {
+    mem.check(ptrs, list.length * 4);
+    mem.check(buf, list.reduce((n, s) => n + s.length, 0));
+    let at = buf;
+    list.forEach((s, i) => {
+      mem.setU32(ptrs + i * 4, at);
+      mem.write(at, s);
+      at += s.length;
+    });
+    return ERRNO.ESUCCESS;
+  };
+
+  return {
+    args_sizes_get: sizes(argv),
+    args_get: get(argv),
+    environ_sizes_get: sizes(environ),
+    environ_get: get(environ),
+  } as unknown as Record<string, WasiImport>;
+}

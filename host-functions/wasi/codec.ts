@@ -1,0 +1,58 @@
+import { unpack } from "msgpackr";
+import type { Dispatcher, Reply } from "../../engine/executor/dispatcher.js";
+import { encode } from "../../engine/executor/dispatcher.js";
+import { errnoOfCode } from "./errno.js";
+
+export { encode };
+
+/** An import's result: an errno, or a promise of one while a live effect or timer runs. */
+export type Result = number | Promise<number>;
+
+/** Applies `f` now if `x` is a value, later if it is a promise: keeps the sync path sync. */
+export function then<T>(x: T | Promise<T>, f: (value: T) => Result): Result {
+  return x instanceof Promise ? x.then(f) : f(x);
+}
+
+/** Decodes a journaled result. Integers of 64 bits (clock readings) skip msgpackr: hot path. */
+export function decode(bytes: Uint8Array): unknown {
+  if (bytes.length === 0) return null;
+  const tag = bytes[0]!;
+  if (bytes.length === 9 && (tag === 0xcf || tag === 0xd3)) {
+    const v = new DataView(bytes.buffer, bytes.byteOffset, 9);
+    return tag === 0xcf ? v.getBigUint64(1) : v.getBigInt64(1);
+  }
+  return unpack(bytes) as unknown;
+}
+
+export function asBigInt(v: unknown): bigint {
+  if (typeof v === "bigint") return v;
+  if (typeof v === "number" && Number.isInteger(v)) return BigInt(v);
+  return 0n;
+}
+
+export function asNumber(v: unknown): number {
+  return typeof v === "bigint" ? Number(v) : typeof v === "number" ? v : 0;
+}
+
+export function asBytes(v: unknown): Uint8Array {
+  return v instanceof Uint8Array ? v : new Uint8Array(0);
+}
+
+function errnoOfReply(reply: Reply): number {
+  let code: unknown;
+  try {
+    code = (unpack(reply.bytes) as { code?: unknown } | null)?.code;
+  } catch {
+    code = undefined;
+  }
+  return errnoOfCode(code);
+}
+
+/**
+ * Makes one journaled WASI call through the dispatcher (the one journaling path) and hands a
+ * successful result to `done`; an error result becomes the errno it names. `done` runs in replay
+ * and live alike, so whatever it changes in the fd table is the same in both.
+ */
+export function journaled(dispatcher: Dispatcher, op: string, request: Uint8Array, done: (value: unknown) => Result): Result {
+  return then(dispatcher.call(op, request), (reply) => (reply.ok ? done(decode(reply.bytes)) : errnoOfReply(reply)));
+}

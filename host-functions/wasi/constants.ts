@@ -1,0 +1,41 @@
+/** WASI preview1 constants and struct layouts used by dwe (witx: wasi_snapshot_preview1). */
+
+export const FILETYPE = {
+  UNKNOWN: 0,
+  CHARACTER_DEVICE: 2,
+  DIRECTORY: 3,
+  REGULAR_FILE: 4,
+  SYMBOLIC_LINK: 7,
+} as const;
+
+export const CLOCK = { REALTIME: 0, MONOTONIC: 1, PROCESS_CPUTIME: 2, THREAD_CPUTIME: 3 } as const;
+
+export const OFLAGS = { CREAT: 1, DIRECTORY: 2, EXCL: 4, TRUNC: 8 } as const;
+export const FDFLAGS = { APPEND: 1, DSYNC: 2, NONBLOCK: 4, RSYNC: 8, SYNC: 16 } as const;
+export const LOOKUP_SYMLINK_FOLLOW = 1;
+export const WHENCE = { SET: 0, CUR: 1, END: 2 } as const;
+
+export const RIGHTS = {
+  FD_DATASYNC: 1n << 0n,
+  FD_READ: 1n << 1n,
+  FD_SEEK: 1n << 2n,
+  FD_FDSTAT_SET_FLAGS: 1n << 3n,
+  FD_SYNC: 1n << 4n,
+  FD_TELL: 1n << 5n,
+  FD_WRITE: 1n << 6n,
+  FD_READDIR: 1n << 14n,
+  FD_FILESTAT_GET: 1n << 21n,
+  POLL_FD_READWRITE: 1n << 27n,
+  /** Every right preview1 defines (bits 0-29). */
+  ALL: (1n << 30n) - 1n,
+} as const;
+
+/** Stdio: no FD_SEEK/FD_TELL, so wasi-libc's isatty() is true and C stdout is line buffered. */
+export const STDIN_RIGHTS = RIGHTS.FD_READ | RIGHTS.FD_FILESTAT_GET | RIGHTS.POLL_FD_READWRITE | RIGHTS.FD_FDSTAT_SET_FLAGS;
+export const STDOUT_RIGHTS = RIGHTS.FD_WRITE | RIGHTS.FD_FILESTAT_GET | RIGHTS.POLL_FD_READWRITE | RIGHTS.FD_FDSTAT_SET_FLAGS;
+
+export const EVENTTYPE = { CLOCK: 0, FD_READ: 1, FD_WRITE: 2 } as const;
+export const SUBCLOCKFLAGS_ABSTIME = 1;
+
+/** Struct sizes (bytes) and field offsets. */
+export const SIZE = { IOVEC: 8, SUBSCRIPTION: 48, EVENT: 32, FDSTAT: 24, FILESTAT: 64, DIRENT: 24, PRESTAT: 8 } as const;

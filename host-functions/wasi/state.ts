@@ -1,0 +1,32 @@
+import type { Dispatcher } from "../../engine/executor/dispatcher.js";
+import type { Grants } from "../../engine/executor/grants.js";
+import type { RunRecord } from "../../engine/store/types.js";
+import type { FdTable } from "./fd-table.js";
+import type { HostHandles } from "./handles.js";
+import type { WasiMemory } from "./memory.js";
+
+/** Deterministic clock state: rebuilt from journaled readings in replay exactly as live. */
+export interface ClockState {
+  /** The last MONOTONIC (or CPU-time) reading handed to the guest, so the clock never goes back. */
+  lastMonotonic: bigint;
+  /** The last REALTIME reading handed to the guest (used to order absolute deadlines). */
+  lastRealtime: bigint;
+}
+
+/** Per-run WASI state shared by the host functions (live side) and the imports (guest side). */
+export interface WasiState {
+  readonly run: RunRecord;
+  readonly grants: Grants;
+  readonly table: FdTable;
+  readonly handles: HostHandles;
+  readonly clock: ClockState;
+}
+
+/** What the imports of one instance work with. */
+export interface WasiEnv extends WasiState {
+  readonly mem: WasiMemory;
+  readonly dispatcher: Dispatcher;
+}
+
+/** A WASI import: its parameters are i32 (number) or i64 (bigint); it returns an errno. */
+export type WasiImport = (...args: never[]) => number | Promise<number>;
