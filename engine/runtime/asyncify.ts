@@ -7,11 +7,22 @@ import { InvalidModule } from "../errors.js";
  * docs/architecture.md ("Concurrency model") for why this was chosen over worker threads per run.
  */
 
-/** Imports that may suspend the guest. Everything else is answered synchronously. */
-export const ASYNC_IMPORTS = ["dwe.call", "wasi_snapshot_preview1.poll_oneoff"] as const;
+/** WASI imports that make journaled calls: live effects and timers await commits (docs/wasi.md). */
+const WASI_ASYNC = [
+  "poll_oneoff", "clock_time_get", "random_get", "fd_read", "fd_pread", "fd_write", "fd_pwrite", "fd_seek",
+  "fd_filestat_get", "path_filestat_get", "fd_readdir", "path_open", "path_create_directory", "path_remove_directory",
+  "path_unlink_file", "path_rename", "fd_filestat_set_size",
+] as const;
+
+/**
+ * Imports that may suspend the guest. Everything else is answered synchronously. Every WASI import
+ * that can reach the journal is here, not only the effects: with `resume --upgrade`, the first call
+ * past the replayed journal awaits the module switch, whatever its kind.
+ */
+export const ASYNC_IMPORTS = ["dwe.call", ...WASI_ASYNC.map((n) => `wasi_snapshot_preview1.${n}` as const)] as const;
 
 /** Artifact kind under which the transformed module is cached in the store. Bump on changes. */
-export const ASYNCIFY_ARTIFACT = "asyncify-v1";
+export const ASYNCIFY_ARTIFACT = "asyncify-v2";
 
 const STATE_UNWINDING = 1;
 const STATE_REWINDING = 2;
