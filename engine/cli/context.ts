@@ -1,7 +1,9 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { StoreError, UsageError } from "../errors.js";
-import { SqliteStore, type Durability } from "../store/sqlite-store.js";
+import { openStoreAt } from "../store/open.js";
+import { isPostgresUrl } from "../store/pg-url.js";
+import type { Durability } from "../store/sqlite-store.js";
 import type { Store } from "../store/types.js";
 
 export interface GlobalOptions {
@@ -12,11 +14,14 @@ export interface GlobalOptions {
 
 export const DEFAULT_DB = ".dwe/dwe.db";
 
-/** The database path from --db, else DWE_DB, else .dwe/dwe.db in the working directory. */
+/**
+ * The database from --db, else DWE_DB, else .dwe/dwe.db in the working directory: an SQLite path
+ * (made absolute) or a postgres:// URL (kept as it is).
+ */
 export function dbPath(opts: GlobalOptions): string {
   const p = opts.db ?? process.env.DWE_DB ?? DEFAULT_DB;
-  if (p === "") throw new UsageError("--db (or DWE_DB) is empty; give a database path");
-  return resolve(p);
+  if (p === "") throw new UsageError("--db (or DWE_DB) is empty; give a database path or a postgres:// URL");
+  return isPostgresUrl(p) ? p : resolve(p);
 }
 
 export function parseDurability(value: string | undefined): Durability {
@@ -31,10 +36,11 @@ export function parseDurability(value: string | undefined): Durability {
  */
 export function openStore(opts: GlobalOptions, create: boolean): Store {
   const path = dbPath(opts);
-  if (!create && !existsSync(path)) {
+  if (!create && !isPostgresUrl(path) && !existsSync(path)) {
     throw new StoreError(`no dwe database at ${path}; start a run with \`dwe run\` first, or pass --db (or DWE_DB)`);
   }
-  return new SqliteStore(path, parseDurability(opts.durability));
+  // PostgreSQL: durability maps to synchronous_commit (docs/distributed.md).
+  return openStoreAt(path, parseDurability(opts.durability), create);
 }
 
 /** Exit codes of the CLI; documented in README.md. */

@@ -9,6 +9,7 @@ import { logsCommand, runsCommand, showCommand } from "./commands/show.js";
 import { workerCommand } from "./commands/worker.js";
 import { signalCommand } from "./commands/signal.js";
 import { cancelCommand } from "./commands/cancel.js";
+import { scheduleAddCommand, scheduleListCommand, scheduleRemoveCommand } from "./commands/schedule.js";
 
 type Handler = (...args: never[]) => Promise<number>;
 
@@ -102,6 +103,30 @@ program
   .argument("<run>", "run id")
   .option("--json", "as JSON")
   .action(action(cancelCommand as Handler));
+
+const schedule = program.command("schedule").description("runs started by workers on a cron schedule (UTC)");
+grantOptions(
+  schedule
+    .command("add")
+    .description("add a schedule: each tick a worker starts one run of the module")
+    .argument("<name>", "schedule name (runs are named NAME.TICK-MS)")
+    .argument("<module>", "workflow .wasm file")
+    .requiredOption("--cron <expr>", "5 fields, UTC: minute hour day-of-month month day-of-week, e.g. '*/5 * * * *'")
+    .option("--input <json|@file|->", "run input: text, @FILE, or - for stdin")
+    .option("--entry <export>", "exported function to run (default: run, else _start)")
+    .option("--timeout <ms>", "stop each run after this much active time")
+    .option("--max-memory <size>", "guest memory limit, e.g. 64M (default 256M)"),
+).action(action(scheduleAddCommand as Handler));
+schedule
+  .command("list")
+  .description("list schedules with their next and last tick")
+  .option("--json", "as JSON")
+  .action(action(scheduleListCommand as Handler));
+schedule
+  .command("remove")
+  .description("remove a schedule (runs it started are kept)")
+  .argument("<name>", "schedule name")
+  .action(action(scheduleRemoveCommand as Handler));
 
 grantOptions(
   program

@@ -2,7 +2,7 @@ import Database from "better-sqlite3";
 import { mkdirSync, existsSync } from "node:fs";
 import { dirname } from "node:path";
 import { pack, unpack } from "msgpackr";
-import { CorruptJournal, DweError, RunNotFound, RunStateError, StoreError } from "../errors.js";
+import { CorruptJournal, DweError, LeaseLost, RunNotFound, RunStateError, StoreError } from "../errors.js";
 import type { EntryState, JournalEntry, LogRecord } from "../journal/entry.js";
 import { entryChecksum } from "../journal/hash.js";
 import { opName } from "../journal/ops.js";
@@ -20,6 +20,7 @@ import {
   type NewRun,
   type RunConfig,
   type RunEnd,
+  type RunExport,
   type RunFilter,
   type RunRecord,
   type RunStatus,
@@ -29,12 +30,8 @@ import {
 
 export type Durability = "process" | "fsync";
 
-export class LeaseLost extends DweError {
-  override name = "LeaseLost";
-  constructor(runId: string) {
-    super("lease_lost", `this process no longer owns run ${runId} (its lease expired and another worker took it); nothing was written`);
-  }
-}
+/** Moved to engine/errors.ts (shared by both stores); re-exported for existing imports. */
+export { LeaseLost } from "../errors.js";
 
 interface RunRow {
   rid: number;
@@ -185,32 +182,32 @@ export class SqliteStore implements Store {
     };
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     if (this.db.open) this.db.close();
     return Promise.resolve();
   }
 
-  putModule(sha256: string, kind: ModuleKind, bytes: Uint8Array): Promise<void> {
+  async putModule(sha256: string, kind: ModuleKind, bytes: Uint8Array): Promise<void> {
     this.stmt.putModule.run(sha256, kind, bytes.length, bytes, Date.now());
     return Promise.resolve();
   }
 
-  getModule(sha256: string): Promise<{ kind: ModuleKind; bytes: Uint8Array } | undefined> {
+  async getModule(sha256: string): Promise<{ kind: ModuleKind; bytes: Uint8Array } | undefined> {
     const row = this.stmt.getModule.get(sha256) as { kind: ModuleKind; bytes: Buffer } | undefined;
     return Promise.resolve(row && { kind: row.kind, bytes: new Uint8Array(row.bytes) });
   }
 
-  putArtifact(sha256: string, kind: string, bytes: Uint8Array): Promise<void> {
+  async putArtifact(sha256: string, kind: string, bytes: Uint8Array): Promise<void> {
     this.stmt.putArtifact.run(sha256, kind, bytes, Date.now());
     return Promise.resolve();
   }
 
-  getArtifact(sha256: string, kind: string): Promise<Uint8Array | undefined> {
+  async getArtifact(sha256: string, kind: string): Promise<Uint8Array | undefined> {
     const b = this.stmt.getArtifact.get(sha256, kind) as Buffer | undefined;
     return Promise.resolve(b && new Uint8Array(b));
   }
 
-  createRun(run: NewRun): Promise<RunRecord> {
+  async createRun(run: NewRun): Promise<RunRecord> {
     try {
       this.stmt.insertRun.run({
         id: run.id,
@@ -237,12 +234,12 @@ export class SqliteStore implements Store {
     return toRecord(row);
   }
 
-  getRun(id: string): Promise<RunRecord | undefined> {
+  async getRun(id: string): Promise<RunRecord | undefined> {
     const row = this.stmt.getRun.get(id) as RunRow | undefined;
     return Promise.resolve(row && toRecord(row));
   }
 
-  listRuns(filter: RunFilter): Promise<RunRecord[]> {
+  async listRuns(filter: RunFilter): Promise<RunRecord[]> {
     const limit = filter.limit ?? 1000;
     let rows: RunRow[];
     if (filter.parentId !== undefined) {
@@ -252,13 +249,13 @@ export class SqliteStore implements Store {
     return Promise.resolve(rows.map(toRecord));
   }
 
-  setRunModule(lease: Lease, sha256: string): Promise<void> {
+  async setRunModule(lease: Lease, sha256: string): Promise<void> {
     const r = this.stmt.setModule.run(sha256, Date.now(), lease.rid, lease.token);
     if (r.changes !== 1) throw new LeaseLost(lease.runId);
     return Promise.resolve();
   }
 
-  acquireLease(runId: string, owner: string, ttlMs: number, steal: boolean): Promise<Lease> {
+  async acquireLease(runId: string, owner: string, ttlMs: number, steal: boolean): Promise<Lease> {
     const take = this.db.transaction((): Lease => {
       const run = this.mustGet(runId);
       if (RUN_TRANSITIONS[run.status].length === 0) {
@@ -279,14 +276,14 @@ export class SqliteStore implements Store {
     return Promise.resolve(take.immediate());
   }
 
-  renewLease(lease: Lease, ttlMs: number): Promise<boolean> {
+  async renewLease(lease: Lease, ttlMs: number): Promise<boolean> {
     const expiresAt = Date.now() + ttlMs;
     const ok = this.stmt.renewLease.run(expiresAt, lease.rid, lease.token).changes === 1;
     if (ok) lease.expiresAt = expiresAt;
     return Promise.resolve(ok);
   }
 
-  finishRun(lease: Lease, end: RunEnd): Promise<void> {
+  async finishRun(lease: Lease, end: RunEnd): Promise<void> {
     return Promise.resolve(this.db.transaction(() => this.finishNow(lease, end)).immediate());
   }
 
@@ -308,7 +305,7 @@ export class SqliteStore implements Store {
     if (terminal) this.stmt.wakeParent.run(lease.rid);
   }
 
-  readJournal(rid: number): Promise<JournalEntry[]> {
+  async readJournal(rid: number): Promise<JournalEntry[]> {
     const rows = this.stmt.readJournal.all(rid) as [number, number, number, number, Buffer, number][];
     const out: JournalEntry[] = new Array<JournalEntry>(rows.length);
     for (let i = 0; i < rows.length; i++) {
@@ -325,7 +322,7 @@ export class SqliteStore implements Store {
     return Promise.resolve(out);
   }
 
-  appendJournal(lease: Lease, entries: readonly JournalEntry[], logs: readonly LogRecord[]): Promise<void> {
+  async appendJournal(lease: Lease, entries: readonly JournalEntry[], logs: readonly LogRecord[]): Promise<void> {
     if (entries.length === 0 && logs.length === 0) return Promise.resolve();
     const write = this.db.transaction(() => {
       if (this.stmt.leaseToken.get(lease.rid) !== lease.token) throw new LeaseLost(lease.runId);
@@ -338,7 +335,7 @@ export class SqliteStore implements Store {
     return Promise.resolve();
   }
 
-  summarizeJournal(rid: number): Promise<JournalSummary> {
+  async summarizeJournal(rid: number): Promise<JournalSummary> {
     const rows = this.stmt.summary.all(rid) as { op: number; n: number; intents: number; bytes: number }[];
     const s: JournalSummary = { entries: 0, intents: 0, byOp: {}, bytes: 0 };
     for (const r of rows) {
@@ -350,11 +347,11 @@ export class SqliteStore implements Store {
     return Promise.resolve(s);
   }
 
-  readLogs(rid: number): Promise<LogRecord[]> {
+  async readLogs(rid: number): Promise<LogRecord[]> {
     return Promise.resolve(this.stmt.readLogs.all(rid) as LogRecord[]);
   }
 
-  claimRuns(owner: string, limit: number, ttlMs: number, now: number): Promise<ClaimedRun[]> {
+  async claimRuns(owner: string, limit: number, ttlMs: number, now: number): Promise<ClaimedRun[]> {
     if (limit <= 0) return Promise.resolve([]);
     const claim = this.db.transaction((): ClaimedRun[] => {
       const rows = this.stmt.claimable.all({ now, limit }) as {
@@ -393,7 +390,7 @@ export class SqliteStore implements Store {
     this.stmt.wakeParent.run(rid);
   }
 
-  renewLeases(leases: readonly Lease[], ttlMs: number): Promise<LeaseCheck[]> {
+  async renewLeases(leases: readonly Lease[], ttlMs: number): Promise<LeaseCheck[]> {
     if (leases.length === 0) return Promise.resolve([]);
     const renew = this.db.transaction((): LeaseCheck[] => {
       const expiresAt = Date.now() + ttlMs;
@@ -407,7 +404,7 @@ export class SqliteStore implements Store {
     return Promise.resolve(renew.immediate());
   }
 
-  requestCancel(runId: string): Promise<CancelOutcome> {
+  async requestCancel(runId: string): Promise<CancelOutcome> {
     const cancel = this.db.transaction((): CancelOutcome => {
       const root = this.mustGet(runId);
       if (RUN_TRANSITIONS[root.status].length === 0) {
@@ -432,7 +429,7 @@ export class SqliteStore implements Store {
     return Promise.resolve(cancel.immediate());
   }
 
-  sendSignal(runId: string, name: string, data: Uint8Array): Promise<number> {
+  async sendSignal(runId: string, name: string, data: Uint8Array): Promise<number> {
     const send = this.db.transaction((): number => {
       const run = this.mustGet(runId);
       if (RUN_TRANSITIONS[run.status].length === 0) {
@@ -445,7 +442,7 @@ export class SqliteStore implements Store {
     return Promise.resolve(send.immediate());
   }
 
-  takeSignal(lease: Lease, name: string, seq: number): Promise<SignalRecord | undefined> {
+  async takeSignal(lease: Lease, name: string, seq: number): Promise<SignalRecord | undefined> {
     const take = this.db.transaction((): SignalRecord | undefined => {
       if (this.stmt.leaseToken.get(lease.rid) !== lease.token) throw new LeaseLost(lease.runId);
       const done = this.stmt.signalBySeq.get(lease.rid, seq) as SignalRow | undefined;
@@ -458,11 +455,11 @@ export class SqliteStore implements Store {
     return Promise.resolve(take.immediate());
   }
 
-  listSignals(rid: number): Promise<SignalRecord[]> {
+  async listSignals(rid: number): Promise<SignalRecord[]> {
     return Promise.resolve((this.stmt.listSignals.all(rid) as SignalRow[]).map(toSignal));
   }
 
-  createChild(lease: Lease, child: NewRun): Promise<RunRecord> {
+  async createChild(lease: Lease, child: NewRun): Promise<RunRecord> {
     const create = this.db.transaction((): RunRecord => {
       if (this.stmt.leaseToken.get(lease.rid) !== lease.token) throw new LeaseLost(lease.runId);
       const existing = this.stmt.getRun.get(child.id) as RunRow | undefined;
@@ -485,7 +482,7 @@ export class SqliteStore implements Store {
     return Promise.resolve(create.immediate());
   }
 
-  addSchedule(sc: Omit<ScheduleRecord, "lastTick" | "createdAt">): Promise<void> {
+  async addSchedule(sc: Omit<ScheduleRecord, "lastTick" | "createdAt">): Promise<void> {
     try {
       this.stmt.insertSchedule.run({
         name: sc.name,
@@ -506,15 +503,15 @@ export class SqliteStore implements Store {
     return Promise.resolve();
   }
 
-  listSchedules(): Promise<ScheduleRecord[]> {
+  async listSchedules(): Promise<ScheduleRecord[]> {
     return Promise.resolve((this.stmt.listSchedules.all() as ScheduleRow[]).map(toSchedule));
   }
 
-  removeSchedule(name: string): Promise<boolean> {
+  async removeSchedule(name: string): Promise<boolean> {
     return Promise.resolve(this.stmt.removeSchedule.run(name).changes === 1);
   }
 
-  fireSchedule(name: string, tick: number, nextTick: number, run: NewRun): Promise<boolean> {
+  async fireSchedule(name: string, tick: number, nextTick: number, run: NewRun): Promise<boolean> {
     const fire = this.db.transaction((): boolean => {
       if (this.stmt.advanceSchedule.run(nextTick, tick, name, tick).changes !== 1) return false;
       if (this.stmt.getRun.get(run.id)) return true;
@@ -531,6 +528,78 @@ export class SqliteStore implements Store {
       return true;
     });
     return Promise.resolve(fire.immediate());
+  }
+
+  async exportRun(runId: string): Promise<RunExport> {
+    // One read transaction: the run, its journal, logs and signals as of one moment.
+    const snapshot = this.db.transaction((): { row: RunRow; journal: Promise<JournalEntry[]>; logs: LogRecord[]; signals: SignalRow[] } => {
+      const row = this.db.prepare("SELECT * FROM runs WHERE id = ?").get(runId) as (RunRow & { wake_requested: number; cancel_requested: number }) | undefined;
+      if (!row) throw new RunNotFound(runId);
+      return {
+        row,
+        journal: this.readJournal(row.rid),
+        logs: this.stmt.readLogs.all(row.rid) as LogRecord[],
+        signals: this.stmt.listSignals.all(row.rid) as SignalRow[],
+      };
+    });
+    return (async () => {
+      const snap = snapshot.deferred();
+      const row = snap.row as RunRow & { wake_requested: number; cancel_requested: number };
+      const mod = this.stmt.getModule.get(row.module) as { kind: ModuleKind; bytes: Buffer } | undefined;
+      if (!mod) throw new StoreError(`run ${runId} pins module ${row.module}, which is missing from ${this.location}`);
+      const { rid: _rid, ...run } = toRecord(row);
+      return {
+        run: { ...run, wakeRequested: row.wake_requested === 1, cancelRequested: row.cancel_requested === 1 },
+        module: { sha256: row.module, kind: mod.kind, bytes: new Uint8Array(mod.bytes) },
+        journal: await snap.journal,
+        logs: snap.logs,
+        signals: snap.signals.map(toSignal),
+      };
+    })();
+  }
+
+  async importRun(bundle: RunExport): Promise<RunRecord> {
+    const put = this.db.transaction((): RunRecord => {
+      const r = bundle.run;
+      if (this.stmt.getRun.get(r.id)) throw new RunStateError(`a run with id '${r.id}' already exists in ${this.location}; nothing was imported`);
+      const m = bundle.module;
+      this.stmt.putModule.run(m.sha256, m.kind, m.bytes.length, m.bytes, Date.now());
+      const rid = Number(
+        this.db
+          .prepare(
+            `INSERT INTO runs (id, module, entry, input, config, status, output, error, created_at, updated_at, finished_at,
+             wake_at, attempts, parent_id, lease_owner, lease_expires, lease_token, wake_requested, cancel_requested)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?)`,
+          )
+          .run(
+            r.id,
+            r.module,
+            r.entry,
+            r.input,
+            pack(r.config),
+            r.status,
+            r.output,
+            r.error === null ? null : JSON.stringify(r.error),
+            r.createdAt,
+            Date.now(),
+            r.finishedAt,
+            r.wakeAt,
+            r.attempts,
+            r.parentId,
+            r.leaseToken,
+            r.wakeRequested ? 1 : 0,
+            r.cancelRequested ? 1 : 0,
+          ).lastInsertRowid,
+      );
+      for (const e of bundle.journal) {
+        this.stmt.putEntry.run(rid, e.seq, e.op, e.digest, e.state, e.payload, entryChecksum(e.seq, e.op, e.digest, e.state, e.payload));
+      }
+      for (const l of bundle.logs) this.stmt.putLog.run(rid, l.seq, l.stream, l.level, l.message, l.at);
+      const sig = this.db.prepare("INSERT INTO signals (rid, name, data, sent_at, consumed_seq) VALUES (?, ?, ?, ?, ?)");
+      for (const g of bundle.signals) sig.run(rid, g.name, g.data, g.sentAt, g.consumedSeq);
+      return this.mustGet(r.id);
+    });
+    return Promise.resolve(put.immediate());
   }
 }
 

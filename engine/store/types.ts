@@ -139,6 +139,19 @@ export interface ScheduleRecord {
 }
 
 /**
+ * Everything needed to continue a run in another database (`dwe export` / `dwe import`): the run's
+ * row (without its lease, which belongs to the source database), its pinned module, its journal,
+ * logs and signals. The file format around it is engine/portable/run-file.ts.
+ */
+export interface RunExport {
+  run: Omit<RunRecord, "rid"> & { wakeRequested: boolean; cancelRequested: boolean };
+  module: { sha256: string; kind: ModuleKind; bytes: Uint8Array };
+  journal: JournalEntry[];
+  logs: LogRecord[];
+  signals: SignalRecord[];
+}
+
+/**
  * The store: modules, runs, journals and logs. One interface, implemented on SQLite (default)
  * and PostgreSQL; both pass test/store-conformance.test.ts.
  */
@@ -205,4 +218,15 @@ export interface Store {
    * `run`, in one transaction. False when another worker fired it first.
    */
   fireSchedule(name: string, tick: number, nextTick: number, run: NewRun): Promise<boolean>;
+
+  // ---- portable runs (docs/distributed.md) ----
+
+  /** A consistent snapshot of one run (checksums of its journal verified). RunNotFound if absent. */
+  exportRun(runId: string): Promise<RunExport>;
+  /**
+   * Creates the run from a snapshot in one transaction: its module (kept if already present), row
+   * (with no lease), journal, logs and signals. Refused (RunStateError, nothing written) when a run
+   * with that id exists.
+   */
+  importRun(bundle: RunExport): Promise<RunRecord>;
 }

@@ -1,0 +1,461 @@
+// One store contract, two implementations: every test here runs against SQLite and PostgreSQL.
+// SQLite: a fresh file per test. PostgreSQL: a fresh database for this file (dropped in afterAll)
+// and a fresh schema in it per test. Skipped on PostgreSQL only when the server is unreachable and
+// CI is not set (test/support/postgres.ts).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { randomBytes } from "node:crypto";
+import Database from "better-sqlite3";
+import { CorruptJournal, LeaseLost, RunNotFound, RunStateError, StoreError } from "../engine/errors.js";
+import type { JournalEntry } from "../engine/journal/entry.js";
+import { openStoreAt } from "../engine/store/open.js";
+import type { Lease, NewRun, RunConfig, Store } from "../engine/store/types.js";
+import { workdir } from "./support/cli.js";
+import { createTestDatabase, pgTestsEnabled, sql, type TestDatabase } from "./support/postgres.js";
+
+interface Backend {
+  name: string;
+  enabled: () => boolean;
+  setup: () => Promise<void>;
+  teardown: () => Promise<void>;
+  /** A fresh, empty store location (file path or URL). */
+  fresh: () => string;
+  /** Runs raw SQL against a location (for corrupting rows, faking schemas). */
+  raw: (location: string, text: string) => Promise<void>;
+}
+
+const dirs: { cleanup: () => void }[] = [];
+const sqlite: Backend = {
+  name: "sqlite",
+  enabled: () => true,
+  setup: async () => undefined,
+  teardown: async () => dirs.forEach((d) => d.cleanup()),
+  fresh: () => {
+    const w = workdir("dwe-conf-");
+    dirs.push(w);
+    return w.db;
+  },
+  raw: async (location, text) => {
+    const db = new Database(location);
+    try {
+      db.exec(text);
+    } finally {
+      db.close();
+    }
+  },
+};
+
+const pgEnabled = await pgTestsEnabled("store conformance");
+let testDb: TestDatabase | null = null;
+let schemaN = 0;
+const postgres: Backend = {
+  name: "postgres",
+  enabled: () => pgEnabled,
+  setup: async () => {
+    testDb = await createTestDatabase();
+  },
+  teardown: async () => {
+    await testDb?.drop();
+  },
+  fresh: () => `${testDb!.url}?schema=t${++schemaN}`,
+  raw: async (location, text) => {
+    const u = new URL(location);
+    const schema = u.searchParams.get("schema") ?? undefined;
+    u.searchParams.delete("schema");
+    if (schema) await sql(u.toString(), `CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    await sql(u.toString(), text, [], schema);
+  },
+};
+
+const CONFIG: RunConfig = { grants: { dirs: [], net: [], shell: null } as never, args: [], env: {}, timeoutMs: 5000, maxMemoryBytes: null };
+const MOD = "a".repeat(64);
+const MOD2 = "b".repeat(64);
+const bytes = (s: string) => new TextEncoder().encode(s);
+const text = (b: Uint8Array | null) => (b === null ? null : new TextDecoder().decode(b));
+
+function newRun(id: string, over: Partial<NewRun> = {}): NewRun {
+  return { id, module: MOD, entry: "run", input: bytes(`{"id":"${id}"}`), config: CONFIG, parentId: null, status: "pending", ...over };
+}
+
+function entry(seq: number, state: 0 | 1 | 2 = 1, payload = `p${seq}`): JournalEntry {
+  return { seq, op: 1, digest: (seq * 2654435761) >>> 0, state, payload: bytes(payload) };
+}
+
+/** A lease owner on another host: never taken as dead, so only expiry or steal frees its lease. */
+const OTHER = "elsewhere.example:4242:abcdef";
+
+describe.each([sqlite, postgres])("store conformance: $name", (backend) => {
+  const enabled = backend.enabled();
+  const open: Store[] = [];
+
+  beforeAll(async () => {
+    if (enabled) await backend.setup();
+  });
+  afterAll(async () => {
+    for (const s of open) await s.close().catch(() => undefined);
+    if (enabled) await backend.teardown();
+  });
+
+  /** A fresh store with two modules in it; `again()` opens a second connection to the same place. */
+  async function fresh(): Promise<{ store: Store; location: string; again: () => Store }> {
+    const location = backend.fresh();
+    const store = openStoreAt(location, "process");
+    open.push(store);
+    await store.putModule(MOD, "core", bytes("module-a"));
+    await store.putModule(MOD2, "core", bytes("module-b"));
+    return {
+      store,
+      location,
+      again: () => {
+        const s = openStoreAt(location, "process");
+        open.push(s);
+        return s;
+      },
+    };
+  }
+
+  const test = enabled ? it : it.skip;
+
+  test("modules and artifacts: put is idempotent, artifacts are replaced", async () => {
+    const { store } = await fresh();
+    await store.putModule(MOD, "core", bytes("ignored: same hash"));
+    expect(text((await store.getModule(MOD))!.bytes)).toBe("module-a");
+    expect(await store.getModule("c".repeat(64))).toBeUndefined();
+    await store.putArtifact(MOD, "asyncify", bytes("v1"));
+    await store.putArtifact(MOD, "asyncify", bytes("v2"));
+    expect(text((await store.getArtifact(MOD, "asyncify"))!)).toBe("v2");
+    expect(await store.getArtifact(MOD, "other")).toBeUndefined();
+  });
+
+  test("runs: create, get, list by status and parent; a duplicate id is refused", async () => {
+    const { store } = await fresh();
+    const r = await store.createRun(newRun("r1"));
+    expect(r).toMatchObject({ id: "r1", module: MOD, status: "pending", attempts: 0, leaseToken: 0, parentId: null, output: null, error: null });
+    expect(r.config).toEqual(CONFIG);
+    expect(text(r.input)).toBe('{"id":"r1"}');
+    await store.createRun(newRun("r2", { status: "suspended" }));
+    await store.createRun(newRun("c1", { parentId: "r1" }));
+    await expect(store.createRun(newRun("r1"))).rejects.toBeInstanceOf(RunStateError);
+    expect((await store.listRuns({})).map((x) => x.id).sort()).toEqual(["c1", "r1", "r2"]);
+    expect((await store.listRuns({ status: "suspended" })).map((x) => x.id)).toEqual(["r2"]);
+    expect((await store.listRuns({ parentId: "r1" })).map((x) => x.id)).toEqual(["c1"]);
+    expect(await store.listRuns({ limit: 2 })).toHaveLength(2);
+    expect(await store.getRun("nope")).toBeUndefined();
+  });
+
+  test("leases: acquire bumps the token, a live lease is refused unless stolen, terminal runs are refused", async () => {
+    const { store } = await fresh();
+    await store.createRun(newRun("r"));
+    const a = await store.acquireLease("r", OTHER, 60_000, false);
+    expect(a.token).toBe(1);
+    expect(await store.getRun("r")).toMatchObject({ status: "running", attempts: 1, leaseOwner: OTHER, leaseToken: 1 });
+    await expect(store.acquireLease("r", "me:1:x", 60_000, false)).rejects.toBeInstanceOf(RunStateError);
+    const b = await store.acquireLease("r", "me:1:x", 60_000, true);
+    expect(b.token).toBe(2);
+    expect(await store.renewLease(a, 60_000)).toBe(false);
+    expect(await store.renewLease(b, 60_000)).toBe(true);
+    await expect(store.finishRun(a, { status: "completed", output: bytes("stale") })).rejects.toBeInstanceOf(LeaseLost);
+    await store.finishRun(b, { status: "completed", output: bytes("out") });
+    const done = await store.getRun("r");
+    expect(done).toMatchObject({ status: "completed", leaseOwner: null, leaseExpiresAt: null });
+    expect(text(done!.output)).toBe("out");
+    expect(done!.finishedAt).not.toBeNull();
+    await expect(store.acquireLease("r", "me:1:x", 60_000, true)).rejects.toBeInstanceOf(RunStateError);
+    await expect(store.acquireLease("missing", "me:1:x", 60_000, false)).rejects.toBeInstanceOf(RunNotFound);
+  });
+
+  test("finishRun: failed, suspended and released (gives the run back with its attempt undone)", async () => {
+    const { store } = await fresh();
+    await store.createRun(newRun("f"));
+    await store.finishRun(await store.acquireLease("f", "me:1:x", 60_000, false), { status: "failed", error: { code: "trap", message: "boom" } });
+    expect(await store.getRun("f")).toMatchObject({ status: "failed", error: { code: "trap", message: "boom" } });
+    await store.createRun(newRun("s"));
+    await store.finishRun(await store.acquireLease("s", "me:1:x", 60_000, false), { status: "suspended", wakeAt: 12345 });
+    expect(await store.getRun("s")).toMatchObject({ status: "suspended", wakeAt: 12345, attempts: 1 });
+    await store.finishRun(await store.acquireLease("s", "me:1:x", 60_000, false), { status: "released", previous: "suspended", wakeAt: 12345 });
+    expect(await store.getRun("s")).toMatchObject({ status: "suspended", wakeAt: 12345, attempts: 1, leaseOwner: null, leaseToken: 2 });
+  });
+
+  test("journal: append, complete an intent, read back in order with logs; summary", async () => {
+    const { store } = await fresh();
+    const run = await store.createRun(newRun("j"));
+    const lease = await store.acquireLease("j", "me:1:x", 60_000, false);
+    const many = Array.from({ length: 300 }, (_, i) => entry(i + 1));
+    await store.appendJournal(lease, many.slice(0, 299), [{ seq: 3, stream: "log", level: "info", message: "hello", at: 1000 }]);
+    await store.appendJournal(lease, [entry(300, 0, "intent")], []);
+    await store.appendJournal(lease, [entry(300, 1, "result")], [{ seq: 300, stream: "stdout", level: "info", message: "done", at: 2000 }]);
+    const j = await store.readJournal(run.rid);
+    expect(j).toHaveLength(300);
+    expect(j.map((e) => e.seq)).toEqual(many.map((e) => e.seq));
+    expect(j[299]).toMatchObject({ seq: 300, state: 1, op: 1, digest: entry(300).digest });
+    expect(text(j[299]!.payload)).toBe("result");
+    expect(text(j[0]!.payload)).toBe("p1");
+    expect(await store.readLogs(run.rid)).toEqual([
+      { seq: 3, stream: "log", level: "info", message: "hello", at: 1000 },
+      { seq: 300, stream: "stdout", level: "info", message: "done", at: 2000 },
+    ]);
+    const sum = await store.summarizeJournal(run.rid);
+    expect(sum.entries).toBe(300);
+    expect(sum.intents).toBe(0);
+    expect(Object.values(sum.byOp)).toEqual([300]);
+    expect(sum.bytes).toBe(many.slice(0, 299).reduce((n, e) => n + e.payload.length, 0) + "result".length);
+    await store.appendJournal(lease, [], []);
+  });
+
+  test("fencing: a stale lease writes nothing (journal, logs, module, grants, signals, children, finish)", async () => {
+    const { store, again } = await fresh();
+    const run = await store.createRun(newRun("x"));
+    const old = await store.acquireLease("x", "me:1:x", 1, false);
+    await store.appendJournal(old, [entry(1)], []);
+    // The old owner "pauses"; a second process takes the run over.
+    const other = again();
+    const now = await other.acquireLease("x", OTHER, 60_000, true);
+    expect(now.token).toBe(old.token + 1);
+    await expect(store.appendJournal(old, [entry(2, 1, "late")], [{ seq: 2, stream: "log", level: "info", message: "late", at: 1 }])).rejects.toBeInstanceOf(
+      LeaseLost,
+    );
+    await expect(store.setRunModule(old, MOD2)).rejects.toBeInstanceOf(LeaseLost);
+    await expect(store.setRunGrants(old, { dirs: [], net: ["evil"], shell: null } as never)).rejects.toBeInstanceOf(LeaseLost);
+    await expect(store.createChild(old, newRun("x-child", { parentId: "x" }))).rejects.toBeInstanceOf(LeaseLost);
+    await store.sendSignal("x", "go", bytes("1"));
+    await expect(store.takeSignal(old, "go", 2)).rejects.toBeInstanceOf(LeaseLost);
+    await expect(store.finishRun(old, { status: "completed", output: null })).rejects.toBeInstanceOf(LeaseLost);
+    expect((await store.readJournal(run.rid)).map((e) => text(e.payload))).toEqual(["p1"]);
+    expect(await store.readLogs(run.rid)).toEqual([]);
+    expect(await store.getRun("x-child")).toBeUndefined();
+    expect((await store.listSignals(run.rid))[0]!.consumedSeq).toBeNull();
+    expect(await store.getRun("x")).toMatchObject({ status: "running", module: MOD, leaseOwner: OTHER, leaseToken: now.token });
+    // The new owner writes normally.
+    await other.appendJournal(now, [entry(2, 1, "new")], []);
+    await other.setRunModule(now, MOD2);
+    await other.setRunGrants(now, CONFIG.grants);
+    expect((await other.readJournal(run.rid)).map((e) => text(e.payload))).toEqual(["p1", "new"]);
+    expect((await other.getRun("x"))!.module).toBe(MOD2);
+  });
+
+  test("claimRuns: pending, due suspended, woken and orphaned runs are claimed once; future ones are not", async () => {
+    const { store } = await fresh();
+    const now = Date.now();
+    await store.createRun(newRun("pending"));
+    await store.createRun(newRun("due"));
+    await store.finishRun(await store.acquireLease("due", "me:1:x", 60_000, false), { status: "suspended", wakeAt: now - 1 });
+    await store.createRun(newRun("later"));
+    await store.finishRun(await store.acquireLease("later", "me:1:x", 60_000, false), { status: "suspended", wakeAt: now + 3_600_000 });
+    await store.createRun(newRun("orphan"));
+    await store.acquireLease("orphan", OTHER, 1, false);
+    await store.createRun(newRun("held"));
+    await store.acquireLease("held", OTHER, 3_600_000, false);
+    await store.createRun(newRun("done"));
+    await store.finishRun(await store.acquireLease("done", "me:1:x", 60_000, false), { status: "completed", output: null });
+
+    // Claims look at the world as of `now + 60 s`: the orphan's 1 ms lease has expired by then.
+    const claimed = await store.claimRuns("w1", 10, 60_000, now + 60_000);
+    const byId = new Map(claimed.map((c) => [c.lease.runId, c]));
+    expect([...byId.keys()].sort()).toEqual(["due", "orphan", "pending"]);
+    expect(byId.get("pending")).toMatchObject({ previous: "pending", wakeAt: null, timeoutMs: 5000 });
+    expect(byId.get("due")).toMatchObject({ previous: "suspended", wakeAt: now - 1 });
+    expect(byId.get("orphan")!.previous).toBe("running");
+    expect(byId.get("orphan")!.lease.token).toBe(2);
+    for (const c of claimed) expect(await store.getRun(c.lease.runId)).toMatchObject({ status: "running", leaseOwner: "w1", leaseToken: c.lease.token });
+    expect(await store.claimRuns("w2", 10, 60_000, now + 60_000)).toEqual([]);
+
+    // A signal wakes a suspended run before its time.
+    await store.sendSignal("later", "poke", bytes(""));
+    expect((await store.claimRuns("w2", 10, 60_000, now + 60_000)).map((c) => c.lease.runId)).toEqual(["later"]);
+    expect(await store.claimRuns("w2", 0, 60_000, now)).toEqual([]);
+  });
+
+  test("claimRuns: concurrent claimers on separate connections never share a run", async () => {
+    const { store, again } = await fresh();
+    for (let i = 0; i < 40; i++) await store.createRun(newRun(`c${i}`));
+    const workers = [store, again(), again(), again()];
+    const got: string[] = [];
+    for (let round = 0; round < 6; round++) {
+      const batches = await Promise.all(workers.map((w, i) => w.claimRuns(`w${i}`, 3, 60_000, Date.now())));
+      for (const b of batches) got.push(...b.map((c) => c.lease.runId));
+    }
+    expect(new Set(got).size).toBe(got.length);
+    expect(got.length).toBeGreaterThan(0);
+    const rest = await store.claimRuns("last", 100, 60_000, Date.now());
+    expect([...got, ...rest.map((c) => c.lease.runId)].sort()).toEqual(Array.from({ length: 40 }, (_, i) => `c${i}`).sort());
+  });
+
+  test("renewLeases: reports lost leases and cancel requests; requestCancel cancels idle runs and asks live ones", async () => {
+    const { store } = await fresh();
+    await store.createRun(newRun("live"));
+    await store.createRun(newRun("idle"));
+    await store.createRun(newRun("kid", { parentId: "live" }));
+    await store.createRun(newRun("grandkid", { parentId: "kid" }));
+    const [live] = await store.claimRuns("w", 1, 60_000, Date.now());
+    expect(live!.lease.runId).toBe("live");
+    const stale: Lease = { ...live!.lease, token: live!.lease.token - 1 };
+    let checks = await store.renewLeases([live!.lease, stale], 60_000);
+    expect(checks).toEqual([
+      { runId: "live", held: true, cancelRequested: false },
+      { runId: "live", held: false, cancelRequested: false },
+    ]);
+    const out = await store.requestCancel("live");
+    expect(out.requested).toEqual(["live"]);
+    expect(out.cancelled.sort()).toEqual(["grandkid", "kid"]);
+    checks = await store.renewLeases([live!.lease], 60_000);
+    expect(checks[0]).toEqual({ runId: "live", held: true, cancelRequested: true });
+    expect(await store.getRun("kid")).toMatchObject({ status: "cancelled", error: { code: "cancelled" } });
+    expect((await store.requestCancel("idle")).cancelled).toEqual(["idle"]);
+    await expect(store.requestCancel("idle")).rejects.toBeInstanceOf(RunStateError);
+    await expect(store.requestCancel("missing")).rejects.toBeInstanceOf(RunNotFound);
+    // A run with a cancel request whose lease expired is cancelled by the next claim, not run.
+    await store.createRun(newRun("ask"));
+    await store.acquireLease("ask", OTHER, 60_000, false);
+    expect((await store.requestCancel("ask")).requested).toEqual(["ask"]);
+    expect(await store.claimRuns("w", 10, 60_000, Date.now() + 120_000)).toEqual([]);
+    expect((await store.getRun("ask"))!.status).toBe("cancelled");
+  });
+
+  test("signals: kept until consumed, oldest first, the same one again for the same seq, refused for ended runs", async () => {
+    const { store } = await fresh();
+    const run = await store.createRun(newRun("s"));
+    const id1 = await store.sendSignal("s", "go", bytes("one"));
+    const id2 = await store.sendSignal("s", "go", bytes("two"));
+    await store.sendSignal("s", "other", bytes("x"));
+    expect(id2).toBeGreaterThan(id1);
+    const lease = await store.acquireLease("s", "me:1:x", 60_000, false);
+    const a = await store.takeSignal(lease, "go", 5);
+    expect(a).toMatchObject({ id: id1, name: "go", consumedSeq: 5 });
+    expect(text(a!.data)).toBe("one");
+    expect(await store.takeSignal(lease, "go", 5)).toMatchObject({ id: id1, consumedSeq: 5 });
+    expect(await store.takeSignal(lease, "go", 7)).toMatchObject({ id: id2, consumedSeq: 7 });
+    expect(await store.takeSignal(lease, "go", 9)).toBeUndefined();
+    const all = await store.listSignals(run.rid);
+    expect(all.map((s) => [s.name, s.consumedSeq])).toEqual([
+      ["go", 5],
+      ["go", 7],
+      ["other", null],
+    ]);
+    expect(all[0]!.sentAt).toBeGreaterThan(0);
+    await store.finishRun(lease, { status: "completed", output: null });
+    await expect(store.sendSignal("s", "go", bytes(""))).rejects.toBeInstanceOf(RunStateError);
+    await expect(store.sendSignal("missing", "go", bytes(""))).rejects.toBeInstanceOf(RunNotFound);
+  });
+
+  test("children: created once per id, fenced, and a finished child wakes its parent", async () => {
+    const { store } = await fresh();
+    await store.createRun(newRun("p"));
+    const lease = await store.acquireLease("p", "me:1:x", 60_000, false);
+    const c1 = await store.createChild(lease, newRun("p/1", { parentId: "p", input: bytes("first") }));
+    const again = await store.createChild(lease, newRun("p/1", { parentId: "p", input: bytes("second") }));
+    expect(again.rid).toBe(c1.rid);
+    expect(text(again.input)).toBe("first");
+    await store.createRun(newRun("stranger"));
+    await expect(store.createChild(lease, newRun("stranger", { parentId: "p" }))).rejects.toBeInstanceOf(RunStateError);
+    await store.finishRun(lease, { status: "suspended", wakeAt: null });
+    // The parent waits (no wake time) until its child ends.
+    expect((await store.claimRuns("w", 10, 60_000, Date.now())).map((c) => c.lease.runId).sort()).toEqual(["p/1", "stranger"]);
+    const child = (await store.listRuns({ parentId: "p" }))[0]!;
+    const childLease: Lease = { runId: child.id, rid: child.rid, owner: "w", token: child.leaseToken, expiresAt: 0 };
+    await store.finishRun(childLease, { status: "completed", output: bytes("42") });
+    const woken = await store.claimRuns("w", 10, 60_000, Date.now());
+    expect(woken.map((c) => c.lease.runId)).toEqual(["p"]);
+    expect(woken[0]!.previous).toBe("suspended");
+  });
+
+  test("schedules: add, list, remove; a tick fires once when two workers race for it", async () => {
+    const { store, again } = await fresh();
+    await store.addSchedule({ name: "nightly", cron: "0 3 * * *", module: MOD, entry: "run", input: bytes("{}"), config: CONFIG, nextTick: 1000 });
+    await expect(
+      store.addSchedule({ name: "nightly", cron: "* * * * *", module: MOD, entry: "run", input: bytes("{}"), config: CONFIG, nextTick: 1 }),
+    ).rejects.toBeInstanceOf(RunStateError);
+    const [s] = await store.listSchedules();
+    expect(s).toMatchObject({ name: "nightly", cron: "0 3 * * *", module: MOD, nextTick: 1000, lastTick: null });
+    expect(s!.config).toEqual(CONFIG);
+    const other = again();
+    const results = await Promise.all([
+      store.fireSchedule("nightly", 1000, 2000, newRun("nightly@1000")),
+      other.fireSchedule("nightly", 1000, 2000, newRun("nightly@1000")),
+      other.fireSchedule("nightly", 1000, 2000, newRun("nightly@1000")),
+    ]);
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect((await store.listSchedules())[0]).toMatchObject({ nextTick: 2000, lastTick: 1000 });
+    expect((await store.listRuns({})).map((r) => r.id)).toEqual(["nightly@1000"]);
+    expect(await store.fireSchedule("nightly", 1000, 3000, newRun("nightly@1000b"))).toBe(false);
+    expect(await store.removeSchedule("nightly")).toBe(true);
+    expect(await store.removeSchedule("nightly")).toBe(false);
+    expect(await store.listSchedules()).toEqual([]);
+  });
+
+  test("export and import: the run, module, journal, logs and signals arrive; a second import is refused", async () => {
+    const { store } = await fresh();
+    const run = await store.createRun(newRun("e", { input: bytes("in") }));
+    const lease = await store.acquireLease("e", "me:1:x", 60_000, false);
+    await store.appendJournal(lease, [entry(1), entry(2, 0, "intent")], [{ seq: 1, stream: "log", level: "info", message: "hi", at: 5 }]);
+    await store.sendSignal("e", "go", bytes("sig"));
+    await store.takeSignal(lease, "go", 2);
+    await store.sendSignal("e", "go", bytes("later"));
+    await store.finishRun(lease, { status: "suspended", wakeAt: 99 });
+    const bundle = await store.exportRun("e");
+    expect(bundle.run).toMatchObject({ id: "e", status: "suspended", wakeAt: 99, attempts: 1, wakeRequested: true });
+    expect(text(bundle.module.bytes)).toBe("module-a");
+    await expect(store.exportRun("missing")).rejects.toBeInstanceOf(RunNotFound);
+
+    const { store: target } = await fresh();
+    const imported = await target.importRun(bundle);
+    expect(imported).toMatchObject({ id: "e", status: "suspended", wakeAt: 99, leaseOwner: null, leaseExpiresAt: null, module: MOD });
+    expect(text(imported.input)).toBe("in");
+    expect((await target.readJournal(imported.rid)).map((e) => [e.seq, e.state, text(e.payload)])).toEqual(
+      (await store.readJournal(run.rid)).map((e) => [e.seq, e.state, text(e.payload)]),
+    );
+    expect(await target.readLogs(imported.rid)).toEqual(await store.readLogs(run.rid));
+    expect((await target.listSignals(imported.rid)).map((s) => [s.name, text(s.data), s.consumedSeq])).toEqual([
+      ["go", "sig", 2],
+      ["go", "later", null],
+    ]);
+    await expect(target.importRun(bundle)).rejects.toBeInstanceOf(RunStateError);
+    expect(await target.listRuns({})).toHaveLength(1);
+    // The imported run is claimable there (its wake request travelled with it).
+    expect((await target.claimRuns("w", 5, 60_000, 0)).map((c) => c.lease.runId)).toEqual(["e"]);
+  });
+
+  test("a journal row that fails its checksum is reported as corrupt, also by export", async () => {
+    const { store, location } = await fresh();
+    const run = await store.createRun(newRun("c"));
+    const lease = await store.acquireLease("c", "me:1:x", 60_000, false);
+    await store.appendJournal(lease, [entry(1), entry(2)], []);
+    await backend.raw(location, `UPDATE journal SET sum = sum + 1 WHERE rid = ${run.rid} AND seq = 2`);
+    await expect(store.readJournal(run.rid)).rejects.toBeInstanceOf(CorruptJournal);
+    await expect(store.exportRun("c")).rejects.toBeInstanceOf(CorruptJournal);
+  });
+
+  /** The error of opening `location` and making a first call (SQLite fails in open, PostgreSQL at the first call). */
+  async function openError(location: string): Promise<Error | null> {
+    try {
+      const s = openStoreAt(location, "process");
+      open.push(s);
+      await s.listRuns({});
+      return null;
+    } catch (err) {
+      return err as Error;
+    }
+  }
+
+  test("schema: a foreign database and a newer dwe schema are refused without being written", async () => {
+    const foreign = backend.fresh();
+    await backend.raw(foreign, "CREATE TABLE customers (id INTEGER PRIMARY KEY)");
+    const e1 = await openError(foreign);
+    expect(e1).toBeInstanceOf(StoreError);
+    expect(e1!.message).toMatch(/not a dwe database|not dwe's/);
+    // dwe created nothing there: a table named dwe_meta can still be created.
+    await backend.raw(foreign, "CREATE TABLE dwe_meta (probe INTEGER)");
+    const { store, location } = await fresh();
+    await store.close();
+    await backend.raw(location, "UPDATE dwe_meta SET value = '99' WHERE key = 'schema_version'");
+    const e2 = await openError(location);
+    expect(e2).toBeInstanceOf(StoreError);
+    expect(e2!.message).toMatch(/newer dwe \(schema 99/);
+  });
+
+  test("a second store on the same location sees the first one's writes (migrations run once)", async () => {
+    const { store, again } = await fresh();
+    await store.createRun(newRun(`shared-${randomBytes(2).toString("hex")}`));
+    const stores = [again(), again(), again()];
+    const seen = await Promise.all(stores.map((s) => s.listRuns({})));
+    for (const runs of seen) expect(runs).toHaveLength(1);
+  });
+});

@@ -1,0 +1,77 @@
+// Schedules: the cron parser, the CLI, and exactly one run per tick with two workers on one database.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import Database from "better-sqlite3";
+import { dweAsync, workdir } from "./support/cli.js";
+import { WORKER_WASM, runsIn, startWorker, waitFor, type WorkerProcess } from "./support/worker.js";
+import { Cron } from "../engine/worker/cron.js";
+
+const at = (iso: string) => Date.parse(iso);
+
+describe("cron", () => {
+  it("computes next ticks in UTC", () => {
+    expect(new Date(Cron.parse("*/15 * * * *").next(at("2026-01-01T10:07:30Z"))).toISOString()).toBe("2026-01-01T10:15:00.000Z");
+    expect(new Date(Cron.parse("0 9 * * 1-5").next(at("2026-01-02T09:00:00Z"))).toISOString()).toBe("2026-01-05T09:00:00.000Z"); // Fri -> Mon
+    expect(new Date(Cron.parse("30 2 1 */3 *").next(at("2026-02-10T00:00:00Z"))).toISOString()).toBe("2026-04-01T02:30:00.000Z");
+    expect(new Date(Cron.parse("0 0 29 2 *").next(at("2026-03-01T00:00:00Z"))).toISOString()).toBe("2028-02-29T00:00:00.000Z");
+    expect(new Date(Cron.parse("5,10 1 * * 7").next(at("2026-01-01T00:00:00Z"))).toISOString()).toBe("2026-01-04T01:05:00.000Z"); // Sunday
+    // both day fields restricted: either matches
+    expect(new Date(Cron.parse("0 0 13 * 5").next(at("2026-01-01T00:00:00Z"))).toISOString()).toBe("2026-01-02T00:00:00.000Z");
+  });
+  it("refuses bad expressions", () => {
+    for (const e of ["* * * *", "60 * * * *", "* 24 * * *", "*/0 * * * *", "a * * * *", "5-1 * * * *", "* * 0 * *"]) {
+      expect(() => Cron.parse(e), e).toThrow(/bad --cron/);
+    }
+    expect(() => Cron.parse("0 0 30 2 *").next(0)).toThrow(/never matches/);
+  });
+});
+
+describe("dwe schedule + workers", () => {
+  let w: ReturnType<typeof workdir>;
+  const workers: WorkerProcess[] = [];
+  beforeEach(() => {
+    w = workdir("dwe-schedule-");
+  });
+  afterEach(async () => {
+    for (const p of workers.splice(0)) await p.stop("SIGKILL");
+    w.cleanup();
+  });
+
+  it("add, list, remove; bad cron is a one-line error with exit 2", async () => {
+    const bad = await dweAsync(["schedule", "add", "x", WORKER_WASM, "--cron", "61 * * * *"], w);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^dwe: error: bad --cron '61 \* \* \* \*': minute field/);
+    const add = await dweAsync(["schedule", "add", "nightly", WORKER_WASM, "--cron", "0 3 * * *", "--entry", "signals", "--input", '{"timeout_ms":0}'], w);
+    expect(add.stderr).toBe("");
+    expect(add.stdout).toMatch(/^nightly: next run at \d{4}-\d\d-\d\dT03:00:00.000Z/);
+    const dup = await dweAsync(["schedule", "add", "nightly", WORKER_WASM, "--cron", "0 3 * * *"], w);
+    expect(dup.code).toBe(2);
+    const list = JSON.parse((await dweAsync(["schedule", "list", "--json"], w)).stdout) as { name: string; cron: string; entry: string }[];
+    expect(list).toMatchObject([{ name: "nightly", cron: "0 3 * * *", entry: "signals" }]);
+    expect((await dweAsync(["schedule", "remove", "nightly"], w)).code).toBe(0);
+    expect((await dweAsync(["schedule", "remove", "nightly"], w)).code).toBe(2);
+  });
+
+  it("two workers on one database start exactly one run per due tick", async () => {
+    const add = await dweAsync(["schedule", "add", "tick", WORKER_WASM, "--cron", "0 0 1 1 *", "--entry", "signals", "--input", '{"timeout_ms":0}'], w);
+    expect(add.code).toBe(0);
+    workers.push(startWorker(w, [], { DWE_POLL_MS: "20" }), startWorker(w, [], { DWE_POLL_MS: "20" }));
+    // Make the schedule due five times (as if five ticks came), racing both workers each time.
+    const db = new Database(w.db);
+    const ticks: number[] = [];
+    try {
+      for (let k = 0; k < 5; k++) {
+        const tick = Date.now() - 1000 + k;
+        ticks.push(tick);
+        db.prepare("UPDATE schedules SET next_tick = ? WHERE name = 'tick'").run(tick);
+        await waitFor("tick fired", () => (db.prepare("SELECT last_tick FROM schedules WHERE name = 'tick'").pluck().get() as number | null) === tick);
+      }
+    } finally {
+      db.close();
+    }
+    await waitFor("5 runs completed", () => runsIn(w.db, "id LIKE 'tick.%' AND status = 'completed'").length === 5);
+    const runs = runsIn(w.db, "id LIKE 'tick.%'");
+    expect(runs.map((r) => r.id).sort()).toEqual(ticks.map((t) => `tick.${t}`).sort());
+    const log = workers.map((p) => p.log()).join("");
+    expect(log.match(/started run tick\./g)?.length).toBe(5);
+  });
+});
