@@ -123,11 +123,3 @@ export class LeaseLost extends DweError {
     super("lease_lost", `this process no longer owns run ${runId} (its lease expired and another worker took it); nothing was written`);
   }
 }
-
-/** A write carried a fencing token the run no longer has: another process took the run over. */
-export class LeaseLost extends DweError {
-  override name = "LeaseLost";
-  constructor(runId: string) {
-    super("lease_lost", `this process no longer owns run ${runId} (its lease expired and another worker took it); nothing was written`);
-  }
-}
