@@ -30,7 +30,10 @@ pub mod json;
 mod log;
 pub mod msgpack;
 mod random;
+pub mod retry;
 mod run;
+pub mod signal;
+pub mod child;
 mod time;
 
 pub use error::Error;
@@ -43,6 +46,9 @@ pub use run::{
     run_id, run_info, RunInfo,
 };
 pub use time::{now_ms, sleep_ms, sleep_until};
+pub use signal::{wait_signal, Signal};
+pub use child::{join_child, start_child, ChildResult};
+pub use retry::{exec_with_retry, http_with_retry, RetryPolicy};
 
 use msgpack::Value;
 
