@@ -1,14 +1,15 @@
 // An executor thread of `dwe worker`: executes many claimed runs concurrently (asyncify lets their
-// guests interleave on this one thread) on its own SQLite connection. See docs/worker.md.
+// guests interleave on this one thread) on its own store connection. See docs/worker.md.
 import { parentPort, workerData } from "node:worker_threads";
-import { describeError, RunCancelled } from "../errors.js";
+import { describeError, LeaseLost, RunCancelled } from "../errors.js";
 import { executeRun, ShutdownRequested } from "../executor/run-executor.js";
-import { LeaseLost, SqliteStore } from "../store/sqlite-store.js";
+import { openStoreAt } from "../store/open.js";
 import { GuestClock, type FromThread, type Job, type ThreadData, type ToThread } from "./protocol.js";
 
 const data = workerData as ThreadData;
 const port = parentPort!;
-const store = new SqliteStore(data.db, data.durability);
+// Its own connection (SQLite file or PostgreSQL pool) to the worker's store.
+const store = openStoreAt(data.db, data.durability);
 const clock = new GuestClock(data.clock);
 
 interface Running {

@@ -68,7 +68,7 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  log(`${owner} started on ${db}: ${threads} thread(s), concurrency ${concurrency}, lease ${leaseTtlMs} ms, poll ${pollMs} ms`);
+  log(`${owner} started on ${store.location}: ${threads} thread(s), concurrency ${concurrency}, lease ${leaseTtlMs} ms, poll ${pollMs} ms`);
   try {
     await supervisor.run();
   } finally {
