@@ -3,6 +3,9 @@ import type { LogRecord } from "../journal/entry.js";
 import { JournalWriter } from "../journal/journal-writer.js";
 import { AsyncifyDriver } from "../runtime/asyncify.js";
 import { loadExecutable } from "../runtime/module-loader.js";
+import { loadComponent, type LoadedComponent } from "../runtime/component-loader.js";
+import { runComponent } from "../runtime/component-host.js";
+import { componentHostFunctions } from "../../host-functions/wasi-p2/index.js";
 import type { Lease, RunEnd, RunRecord, RunStatus, Store } from "../store/types.js";
 import { HOST_FUNCTIONS } from "../../host-functions/registry.js";
 import { abiImports } from "./abi-imports.js";
@@ -108,10 +111,13 @@ async function attempt(lease: Lease, previous: { status: RunStatus; wakeAt: numb
   const { store } = o;
   const run = (await store.getRun(lease.runId))!;
   let recorded;
-  let module: WebAssembly.Module;
+  let module: WebAssembly.Module | undefined;
+  let component: LoadedComponent | undefined;
   try {
     recorded = await store.readJournal(run.rid);
-    module = await loadExecutable(store, o.upgradeTo ?? run.module, run.config.maxMemoryBytes);
+    const target = o.upgradeTo ?? run.module;
+    if ((await store.getModule(target))?.kind === "component") component = await loadComponent(store, target);
+    else module = await loadExecutable(store, target, run.config.maxMemoryBytes);
   } catch (err) {
     await store.finishRun(lease, { status: "released", previous: previous.status, wakeAt: previous.wakeAt });
     throw err;
@@ -134,7 +140,7 @@ async function attempt(lease: Lease, previous: { status: RunStatus; wakeAt: numb
     cwd: o.cwd,
     journal,
     recorded,
-    functions: wasi.withFunctions(HOST_FUNCTIONS),
+    functions: component ? componentHostFunctions() : wasi.withFunctions(HOST_FUNCTIONS),
     suspendAfterMs: o.suspendAfterMs ?? DEFAULT_SUSPEND_AFTER_MS,
     signal: abort.signal,
     deadline,
@@ -152,7 +158,14 @@ async function attempt(lease: Lease, previous: { status: RunStatus; wakeAt: numb
   const timer =
     timeoutMs === null ? null : setTimeout(() => abort.abort(new DweError("timeout", `run ${run.id} ran past its timeout of ${timeoutMs} ms`)), timeoutMs);
   try {
-    const instance = await WebAssembly.instantiate(module, imports);
+    if (component) {
+      // A component runs in a worker thread; its host calls come back to this dispatcher.
+      await runComponent({ component, run, dispatcher, signal: abort.signal });
+      await dispatcher.finish();
+      await journal.commit();
+      return { status: "completed", output: dispatcher.output };
+    }
+    const instance = await WebAssembly.instantiate(module!, imports);
     const mem = instance.exports.memory;
     if (!(mem instanceof WebAssembly.Memory)) throw new DweError("invalid_module", "the module does not export its memory as 'memory'");
     memory.bind(mem);

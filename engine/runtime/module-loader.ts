@@ -34,7 +34,8 @@ export function sha256(bytes: Uint8Array): string {
 export function inspectModule(bytes: Uint8Array, name: string): ModuleInfo {
   const kind = detectKind(bytes, name);
   if (kind === "component") {
-    throw new InvalidModule(`${name} is a WebAssembly component; components are not supported by this build of dwe yet (see docs/wasi.md)`);
+    // Checked further (imports, wasi:cli/run) when it is first transpiled: docs/components.md.
+    return { sha256: sha256(bytes), kind, exports: ["run"] };
   }
   const module = compileCore(bytes, name);
   for (const imp of WebAssembly.Module.imports(module)) {

@@ -1,0 +1,116 @@
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+import { pack, unpack } from "msgpackr";
+import { InvalidModule } from "../errors.js";
+import type { Store } from "../store/types.js";
+import { SUPPORTED_INTERFACES } from "../../host-functions/wasi-p2/index.js";
+
+/**
+ * Components are transpiled by jco into JS plus core Wasm modules, once per component hash. The
+ * result is stored in the store (`module_artifacts`, kind `jco-v1`, one msgpack blob `{files,
+ * imports}`) and written to a per-hash directory of the user cache (`$DWE_CACHE_DIR`, default
+ * ~/.cache/dwe) from which it is import()ed. Only the store copy is authoritative; the directory
+ * is rebuilt from it when missing.
+ */
+export const COMPONENT_ARTIFACT = "jco-v1";
+
+/** The JS entry file of a transpiled component. */
+export const COMPONENT_JS = "component.js";
+
+export interface LoadedComponent {
+  sha: string;
+  /** Directory holding component.js and its core modules. */
+  dir: string;
+  /** WASI interfaces the component imports (without versions). */
+  imports: string[];
+}
+
+interface Artifact {
+  files: Record<string, Uint8Array>;
+  imports: string[];
+}
+
+function cacheBase(): string {
+  return process.env.DWE_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "dwe");
+}
+
+const unversioned = (name: string) => name.replace(/@[^/]*$/, "");
+
+/** Transpiles a component with jco (instantiation mode: its imports are handed in by dwe). */
+export async function transpileComponent(bytes: Uint8Array, name: string): Promise<Artifact> {
+  const { transpile } = await import("@bytecodealliance/jco");
+  let out: Awaited<ReturnType<typeof transpile>>;
+  try {
+    out = await transpile(bytes, { name: "component", instantiation: "async", noTypescript: true, quiet: true, base64Cutoff: 0 });
+  } catch (err) {
+    throw new InvalidModule(`${name} is not a component jco can transpile: ${(err as Error).message}`, { cause: err });
+  }
+  const imports = [...new Set(out.imports.map(unversioned))].sort();
+  const missing = imports.filter((i) => !SUPPORTED_INTERFACES.has(i));
+  if (missing.length > 0) {
+    throw new InvalidModule(`${name} imports ${missing.join(", ")}, which dwe does not provide to components; see docs/components.md for the supported WASI 0.2 interfaces`);
+  }
+  const exported = out.exports.map(([n]) => unversioned(n));
+  if (!exported.includes("wasi:cli/run")) {
+    throw new InvalidModule(`${name} does not export wasi:cli/run; dwe runs command components (for example made with \`jco new core.wasm --wasi-command\`)`);
+  }
+  const files: Record<string, Uint8Array> = {};
+  for (const [file, data] of Object.entries(out.files)) if (file.endsWith(".js") || file.endsWith(".wasm")) files[file] = data;
+  if (!files[COMPONENT_JS]) throw new InvalidModule(`${name}: jco produced no ${COMPONENT_JS}`);
+  return { files, imports };
+}
+
+function decodeArtifact(bytes: Uint8Array): Artifact | undefined {
+  try {
+    const a = unpack(bytes) as Partial<Artifact> | null;
+    if (!a || typeof a.files !== "object" || !Array.isArray(a.imports)) return undefined;
+    const files: Record<string, Uint8Array> = {};
+    for (const [k, v] of Object.entries(a.files as Record<string, unknown>)) if (v instanceof Uint8Array) files[k] = v;
+    return files[COMPONENT_JS] ? { files, imports: a.imports as string[] } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes the files to `<cache>/jco-v1-<sha>/` unless already there (atomically: temp dir, rename). */
+function materialize(sha: string, artifact: Artifact): string {
+  const dir = join(cacheBase(), `${COMPONENT_ARTIFACT}-${sha}`);
+  if (existsSync(join(dir, ".complete"))) return dir;
+  const tmp = `${dir}.${process.pid}.${Date.now()}.tmp`;
+  try {
+    for (const [file, data] of Object.entries(artifact.files)) {
+      const path = join(tmp, file);
+      if (!path.startsWith(tmp + "/")) continue;
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, data);
+    }
+    writeFileSync(join(tmp, ".complete"), "");
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(tmp, dir);
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    if (existsSync(join(dir, ".complete"))) return dir; // another process got there first
+    throw new InvalidModule(`cannot write the transpiled component to ${dir}: ${(err as Error).message}; set DWE_CACHE_DIR to a writable directory`, { cause: err });
+  }
+  return dir;
+}
+
+const loaded = new Map<string, LoadedComponent>();
+
+/** The runnable form of a stored component: transpiled once per hash (cached in the store), on disk. */
+export async function loadComponent(store: Store, sha: string): Promise<LoadedComponent> {
+  const hit = loaded.get(sha);
+  if (hit && existsSync(join(hit.dir, ".complete"))) return hit;
+  const stored = await store.getModule(sha);
+  if (!stored) throw new InvalidModule(`module ${sha} is missing from the store; the database is incomplete`);
+  const cached = await store.getArtifact(sha, COMPONENT_ARTIFACT);
+  let artifact = cached && decodeArtifact(cached);
+  if (!artifact) {
+    artifact = await transpileComponent(stored.bytes, `component ${sha.slice(0, 12)}`);
+    await store.putArtifact(sha, COMPONENT_ARTIFACT, pack(artifact));
+  }
+  const component = { sha, dir: materialize(sha, artifact), imports: artifact.imports };
+  loaded.set(sha, component);
+  return component;
+}

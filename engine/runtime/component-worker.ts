@@ -1,0 +1,108 @@
+// Worker thread of one component run (see component-host.ts): instantiates the transpiled
+// component with dwe's WASI 0.2 imports and runs wasi:cli/run. Every host call is sent to the
+// engine's thread and waited for synchronously (Atomics.wait), so the guest can block on durable
+// timers and effects without JSPI or asyncify.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads";
+import type { Reply } from "../executor/dispatcher.js";
+import type { Grants } from "../executor/grants.js";
+import { ComponentExit, type P2Env } from "../../host-functions/wasi-p2/host.js";
+import { wasiP2Imports } from "../../host-functions/wasi-p2/index.js";
+import { COMPONENT_JS } from "./component-loader.js";
+import { withMemoryLimit } from "./wasm-binary.js";
+
+export interface ComponentWorkerData {
+  dir: string;
+  maxPages: number;
+  args: string[];
+  env: [string, string][];
+  stdin: Uint8Array;
+  grants: Grants;
+  /** Int32 flag: 0 while a call is out, 1 when its answer is on the port. */
+  shared: SharedArrayBuffer;
+  port: MessagePort;
+}
+
+/** Messages to the engine's thread. */
+export type WorkerMessage =
+  | { t: "call"; op: string; request: Uint8Array }
+  | { t: "exit"; code: number }
+  | { t: "trap"; name: string; message: string; stack: string };
+
+/** Answers from the engine's thread: a reply, or "stop" (the run ends here: suspend, divergence, …). */
+export type HostMessage = { t: "reply"; ok: boolean; bytes: Uint8Array } | { t: "stop" };
+
+/** Unwinds the guest when the engine ends the run at a host call. */
+class Stopped extends Error {
+  override name = "Stopped";
+}
+
+const data = workerData as ComponentWorkerData;
+const flag = new Int32Array(data.shared);
+const port = data.port;
+
+function call(op: string, request: Uint8Array): Reply {
+  Atomics.store(flag, 0, 0);
+  port.postMessage({ t: "call", op, request } satisfies WorkerMessage);
+  Atomics.wait(flag, 0, 0);
+  const got = receiveMessageOnPort(port);
+  const msg = got?.message as HostMessage | undefined;
+  if (!msg || msg.t === "stop") throw new Stopped("stopped by the engine");
+  return { ok: msg.ok, bytes: msg.bytes };
+}
+
+const env: P2Env = {
+  call,
+  args: data.args,
+  env: data.env,
+  stdin: data.stdin,
+  grants: data.grants,
+  clock: { lastMonotonic: 0n },
+};
+
+function post(msg: WorkerMessage): void {
+  port.postMessage(msg);
+}
+
+function isStopped(err: unknown): boolean {
+  for (let e = err; e instanceof Error; e = (e as { cause?: unknown }).cause) if (e instanceof Stopped) return true;
+  return false;
+}
+
+function exitOf(err: unknown): number | undefined {
+  for (let e = err; e instanceof Error; e = (e as { cause?: unknown }).cause) if (e instanceof ComponentExit) return e.code;
+  return undefined;
+}
+
+interface Transpiled {
+  instantiate(
+    getCoreModule: (path: string) => WebAssembly.Module,
+    imports: Record<string, unknown>,
+  ): Promise<{ run: { run(): void } }>;
+}
+
+try {
+  const mod = (await import(pathToFileURL(join(data.dir, COMPONENT_JS)).href)) as Transpiled;
+  const getCoreModule = (file: string) => new WebAssembly.Module(withMemoryLimit(new Uint8Array(readFileSync(join(data.dir, file))), data.maxPages) as Uint8Array<ArrayBuffer>);
+  const root = await mod.instantiate(getCoreModule, wasiP2Imports(env));
+  try {
+    root.run.run();
+    post({ t: "exit", code: 0 });
+  } catch (err) {
+    const code = exitOf(err);
+    if (code !== undefined) post({ t: "exit", code });
+    else if (isStopped(err)) {
+      // The engine already knows why.
+    } else if (err instanceof Error && err.name === "ComponentError") post({ t: "exit", code: 1 });
+    else throw err;
+  }
+} catch (err) {
+  if (!isStopped(err)) {
+    const e = err instanceof Error ? err : new Error(String(err));
+    post({ t: "trap", name: e instanceof WebAssembly.RuntimeError ? "RuntimeError" : e.name, message: e.message, stack: e.stack ?? "" });
+  }
+} finally {
+  port.close();
+}

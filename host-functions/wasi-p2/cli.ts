@@ -1,0 +1,35 @@
+import { ComponentExit, type P2Env } from "./host.js";
+import type { IoTypes } from "./io.js";
+
+/**
+ * wasi:cli: arguments and environment come from the run's pinned config (argv[0] is the same
+ * program name as preview1's), so they need no journal; stdin is the run's input; stdout and
+ * stderr are log streams; `exit` ends the run (0: completed, else failed with the code). There is
+ * no terminal.
+ */
+export function cliImports(env: P2Env, io: IoTypes): Record<string, Record<string, unknown>> {
+  const none = () => undefined;
+  return {
+    "wasi:cli/environment": {
+      getArguments: () => [...env.args],
+      getEnvironment: () => env.env.map(([k, v]) => [k, v]),
+      initialCwd: none,
+    },
+    "wasi:cli/exit": {
+      exit: (status: { tag: "ok" | "err" }) => {
+        throw new ComponentExit(status.tag === "ok" ? 0 : 1);
+      },
+      exitWithCode: (code: number) => {
+        throw new ComponentExit(code);
+      },
+    },
+    "wasi:cli/stdin": { getStdin: () => io.stdin() },
+    "wasi:cli/stdout": { getStdout: () => io.stdout() },
+    "wasi:cli/stderr": { getStderr: () => io.stderr() },
+    "wasi:cli/terminal-input": { TerminalInput: class TerminalInput {} },
+    "wasi:cli/terminal-output": { TerminalOutput: class TerminalOutput {} },
+    "wasi:cli/terminal-stdin": { getTerminalStdin: none },
+    "wasi:cli/terminal-stdout": { getTerminalStdout: none },
+    "wasi:cli/terminal-stderr": { getTerminalStderr: none },
+  };
+}

@@ -1,0 +1,238 @@
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readSync, readdirSync, renameSync, rmdirSync, statSync, truncateSync, unlinkSync, writeSync, type Stats } from "node:fs";
+import type { HostContext, HostFunction } from "../types.js";
+import { RequestFields } from "../request-fields.js";
+import { toWasiError, WasiError } from "../wasi/errno.js";
+import { hostPath, isGrantRoot } from "../wasi/paths.js";
+
+/**
+ * The host side of wasi:filesystem for components: run by the Dispatcher on the engine's thread,
+ * live only (a replay answers from the journal and never touches the disk). Paths are absolute
+ * guest paths, confined to the run's grants (and their symlinks) by host-functions/wasi/paths.ts;
+ * errors are WASI errno names, as in preview1.
+ */
+
+/** Largest read journaled as one entry. */
+export const MAX_FILE_CHUNK = 1024 * 1024;
+
+function typeOf(s: Stats): string {
+  if (s.isFile()) return "regular-file";
+  if (s.isDirectory()) return "directory";
+  if (s.isSymbolicLink()) return "symbolic-link";
+  if (s.isFIFO()) return "fifo";
+  if (s.isSocket()) return "socket";
+  if (s.isCharacterDevice()) return "character-device";
+  if (s.isBlockDevice()) return "block-device";
+  return "unknown";
+}
+
+function ns(ms: number): bigint {
+  return BigInt(Math.floor(ms)) * 1_000_000n;
+}
+
+/** Runs `f`, turning what Node throws into the errno the guest sees. */
+function host<T>(path: string, f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    throw toWasiError(err, path);
+  }
+}
+
+function typeAt(file: string): string | null {
+  try {
+    return typeOf(statSync(file));
+  } catch {
+    return null;
+  }
+}
+
+interface FsRequest {
+  path: string;
+  to: string;
+  follow: boolean;
+  dir: boolean;
+  write: boolean;
+  create: boolean;
+  excl: boolean;
+  trunc: boolean;
+  size: number;
+}
+
+function fsRequest(name: string, r: unknown): FsRequest {
+  const f = new RequestFields(name, r);
+  return {
+    path: f.str("path"),
+    to: f.optStr("to") ?? "",
+    follow: f.bool("follow"),
+    dir: f.bool("dir"),
+    write: f.bool("write"),
+    create: f.bool("create"),
+    excl: f.bool("excl"),
+    trunc: f.bool("trunc"),
+    size: f.optUint("size") ?? 0,
+  };
+}
+
+/** The type of an existing file or directory being opened, after checking what the open asks. */
+function openExisting(ctx: HostContext, req: FsRequest): { type: string } {
+  const file = hostPath(ctx.grants, req.path, req.write);
+  const type = typeAt(file);
+  if (type === null) throw new WasiError("ENOENT", `'${req.path}' does not exist`);
+  if (req.dir && type !== "directory") throw new WasiError("ENOTDIR", `'${req.path}' is not a directory`);
+  if (req.write && type === "directory") throw new WasiError("EISDIR", `'${req.path}' is a directory`);
+  return { type };
+}
+
+type FsOp = HostFunction<FsRequest>["name"];
+
+function fsFunction(name: FsOp, kind: "read" | "effect", perform: (ctx: HostContext, req: FsRequest, file: string) => unknown, recover?: HostFunction<FsRequest>["recover"]): HostFunction<FsRequest> {
+  return {
+    name,
+    kind,
+    parse: (r) => fsRequest(name, r),
+    perform: (ctx, req) => perform(ctx, req, hostPath(ctx.grants, req.path, kind === "effect" || req.write)),
+    ...(kind === "effect" && { intent: (ctx: HostContext, req: FsRequest) => ({ existed: typeAt(hostPath(ctx.grants, req.path, true)) !== null }) }),
+    ...(recover && { recover }),
+  };
+}
+
+const existedBefore = (intent: unknown) => (intent as { existed?: boolean } | null)?.existed;
+
+/**
+ * The file-system calls of components, with the op codes of the preview1 calls of the same
+ * meaning. Requests name absolute guest paths (a component's descriptors are paths, not fds).
+ * Effects are idempotent on redo or recognized as done after a crash (`recover`), so an effect
+ * in flight when the process died is not applied twice.
+ */
+export const p2FsFunctions: ReadonlyMap<string, HostFunction<FsRequest>> = new Map(
+  [
+    /** Open of an existing file or directory: changes nothing, a read. Result: `{type}`. */
+    fsFunction("wasi.path_open", "read", (ctx, req) => openExisting(ctx, req)),
+    /** Open with create/exclusive/truncate: an effect. Result: `{type}`. */
+    fsFunction(
+      "wasi.path_open_create",
+      "effect",
+      (_ctx, req, file) => {
+        if (req.dir && req.create) throw new WasiError("EINVAL", `'${req.path}': cannot create a directory with open`);
+        const type = typeAt(file);
+        if (type !== null && req.excl) throw new WasiError("EEXIST", `'${req.path}' exists`);
+        if (type === null && !req.create) throw new WasiError("ENOENT", `'${req.path}' does not exist`);
+        if (type === "directory" && (req.trunc || req.write)) throw new WasiError("EISDIR", `'${req.path}' is a directory`);
+        if (type === null) host(req.path, () => closeSync(openSync(file, req.excl ? "wx" : "a")));
+        if (req.trunc) host(req.path, () => truncateSync(file, 0));
+        return { type: typeAt(file) ?? "unknown" };
+      },
+      (ctx, req, intent) => {
+        const type = typeAt(hostPath(ctx.grants, req.path, true));
+        return req.excl && existedBefore(intent) === false && type === "regular-file" ? { done: { type } } : "redo";
+      },
+    ),
+    /** Stat of a path (a descriptor's own, or one under a directory). */
+    fsFunction("wasi.path_filestat_get", "read", (_ctx, req, file) => {
+      const s = host(req.path, () => (req.follow ? statSync(file) : lstatSync(file)));
+      return { type: typeOf(s), size: BigInt(s.size), nlink: BigInt(s.nlink), atime: ns(s.atimeMs), mtime: ns(s.mtimeMs), ctime: ns(s.ctimeMs) };
+    }),
+    /** A whole directory listing, sorted by name. */
+    fsFunction("wasi.fd_readdir", "read", (_ctx, req, dir) =>
+      host(req.path, () => readdirSync(dir, { withFileTypes: true }))
+        .map((d) => ({ name: d.name, type: d.isFile() ? "regular-file" : d.isDirectory() ? "directory" : d.isSymbolicLink() ? "symbolic-link" : "unknown" }))
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    ),
+    fsFunction("wasi.fd_filestat_set_size", "effect", (_ctx, req, file) => void host(req.path, () => truncateSync(file, req.size))),
+    fsFunction(
+      "wasi.path_create_directory",
+      "effect",
+      (_ctx, req, file) => void host(req.path, () => mkdirSync(file)),
+      (ctx, req, intent) => (existedBefore(intent) === false && typeAt(hostPath(ctx.grants, req.path, true)) === "directory" ? { done: undefined } : "redo"),
+    ),
+    fsFunction(
+      "wasi.path_unlink_file",
+      "effect",
+      (_ctx, req, file) => {
+        if (typeAt(file) === "directory") throw new WasiError("EISDIR", `'${req.path}' is a directory`);
+        host(req.path, () => unlinkSync(file));
+      },
+      (ctx, req, intent) => (existedBefore(intent) === true && typeAt(hostPath(ctx.grants, req.path, true)) === null ? { done: undefined } : "redo"),
+    ),
+    fsFunction(
+      "wasi.path_remove_directory",
+      "effect",
+      (ctx, req, file) => {
+        if (isGrantRoot(ctx.grants, req.path)) throw new WasiError("EPERM", `'${req.path}' is a granted directory`);
+        host(req.path, () => rmdirSync(file));
+      },
+      (ctx, req, intent) => (existedBefore(intent) === true && typeAt(hostPath(ctx.grants, req.path, true)) === null ? { done: undefined } : "redo"),
+    ),
+    fsFunction(
+      "wasi.path_rename",
+      "effect",
+      (ctx, req, file) => {
+        if (isGrantRoot(ctx.grants, req.path) || isGrantRoot(ctx.grants, req.to)) throw new WasiError("EPERM", "a granted directory cannot be renamed");
+        const to = hostPath(ctx.grants, req.to, true);
+        host(req.path, () => renameSync(file, to));
+      },
+      (ctx, req, intent) =>
+        existedBefore(intent) === true && typeAt(hostPath(ctx.grants, req.path, true)) === null && existsSync(hostPath(ctx.grants, req.to, true))
+          ? { done: undefined }
+          : "redo",
+    ),
+  ].map((f) => [`p2:${f.name}`, f]),
+);
+
+interface FileRead {
+  path: string;
+  offset: number;
+  len: number;
+}
+
+/** `wasi.fd_read` of a file at an offset: the bytes read are journaled, so a replay never reads the disk. */
+export const p2FileRead: HostFunction<FileRead> = {
+  name: "wasi.fd_read",
+  kind: "read",
+  parse(r) {
+    const f = new RequestFields("wasi.fd_read", r);
+    return { path: f.str("path"), offset: f.uint("offset"), len: f.uint("len", MAX_FILE_CHUNK) };
+  },
+  perform(ctx, req) {
+    const file = hostPath(ctx.grants, req.path, false);
+    return host(req.path, () => {
+      const fd = openSync(file, "r");
+      try {
+        const buf = new Uint8Array(req.len);
+        const n = readSync(fd, buf, 0, req.len, req.offset);
+        return buf.subarray(0, n);
+      } finally {
+        closeSync(fd);
+      }
+    });
+  },
+};
+
+interface FileWrite {
+  path: string;
+  offset: number;
+  data: Uint8Array;
+}
+
+/** `wasi.fd_pwrite` to a file at an offset: an effect; writing the same bytes again is harmless. */
+export const p2FileWrite: HostFunction<FileWrite> = {
+  name: "wasi.fd_pwrite",
+  kind: "effect",
+  parse(r) {
+    const f = new RequestFields("wasi.fd_pwrite", r);
+    return { path: f.str("path"), offset: f.uint("offset"), data: f.bytes("data") };
+  },
+  perform(ctx, req) {
+    const file = hostPath(ctx.grants, req.path, true);
+    return host(req.path, () => {
+      const fd = openSync(file, "r+");
+      try {
+        let done = 0;
+        while (done < req.data.length) done += writeSync(fd, req.data, done, req.data.length - done, req.offset + done);
+        return undefined;
+      } finally {
+        closeSync(fd);
+      }
+    });
+  },
+};

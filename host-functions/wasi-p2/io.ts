@@ -1,0 +1,195 @@
+import { encode } from "../../engine/executor/dispatcher.js";
+import { MAX_STDIO_WRITE } from "../wasi/stdio.js";
+import { monotonicNow, waitUntil } from "./clocks.js";
+import { asU8, hostCall, ResultError, type HostErrorReply, type P2Env } from "./host.js";
+
+/**
+ * wasi:io (error, poll, streams). Streams are stdio or files; both are always ready, so only
+ * clock pollables ever wait. Stdout/stderr writes are `wasi.fd_write` notes (log lines, shown once
+ * by `dwe logs`); file writes are effects (fs.append, or a write at an offset); file reads are
+ * journaled reads. Stdin is the run's input (no journal needed: it is part of the run).
+ */
+
+/** Host error codes (errno names of host-functions/wasi, codes of the dwe ABI) as wasi:filesystem error codes. */
+const CODES: Record<string, string> = {
+  EACCES: "access", EAGAIN: "would-block", EBADF: "bad-descriptor", EBUSY: "busy", EEXIST: "exist", EFBIG: "file-too-large",
+  EILSEQ: "illegal-byte-sequence", EINVAL: "invalid", EIO: "io", EISDIR: "is-directory", ELOOP: "loop", EMFILE: "insufficient-memory",
+  ENAMETOOLONG: "name-too-long", ENOENT: "no-entry", ENOMEM: "insufficient-memory", ENOSPC: "insufficient-space",
+  ENOSYS: "unsupported", ENOTDIR: "not-directory", ENOTEMPTY: "not-empty", ENOTSUP: "unsupported", EOVERFLOW: "overflow",
+  EPERM: "not-permitted", EROFS: "read-only", ESPIPE: "invalid-seek", EXDEV: "cross-device", ENOTCAPABLE: "not-permitted",
+  denied: "not-permitted", not_found: "no-entry", invalid: "invalid", io: "io",
+};
+
+export function fsErrorCode(hostCode: string): string {
+  return CODES[hostCode] ?? "io";
+}
+
+/** wasi:io/error.error: what went wrong in a stream; `filesystem-error-code` reads `code`. */
+export class IoError {
+  constructor(
+    readonly code: string,
+    readonly message: string,
+  ) {}
+  toDebugString(): string {
+    return `${this.code}: ${this.message}`;
+  }
+}
+
+function streamFailed(e: HostErrorReply): ResultError {
+  return new ResultError({ tag: "last-operation-failed", val: new IoError(fsErrorCode(e.code), e.message) });
+}
+
+const CLOSED = () => new ResultError({ tag: "closed" });
+
+let envOf: P2Env | null = null;
+function theEnv(): P2Env {
+  if (envOf === null) throw new Error("internal: wasi:io used before ioImports()");
+  return envOf;
+}
+
+/** A pollable: ready at once (streams), or when the monotonic clock reaches `deadline`. */
+export class Pollable {
+  constructor(readonly deadline: bigint | null) {}
+  ready(): boolean {
+    return this.deadline === null || this.deadline <= theEnv().clock.lastMonotonic || this.deadline <= monotonicNow(theEnv());
+  }
+  block(): void {
+    if (this.deadline !== null) waitUntil(theEnv(), this.deadline);
+  }
+}
+
+/**
+ * wasi:io/poll.poll: pollables that are ready now (streams) are returned at once; otherwise the
+ * earliest clock deadline is waited for (one durable timer) and every pollable due by then is
+ * returned. Deterministic: deadlines come from journaled readings.
+ */
+export function poll(list: Pollable[]): Uint32Array {
+  if (list.length === 0) throw new Error("wasi:io/poll.poll called with no pollables");
+  const now = list.flatMap((p, i) => (p.deadline === null || p.deadline <= theEnv().clock.lastMonotonic ? [i] : []));
+  if (now.length > 0) return Uint32Array.from(now);
+  const first = list.reduce((min, p) => (p.deadline! < min ? p.deadline! : min), list[0]!.deadline!);
+  waitUntil(theEnv(), first);
+  return Uint32Array.from(list.flatMap((p, i) => (p.deadline! <= first ? [i] : [])));
+}
+
+/** Stdin's read position is shared by every handle `get-stdin` hands out. */
+type InputSource = { kind: "stdin"; pos: { offset: bigint } } | { kind: "file"; path: string };
+type OutputSink = { kind: "stdio"; fd: 1 | 2 } | { kind: "file"; path: string; append: boolean };
+
+/** Largest read journaled as one entry. */
+const MAX_READ = 1024 * 1024;
+
+export class InputStream {
+  constructor(
+    private readonly source: InputSource,
+    private offset: bigint,
+  ) {}
+
+  read(len: bigint): Uint8Array {
+    const env = theEnv();
+    const n = Number(len > BigInt(MAX_READ) ? BigInt(MAX_READ) : len);
+    let bytes: Uint8Array;
+    if (this.source.kind === "stdin") {
+      const at = Number(this.source.pos.offset);
+      bytes = env.stdin.subarray(at, at + n);
+      this.source.pos.offset += BigInt(bytes.length);
+    } else {
+      const r = hostCall(env, "p2:wasi.fd_read", encode({ path: this.source.path, offset: this.offset, len: n }));
+      if (!r.ok) throw streamFailed(r.error);
+      bytes = asU8(r.value);
+      this.offset += BigInt(bytes.length);
+    }
+    if (bytes.length === 0 && n > 0) throw CLOSED();
+    return bytes;
+  }
+  blockingRead(len: bigint): Uint8Array {
+    return this.read(len);
+  }
+  skip(len: bigint): bigint {
+    return BigInt(this.read(len).length);
+  }
+  blockingSkip(len: bigint): bigint {
+    return this.skip(len);
+  }
+  subscribe(): Pollable {
+    return new Pollable(null);
+  }
+}
+
+export class OutputStream {
+  constructor(
+    private readonly sink: OutputSink,
+    private offset: bigint,
+  ) {}
+
+  checkWrite(): bigint {
+    return BigInt(MAX_STDIO_WRITE);
+  }
+
+  write(contents: Uint8Array): void {
+    const env = theEnv();
+    for (let at = 0; at < contents.length; at += MAX_STDIO_WRITE) {
+      const data = contents.subarray(at, at + MAX_STDIO_WRITE);
+      const sink = this.sink;
+      const r =
+        sink.kind === "stdio"
+          ? hostCall(env, "wasi.fd_write", encode({ fd: sink.fd, data }))
+          : sink.append
+            ? hostCall(env, "fs.append", encode({ path: sink.path, data }))
+            : hostCall(env, "p2:wasi.fd_pwrite", encode({ path: sink.path, offset: this.offset, data }));
+      if (!r.ok) throw streamFailed(r.error);
+      this.offset += BigInt(data.length);
+    }
+  }
+  blockingWriteAndFlush(contents: Uint8Array): void {
+    this.write(contents);
+  }
+  flush(): void {}
+  blockingFlush(): void {}
+  subscribe(): Pollable {
+    return new Pollable(null);
+  }
+  writeZeroes(len: bigint): void {
+    this.write(new Uint8Array(Number(len)));
+  }
+  blockingWriteZeroesAndFlush(len: bigint): void {
+    this.writeZeroes(len);
+  }
+  splice(src: InputStream, len: bigint): bigint {
+    const data = src.read(len);
+    this.write(data);
+    return BigInt(data.length);
+  }
+  blockingSplice(src: InputStream, len: bigint): bigint {
+    return this.splice(src, len);
+  }
+}
+
+export interface IoTypes {
+  clockPollable(deadline: bigint): Pollable;
+  stdin(): InputStream;
+  stdout(): OutputStream;
+  stderr(): OutputStream;
+  fileInput(path: string, offset: bigint): InputStream;
+  fileOutput(path: string, offset: bigint, append: boolean): OutputStream;
+}
+
+export function ioImports(env: P2Env): { imports: Record<string, Record<string, unknown>>; types: IoTypes } {
+  envOf = env;
+  const stdinPos = { offset: 0n };
+  return {
+    imports: {
+      "wasi:io/error": { Error: IoError },
+      "wasi:io/poll": { Pollable, poll },
+      "wasi:io/streams": { InputStream, OutputStream },
+    },
+    types: {
+      clockPollable: (deadline) => new Pollable(deadline),
+      stdin: () => new InputStream({ kind: "stdin", pos: stdinPos }, 0n),
+      stdout: () => new OutputStream({ kind: "stdio", fd: 1 }, 0n),
+      stderr: () => new OutputStream({ kind: "stdio", fd: 2 }, 0n),
+      fileInput: (path, offset) => new InputStream({ kind: "file", path }, offset),
+      fileOutput: (path, offset, append) => new OutputStream({ kind: "file", path, append }, offset),
+    },
+  };
+}
