@@ -1,13 +1,33 @@
+import { DweError } from "../engine/errors.js";
 import type { HostFunction } from "./types.js";
 import { BadRequest } from "./request-fields.js";
+
+/** Largest run output (`run.output`) a guest may set: 16 MiB (docs/abi.md). */
+export const MAX_RUN_OUTPUT = 16 * 1024 * 1024;
+
+/** The guest set an output over MAX_RUN_OUTPUT: the run fails (it is stored in the database and printed). */
+export class OutputTooLarge extends DweError {
+  override name = "OutputTooLarge";
+  constructor(size: number) {
+    super(
+      "output_too_large",
+      `run.output of ${size} bytes is over the ${MAX_RUN_OUTPUT}-byte (16 MiB) limit; write large results to a granted directory (fs.write) and output their path`,
+    );
+  }
+}
+
+function bounded(bytes: Uint8Array): Uint8Array {
+  if (bytes.length > MAX_RUN_OUTPUT) throw new OutputTooLarge(bytes.length);
+  return bytes;
+}
 
 /** `run.output`: sets the run's output. Journaled so that a resumed run ends with the same output. */
 export const runOutput: HostFunction<Uint8Array> = {
   name: "run.output",
   kind: "note",
   parse(request) {
-    if (request instanceof Uint8Array) return request;
-    if (typeof request === "string") return new TextEncoder().encode(request);
+    if (request instanceof Uint8Array) return bounded(request);
+    if (typeof request === "string") return bounded(new TextEncoder().encode(request));
     if (request === null || request === undefined) return new Uint8Array(0);
     throw new BadRequest("run.output", "expected bytes or a string");
   },

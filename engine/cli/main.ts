@@ -147,6 +147,7 @@ program
   .description("replay a run against its journal without side effects: is it intact and deterministic? (exit 0 yes, 1 no)")
   .argument("<run>", "run id")
   .option("--json", "print the report as JSON")
+  .option("--timeout <ms>", "stop a replay that takes longer (default: the run's --timeout, else 60000)")
   .action(action(verifyCommand as Handler));
 
 program

@@ -6,6 +6,7 @@ import { InvalidModule } from "../errors.js";
 import type { ModuleKind, Store } from "../store/types.js";
 import { ASYNCIFY_ARTIFACT, asyncifyModule, needsAsyncify } from "./asyncify.js";
 import { compileCore, detectKind, withMemoryLimit } from "./wasm-binary.js";
+import { checkImportSignatures } from "./import-signatures.js";
 
 /** Imports dwe provides, by module; `*` means any name (unimplemented WASI calls return ENOSYS). */
 const PROVIDED: Record<string, ReadonlySet<string> | "*"> = {
@@ -47,6 +48,7 @@ export function inspectModule(bytes: Uint8Array, name: string): ModuleInfo {
       );
     }
   }
+  checkImportSignatures(bytes, name);
   const exports = WebAssembly.Module.exports(module);
   if (!exports.some((e) => e.name === "memory" && e.kind === "memory")) {
     throw new InvalidModule(`${name} does not export its memory as 'memory'; dwe needs it to pass data to the guest`);

@@ -8,6 +8,7 @@ import { entryChecksum } from "../journal/hash.js";
 import { opName } from "../journal/ops.js";
 import { migrate } from "./sqlite-schema.js";
 import { ownerIsDeadLocally } from "./lease-owner.js";
+import type { Grants } from "../executor/grants.js";
 import {
   type CancelOutcome,
   type ClaimedRun,
@@ -255,6 +256,17 @@ export class SqliteStore implements Store {
     return Promise.resolve();
   }
 
+  async setRunGrants(lease: Lease, grants: Grants): Promise<void> {
+    const set = this.db.transaction(() => {
+      const row = this.stmt.getRun.get(lease.runId) as RunRow | undefined;
+      if (!row || row.rid !== lease.rid || row.lease_token !== lease.token) throw new LeaseLost(lease.runId);
+      const config = { ...(unpack(row.config) as RunConfig), grants };
+      this.db.prepare("UPDATE runs SET config = ?, updated_at = ? WHERE rid = ? AND lease_token = ?").run(pack(config), Date.now(), lease.rid, lease.token);
+    });
+    set.immediate();
+    return Promise.resolve();
+  }
+
   async acquireLease(runId: string, owner: string, ttlMs: number, steal: boolean): Promise<Lease> {
     const take = this.db.transaction((): Lease => {
       const run = this.mustGet(runId);
@@ -310,16 +322,27 @@ export class SqliteStore implements Store {
     const out: JournalEntry[] = new Array<JournalEntry>(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const [seq, op, digest, state, payload, sum] = rows[i]!;
-      if (seq !== i + 1) throw new CorruptJournal(`journal of run #${rid} has a gap: expected seq ${i + 1}, found ${seq}; the database was damaged`);
+      if (seq !== i + 1) {
+        throw new CorruptJournal(
+          `run ${this.runName(rid)}: the journal has a gap (expected seq ${i + 1}, found seq ${seq}): the database ${this.location} was damaged; ` +
+            `nothing was run or changed. Restore the database from a backup`,
+        );
+      }
       if (entryChecksum(seq, op, digest, state, payload) !== sum) {
         throw new CorruptJournal(
-          `journal entry seq ${seq} (${opName(op)}) of run #${rid} fails its checksum; the database was damaged. ` +
-            `Restore it from a backup, or export the run's intact prefix`,
+          `run ${this.runName(rid)}: journal entry seq ${seq} (${opName(op)}) fails its checksum: the database ${this.location} was damaged; ` +
+            `nothing was run or changed. Restore the database from a backup`,
         );
       }
       out[i] = { seq, op, digest, state: state as EntryState, payload };
     }
     return Promise.resolve(out);
+  }
+
+  /** The id of run `rid`, for error messages. */
+  private runName(rid: number): string {
+    const id = this.db.prepare("SELECT id FROM runs WHERE rid = ?").pluck().get(rid) as string | undefined;
+    return id ?? `#${rid}`;
   }
 
   async appendJournal(lease: Lease, entries: readonly JournalEntry[], logs: readonly LogRecord[]): Promise<void> {

@@ -169,6 +169,8 @@ export interface Store {
   listRuns(filter: RunFilter): Promise<RunRecord[]>;
   /** Replaces the module of a run (upgrade after a clean replay check). Requires the lease. */
   setRunModule(lease: Lease, sha256: string): Promise<void>;
+  /** Replaces the grants of a run (`dwe resume` with grant flags, checked by the caller). Requires the lease. */
+  setRunGrants(lease: Lease, grants: Grants): Promise<void>;
 
   /**
    * Takes the run for execution: succeeds when no live lease is held (or `steal` is true) and the run

@@ -2,6 +2,9 @@ import type { LogRecord } from "../../journal/entry.js";
 import { executeRun, ShutdownRequested } from "../../executor/run-executor.js";
 import { newOwnerId } from "../../store/lease-owner.js";
 import type { RunRecord, Store } from "../../store/types.js";
+import type { Grants } from "../../executor/grants.js";
+import { executeInThread } from "../../executor/threaded-run.js";
+import type { Durability } from "../../store/sqlite-store.js";
 import { EXIT } from "../context.js";
 import { bytesAsText, runJson } from "../format.js";
 
@@ -10,6 +13,11 @@ export interface ExecuteCliOptions {
   quiet?: boolean;
   upgradeTo?: string;
   suspendAfterMs?: number;
+  /** Replace the run's grants (resume with grant flags). */
+  grants?: Grants;
+  /** The database (path or URL) and durability of the connection a run with a timeout opens in its thread. */
+  db?: string;
+  durability?: Durability;
 }
 
 /** Prints a committed guest log line to stderr: the message, prefixed by its level unless info. */
@@ -30,13 +38,31 @@ export async function executeAndReport(store: Store, runId: string, opts: Execut
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   let run: RunRecord;
+  const timeoutMs = (await store.getRun(runId))?.config.timeoutMs ?? null;
   try {
+    // A run with a timeout executes in a thread that can be terminated: a guest looping without
+    // host calls blocks its thread, and only terminating it stops the loop.
+    if (timeoutMs !== null) {
+      run = await executeInThread(store, runId, {
+        owner: newOwnerId(),
+        cwd: process.cwd(),
+        db: opts.db ?? store.location,
+        durability: opts.durability ?? "process",
+        timeoutMs,
+        signal: abort.signal,
+        ...(opts.upgradeTo !== undefined && { upgradeTo: opts.upgradeTo }),
+        ...(opts.grants !== undefined && { grants: opts.grants }),
+        ...(opts.suspendAfterMs !== undefined && { suspendAfterMs: opts.suspendAfterMs }),
+        ...(!opts.quiet && { onLogs: printLogs }),
+      });
+    } else
     run = await executeRun(runId, {
       store,
       owner: newOwnerId(),
       cwd: process.cwd(),
       signal: abort.signal,
       ...(opts.upgradeTo !== undefined && { upgradeTo: opts.upgradeTo }),
+      ...(opts.grants !== undefined && { grants: opts.grants }),
       ...(opts.suspendAfterMs !== undefined && { suspendAfterMs: opts.suspendAfterMs }),
       ...(!opts.quiet && { onLogs: (_run: RunRecord, logs: readonly LogRecord[]) => printLogs(logs) }),
     });

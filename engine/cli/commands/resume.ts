@@ -3,11 +3,14 @@ import { setTimeout as delay } from "node:timers/promises";
 import { InvalidModule, RunNotFound, RunStateError, UsageError } from "../../errors.js";
 import { inspectModule } from "../../runtime/module-loader.js";
 import { isTerminal } from "../../store/types.js";
-import { EXIT, type GlobalOptions, openStore } from "../context.js";
-import { parsePositiveInt } from "../options.js";
+import { EXIT, type GlobalOptions, dbPath, openStore, parseDurability } from "../context.js";
+import { type GrantFlags, grantsFromFlags, parsePositiveInt } from "../options.js";
+import { type Grants, describeGrants, widens } from "../../executor/grants.js";
 import { executeAndReport } from "./execute.js";
 
-export interface ResumeFlags extends GlobalOptions {
+export interface ResumeFlags extends GlobalOptions, GrantFlags {
+  /** Accept grant flags that widen the run's stored grants. */
+  grant?: boolean;
   upgrade?: string;
   wait?: boolean;
   json?: boolean;
@@ -31,6 +34,9 @@ export async function resumeCommand(runId: string, flags: ResumeFlags): Promise<
     const run = await store.getRun(runId);
     if (!run) throw new RunNotFound(runId);
     if (isTerminal(run.status)) throw new RunStateError(`run ${runId} is ${run.status}; there is nothing to resume (see \`dwe show ${runId}\`)`);
+    // A damaged journal is reported before anything is written (not even the lease).
+    await store.readJournal(run.rid);
+    const grants = resumeGrants(runId, run.config.grants, flags);
     let upgradeTo: string | undefined;
     if (upgrade) {
       const info = inspectModule(upgrade.bytes, upgrade.path);
@@ -50,10 +56,36 @@ export async function resumeCommand(runId: string, flags: ResumeFlags): Promise<
     return await executeAndReport(store, runId, {
       json: flags.json ?? false,
       quiet: flags.quiet ?? false,
+      db: dbPath(flags),
+      durability: parseDurability(flags.durability),
       ...(upgradeTo !== undefined && { upgradeTo }),
+      ...(grants !== undefined && { grants }),
       ...(suspendAfterMs !== undefined && { suspendAfterMs }),
     });
   } finally {
     await store.close();
   }
+}
+
+/**
+ * The grants a resume runs with: the stored ones when no grant flag is given; otherwise exactly the
+ * flags' grants (they replace the stored ones and are stored), which may only widen the stored
+ * grants with --grant.
+ */
+export function resumeGrants(runId: string, stored: Grants, flags: ResumeFlags): Grants | undefined {
+  const given = flags.dir !== undefined || flags.allowNet !== undefined || (flags.allowShell !== undefined && flags.allowShell !== false);
+  if (!given) {
+    if (flags.grant) throw new UsageError("--grant only confirms grant flags (--dir, --allow-net, --allow-shell); give the grants to widen");
+    return undefined;
+  }
+  const grants = grantsFromFlags(flags, process.cwd());
+  const extra = widens(stored, grants);
+  if (extra.length > 0 && !flags.grant) {
+    const had = describeGrants(stored);
+    throw new UsageError(
+      `resuming run ${runId} with ${extra.join(", ")} would widen the grants it was started with (${had.length ? had.join("; ") : "none"}); ` +
+        `add --grant to widen them, or resume without grant flags to use the stored grants`,
+    );
+  }
+  return grants;
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { UsageError } from "../../errors.js";
 import { chooseEntry, inspectModule } from "../../runtime/module-loader.js";
-import { type GlobalOptions, openStore } from "../context.js";
+import { type GlobalOptions, dbPath, openStore, parseDurability } from "../context.js";
 import {
   checkRunId,
   grantsFromFlags,
@@ -66,6 +66,8 @@ export async function runCommand(modulePath: string, args: string[], flags: RunF
     return await executeAndReport(store, id, {
       json: flags.json ?? false,
       quiet: flags.quiet ?? false,
+      db: dbPath(flags),
+      durability: parseDurability(flags.durability),
       ...(suspendAfterMs !== undefined && { suspendAfterMs }),
     });
   } finally {

@@ -1,0 +1,34 @@
+import type { LogRecord } from "../journal/entry.js";
+import type { Durability } from "../store/sqlite-store.js";
+import type { Lease, RunStatus } from "../store/types.js";
+import type { Grants } from "./grants.js";
+
+/** What the thread of a `dwe run --timeout` needs: its own connection, and the lease taken for it. */
+export interface RunThreadData {
+  db: string;
+  durability: Durability;
+  owner: string;
+  cwd: string;
+  lease: Lease;
+  previous: RunStatus;
+  wakeAt: number | null;
+  leaseTtlMs: number;
+  suspendAfterMs?: number;
+  upgradeTo?: string;
+  grants?: Grants;
+  /** Forward committed log lines to the main thread (which prints them). */
+  logs: boolean;
+}
+
+export type ToRunThread =
+  /** Stop at the next host call and leave the run resumable (Ctrl-C, SIGTERM). */
+  | { type: "shutdown"; signal: string }
+  /** `dwe cancel` was asked: stop at the next host call, the run ends cancelled. */
+  | { type: "cancel" }
+  /** The lease was lost: stop now, every write would be refused anyway. */
+  | { type: "lease_lost" };
+
+export type FromRunThread =
+  | { type: "logs"; logs: LogRecord[] }
+  | { type: "done" }
+  | { type: "error"; error: { code: string; message: string }; exitCode: number };
