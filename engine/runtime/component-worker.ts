@@ -10,6 +10,7 @@ import type { Reply } from "../executor/dispatcher.js";
 import type { Grants } from "../executor/grants.js";
 import { ComponentExit, type P2Env } from "../../host-functions/wasi-p2/host.js";
 import { wasiP2Imports } from "../../host-functions/wasi-p2/index.js";
+import { flushStdio } from "../../host-functions/wasi-p2/io.js";
 import { COMPONENT_JS } from "./component-loader.js";
 import { withMemoryLimit } from "./wasm-binary.js";
 
@@ -87,17 +88,21 @@ try {
   const mod = (await import(pathToFileURL(join(data.dir, COMPONENT_JS)).href)) as Transpiled;
   const getCoreModule = (file: string) => new WebAssembly.Module(withMemoryLimit(new Uint8Array(readFileSync(join(data.dir, file))), data.maxPages) as Uint8Array<ArrayBuffer>);
   const root = await mod.instantiate(getCoreModule, wasiP2Imports(env));
+  let code: number;
   try {
     root.run.run();
-    post({ t: "exit", code: 0 });
+    code = 0;
   } catch (err) {
-    const code = exitOf(err);
-    if (code !== undefined) post({ t: "exit", code });
-    else if (isStopped(err)) {
-      // The engine already knows why.
-    } else if (err instanceof Error && err.name === "ComponentError") post({ t: "exit", code: 1 });
-    else throw err;
+    const exit = exitOf(err);
+    if (exit !== undefined) code = exit;
+    else if (err instanceof Error && err.name === "ComponentError") code = 1;
+    else {
+      if (!isStopped(err)) flushStdio();
+      throw err;
+    }
   }
+  flushStdio();
+  post({ t: "exit", code });
 } catch (err) {
   if (!isStopped(err)) {
     const e = err instanceof Error ? err : new Error(String(err));

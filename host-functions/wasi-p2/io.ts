@@ -116,6 +116,38 @@ export class InputStream {
   }
 }
 
+/**
+ * Stdout and stderr are line-buffered here, so a line written in pieces (Rust's unbuffered
+ * stderr, `print!`) is one log line. Deterministic: a replay buffers the same bytes the same way.
+ * What is left without a newline is written when the program ends (`flushStdio`).
+ */
+const pending: Record<1 | 2, Uint8Array> = { 1: new Uint8Array(0), 2: new Uint8Array(0) };
+
+function emit(env: P2Env, fd: 1 | 2, bytes: Uint8Array): void {
+  for (let at = 0; at < bytes.length; at += MAX_STDIO_WRITE) {
+    const r = hostCall(env, "wasi.fd_write", encode({ fd, data: bytes.subarray(at, at + MAX_STDIO_WRITE) }));
+    if (!r.ok) throw streamFailed(r.error);
+  }
+}
+
+function stdioWrite(env: P2Env, fd: 1 | 2, contents: Uint8Array): void {
+  const all = new Uint8Array(pending[fd].length + contents.length);
+  all.set(pending[fd]);
+  all.set(contents, pending[fd].length);
+  const cut = all.length >= MAX_STDIO_WRITE ? all.length : all.lastIndexOf(10) + 1;
+  pending[fd] = all.slice(cut);
+  if (cut > 0) emit(env, fd, all.subarray(0, cut));
+}
+
+/** Writes what stdout and stderr hold without a final newline (the program ended). */
+export function flushStdio(): void {
+  for (const fd of [1, 2] as const) {
+    const rest = pending[fd];
+    pending[fd] = new Uint8Array(0);
+    if (rest.length > 0) emit(theEnv(), fd, rest);
+  }
+}
+
 export class OutputStream {
   constructor(
     private readonly sink: OutputSink,
@@ -128,15 +160,13 @@ export class OutputStream {
 
   write(contents: Uint8Array): void {
     const env = theEnv();
+    const sink = this.sink;
+    if (sink.kind === "stdio") return stdioWrite(env, sink.fd, contents);
     for (let at = 0; at < contents.length; at += MAX_STDIO_WRITE) {
       const data = contents.subarray(at, at + MAX_STDIO_WRITE);
-      const sink = this.sink;
-      const r =
-        sink.kind === "stdio"
-          ? hostCall(env, "wasi.fd_write", encode({ fd: sink.fd, data }))
-          : sink.append
-            ? hostCall(env, "fs.append", encode({ path: sink.path, data }))
-            : hostCall(env, "p2:wasi.fd_pwrite", encode({ path: sink.path, offset: this.offset, data }));
+      const r = sink.append
+        ? hostCall(env, "fs.append", encode({ path: sink.path, data }))
+        : hostCall(env, "p2:wasi.fd_pwrite", encode({ path: sink.path, offset: Number(this.offset), data }));
       if (!r.ok) throw streamFailed(r.error);
       this.offset += BigInt(data.length);
     }
