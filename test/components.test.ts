@@ -105,6 +105,23 @@ describe("rust-std as a WASI 0.2 component", () => {
     expect(existsSync(join(w.dir, "cache", dirs[0]!, "marker"))).toBe(true);
   });
 
+  it("file operations (mkdir, create+truncate, writes at offsets, read, rename, readdir, stat, unlink, rmdir) work, journaled under the preview1 op codes", async () => {
+    const fsComponent = join(w.dir, "fs-ops.component.wasm");
+    const made = spawnSync(process.execPath, [JCO, "new", join(ROOT, "test", "fixtures", "components", "fs-ops.wasm"), "--wasi-command", "-o", fsComponent], { encoding: "utf8" });
+    expect(made.status, made.stderr).toBe(0);
+    const dir = join(w.dir, "fs");
+    mkdirSync(dir);
+    const r = await cli(["run", fsComponent, "--id", "fs", "--dir", `${dir}:/data`]);
+    expect(r.code, r.stderr).toBe(0);
+    const expected = ["read: hello WORLD", "dir: [\"b.txt\"]", "len: 12", "exists after: false", "elapsed ok: true"];
+    expect((await cli(["logs", "fs"])).stdout.trim().split("\n")).toEqual(expected);
+    expect(readdirSync(dir)).toEqual([]);
+    const shown = JSON.parse((await cli(["show", "fs", "--json"])).stdout) as { journal: { byOp: Record<string, number> } };
+    for (const op of ["wasi.fd_pwrite", "wasi.fd_read", "wasi.path_rename", "wasi.fd_readdir", "wasi.path_unlink_file", "wasi.path_remove_directory"]) {
+      expect(shown.journal.byOp[op], op).toBeGreaterThan(0);
+    }
+  });
+
   const kills: { name: string; ready: (out: string, printed: string) => boolean }[] = [
     { name: "right after the seed is printed (random drawn, nothing appended)", ready: (_o, p) => p.includes("seed ") },
     ...[1, 3, 6].map((k) => ({ name: `after ${k} line(s) appear`, ready: (out: string) => fileLines(out).length >= k })),
