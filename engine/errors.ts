@@ -123,3 +123,11 @@ export class LeaseLost extends DweError {
     super("lease_lost", `this process no longer owns run ${runId} (its lease expired and another worker took it); nothing was written`);
   }
 }
+
+/** A `dwe import` file that is not a dwe run file, is damaged or truncated, or is from a newer dwe. */
+export class InvalidRunFile extends DweError {
+  override name = "InvalidRunFile";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("invalid_run_file", message, options);
+  }
+}

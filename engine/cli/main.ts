@@ -7,6 +7,7 @@ import { resumeCommand } from "./commands/resume.js";
 import { verifyCommand } from "./commands/verify.js";
 import { logsCommand, runsCommand, showCommand } from "./commands/show.js";
 import { workerCommand } from "./commands/worker.js";
+import { exportCommand, importCommand } from "./commands/portable.js";
 import { signalCommand } from "./commands/signal.js";
 import { cancelCommand } from "./commands/cancel.js";
 import { scheduleAddCommand, scheduleListCommand, scheduleRemoveCommand } from "./commands/schedule.js";
@@ -32,7 +33,7 @@ function action(handler: Handler) {
 const program = new Command("dwe")
   .description("durable execution of WebAssembly workflows: every host call journaled, every crash replayed")
   .version("0.1.0")
-  .option("--db <path>", "database file (default: $DWE_DB or .dwe/dwe.db)")
+  .option("--db <path>", "database file or postgres:// URL (default: $DWE_DB or .dwe/dwe.db)")
   .addOption(new Option("--durability <mode>", "process: survive process crashes (default); fsync: survive power loss"))
   .option("--debug", "print stack traces")
   .showHelpAfterError("(run with --help for usage)")
@@ -149,6 +150,20 @@ program
   .option("--json", "print the report as JSON")
   .option("--timeout <ms>", "stop a replay that takes longer (default: the run's --timeout, else 60000)")
   .action(action(verifyCommand as Handler));
+
+program
+  .command("export")
+  .description("write a run (module, journal, grants, state) to one portable file, for `dwe import` elsewhere")
+  .argument("<run>", "run id")
+  .option("-o, --output <file>", "write to FILE instead of stdout")
+  .action(action(exportCommand as Handler));
+
+program
+  .command("import")
+  .description("bring in a run written by `dwe export` (then `dwe resume` it); refuses an existing run id or a damaged file")
+  .argument("<file>", "run file, or - for stdin")
+  .option("--json", "print the imported run's id and status as JSON")
+  .action(action(importCommand as Handler));
 
 program
   .command("show")
