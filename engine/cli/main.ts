@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { DweError, describeError } from "../errors.js";
-import { EXIT } from "./context.js";
+import { EXIT, type GlobalOptions, dbPath } from "./context.js";
+import { explainStoreError } from "../store/damaged-database.js";
 import { collect } from "./options.js";
 import { runCommand } from "./commands/run.js";
 import { resumeCommand } from "./commands/resume.js";
@@ -15,13 +16,23 @@ import { scheduleAddCommand, scheduleListCommand, scheduleRemoveCommand } from "
 type Handler = (...args: never[]) => Promise<number>;
 
 /** Wraps a command handler: one line per error, the stack only with --debug, then the exit code. */
+/** The database location for error messages (undefined when the flags themselves are bad). */
+function safeDbPath(opts: GlobalOptions): string | undefined {
+  try {
+    return dbPath(opts);
+  } catch {
+    return undefined;
+  }
+}
+
 function action(handler: Handler) {
   return async (...args: unknown[]) => {
     const cmd = args[args.length - 1] as Command;
     const opts = cmd.optsWithGlobals<{ debug?: boolean }>();
     try {
       process.exitCode = await (handler as (...a: unknown[]) => Promise<number>)(...args.slice(0, -2), opts);
-    } catch (err) {
+    } catch (caught) {
+      const err = explainStoreError(caught, safeDbPath(opts));
       if (opts.debug && err instanceof Error) process.stderr.write(`${err.stack ?? err.message}\n`);
       const { message } = describeError(err);
       process.stderr.write(`dwe: error: ${message}\n`);

@@ -4,6 +4,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { DweError, LeaseLost, RunCancelled, describeError } from "../errors.js";
 import { openStoreAt } from "../store/open.js";
+import { explainStoreError } from "../store/damaged-database.js";
 import { executeRun, ShutdownRequested } from "./run-executor.js";
 import type { FromRunThread, RunThreadData, ToRunThread } from "./run-thread-protocol.js";
 
@@ -36,7 +37,8 @@ try {
     ...(data.logs && { onLogs: (_run, logs) => post({ type: "logs", logs: [...logs] }) }),
   });
   post({ type: "done" });
-} catch (err) {
+} catch (caught) {
+  const err = explainStoreError(caught, data.db);
   post({ type: "error", error: describeError(err), exitCode: err instanceof DweError ? err.exitCode : 2 });
 } finally {
   await store.close();

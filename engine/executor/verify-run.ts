@@ -6,7 +6,10 @@ import { AsyncifyDriver } from "../runtime/asyncify.js";
 import { loadExecutable } from "../runtime/module-loader.js";
 import { isTerminal, type RunRecord, type RunStatus, type Store } from "../store/types.js";
 import { HOST_FUNCTIONS } from "../../host-functions/registry.js";
-import { ProcExit, wasiImports } from "../../host-functions/wasi/preview1.js";
+import { ProcExit, WasiHost } from "../../host-functions/wasi/preview1.js";
+import { componentHostFunctions } from "../../host-functions/wasi-p2/index.js";
+import { loadComponent, type LoadedComponent } from "../runtime/component-loader.js";
+import { runComponent } from "../runtime/component-host.js";
 import { abiImports } from "./abi-imports.js";
 import { Dispatcher } from "./dispatcher.js";
 import { GuestMemory } from "./guest-memory.js";
@@ -99,9 +102,15 @@ export async function verifyRun(store: Store, runId: string, o: VerifyOptions = 
     };
   }
   const done = entries > 0 && recorded[entries - 1]!.state === EntryState.Intent ? entries - 1 : entries;
-  const module = await loadExecutable(ro, run.module, run.config.maxMemoryBytes);
-  return replay(run, ro, recorded, done, module, o);
+  const guest: Guest =
+    (await ro.getModule(run.module))?.kind === "component"
+      ? { component: await loadComponent(ro, run.module) }
+      : { module: await loadExecutable(ro, run.module, run.config.maxMemoryBytes) };
+  return replay(run, ro, recorded, done, guest, o);
 }
+
+/** What is replayed: a core module (asyncify) or a component (in its own thread). */
+type Guest = { module: WebAssembly.Module; component?: undefined } | { component: LoadedComponent; module?: undefined };
 
 function seqOf(message: string): number | null {
   const m = /seq (\d+)/.exec(message);
@@ -113,19 +122,20 @@ async function replay(
   store: Store,
   recorded: JournalEntry[],
   done: number,
-  module: WebAssembly.Module,
+  guest: Guest,
   o: VerifyOptions,
 ): Promise<VerifyReport> {
   const debug = o.debug ?? (() => undefined);
   const entries = recorded.length;
   const base = { run: run.id, status: run.status, entries };
   const lease = { runId: run.id, rid: run.rid, owner: "verify", token: -1, expiresAt: 0 };
+  const wasi = new WasiHost(run);
   const dispatcher = new Dispatcher({
     run,
     cwd: process.cwd(),
     journal: new JournalWriter(store, lease, { maxBatch: 1 << 30, maxDelayMs: 1 << 30 }),
     recorded,
-    functions: HOST_FUNCTIONS,
+    functions: guest.component ? componentHostFunctions() : wasi.withFunctions(HOST_FUNCTIONS),
     suspendAfterMs: 0,
     signal: new AbortController().signal,
     deadline: null,
@@ -149,11 +159,17 @@ async function replay(
   const driver = new AsyncifyDriver();
   const imports = {
     ...abiImports(memory, dispatcher, driver, debug),
-    wasi_snapshot_preview1: wasiImports(memory, dispatcher, driver, run),
+    wasi_snapshot_preview1: wasi.imports(memory, dispatcher, driver),
   };
   let returned = false;
   try {
-    const instance = await WebAssembly.instantiate(module, imports);
+    if (guest.component) {
+      await runComponent({ component: guest.component, run, dispatcher, signal: new AbortController().signal });
+      returned = true;
+      await dispatcher.finish();
+      throw new ReplayReachedEnd();
+    }
+    const instance = await WebAssembly.instantiate(guest.module, imports);
     const mem = instance.exports.memory;
     if (!(mem instanceof WebAssembly.Memory)) throw new DweError("invalid_module", "the module does not export its memory as 'memory'");
     memory.bind(mem);
@@ -223,6 +239,8 @@ async function replay(
       seq: null,
       message: `run ${run.id} diverged from its journal: the code failed (${error.code}: ${error.message}) before making all ${entries} recorded calls`,
     };
+  } finally {
+    wasi.close();
   }
 }
 

@@ -3,6 +3,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { DweError, describeError } from "../errors.js";
 import { openStoreAt } from "../store/open.js";
+import { explainStoreError } from "../store/damaged-database.js";
 import type { Durability } from "../store/sqlite-store.js";
 import { verifyRun } from "./verify-run.js";
 
@@ -33,7 +34,8 @@ try {
     },
   });
   port.postMessage({ type: "report", report });
-} catch (err) {
+} catch (caught) {
+  const err = explainStoreError(caught, data.db);
   port.postMessage({ type: "error", error: describeError(err), exitCode: err instanceof DweError ? err.exitCode : 2 });
 } finally {
   await store.close();
