@@ -1,0 +1,78 @@
+// `dwe resume` uses exactly the grants a run was started with; grant flags replace them, and flags
+// that widen them are refused unless confirmed with --grant. The grants in force are stored.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dumpDatabase } from "./support/database.js";
+import { dweAsync, example, workdir } from "./support/cli.js";
+import { CountingServer } from "./support/servers.js";
+
+interface Shown {
+  status: string;
+  grants: { dirs: unknown[]; net: { host: string; port: number | null }[]; shell: boolean | string[] };
+  error: { code: string; message: string } | null;
+}
+
+describe("resume grants", () => {
+  const w = workdir();
+  const server = new CountingServer();
+  let url: string;
+  const cli = (args: string[]) => dweAsync(args, { cwd: w.dir, db: w.db });
+  const show = async (id: string) => JSON.parse((await cli(["show", id, "--json"])).stdout) as Shown;
+  const input = () => JSON.stringify({ n: 2, file: "out.txt", url });
+  /** A pending run of the effects example (created, not executed). */
+  const detached = async (id: string, grants: string[]) => {
+    const r = await cli(["run", example("effects"), "--detach", "--id", id, "--input", input(), ...grants]);
+    expect(r.code, r.stderr).toBe(0);
+  };
+
+  beforeAll(async () => {
+    url = await server.start();
+  });
+  afterAll(async () => {
+    await server.stop();
+    w.cleanup();
+  });
+
+  it("without grant flags a resume has exactly the stored grants: none means the effect is denied", async () => {
+    await detached("bare", []);
+    const r = await cli(["resume", "bare", "--quiet"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/run bare failed: guest_failed: .*denied|not granted/);
+    expect(server.received).toHaveLength(0);
+  });
+
+  it("flags that widen the stored grants are refused without --grant, and nothing changes", async () => {
+    await detached("narrow", ["--allow-shell", "sh", "--allow-net", `127.0.0.1:${new URL(url).port}`]);
+    const before = dumpDatabase(w.db, ["runs", "journal"]);
+    for (const flags of [["--allow-net", "127.0.0.1"], ["--allow-shell"], ["--allow-shell", "sh,bash"], ["--dir", "."]]) {
+      const r = await cli(["resume", "narrow", ...flags]);
+      expect(r.code, flags.join(" ")).toBe(2);
+      const line = r.stderr.trim();
+      expect(line.split("\n")).toHaveLength(1);
+      expect(line).toMatch(/^dwe: error: resuming run narrow with .* would widen the grants it was started with \(net 127\.0\.0\.1:\d+; shell sh\); add --grant/);
+    }
+    const alone = await cli(["resume", "narrow", "--grant"]);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain("--grant only confirms grant flags");
+    expect(dumpDatabase(w.db, ["runs", "journal"])).toEqual(before);
+    expect((await show("narrow")).grants).toMatchObject({ shell: ["sh"], net: [{ host: "127.0.0.1", port: Number(new URL(url).port) }] });
+  });
+
+  it("with --grant the wider grants are used and stored", async () => {
+    await detached("bare2", []);
+    const r = await cli(["resume", "bare2", "--allow-shell", "--allow-net", "127.0.0.1", "--grant", "--quiet"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ steps: 2 });
+    const s = await show("bare2");
+    expect(s.status).toBe("completed");
+    expect(s.grants).toMatchObject({ shell: true, net: [{ host: "127.0.0.1", port: null }] });
+    const text = (await cli(["show", "bare2"])).stdout;
+    expect(text).toMatch(/grants +net 127\.0\.0\.1; shell \(any program\)/);
+  });
+
+  it("narrower (or equal) grant flags need no --grant; they replace the stored grants", async () => {
+    await detached("wide", ["--allow-shell", "--allow-net", "127.0.0.1"]);
+    const r = await cli(["resume", "wide", "--allow-shell", "sh", "--allow-net", "127.0.0.1", "--quiet"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await show("wide")).grants).toMatchObject({ shell: ["sh"], net: [{ host: "127.0.0.1", port: null }] });
+  });
+});
