@@ -118,6 +118,59 @@ suite("workers on several hosts, one PostgreSQL database", () => {
     expect(JSON.parse(show.stdout).journal.byOp["http.request"]).toBe(6);
   });
 
+  it("children, signals, timers and cron ticks work across hosts, each fired once", async () => {
+    await setup();
+    const startAs = async (id: string, entry: string, input: object) => {
+      const r = await dweAsync(
+        ["start", WORKER_WASM, "--entry", entry, "--id", id, "--allow-net", net.address, "--input", JSON.stringify({ url: hostUrl, ...input })],
+        { cwd: w.dir, db: db.url },
+      );
+      expect(r.stderr).toBe("");
+    };
+    // Several runs at once so both hosts get work: a fan-out of 6 children, a run waiting for two
+    // signals, and a run sleeping between steps (a durable timer), started from this "machine".
+    await startAs("fan", "fanout", { n: 6, sleep_ms: 300 });
+    await startAs("sig", "signals", { name: "go", count: 2, timeout_ms: -1 });
+    await start("timer", { n: 2, sleep_ms: 700 });
+    const add = await dweAsync(["schedule", "add", "tick", WORKER_WASM, "--cron", "0 0 1 1 *", "--entry", "signals", "--input", '{"timeout_ms":0}'], {
+      cwd: w.dir,
+      db: db.url,
+    });
+    expect(add.stderr).toBe("");
+    const ws = [worker(0), worker(1)];
+    await poll("sig waiting", async () => (await row("sig"))?.status === "suspended" || undefined);
+    for (const data of ["1", "2"]) {
+      const r = await dweAsync(["signal", "sig", "go", "--data", data], { cwd: w.dir, db: db.url });
+      expect(r.stderr).toBe("");
+    }
+    // Three cron ticks made due by hand, each raced by both hosts.
+    const ticks: number[] = [];
+    for (let k = 0; k < 3; k++) {
+      const tick = Date.now() - 1000 + k;
+      ticks.push(tick);
+      await sql(db.url, "UPDATE schedules SET next_tick = $1 WHERE name = 'tick'", [tick]);
+      await poll("tick fired", async () => Number((await sql(db.url, "SELECT last_tick FROM schedules WHERE name = 'tick'")).rows[0].last_tick) === tick || undefined);
+    }
+    const finished = async (id: string) => {
+      const r = await row(id);
+      return r?.status === "completed" && r;
+    };
+    const fan = await poll("fan-out", () => finished("fan"));
+    const sig = await poll("signals", () => finished("sig"));
+    const timer = await poll("timer", () => finished("timer"));
+    expect(JSON.parse(fan.output!).children).toEqual([0, 1, 2, 3, 4, 5].map((i) => ({ i })));
+    expect(JSON.parse(sig.output!)).toEqual({ got: [1, 2], timed_out: false });
+    expect(JSON.parse(timer.output!)).toEqual({ steps: 2 });
+    const bodies = server.received.map((r) => r.body).sort();
+    expect(bodies).toEqual([...[0, 1, 2, 3, 4, 5].map((i) => `child ${i}`), "0", "1"].sort());
+    const tickRuns = (await sql(db.url, "SELECT id FROM runs WHERE id LIKE 'tick.%' ORDER BY id")).rows.map((r) => r.id as string);
+    expect(tickRuns).toEqual(ticks.map((t) => `tick.${t}`).sort());
+    const logs = ws.map((p) => p.log()).join("");
+    expect(logs.match(/started run tick\./g)?.length).toBe(3);
+    // Every run completed exactly once, by one host or the other.
+    for (const id of ["fan", "sig", "timer"]) expect(logs.split(`run ${id} completed`).length - 1).toBe(1);
+  });
+
   it("a host cut off past its lease (SIGSTOP, then SIGCONT) is fenced: its late writes are refused", async () => {
     await setup();
     // Step 1's first request is held until the test lets it go: host A is stopped while it waits.
