@@ -28,7 +28,7 @@ function reader(o: { randomFirst?: boolean; first?: number; extra?: boolean } = 
       (i32.store (i32.const 8) (i32.const 8192))
       (i32.store (i32.const 12) (local.get $n))
       (drop (call $fd_read (i32.load (i32.const 200)) (i32.const 8) (i32.const 1) (i32.const 24)))
-      (call $print (i32.const 8192) (i32.load (i32.const 24))))
+      (call $println (i32.const 8192) (i32.load (i32.const 24))))
     (func (export "_start")
       ${o.randomFirst ? "(drop (call $random_get (i32.const 600) (i32.const 8)))" : ""}
       (call $printNum (call $path_open (i32.const 3) (i32.const 1) (i32.const 700) (i32.const 6) (i32.const 0) (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 200)))
@@ -41,11 +41,15 @@ function reader(o: { randomFirst?: boolean; first?: number; extra?: boolean } = 
       (i32.store (i32.const 340) (i32.const 0))
       (drop (call $poll (i32.const 300) (i32.const 400) (i32.const 1) (i32.const 500)))
       (call $readPrint (i32.const 4))
-      ${o.extra ? "(call $print (i32.const 720) (i32.const 5))" : ""})`,
+      ${o.extra ? "(call $println (i32.const 720) (i32.const 5))" : ""})`,
   );
 }
 
-/** Prints argv, then the environment, then stdin (the run's input), then a line on stderr. */
+/**
+ * Prints argv and the environment (a line each), then stdin (the run's input) in 3-byte pieces
+ * without newlines, then "to-stderr" on stderr without a newline: the pieces make one line, and
+ * both unfinished lines are written when the program ends.
+ */
 const ECHO = wasiGuest(
   `(import "wasi_snapshot_preview1" "environ_sizes_get" (func $environ_sizes_get (param i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "environ_get" (func $environ_get (param i32 i32) (result i32)))
@@ -57,7 +61,7 @@ const ECHO = wasiGuest(
     (block $e (loop $l
       (br_if $e (i32.ge_u (local.get $i) (local.get $n)))
       (local.set $p (call $arg (local.get $i)))
-      (call $print (local.get $p) (call $strlen (local.get $p)))
+      (call $println (local.get $p) (call $strlen (local.get $p)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $l)))
     (drop (call $environ_sizes_get (i32.const 16) (i32.const 20)))
@@ -67,7 +71,7 @@ const ECHO = wasiGuest(
     (block $e2 (loop $l2
       (br_if $e2 (i32.ge_u (local.get $i) (local.get $n)))
       (local.set $p (call $arg (local.get $i)))
-      (call $print (local.get $p) (call $strlen (local.get $p)))
+      (call $println (local.get $p) (call $strlen (local.get $p)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $l2)))
     (block $e3 (loop $l3
@@ -150,10 +154,10 @@ describe("WASI replay", () => {
   it("argv, environment and stdin come from the run; stdout and stderr are its log streams", () => {
     const r = cli(["run", mod.echo!, "--id", "e1", "--env", "B=2", "--env", "A=1", "--input", "hello stdin", "--", "x", "y z"]);
     expect(r.code, r.stderr).toBe(0);
-    expect(logs("e1")).toEqual(["guest", "x", "y z", "A=1", "B=2", "hel", "lo ", "std", "in", "to-stderr"]);
+    expect(logs("e1")).toEqual(["guest", "x", "y z", "A=1", "B=2", "hello stdin", "to-stderr"]);
     const json = cli(["logs", "e1", "--json"]).stdout.trim().split("\n").map((l) => JSON.parse(l) as { stream: string; message: string });
     expect(json.at(-1)).toMatchObject({ stream: "stderr", message: "to-stderr" });
-    expect(json[0]).toMatchObject({ stream: "stdout", message: "guest" });
+    expect(json[0]).toMatchObject({ stream: "stdout", message: "guest\n" });
     // Stdin needs no journal entries: it is pinned with the run.
     const shown = JSON.parse(cli(["show", "e1", "--json"]).stdout) as { journal: { byOp: Record<string, number> } };
     expect(Object.keys(shown.journal.byOp)).toEqual(["wasi.fd_write"]);

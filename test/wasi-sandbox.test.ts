@@ -51,7 +51,7 @@ const PROBE = wasiGuest(
           (i32.store (i32.const 8) (i32.const 8192))
           (i32.store (i32.const 12) (i32.const 256))
           (drop (call $fd_read (i32.load (i32.const 200)) (i32.const 8) (i32.const 1) (i32.const 24)))
-          (call $print (i32.const 8192) (i32.load (i32.const 24)))))
+          (call $println (i32.const 8192) (i32.load (i32.const 24)))))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $next))))`,
 );

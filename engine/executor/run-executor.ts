@@ -187,8 +187,12 @@ async function attempt(lease: Lease, previous: { status: RunStatus; wakeAt: numb
           : () => (entry as () => unknown)(),
       );
     } catch (err) {
-      if (!(err instanceof ProcExit) || err.code !== 0) throw err;
+      if (!(err instanceof ProcExit)) throw err;
+      await wasi.flushStdio(dispatcher);
+      if (err.code !== 0) throw err;
     }
+    // A last stdout/stderr line without a newline is journaled once the program has ended.
+    await wasi.flushStdio(dispatcher);
     await dispatcher.finish();
     await journal.commit();
     return { status: "completed", output: dispatcher.output };

@@ -1,10 +1,9 @@
-import { asBigInt, asBytes, asNumber, encode, journaled, type Result } from "./codec.js";
+import { asBigInt, asBytes, asNumber, encode, journaled, then, type Result } from "./codec.js";
 import { Errno, ERRNO } from "./errno.js";
 import { FDFLAGS, FILETYPE, LOOKUP_SYMLINK_FOLLOW, OFLAGS, RIGHTS, SIZE, WHENCE } from "./constants.js";
 import { filetypeOf, type FdEntry } from "./fd-table.js";
 import { MAX_READ, MAX_WRITE, type Dirent3, type Filestat } from "./files.js";
 import { guestPathAt } from "./paths.js";
-import { MAX_STDIO_WRITE } from "./stdio.js";
 import { utf8 } from "./memory.js";
 import type { WasiEnv, WasiImport } from "./state.js";
 
@@ -72,10 +71,8 @@ export function fileImports(env: WasiEnv): Record<string, WasiImport> {
       return ERRNO.ESUCCESS;
     }
     if (e.kind === "stdout" || e.kind === "stderr") {
-      // Longer writes are short writes; the guest's write loop sends the rest as the next line.
-      if (data.length > MAX_STDIO_WRITE) data = data.subarray(0, MAX_STDIO_WRITE);
       const n = data.length;
-      return journaled(dispatcher, "wasi.fd_write", encode({ fd, data }), () => {
+      return then(env.stdio.write(dispatcher, e.kind === "stdout" ? 1 : 2, data), () => {
         mem.setU32(nwritten, n);
         return ERRNO.ESUCCESS;
       });

@@ -13,7 +13,7 @@ import { fileImports } from "./file-imports.js";
 import { HostHandles } from "./handles.js";
 import { WasiMemory } from "./memory.js";
 import type { ClockState, WasiEnv, WasiImport, WasiState } from "./state.js";
-import { stdioWrite } from "./stdio.js";
+import { StdioBuffer, stdioWrite } from "./stdio.js";
 
 /** `proc_exit` was called: ends the run with that exit code. */
 export class ProcExit extends Error {
@@ -63,6 +63,7 @@ export class WasiHost implements WasiState {
   readonly table: FdTable;
   readonly handles: HostHandles;
   readonly clock: ClockState = { lastMonotonic: 0n, lastRealtime: 0n };
+  readonly stdio = new StdioBuffer();
   readonly functions: ReadonlyMap<string, HostFunction<never>>;
 
   constructor(readonly run: RunRecord) {
@@ -81,7 +82,7 @@ export class WasiHost implements WasiState {
 
   imports(memory: GuestMemory, dispatcher: Dispatcher, driver: AsyncifyDriver): Record<string, (...args: never[]) => unknown> {
     const mem = new WasiMemory(memory);
-    const env: WasiEnv = { run: this.run, grants: this.grants, table: this.table, handles: this.handles, clock: this.clock, mem, dispatcher };
+    const env: WasiEnv = { run: this.run, grants: this.grants, table: this.table, handles: this.handles, clock: this.clock, stdio: this.stdio, mem, dispatcher };
     const impls: Record<string, WasiImport> = {
       ...argsImports(mem, this.run),
       ...clockImports(env),
@@ -98,6 +99,14 @@ export class WasiHost implements WasiState {
     }
     // Everything else (sockets, links, set-times, proc_raise…) answers ENOSYS.
     return new Proxy(fns, { get: (target, name: string) => target[name] ?? (() => ERRNO.ENOSYS) });
+  }
+
+  /**
+   * Journals what stdout/stderr hold without a final newline. Call it when the program has ended
+   * (its entry returned, or proc_exit), outside the guest, before `dispatcher.finish()`.
+   */
+  flushStdio(dispatcher: Dispatcher): Promise<void> {
+    return this.stdio.flush(dispatcher);
   }
 
   /** Releases the host handles of the run's open files. */

@@ -4,6 +4,7 @@ import type { RunRecord } from "../../engine/store/types.js";
 import type { FdTable } from "./fd-table.js";
 import type { HostHandles } from "./handles.js";
 import type { WasiMemory } from "./memory.js";
+import type { StdioBuffer } from "./stdio.js";
 
 /** Deterministic clock state: rebuilt from journaled readings in replay exactly as live. */
 export interface ClockState {
@@ -20,6 +21,7 @@ export interface WasiState {
   readonly table: FdTable;
   readonly handles: HostHandles;
   readonly clock: ClockState;
+  readonly stdio: StdioBuffer;
 }
 
 /** What the imports of one instance work with. */

@@ -1,5 +1,8 @@
+import type { Dispatcher } from "../../engine/executor/dispatcher.js";
 import type { HostFunction } from "../types.js";
 import { BadRequest, RequestFields } from "../request-fields.js";
+import { encode, journaled, type Result } from "./codec.js";
+import { ERRNO } from "./errno.js";
 
 /** Largest piece of stdout/stderr journaled as one log line; longer writes are short writes. */
 export const MAX_STDIO_WRITE = 64 * 1024;
@@ -31,3 +34,45 @@ export const stdioWrite: HostFunction<StdioWrite> = {
       ? { level: "error", message: TEXT.decode(req.data), stream: "stderr" }
       : { level: "info", message: TEXT.decode(req.data), stream: "stdout" },
 };
+
+/**
+ * Stdout and stderr, line-buffered: a line written in pieces (Rust's unbuffered stderr, `print!`,
+ * a `write!` of several parts) becomes one log line, as for components (docs/components.md).
+ * Deterministic: the buffer holds only bytes the guest wrote, so a replay refills it identically
+ * and an unjournaled partial line lost in a crash is simply written again. What is left without
+ * a newline when the program ends is written by `flush`.
+ */
+export class StdioBuffer {
+  private readonly pending: Record<1 | 2, Uint8Array> = { 1: new Uint8Array(0), 2: new Uint8Array(0) };
+
+  /** Takes all of `data`; journals the complete lines now held (in pieces of at most 64 KiB). */
+  write(dispatcher: Dispatcher, fd: 1 | 2, data: Uint8Array): Result {
+    const held = this.pending[fd];
+    const all = held.length === 0 ? data : concat(held, data);
+    const cut = all.length >= MAX_STDIO_WRITE ? all.length : all.lastIndexOf(10) + 1;
+    this.pending[fd] = all.slice(cut);
+    return emit(dispatcher, fd, all.subarray(0, cut));
+  }
+
+  /** Writes what stdout and stderr hold without a final newline (the program ended). */
+  async flush(dispatcher: Dispatcher): Promise<void> {
+    for (const fd of [1, 2] as const) {
+      const rest = this.pending[fd];
+      this.pending[fd] = new Uint8Array(0);
+      if (rest.length > 0) await emit(dispatcher, fd, rest);
+    }
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+function emit(dispatcher: Dispatcher, fd: 1 | 2, bytes: Uint8Array, from = 0): Result {
+  if (from >= bytes.length) return ERRNO.ESUCCESS;
+  const data = bytes.subarray(from, from + MAX_STDIO_WRITE);
+  return journaled(dispatcher, "wasi.fd_write", encode({ fd, data }), () => emit(dispatcher, fd, bytes, from + data.length));
+}

@@ -10,8 +10,9 @@ export function watModule(dir: string, name: string, text: string): string {
 
 /**
  * A WAT guest: `imports` (declarations only) plus helpers plus `body`. Helpers: $print(ptr, len),
- * $printNum(n) (decimal and a newline), $strlen(ptr), $argc() (loads argv), $arg(i) (pointer).
- * Memory map: 0..16 iovec scratch, 16..24 argc/argv size, 100..121 number scratch,
+ * $println(ptr, len) (and a newline), $printNum(n) (decimal and a newline), $strlen(ptr),
+ * $argc() (loads argv), $arg(i) (pointer). Stdout is line-buffered by dwe: a log line ends at "\n".
+ * Memory map: 0..16 iovec scratch, 16..24 argc/argv size, 96 "\n", 100..121 number scratch,
  * 1024.. argv pointers, 4096.. argv strings, 8192.. free for the test.
  */
 export function wasiGuest(imports: string, body: string): string {
@@ -32,6 +33,10 @@ const HELPERS = `
     (i32.store (i32.const 0) (local.get $p))
     (i32.store (i32.const 4) (local.get $l))
     (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))))
+  (data (i32.const 96) "\\n")
+  (func $println (param $p i32) (param $l i32)
+    (call $print (local.get $p) (local.get $l))
+    (call $print (i32.const 96) (i32.const 1)))
   ;; prints n in decimal followed by a newline
   (func $printNum (param $n i32)
     (local $p i32)
