@@ -420,6 +420,7 @@ describe.each([sqlite, postgres])("store conformance: $name", (backend) => {
     await store.appendJournal(lease, [entry(1), entry(2)], []);
     await backend.raw(location, `UPDATE journal SET sum = sum + 1 WHERE rid = ${run.rid} AND seq = 2`);
     await expect(store.readJournal(run.rid)).rejects.toBeInstanceOf(CorruptJournal);
+    await expect(store.readJournal(run.rid)).rejects.toThrow(/^run c: journal entry seq 2 .* fails its checksum/);
     await expect(store.exportRun("c")).rejects.toBeInstanceOf(CorruptJournal);
   });
 

@@ -405,11 +405,13 @@ export class PgStore implements Store {
   // ---- journal ----
 
   async readJournal(rid: number): Promise<JournalEntry[]> {
-    const r = await this.q<{ seq: number; op: number; digest: number; state: number; payload: Buffer; sum: number }>(
-      "SELECT seq, op, digest, state, payload, sum FROM journal WHERE rid = $1 ORDER BY seq",
-      [rid],
-    );
-    return checkJournal(rid, r.rows);
+    const r = await this.q<JournalRow>("SELECT seq, op, digest, state, payload, sum FROM journal WHERE rid = $1 ORDER BY seq", [rid]);
+    try {
+      return checkJournal(`#${rid}`, this.location, r.rows);
+    } catch (err) {
+      const id = (await this.q<{ id: string }>("SELECT id FROM runs WHERE rid = $1", [rid])).rows[0]?.id;
+      throw id === undefined ? err : new CorruptJournal((err as Error).message.replace(`run #${rid}:`, `run ${id}:`));
+    }
   }
 
   async appendJournal(lease: Lease, entries: readonly JournalEntry[], logs: readonly LogRecord[]): Promise<void> {
@@ -638,19 +640,14 @@ export class PgStore implements Store {
       if (!row) throw new RunNotFound(runId);
       const mod = (await c.query<{ kind: ModuleKind; bytes: Buffer }>("SELECT kind, bytes FROM modules WHERE sha256 = $1", [row.module])).rows[0];
       if (!mod) throw new StoreError(`run ${runId} pins module ${row.module}, which is missing from ${this.location}`);
-      const journal = (
-        await c.query<{ seq: number; op: number; digest: number; state: number; payload: Buffer; sum: number }>(
-          "SELECT seq, op, digest, state, payload, sum FROM journal WHERE rid = $1 ORDER BY seq",
-          [row.rid],
-        )
-      ).rows;
+      const journal = (await c.query<JournalRow>("SELECT seq, op, digest, state, payload, sum FROM journal WHERE rid = $1 ORDER BY seq", [row.rid])).rows;
       const logs = (await c.query<LogRecord>("SELECT seq, stream, level, message, at FROM logs WHERE rid = $1 ORDER BY seq", [row.rid])).rows;
       const signals = (await c.query<SignalRow>("SELECT * FROM signals WHERE rid = $1 ORDER BY id", [row.rid])).rows.map(toSignal);
       const rec = toRecord(row);
       return {
         run: { ...rec, wakeRequested: row.wake_requested === 1, cancelRequested: row.cancel_requested === 1 },
         module: { sha256: row.module, kind: mod.kind, bytes: new Uint8Array(mod.bytes) },
-        journal: checkJournal(row.rid, journal),
+        journal: checkJournal(row.id, this.location, journal),
         logs,
         signals,
       };
@@ -752,15 +749,23 @@ async function putLogs(c: Db, rid: number, logs: readonly LogRecord[]): Promise<
   );
 }
 
-function checkJournal(rid: number, rows: { seq: number; op: number; digest: number; state: number; payload: Buffer; sum: number }[]): JournalEntry[] {
+type JournalRow = { seq: number; op: number; digest: number; state: number; payload: Buffer; sum: number };
+
+/** Checks order and checksums; `name` is the run's id (or #rid) for messages. */
+function checkJournal(name: string, location: string, rows: JournalRow[]): JournalEntry[] {
   const out: JournalEntry[] = new Array<JournalEntry>(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const { seq, op, digest, state, payload, sum } = rows[i]!;
-    if (seq !== i + 1) throw new CorruptJournal(`journal of run #${rid} has a gap: expected seq ${i + 1}, found ${seq}; the database was damaged`);
+    if (seq !== i + 1) {
+      throw new CorruptJournal(
+        `run ${name}: the journal has a gap (expected seq ${i + 1}, found seq ${seq}): the database ${location} was damaged; ` +
+          `nothing was run or changed. Restore the database from a backup`,
+      );
+    }
     if (entryChecksum(seq, op, digest, state, payload) !== sum) {
       throw new CorruptJournal(
-        `journal entry seq ${seq} (${opName(op)}) of run #${rid} fails its checksum; the database was damaged. ` +
-          `Restore it from a backup, or export the run's intact prefix`,
+        `run ${name}: journal entry seq ${seq} (${opName(op)}) fails its checksum: the database ${location} was damaged; ` +
+          `nothing was run or changed. Restore the database from a backup`,
       );
     }
     out[i] = { seq, op, digest, state: state as EntryState, payload };
