@@ -13,13 +13,15 @@ export function then<T>(x: T | Promise<T>, f: (value: T) => Result): Result {
   return x instanceof Promise ? x.then(f) : f(x);
 }
 
+const SCRATCH = new DataView(new ArrayBuffer(8));
+
 /** Decodes a journaled result. Integers of 64 bits (clock readings) skip msgpackr: hot path. */
 export function decode(bytes: Uint8Array): unknown {
   if (bytes.length === 0) return null;
   const tag = bytes[0]!;
   if (bytes.length === 9 && (tag === 0xcf || tag === 0xd3)) {
-    const v = new DataView(bytes.buffer, bytes.byteOffset, 9);
-    return tag === 0xcf ? v.getBigUint64(1) : v.getBigInt64(1);
+    for (let i = 0; i < 8; i++) SCRATCH.setUint8(i, bytes[i + 1]!);
+    return tag === 0xcf ? SCRATCH.getBigUint64(0) : SCRATCH.getBigInt64(0);
   }
   return unpack(bytes) as unknown;
 }
