@@ -179,8 +179,12 @@ async function replay(
     try {
       await driver.call(() => (entry as () => unknown)());
     } catch (err) {
-      if (!(err instanceof ProcExit) || err.code !== 0) throw err;
+      if (!(err instanceof ProcExit)) throw err;
+      await wasi.flushStdio(dispatcher);
+      if (err.code !== 0) throw err;
     }
+    // As the executor does (run-executor.ts): a last stdout/stderr line without a newline is journaled at the end.
+    await wasi.flushStdio(dispatcher);
     returned = true;
     await dispatcher.finish();
     throw new ReplayReachedEnd();
