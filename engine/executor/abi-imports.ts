@@ -8,6 +8,7 @@ import { encode } from "./dispatcher.js";
 export const MAX_RESPONSE = 64 * 1024 * 1024;
 const MAX_OP_NAME = 64;
 const MAX_REQUEST = 64 * 1024 * 1024;
+const EMPTY = new Uint8Array(0);
 
 /** The guest called AssemblyScript's `abort`. */
 export class GuestAbort extends DweError {
@@ -27,7 +28,7 @@ export function abiImports(
   driver: AsyncifyDriver,
   debug: (line: string) => void,
 ): WebAssembly.Imports {
-  let pending: Uint8Array = new Uint8Array(0);
+  let pending: Uint8Array = EMPTY;
 
   const settle = (reply: Reply): number => {
     if (reply.bytes.length > MAX_RESPONSE) throw new AbiViolation(`response of ${reply.bytes.length} bytes is over the ${MAX_RESPONSE}-byte limit`);
@@ -39,7 +40,7 @@ export function abiImports(
     if (opLen >>> 0 > MAX_OP_NAME) throw new AbiViolation(`dwe.call: operation name of ${opLen >>> 0} bytes is too long`);
     if (reqLen >>> 0 > MAX_REQUEST) throw new AbiViolation(`dwe.call: request of ${reqLen >>> 0} bytes is over the ${MAX_REQUEST}-byte limit`);
     const op = memory.readString(opPtr, opLen, "dwe.call operation name");
-    const request = memory.read(reqPtr, reqLen, `dwe.call ${op} request`);
+    const request = reqLen === 0 ? EMPTY : memory.read(reqPtr, reqLen, `dwe.call ${op} request`);
     const r = dispatcher.call(op, request);
     return r instanceof Promise ? r.then(settle) : settle(r);
   };
@@ -47,7 +48,7 @@ export function abiImports(
   const response = (dstPtr: number, dstLen: number): number => {
     const n = Math.min(dstLen >>> 0, pending.length);
     memory.write(dstPtr, n === pending.length ? pending : pending.subarray(0, n), "dwe.response destination");
-    pending = n === pending.length ? new Uint8Array(0) : pending.subarray(n);
+    pending = n === pending.length ? EMPTY : pending.subarray(n);
     return n;
   };
 

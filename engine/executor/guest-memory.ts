@@ -3,9 +3,14 @@ import { AbiViolation } from "../errors.js";
 /** Bounds-checked access to a guest's linear memory. Every pointer from a guest goes through here. */
 export class GuestMemory {
   private memory: WebAssembly.Memory | null = null;
+  /** A view of the whole memory; growing the memory detaches it (length 0), and it is renewed. */
+  private u8: Uint8Array = new Uint8Array(0);
+  /** Short strings read before (operation names), so a hot call does not decode its name again. */
+  private readonly names: { bytes: Uint8Array; text: string }[] = [];
 
   bind(memory: WebAssembly.Memory): void {
     this.memory = memory;
+    this.u8 = new Uint8Array(0);
   }
 
   get buffer(): ArrayBuffer {
@@ -13,35 +18,45 @@ export class GuestMemory {
     return this.memory.buffer;
   }
 
-  private check(ptr: number, len: number, what: string): void {
-    const size = this.buffer.byteLength;
-    // Pointers arrive as i32: read them as unsigned.
-    if (ptr < 0 || len < 0 || ptr + len > size) {
-      throw new AbiViolation(`${what}: range [${ptr >>> 0}, +${len >>> 0}) is outside guest memory (${size} bytes)`);
+  /** The whole memory as bytes, after checking that [ptr, ptr + len) is inside it (ptr, len unsigned). */
+  private bytes(ptr: number, len: number, what: string): Uint8Array {
+    let u8 = this.u8;
+    if (ptr + len > u8.length) {
+      u8 = this.u8 = new Uint8Array(this.buffer);
+      if (ptr + len > u8.length) {
+        throw new AbiViolation(`${what}: range [${ptr}, +${len}) is outside guest memory (${u8.length} bytes)`);
+      }
     }
+    return u8;
   }
 
   /** A copy of guest bytes. */
   read(ptr: number, len: number, what: string): Uint8Array {
     const p = ptr >>> 0;
     const l = len >>> 0;
-    this.check(p, l, what);
-    return new Uint8Array(this.buffer, p, l).slice();
+    return this.bytes(p, l, what).slice(p, p + l);
   }
 
   readString(ptr: number, len: number, what: string): string {
-    const bytes = this.read(ptr, len, what);
+    const p = ptr >>> 0;
+    const l = len >>> 0;
+    const u8 = this.bytes(p, l, what);
+    if (l <= MAX_NAME) {
+      for (const n of this.names) if (n.bytes.length === l && sameBytes(n.bytes, u8, p)) return n.text;
+    }
+    let text: string;
     try {
-      return DECODER.decode(bytes);
+      text = DECODER.decode(u8.subarray(p, p + l));
     } catch {
       throw new AbiViolation(`${what}: not valid UTF-8`);
     }
+    if (l <= MAX_NAME && this.names.length < MAX_NAMES) this.names.push({ bytes: u8.slice(p, p + l), text });
+    return text;
   }
 
   write(ptr: number, bytes: Uint8Array, what: string): void {
     const p = ptr >>> 0;
-    this.check(p, bytes.length, what);
-    new Uint8Array(this.buffer, p, bytes.length).set(bytes);
+    this.bytes(p, bytes.length, what).set(bytes, p);
   }
 
   view(): DataView {
@@ -50,21 +65,28 @@ export class GuestMemory {
 
   u32(ptr: number, what: string): number {
     const p = ptr >>> 0;
-    this.check(p, 4, what);
+    this.bytes(p, 4, what);
     return this.view().getUint32(p, true);
   }
 
   setU32(ptr: number, value: number, what: string): void {
     const p = ptr >>> 0;
-    this.check(p, 4, what);
+    this.bytes(p, 4, what);
     this.view().setUint32(p, value >>> 0, true);
   }
 
   setU64(ptr: number, value: bigint, what: string): void {
     const p = ptr >>> 0;
-    this.check(p, 8, what);
+    this.bytes(p, 8, what);
     this.view().setBigUint64(p, BigInt.asUintN(64, value), true);
   }
 }
 
 const DECODER = new TextDecoder("utf-8", { fatal: true });
+const MAX_NAME = 64;
+const MAX_NAMES = 64;
+
+function sameBytes(a: Uint8Array, mem: Uint8Array, at: number): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== mem[at + i]) return false;
+  return true;
+}

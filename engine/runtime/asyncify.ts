@@ -30,6 +30,13 @@ const STATE_REWINDING = 2;
 /** Size of the scratch region asyncify saves the guest's stack into while it is suspended. */
 const DATA_BYTES = 64 * 1024;
 
+/**
+ * The guest bytes of the region, set aside from the start of an unwind (or rewind) until its end.
+ * Both are synchronous (no other instance runs in between), so one buffer serves every instance of
+ * the thread and a waiting run keeps only its saved stack.
+ */
+const SCRATCH = new Uint8Array(DATA_BYTES);
+
 export async function asyncifyModule(bytes: Uint8Array): Promise<Uint8Array> {
   const { default: binaryen } = await import("binaryen");
   let mod: ReturnType<typeof binaryen.readBinary>;
@@ -86,7 +93,10 @@ export class AsyncifyDriver {
   private pending: Promise<number | bigint> | null = null;
   private resolved: number | bigint = 0;
   private base = 0;
-  private saved: Uint8Array | null = null;
+  private limit = 0;
+  /** Bytes of the region set aside in SCRATCH during a rewind. */
+  private saved = 0;
+  /** The guest's saved stack while it waits: the part of the region asyncify wrote. */
   private stack: Uint8Array | null = null;
 
   bind(instance: WebAssembly.Instance, memory: WebAssembly.Memory): void {
@@ -132,7 +142,9 @@ export class AsyncifyDriver {
     const mem = new Uint8Array(this.memory!.buffer);
     const size = Math.min(DATA_BYTES, mem.length);
     this.base = mem.length - size;
-    this.saved = mem.slice(this.base, this.base + size);
+    this.limit = size;
+    // How much of the region asyncify will use is known only after the unwind: set all of it aside.
+    SCRATCH.set(mem.subarray(this.base, this.base + size));
     const view = new DataView(this.memory!.buffer);
     view.setUint32(this.base, this.base + 8, true);
     view.setUint32(this.base + 4, this.base + size, true);
@@ -141,21 +153,26 @@ export class AsyncifyDriver {
 
   private finishUnwind(): void {
     const mem = new Uint8Array(this.memory!.buffer);
-    this.stack = mem.slice(this.base, this.base + this.saved!.length);
-    mem.set(this.saved!, this.base);
+    // Asyncify wrote [base, end): keep only that (usually a few hundred bytes) and put the guest's bytes back.
+    const end = new DataView(this.memory!.buffer).getUint32(this.base, true);
+    const used = end >= this.base + 8 && end <= this.base + this.limit ? end - this.base : this.limit;
+    this.stack = mem.slice(this.base, this.base + used);
+    mem.set(SCRATCH.subarray(0, used), this.base);
   }
 
   private startRewind(ex: AsyncifyExports): void {
     const mem = new Uint8Array(this.memory!.buffer);
-    this.saved = mem.slice(this.base, this.base + this.stack!.length);
+    const used = this.stack!.length;
+    SCRATCH.set(mem.subarray(this.base, this.base + used));
+    this.saved = used;
     mem.set(this.stack!, this.base);
     this.stack = null;
     ex.asyncify_start_rewind(this.base);
   }
 
   private restoreRegion(): void {
-    new Uint8Array(this.memory!.buffer).set(this.saved!, this.base);
-    this.saved = null;
+    new Uint8Array(this.memory!.buffer).set(SCRATCH.subarray(0, this.saved), this.base);
+    this.saved = 0;
   }
 }
 
