@@ -3,17 +3,28 @@ import { DweError, describeError } from "../errors.js";
 import { EXIT, type GlobalOptions, dbPath } from "./context.js";
 import { explainStoreError } from "../store/damaged-database.js";
 import { collect } from "./options.js";
-import { runCommand } from "./commands/run.js";
-import { resumeCommand } from "./commands/resume.js";
-import { verifyCommand } from "./commands/verify.js";
-import { logsCommand, runsCommand, showCommand } from "./commands/show.js";
-import { workerCommand } from "./commands/worker.js";
-import { exportCommand, importCommand } from "./commands/portable.js";
-import { signalCommand } from "./commands/signal.js";
-import { cancelCommand } from "./commands/cancel.js";
-import { scheduleAddCommand, scheduleListCommand, scheduleRemoveCommand } from "./commands/schedule.js";
 
 type Handler = (...args: never[]) => Promise<number>;
+
+/** A command handler whose module is loaded only when the command runs: startup loads one command's code. */
+function lazy<F extends Handler>(load: () => Promise<F>): F {
+  return (async (...args: never[]) => (await load())(...args)) as F;
+}
+
+const runCommand = lazy(() => import("./commands/run.js").then((m) => m.runCommand));
+const resumeCommand = lazy(() => import("./commands/resume.js").then((m) => m.resumeCommand));
+const verifyCommand = lazy(() => import("./commands/verify.js").then((m) => m.verifyCommand));
+const logsCommand = lazy(() => import("./commands/show.js").then((m) => m.logsCommand));
+const runsCommand = lazy(() => import("./commands/show.js").then((m) => m.runsCommand));
+const showCommand = lazy(() => import("./commands/show.js").then((m) => m.showCommand));
+const workerCommand = lazy(() => import("./commands/worker.js").then((m) => m.workerCommand));
+const exportCommand = lazy(() => import("./commands/portable.js").then((m) => m.exportCommand));
+const importCommand = lazy(() => import("./commands/portable.js").then((m) => m.importCommand));
+const signalCommand = lazy(() => import("./commands/signal.js").then((m) => m.signalCommand));
+const cancelCommand = lazy(() => import("./commands/cancel.js").then((m) => m.cancelCommand));
+const scheduleAddCommand = lazy(() => import("./commands/schedule.js").then((m) => m.scheduleAddCommand));
+const scheduleListCommand = lazy(() => import("./commands/schedule.js").then((m) => m.scheduleListCommand));
+const scheduleRemoveCommand = lazy(() => import("./commands/schedule.js").then((m) => m.scheduleRemoveCommand));
 
 /** Wraps a command handler: one line per error, the stack only with --debug, then the exit code. */
 /** The database location for error messages (undefined when the flags themselves are bad). */

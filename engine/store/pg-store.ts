@@ -1,4 +1,5 @@
-import pg from "pg";
+import { createRequire } from "node:module";
+import type pg from "pg";
 import { pack, unpack } from "msgpackr";
 import { CorruptJournal, DweError, LeaseLost, RunNotFound, RunStateError, StoreError } from "../errors.js";
 import type { EntryState, JournalEntry, LogRecord } from "../journal/entry.js";
@@ -116,13 +117,19 @@ function toSchedule(r: ScheduleRow): ScheduleRecord {
   };
 }
 
+/** The pg driver, loaded on first use: commands on an SQLite database do not pay for it at startup. */
+let pgDriver: typeof pg | null = null;
+function pgLib(): typeof pg {
+  return (pgDriver ??= createRequire(import.meta.url)("pg") as typeof pg);
+}
+
 const buf = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
 /** BIGINT (int8) and NUMERIC come back as JavaScript numbers: every value dwe stores fits in 2^53. */
 const TYPES = {
   getTypeParser: ((oid: number, format?: string) => {
     if (oid === 20 || oid === 1700) return (v: string) => Number(v);
-    return pg.types.getTypeParser(oid, format as "text");
+    return pgLib().types.getTypeParser(oid, format as "text");
   }) as typeof pg.types.getTypeParser,
 };
 
@@ -168,7 +175,7 @@ export class PgStore implements Store {
     const sync = this.durability === "fsync" ? "on" : "off";
     const options = [`-c synchronous_commit=${sync}`];
     if (target.schema !== null) options.push(`-c search_path=${target.schema.replace(/[^A-Za-z0-9_]/g, "")}`);
-    this.pool = new pg.Pool({
+    this.pool = new (pgLib().Pool)({
       connectionString: target.url,
       max: opts.poolSize ?? 8,
       options: options.join(" "),
