@@ -383,16 +383,16 @@ export class PgStore implements Store {
   }
 
   async finishRun(lease: Lease, end: RunEnd): Promise<void> {
-    await this.tx((c) => this.finishIn(c, lease, end));
-  }
-
-  private async finishIn(c: Db, lease: Lease, end: RunEnd): Promise<void> {
     const now = Date.now();
     const terminal = end.status === "completed" || end.status === "failed" || end.status === "cancelled";
-    const r = await c.query(
-      `UPDATE runs SET status = $1, output = $2, error = $3, wake_at = $4, finished_at = $5,
-       lease_owner = NULL, lease_expires = NULL, attempts = attempts - $6, updated_at = $7
-       WHERE rid = $8 AND lease_token = $9`,
+    // One statement (one round trip): the fenced update of the run, and waking its parent when it ended.
+    const r = await this.q<{ n: number }>(
+      `WITH f AS (
+         UPDATE runs SET status = $1, output = $2, error = $3, wake_at = $4, finished_at = $5,
+         lease_owner = NULL, lease_expires = NULL, attempts = attempts - $6, updated_at = $7
+         WHERE rid = $8 AND lease_token = $9 RETURNING parent_id),
+       w AS (UPDATE runs SET wake_requested = 1 WHERE $10::boolean AND id = (SELECT parent_id FROM f))
+       SELECT COUNT(*)::int AS n FROM f`,
       [
         end.status === "released" ? end.previous : end.status,
         end.status === "completed" && end.output !== null ? buf(end.output) : null,
@@ -403,10 +403,10 @@ export class PgStore implements Store {
         now,
         lease.rid,
         lease.token,
+        terminal,
       ],
     );
-    if (r.rowCount !== 1) throw new LeaseLost(lease.runId);
-    if (terminal) await wakeParent(c, lease.rid);
+    if (r.rows[0]?.n !== 1) throw new LeaseLost(lease.runId);
   }
 
   // ---- journal ----
@@ -423,11 +423,42 @@ export class PgStore implements Store {
 
   async appendJournal(lease: Lease, entries: readonly JournalEntry[], logs: readonly LogRecord[]): Promise<void> {
     if (entries.length === 0 && logs.length === 0) return;
-    await this.tx(async (c) => {
-      await this.fence(c, lease);
-      if (entries.length > 0) await putEntries(c, lease.rid, entries);
-      if (logs.length > 0) await putLogs(c, lease.rid, logs);
-    });
+    // One statement, so one round trip and its own transaction: the fence locks the run's row only
+    // if the token still matches, and both inserts take their rows from the fence, so a stale lease
+    // inserts nothing. (A claim holding the row is waited for, then the token is re-checked.)
+    const r = await this.q<{ fenced: number }>(
+      `WITH fence AS (SELECT rid FROM runs WHERE rid = $1 AND lease_token = $2 FOR UPDATE),
+       e AS (
+         INSERT INTO journal (rid, seq, op, digest, state, payload, sum)
+         SELECT f.rid, u.seq, u.op, u.digest, u.state, u.payload, u.sum
+         FROM fence f, unnest($3::int[], $4::int[], $5::bigint[], $6::smallint[], $7::bytea[], $8::bigint[]) AS u(seq, op, digest, state, payload, sum)
+         ON CONFLICT (rid, seq) DO UPDATE SET op = EXCLUDED.op, digest = EXCLUDED.digest, state = EXCLUDED.state,
+           payload = EXCLUDED.payload, sum = EXCLUDED.sum
+         RETURNING 1),
+       l AS (
+         INSERT INTO logs (rid, seq, stream, level, message, at)
+         SELECT f.rid, u.seq, u.stream, u.level, u.message, u.at
+         FROM fence f, unnest($9::int[], $10::text[], $11::text[], $12::text[], $13::bigint[]) AS u(seq, stream, level, message, at)
+         ON CONFLICT (rid, seq) DO UPDATE SET stream = EXCLUDED.stream, level = EXCLUDED.level, message = EXCLUDED.message, at = EXCLUDED.at
+         RETURNING 1)
+       SELECT (SELECT COUNT(*) FROM fence)::int AS fenced`,
+      [
+        lease.rid,
+        lease.token,
+        entries.map((e) => e.seq),
+        entries.map((e) => e.op),
+        entries.map((e) => e.digest),
+        entries.map((e) => e.state),
+        entries.map((e) => buf(e.payload)),
+        entries.map((e) => entryChecksum(e.seq, e.op, e.digest, e.state, e.payload)),
+        logs.map((l) => l.seq),
+        logs.map((l) => l.stream),
+        logs.map((l) => l.level),
+        logs.map((l) => l.message),
+        logs.map((l) => l.at),
+      ],
+    );
+    if (r.rows[0]?.fenced !== 1) throw new LeaseLost(lease.runId);
   }
 
   /** Locks the run's row and checks the lease's fencing token (same transaction as the write). */
