@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dumpDatabase } from "./support/database.js";
 import { dweAsync, example, workdir } from "./support/cli.js";
 import { CountingServer } from "./support/servers.js";
+import { abiGuest } from "./support/guest-wat.js";
+import Database from "better-sqlite3";
 
 interface Shown {
   status: string;
@@ -67,6 +69,18 @@ describe("resume grants", () => {
     expect(s.grants).toMatchObject({ shell: true, net: [{ host: "127.0.0.1", port: null }] });
     const text = (await cli(["show", "bare2"])).stdout;
     expect(text).toMatch(/grants +net 127\.0\.0\.1; shell \(any program\)/);
+  });
+
+  it("a program list grant admits the named programs only, not a path that ends in one of their names", async () => {
+    // exec {argv: ["/bin/sh", "-c", "true"]} with --allow-shell sh: denied (an error value, journaled).
+    const m = abiGuest(w.dir, "path-exec", { data: { 0: "exec", 16: "\\81\\a4argv\\93\\a7/bin/sh\\a2-c\\a4true" }, body: "(drop (call $call (i32.const 0) (i32.const 4) (i32.const 16) (i32.const 23)))" });
+    const r = await cli(["run", m, "--id", "path-exec", "--allow-shell", "sh", "--quiet"]);
+    expect(r.code, r.stderr).toBe(0);
+    const db = new Database(w.db, { readonly: true });
+    const row = db.prepare("SELECT j.state, j.payload FROM journal j JOIN runs USING (rid) WHERE id = 'path-exec' AND seq = 1").get() as { state: number; payload: Buffer };
+    db.close();
+    expect(row.state).toBe(2);
+    expect(row.payload.toString()).toContain("running '/bin/sh' was not granted");
   });
 
   it("narrower (or equal) grant flags need no --grant; they replace the stored grants", async () => {

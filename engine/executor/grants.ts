@@ -77,11 +77,14 @@ export function netAllowed(grants: Grants, host: string, port: number): boolean 
   return grants.net.some((g) => (g.host === h || g.host === "*") && (g.port === null || g.port === port));
 }
 
+/**
+ * Whether `program` (argv[0]) may be run. A list grant names programs found on PATH: argv[0] must be
+ * one of the names exactly, not a path (`/tmp/x/git` is not `git`, whatever its basename).
+ */
 export function shellAllowed(grants: Grants, program: string): boolean {
   if (grants.shell === true) return true;
   if (grants.shell === false) return false;
-  const base = program.split("/").pop() ?? program;
-  return grants.shell.includes(base);
+  return !program.includes("/") && grants.shell.includes(program);
 }
 
 /** True when `wider` grants something `narrower` does not. */
