@@ -1,5 +1,5 @@
 // `npm run bench`: measures B1-B9 on this machine, prints a table, writes bench/results.json.
-//   node dist/bench/main.js [--quick] [--only B1,B3] [--runs N] [--out FILE]
+//   node dist/bench/main.js [--quick] [--only B1,B3,B1-PG] [--runs N] [--out FILE]
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Benchmark, BenchContext, Figure } from "./lib/figure.js";
@@ -14,8 +14,10 @@ import { b6 } from "./b6-suspended.js";
 import { b7 } from "./b7-cold-start.js";
 import { b8 } from "./b8-journal-size.js";
 import { b9 } from "./b9-recovery.js";
+import { b1pg, b4pg, b9pg } from "./pg-rows.js";
 
-const ALL: Benchmark[] = [b1, b2, b3, b4, b5, b6, b7, b8, b9];
+// The -PG rows measure B1, B4 and B9 on PostgreSQL next to SQLite (bench/pg-rows.ts; null when unreachable).
+const ALL: Benchmark[] = [b1, b1pg, b2, b3, b4, b4pg, b5, b6, b7, b8, b9, b9pg];
 
 interface Args {
   quick: boolean;

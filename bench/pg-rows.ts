@@ -1,0 +1,186 @@
+// B1-pg, B4-pg, B9-pg: the shared store's cost. Each measures what B1, B4 and B9 measure, on a
+// fresh PostgreSQL database, alternating with the same measurement on a fresh SQLite file in the
+// same run (the baseline column), so the ratio is PostgreSQL / SQLite on this machine.
+// PostgreSQL: $DWE_BENCH_PG_URL (see lib/pg.ts); rows are null with a note when it is unreachable.
+import Database from "better-sqlite3";
+import { setTimeout as delay } from "node:timers/promises";
+import pg from "pg";
+import { ratioText, type Benchmark, type BenchContext, type Figure } from "./lib/figure.js";
+import { guest, readWasm } from "./lib/guests.js";
+import { createRunIn, executeIn, pgSkipped, putModuleIn, tempAnyStore, type AnyBenchStore, type Backend } from "./lib/pg.js";
+import { spawnDwe } from "./lib/proc.js";
+import { BenchServer } from "./lib/server.js";
+import { median, nowMs, repeat, round } from "./lib/stats.js";
+import { workerAvailable } from "./lib/worker.js";
+
+const BACKENDS: Backend[] = ["sqlite", "pg"];
+
+function figure(id: string, what: string, unit: string, values: Record<Backend, number[]>, note: string): Figure {
+  const value = round(median(values.pg));
+  const baseline = round(median(values.sqlite));
+  return {
+    id,
+    what,
+    value,
+    unit,
+    target: "—",
+    baseline,
+    note: `PostgreSQL ${ratioText(value, baseline).replace("baseline", "SQLite")}; ${note}; median of ${values.pg.length}; baseline: the same on SQLite, alternating in this run`,
+    met: null,
+  };
+}
+
+export const b1pg: Benchmark = {
+  id: "B1-PG",
+  title: "B1 on PostgreSQL: record-mode cost of a journaled call",
+  async run(ctx) {
+    const n = ctx.quick ? 2_000 : 100_000;
+    const what = `journaled clock.now call, record mode, PostgreSQL (N = ${n})`;
+    const skip = await pgSkipped("B1-pg", what, "µs per call", "—");
+    if (skip) return [skip];
+    const bytes = readWasm(await guest("loop"));
+    const stores = { sqlite: await tempAnyStore("sqlite"), pg: await tempAnyStore("pg") };
+    try {
+      const sha: Record<Backend, string> = { sqlite: "", pg: "" };
+      for (const b of BACKENDS) {
+        sha[b] = await putModuleIn(stores[b].store, bytes);
+        await executeIn(stores[b].store, (await createRunIn(stores[b].store, sha[b], "1")).id); // instrument, cache, warm
+      }
+      const values: Record<Backend, number[]> = { sqlite: [], pg: [] };
+      await repeat(
+        ctx.runs,
+        async (i) => {
+          for (const b of BACKENDS) {
+            const run = await createRunIn(stores[b].store, sha[b], String(n));
+            const t0 = nowMs();
+            await executeIn(stores[b].store, run.id);
+            if (i >= 0) values[b].push(((nowMs() - t0) * 1000) / n);
+          }
+        },
+        ctx.quick ? 0 : 1,
+      );
+      return [figure("B1-pg", what, "µs per call", values, "whole executeRun / N (lease, instantiate, N calls, commits of 512-entry batches, finish)")];
+    } finally {
+      for (const s of Object.values(stores)) await s.close();
+    }
+  },
+};
+
+/** Counts runs by status straight from the database, without going through a store. */
+async function counter(s: AnyBenchStore): Promise<{ count: (status: string) => Promise<number>; close: () => Promise<void> }> {
+  if (s.backend === "sqlite") {
+    const db = new Database(s.location, { readonly: true, timeout: 30_000 });
+    const stmt = db.prepare("SELECT COUNT(*) FROM runs WHERE status = ?").pluck();
+    return {
+      count: (st) => Promise.resolve(stmt.get(st) as number),
+      close: () => {
+        db.close();
+        return Promise.resolve();
+      },
+    };
+  }
+  const c = new pg.Client({ connectionString: s.location });
+  await c.connect();
+  return {
+    count: async (st) => Number((await c.query("SELECT COUNT(*) AS n FROM runs WHERE status = $1", [st])).rows[0].n),
+    close: () => c.end(),
+  };
+}
+
+async function workerRate(ctx: BenchContext, backend: Backend, wasm: Uint8Array, n: number): Promise<number> {
+  const s = await tempAnyStore(backend);
+  try {
+    const sha = await putModuleIn(s.store, wasm);
+    for (let i = 0; i < n; i++) await createRunIn(s.store, sha, "9");
+    const db = await counter(s);
+    const p = spawnDwe(s.location, ["worker", "--quiet", "--concurrency", "256", "--poll", "10"], {}, s.dir);
+    try {
+      const deadline = nowMs() + 300_000;
+      for (;;) {
+        const done = await db.count("completed");
+        if (done >= n) return n / ((nowMs() - p.startedAt) / 1000);
+        if (p.child.exitCode !== null) throw new Error(`dwe worker exited ${p.child.exitCode}: ${p.stderr().slice(0, 500)}`);
+        if (nowMs() > deadline) throw new Error(`B4-pg (${backend}): ${done} of ${n} completed after 300 s; failed: ${await db.count("failed")}`);
+        await delay(5);
+      }
+    } finally {
+      await db.close();
+      p.child.kill("SIGTERM");
+      const t = setTimeout(() => p.child.kill("SIGKILL"), 15_000);
+      await p.exited;
+      clearTimeout(t);
+      ctx.log(`  B4-pg ${backend}: ${n} runs done`);
+    }
+  } finally {
+    await s.close();
+  }
+}
+
+export const b4pg: Benchmark = {
+  id: "B4-PG",
+  title: "B4 on PostgreSQL: worker throughput",
+  async run(ctx) {
+    const n = ctx.quick ? 200 : 5_000;
+    const what = `${n} runs of 10 journaled calls through one \`dwe worker\`, PostgreSQL`;
+    const skip = (await pgSkipped("B4-pg", what, "runs/s", "—")) ?? (workerAvailable() ? null : { id: "B4-pg", what, value: null, unit: "runs/s", target: "—", baseline: null, note: "not measured: `dwe worker` is not available in this build", met: null });
+    if (skip) return [skip];
+    const wasm = readWasm(await guest("loop"));
+    const values: Record<Backend, number[]> = { sqlite: [], pg: [] };
+    await repeat(ctx.quick ? 1 : Math.min(ctx.runs, 3), async () => {
+      for (const b of BACKENDS) values[b].push(await workerRate(ctx, b, wasm, n));
+    });
+    return [figure("B4-pg", what, "runs/s", values, "from spawning the worker (--concurrency 256 --poll 10, default threads) until all are completed")];
+  },
+};
+
+export const b9pg: Benchmark = {
+  id: "B9-PG",
+  title: "B9 on PostgreSQL: recovery after SIGKILL",
+  async run(ctx) {
+    const n = ctx.quick ? 500 : 5_000;
+    const what = `\`dwe resume\` after SIGKILL with ${n} journaled calls, until the first live call, PostgreSQL`;
+    const skip = await pgSkipped("B9-pg", what, "ms", "—");
+    if (skip) return [skip];
+    const wasm = await guest("loop");
+    const server = new BenchServer();
+    const url = await server.start();
+    const stores = { sqlite: await tempAnyStore("sqlite"), pg: await tempAnyStore("pg") };
+    let seq = 0;
+    try {
+      const env = (b: Backend) => ({ DWE_CACHE_DIR: `${stores[b].dir}/cache` });
+      const untilLive = async (b: Backend, args: string[]): Promise<number> => {
+        const arrived = server.nextRequest();
+        const p = spawnDwe(stores[b].location, args, env(b), stores[b].dir);
+        const t = await Promise.race([arrived, p.exited.then(() => Promise.reject(new Error(`dwe ${args[0]} exited early: ${p.stderr()}`)))]);
+        const end = await p.exited;
+        if (end.code !== 0) throw new Error(`dwe ${args.join(" ")} exited ${end.code}: ${p.stderr()}`);
+        return t - p.startedAt;
+      };
+      const runArgs = (id: string, clocks: number) => ["run", wasm, "--quiet", "--id", id, "--allow-net", "127.0.0.1", "--input", `${clocks} 1 0 ${url}`];
+      for (const b of BACKENDS) await untilLive(b, runArgs("warmup", 0));
+      const values: Record<Backend, number[]> = { sqlite: [], pg: [] };
+      await repeat(
+        ctx.runs,
+        async (i) => {
+          for (const b of BACKENDS) {
+            const id = `b9pg-${++seq}`;
+            server.hold = true;
+            const arrived = server.nextRequest();
+            const victim = spawnDwe(stores[b].location, runArgs(id, n), env(b), stores[b].dir);
+            await Promise.race([arrived, victim.exited.then(() => Promise.reject(new Error(`dwe run exited early: ${victim.stderr()}`)))]);
+            victim.child.kill("SIGKILL");
+            await victim.exited;
+            server.hold = false;
+            const r = await untilLive(b, ["resume", id, "--quiet"]);
+            if (i >= 0) values[b].push(r);
+          }
+        },
+        ctx.quick ? 0 : 1,
+      );
+      return [figure("B9-pg", what, "ms", values, `from spawning \`dwe resume\` until the in-flight request, repeated live, reaches a local server (${n + 1} entries read, ${n} replayed)`)];
+    } finally {
+      await server.stop();
+      for (const s of Object.values(stores)) await s.close();
+    }
+  },
+};
