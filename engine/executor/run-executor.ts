@@ -107,6 +107,16 @@ export async function executeRun(runId: string, o: ExecuteOptions): Promise<RunR
   return (await store.getRun(runId))!;
 }
 
+/** Module kinds by sha256 (modules are content-addressed, so a kind never changes). */
+const kinds = new Map<string, string | undefined>();
+
+async function moduleKind(store: Store, sha: string): Promise<string | undefined> {
+  if (kinds.has(sha)) return kinds.get(sha);
+  const kind = (await store.getModule(sha))?.kind;
+  if (kind !== undefined) kinds.set(sha, kind);
+  return kind;
+}
+
 async function attempt(lease: Lease, previous: { status: RunStatus; wakeAt: number | null }, o: ExecuteOptions): Promise<RunEnd> {
   const { store } = o;
   const run = (await store.getRun(lease.runId))!;
@@ -116,7 +126,7 @@ async function attempt(lease: Lease, previous: { status: RunStatus; wakeAt: numb
   try {
     recorded = await store.readJournal(run.rid);
     const target = o.upgradeTo ?? run.module;
-    if ((await store.getModule(target))?.kind === "component") component = await loadComponent(store, target);
+    if ((await moduleKind(store, target)) === "component") component = await loadComponent(store, target);
     else module = await loadExecutable(store, target, run.config.maxMemoryBytes);
   } catch (err) {
     await store.finishRun(lease, { status: "released", previous: previous.status, wakeAt: previous.wakeAt });
@@ -165,7 +175,8 @@ async function attempt(lease: Lease, previous: { status: RunStatus; wakeAt: numb
       await journal.commit();
       return { status: "completed", output: dispatcher.output };
     }
-    const instance = await WebAssembly.instantiate(module!, imports);
+    // Synchronous: the module is compiled already, and an async instantiation costs a trip through the event loop.
+    const instance = new WebAssembly.Instance(module!, imports);
     const mem = instance.exports.memory;
     if (!(mem instanceof WebAssembly.Memory)) throw new DweError("invalid_module", "the module does not export its memory as 'memory'");
     memory.bind(mem);

@@ -130,11 +130,18 @@ export function migrate(db: Database.Database, location: string): void {
   }
   if (version === SQLITE_MIGRATIONS.length) return;
   const apply = db.transaction(() => {
-    if (version === 0) {
+    // Another process may have migrated the database since it was read (several CLIs opening a new
+    // database at once): read the version again, now under the write lock.
+    let from = version;
+    if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'dwe_meta'").get() !== undefined) {
+      from = Number(db.prepare("SELECT value FROM dwe_meta WHERE key = 'schema_version'").pluck().get() ?? "0");
+    }
+    if (from >= SQLITE_MIGRATIONS.length) return;
+    if (from === 0) {
       db.exec("CREATE TABLE IF NOT EXISTS dwe_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
       db.prepare("INSERT OR REPLACE INTO dwe_meta (key, value) VALUES ('app', ?)").run(APP_ID);
     }
-    for (let v = version; v < SQLITE_MIGRATIONS.length; v++) db.exec(SQLITE_MIGRATIONS[v]!);
+    for (let v = from; v < SQLITE_MIGRATIONS.length; v++) db.exec(SQLITE_MIGRATIONS[v]!);
     db.prepare("INSERT OR REPLACE INTO dwe_meta (key, value) VALUES ('schema_version', ?)").run(String(SQLITE_MIGRATIONS.length));
   });
   apply.immediate();
