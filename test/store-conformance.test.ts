@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import Database from "better-sqlite3";
+import pg from "pg";
 import { CorruptJournal, LeaseLost, RunNotFound, RunStateError, StoreError } from "../engine/errors.js";
 import type { JournalEntry } from "../engine/journal/entry.js";
 import { openStoreAt } from "../engine/store/open.js";
@@ -21,6 +22,8 @@ interface Backend {
   fresh: () => string;
   /** Runs raw SQL against a location (for corrupting rows, faking schemas). */
   raw: (location: string, text: string) => Promise<void>;
+  /** Cuts every connection the stores have to the server (PostgreSQL); nothing for SQLite. */
+  cut: () => Promise<void>;
 }
 
 const dirs: { cleanup: () => void }[] = [];
@@ -42,6 +45,7 @@ const sqlite: Backend = {
       db.close();
     }
   },
+  cut: async () => undefined,
 };
 
 const pgEnabled = await pgTestsEnabled("store conformance");
@@ -63,6 +67,9 @@ const postgres: Backend = {
     u.searchParams.delete("schema");
     if (schema) await sql(u.toString(), `CREATE SCHEMA IF NOT EXISTS ${schema}`);
     await sql(u.toString(), text, [], schema);
+  },
+  cut: async () => {
+    await sql(testDb!.url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'dwe'", [testDb!.name]);
   },
 };
 
@@ -450,6 +457,60 @@ describe.each([sqlite, postgres])("store conformance: $name", (backend) => {
     const e2 = await openError(location);
     expect(e2).toBeInstanceOf(StoreError);
     expect(e2!.message).toMatch(/newer dwe \(schema 99/);
+  });
+
+  test("connections cut by the server: the store reconnects and carries on (reads, fenced appends, claims)", async () => {
+    const { store } = await fresh();
+    const run = await store.createRun(newRun("k"));
+    const lease = await store.acquireLease("k", "me:1:x", 60_000, false);
+    await store.appendJournal(lease, [entry(1)], []);
+    for (let i = 2; i <= 4; i++) {
+      await backend.cut();
+      await store.appendJournal(lease, [entry(i)], []);
+      expect(await store.renewLeases([lease], 60_000)).toEqual([{ runId: "k", held: true, cancelRequested: false }]);
+    }
+    await backend.cut();
+    expect((await store.readJournal(run.rid)).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+    await backend.cut();
+    await store.createRun(newRun("k2"));
+    await backend.cut();
+    expect((await store.claimRuns("w", 5, 60_000, Date.now())).map((c) => c.lease.runId)).toEqual(["k2"]);
+    await backend.cut();
+    await store.finishRun(lease, { status: "completed", output: null });
+    expect((await store.getRun("k"))!.status).toBe("completed");
+  });
+
+  // PostgreSQL only: a statement whose connection dies while it waits is run again on a new one.
+  (backend.name === "postgres" && enabled ? it : it.skip)("a journal append whose connection is killed mid-statement is retried, once", async () => {
+    const { store, location } = await fresh();
+    const run = await store.createRun(newRun("m"));
+    const lease = await store.acquireLease("m", "me:1:x", 60_000, false);
+    const u = new URL(location);
+    const schema = u.searchParams.get("schema")!;
+    u.searchParams.delete("schema");
+    const locker = new pg.Client({ connectionString: u.toString(), options: `-c search_path=${schema}` });
+    await locker.connect();
+    try {
+      await locker.query("BEGIN");
+      await locker.query("SELECT 1 FROM runs WHERE rid = $1 FOR UPDATE", [run.rid]);
+      const pending = store.appendJournal(lease, [entry(1, 1, "once")], []);
+      // The append waits for the row lock; kill its backend there.
+      let killed = 0;
+      for (let i = 0; i < 200 && killed === 0; i++) {
+        const r = await locker.query(
+          `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
+           WHERE datname = current_database() AND application_name = 'dwe' AND wait_event_type = 'Lock'`,
+        );
+        killed = r.rowCount ?? 0;
+        if (killed === 0) await new Promise((res) => setTimeout(res, 20));
+      }
+      expect(killed).toBe(1);
+      await locker.query("COMMIT");
+      await pending;
+    } finally {
+      await locker.end();
+    }
+    expect((await store.readJournal(run.rid)).map((e) => text(e.payload))).toEqual(["once"]);
   });
 
   test("a second store on the same location sees the first one's writes (migrations run once)", async () => {

@@ -136,6 +136,19 @@ const TYPES = {
 /** PostgreSQL SQLSTATEs worth retrying the whole transaction for. */
 const RETRY = new Set(["40001", "40P01"]);
 const UNIQUE = "23505";
+/** Attempts for a statement or transaction that lost its connection (about 3 s of back-off in all). */
+const RECONNECT_TRIES = 6;
+const backoff = (attempt: number) => new Promise((r) => setTimeout(r, Math.min(1600, 100 * 2 ** (attempt - 1))));
+
+/** The server went away or restarted (or is not accepting connections yet): try again on a new connection. */
+function isConnectionError(err: unknown): boolean {
+  const e = err as { code?: string; message?: string; cause?: { code?: string } } | null;
+  const code = e?.code ?? e?.cause?.code;
+  if (typeof code === "string" && (code.startsWith("08") || ["57P01", "57P02", "57P03", "ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT"].includes(code))) {
+    return true;
+  }
+  return /Connection terminated|connection timeout|connection error/i.test(e?.message ?? "");
+}
 
 const CLAIMABLE = `
   status = 'pending'
@@ -215,29 +228,51 @@ export class PgStore implements Store {
     await this.ready;
   }
 
-  /** One query outside a transaction. */
-  private async q<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
+  /**
+   * One statement outside a transaction. `retry`: the statement may simply run again after a lost
+   * connection (a read, or a write that has the same effect twice); default: SELECTs only.
+   */
+  private async q<R extends pg.QueryResultRow>(sql: string, params: unknown[] = [], retry = /^\s*SELECT/i.test(sql)): Promise<pg.QueryResult<R>> {
     await this.db();
-    try {
-      return await this.pool.query<R>(sql, params);
-    } catch (err) {
-      throw wrap(err, this.location);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.pool.query<R>(sql, params);
+      } catch (err) {
+        if (retry && isConnectionError(err) && attempt < RECONNECT_TRIES) {
+          await backoff(attempt);
+          continue;
+        }
+        throw wrap(err, this.location);
+      }
     }
   }
 
   /**
-   * Runs `fn` in a transaction; retried on deadlock or serialization failure. `durable`: the commit
-   * is flushed whatever the durability mode (leases, run creation).
+   * Runs `fn` in a transaction; retried on deadlock or serialization failure, and on a lost
+   * connection before COMMIT was sent (nothing was committed). A connection lost during COMMIT is
+   * reported, never retried: the outcome is unknown. `durable`: the commit is flushed whatever the
+   * durability mode (leases, run creation).
    */
   private async tx<T>(fn: (c: Db) => Promise<T>, durable = false): Promise<T> {
     await this.db();
     for (let attempt = 1; ; attempt++) {
-      const c = await this.connect();
+      let c: Db;
+      try {
+        c = await this.connect();
+      } catch (err) {
+        if (isConnectionError(err) && attempt < RECONNECT_TRIES) {
+          await backoff(attempt);
+          continue;
+        }
+        throw err;
+      }
       let broken = false;
+      let committing = false;
       try {
         await c.query("BEGIN");
         if (durable && this.durability !== "fsync") await c.query("SET LOCAL synchronous_commit = on");
         const out = await fn(c);
+        committing = true;
         await c.query("COMMIT");
         return out;
       } catch (err) {
@@ -248,6 +283,10 @@ export class PgStore implements Store {
         }
         const code = (err as { code?: string }).code;
         if (code !== undefined && RETRY.has(code) && attempt < 5) continue;
+        if (!committing && isConnectionError(err) && attempt < RECONNECT_TRIES) {
+          await backoff(attempt);
+          continue;
+        }
         throw wrap(err, this.location);
       } finally {
         c.release(broken);
@@ -268,6 +307,7 @@ export class PgStore implements Store {
     await this.q(
       "INSERT INTO modules (sha256, kind, size, bytes, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sha256) DO NOTHING",
       [sha256, kind, bytes.length, buf(bytes), Date.now()],
+      true,
     );
   }
 
@@ -282,6 +322,7 @@ export class PgStore implements Store {
       `INSERT INTO module_artifacts (sha256, kind, bytes, created_at) VALUES ($1, $2, $3, $4)
        ON CONFLICT (sha256, kind) DO UPDATE SET bytes = EXCLUDED.bytes, created_at = EXCLUDED.created_at`,
       [sha256, kind, buf(bytes), Date.now()],
+      true,
     );
   }
 
@@ -376,7 +417,7 @@ export class PgStore implements Store {
 
   async renewLease(lease: Lease, ttlMs: number): Promise<boolean> {
     const expiresAt = Date.now() + ttlMs;
-    const r = await this.q("UPDATE runs SET lease_expires = $1 WHERE rid = $2 AND lease_token = $3", [expiresAt, lease.rid, lease.token]);
+    const r = await this.q("UPDATE runs SET lease_expires = $1 WHERE rid = $2 AND lease_token = $3", [expiresAt, lease.rid, lease.token], true);
     const ok = r.rowCount === 1;
     if (ok) lease.expiresAt = expiresAt;
     return ok;
@@ -457,6 +498,7 @@ export class PgStore implements Store {
         logs.map((l) => l.message),
         logs.map((l) => l.at),
       ],
+      true, // writing the same rows again under the same token changes nothing
     );
     if (r.rows[0]?.fenced !== 1) throw new LeaseLost(lease.runId);
   }
@@ -534,6 +576,7 @@ export class PgStore implements Store {
       `UPDATE runs r SET lease_expires = $1 FROM unnest($2::bigint[], $3::bigint[]) AS l(rid, token)
        WHERE r.rid = l.rid AND r.lease_token = l.token RETURNING r.rid, r.lease_token, r.cancel_requested`,
       [expiresAt, leases.map((l) => l.rid), leases.map((l) => l.token)],
+      true,
     );
     const held = new Map(r.rows.map((row) => [`${row.rid}:${row.lease_token}`, row.cancel_requested]));
     return leases.map((l) => {
