@@ -115,11 +115,3 @@ export class WasiHost implements WasiState {
   }
 }
 
-/**
- * Compatibility for callers that build their dispatcher with HOST_FUNCTIONS only: the imports work,
- * but journaled WASI calls need the run's WASI functions in the dispatcher (`WasiHost.withFunctions`);
- * without them the first such call fails the run as an unknown operation. Prefer WasiHost.
- */
-export function wasiImports(memory: GuestMemory, dispatcher: Dispatcher, driver: AsyncifyDriver, run: RunRecord): Record<string, (...args: never[]) => unknown> {
-  return new WasiHost(run).imports(memory, dispatcher, driver);
-}
