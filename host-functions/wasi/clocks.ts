@@ -1,6 +1,6 @@
 import type { HostFunction } from "../types.js";
 import { RequestFields } from "../request-fields.js";
-import { asBigInt, asBytes, encode, journaled, then, type Result } from "./codec.js";
+import { asBigInt, asBytes, encode, journaled, andThen, type Result } from "./codec.js";
 import { ERRNO } from "./errno.js";
 import { CLOCK, EVENTTYPE, SIZE, SUBCLOCKFLAGS_ABSTIME } from "./constants.js";
 import type { ClockState, WasiEnv, WasiImport } from "./state.js";

@@ -9,7 +9,7 @@ export { encode };
 export type Result = number | Promise<number>;
 
 /** Applies `f` now if `x` is a value, later if it is a promise: keeps the sync path sync. */
-export function then<T>(x: T | Promise<T>, f: (value: T) => Result): Result {
+export function andThen<T>(x: T | Promise<T>, f: (value: T) => Result): Result {
   return x instanceof Promise ? x.then(f) : f(x);
 }
 
@@ -56,5 +56,5 @@ function errnoOfReply(reply: Reply): number {
  * and live alike, so whatever it changes in the fd table is the same in both.
  */
 export function journaled(dispatcher: Dispatcher, op: string, request: Uint8Array, done: (value: unknown) => Result): Result {
-  return then(dispatcher.call(op, request), (reply) => (reply.ok ? done(decode(reply.bytes)) : errnoOfReply(reply)));
+  return andThen(dispatcher.call(op, request), (reply) => (reply.ok ? done(decode(reply.bytes)) : errnoOfReply(reply)));
 }

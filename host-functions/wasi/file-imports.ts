@@ -1,4 +1,4 @@
-import { asBigInt, asBytes, asNumber, encode, journaled, then, type Result } from "./codec.js";
+import { asBigInt, asBytes, asNumber, encode, journaled, andThen, type Result } from "./codec.js";
 import { Errno, ERRNO } from "./errno.js";
 import { FDFLAGS, FILETYPE, LOOKUP_SYMLINK_FOLLOW, OFLAGS, RIGHTS, SIZE, WHENCE } from "./constants.js";
 import { filetypeOf, type FdEntry } from "./fd-table.js";
@@ -72,7 +72,7 @@ export function fileImports(env: WasiEnv): Record<string, WasiImport> {
     }
     if (e.kind === "stdout" || e.kind === "stderr") {
       const n = data.length;
-      return then(env.stdio.write(dispatcher, e.kind === "stdout" ? 1 : 2, data), () => {
+      return andThen(env.stdio.write(dispatcher, e.kind === "stdout" ? 1 : 2, data), () => {
         mem.setU32(nwritten, n);
         return ERRNO.ESUCCESS;
       });
