@@ -66,6 +66,22 @@ describe("bad input", () => {
     unchanged();
   });
 
+  it("a module whose initial memory is over --max-memory is refused before a run exists", () => {
+    const f = writeWat(join(w.dir, "big-memory.wasm"), `(module (memory (export "memory") 100) (func (export "run")))`);
+    const r = cli(["run", f, "--max-memory", "1M"]);
+    expect(r.code).toBe(2);
+    expect(errorLine(r.stderr)).toContain("needs 100 pages of memory at start, over the limit of 16 pages");
+    unchanged();
+  });
+
+  it("a run id that is taken is refused without storing anything", () => {
+    const f = writeWat(join(w.dir, "fresh.wasm"), `(module (memory (export "memory") 1) (func (export "run") (nop)))`);
+    const r = cli(["run", f, "--id", "ok"]);
+    expect(r.code).toBe(2);
+    expect(errorLine(r.stderr)).toContain("a run with id 'ok' already exists");
+    unchanged();
+  });
+
   it("a missing module file", () => {
     const r = cli(["run", join(w.dir, "nope.wasm")]);
     expect(r.code).toBe(2);

@@ -96,6 +96,15 @@ function materialize(sha: string, artifact: Artifact): string {
   return dir;
 }
 
+/**
+ * Transpiles (and so checks) a component before a run is created from it, unless the store already
+ * holds its artifact; returns the artifact to store with the module, or null when it is there.
+ */
+export async function componentArtifactFor(store: Store, sha: string, bytes: Uint8Array, name: string): Promise<Uint8Array | null> {
+  if (await store.getArtifact(sha, COMPONENT_ARTIFACT)) return null;
+  return pack(await transpileComponent(bytes, name));
+}
+
 const loaded = new Map<string, LoadedComponent>();
 
 /** The runnable form of a stored component: transpiled once per hash (cached in the store), on disk. */

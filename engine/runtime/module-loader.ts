@@ -56,6 +56,11 @@ export function inspectModule(bytes: Uint8Array, name: string): ModuleInfo {
   return { sha256: sha256(bytes), kind, exports: exports.filter((e) => e.kind === "function").map((e) => e.name) };
 }
 
+/** Refuses, before any run exists, a core module whose initial memory is over the run's limit. */
+export function checkMemoryFits(bytes: Uint8Array, maxMemoryBytes: number | null): void {
+  withMemoryLimit(bytes, Math.max(1, Math.floor((maxMemoryBytes ?? DEFAULT_MAX_MEMORY) / PAGE)));
+}
+
 /** Picks the entry export: the one asked for, else `run`, else `_start`. */
 export function chooseEntry(info: ModuleInfo, asked: string | undefined, name: string): string {
   if (asked !== undefined) {

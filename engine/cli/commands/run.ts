@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
-import { UsageError } from "../../errors.js";
-import { chooseEntry, inspectModule } from "../../runtime/module-loader.js";
+import { RunStateError, UsageError } from "../../errors.js";
+import { checkMemoryFits, chooseEntry, inspectModule } from "../../runtime/module-loader.js";
+import { COMPONENT_ARTIFACT, componentArtifactFor } from "../../runtime/component-loader.js";
 import { type GlobalOptions, dbPath, openStore, parseDurability } from "../context.js";
 import {
   checkRunId,
@@ -45,10 +46,17 @@ export async function runCommand(modulePath: string, args: string[], flags: RunF
   const timeoutMs = flags.timeout === undefined ? null : parsePositiveInt(flags.timeout, "--timeout");
   const maxMemoryBytes = flags.maxMemory === undefined ? null : parseSize(flags.maxMemory, "--max-memory");
   const suspendAfterMs = flags.suspendAfter === undefined ? undefined : parsePositiveInt(flags.suspendAfter, "--suspend-after");
+  if (info.kind === "core") checkMemoryFits(bytes, maxMemoryBytes);
 
   const store = openStore(flags, true);
   try {
+    if (await store.getRun(id)) {
+      throw new RunStateError(`a run with id '${id}' already exists; pick another --id or resume it with \`dwe resume ${id}\``);
+    }
+    // A component is transpiled (and so checked) before anything is written.
+    const artifact = info.kind === "component" ? await componentArtifactFor(store, info.sha256, bytes, modulePath) : null;
     await store.putModule(info.sha256, info.kind, bytes);
+    if (artifact) await store.putArtifact(info.sha256, COMPONENT_ARTIFACT, artifact);
     await store.createRun({
       id,
       module: info.sha256,
