@@ -13,6 +13,10 @@ export class GuestMemory {
     this.u8 = new Uint8Array(0);
   }
 
+  get bound(): boolean {
+    return this.memory !== null;
+  }
+
   get buffer(): ArrayBuffer {
     if (!this.memory) throw new AbiViolation("the module does not export its memory as 'memory'");
     return this.memory.buffer;

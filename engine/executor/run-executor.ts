@@ -2,7 +2,7 @@ import { DweError, NonDeterminismError, RunCancelled, describeError } from "../e
 import type { LogRecord } from "../journal/entry.js";
 import { JournalWriter } from "../journal/journal-writer.js";
 import { AsyncifyDriver } from "../runtime/asyncify.js";
-import { loadExecutable } from "../runtime/module-loader.js";
+import { DEFAULT_MAX_MEMORY, loadExecutable } from "../runtime/module-loader.js";
 import { loadComponent, type LoadedComponent } from "../runtime/component-loader.js";
 import { runComponent } from "../runtime/component-host.js";
 import { componentHostFunctions } from "../../host-functions/wasi-p2/index.js";
@@ -43,6 +43,27 @@ export interface ExecuteOptions {
   stop?: AbortSignal;
   /** Told when the guest's own code starts (true) and stops (false) running on this thread (worker watchdog). */
   onGuest?: (running: boolean) => void;
+}
+
+/**
+ * A trap with the guest's memory near its limit is most likely a failed `memory.grow` (allocators
+ * trap on it): say so, rather than only "unreachable".
+ */
+function outOfMemory(err: unknown, memory: GuestMemory, limit: number): { code: string; message: string } | null {
+  if (!(err instanceof WebAssembly.RuntimeError) || !memory.bound) return null;
+  const used = memory.buffer.byteLength;
+  const mib = (n: number) => (n / (1024 * 1024)).toFixed(1).replace(/\.0$/, "");
+  if (used + 65536 > limit) {
+    return {
+      code: "out_of_memory",
+      message: `guest trapped (${err.message}) with its memory at the ${mib(limit)} MiB limit: it ran out of memory; raise --max-memory if it needs more`,
+    };
+  }
+  if (used * 2 < limit) return null;
+  return {
+    code: "trap",
+    message: `guest trapped: ${err.message} (its memory was ${mib(used)} MiB of its ${mib(limit)} MiB limit; if it ran out, raise --max-memory)`,
+  };
 }
 
 /** Abort reason for a process that is shutting down: the run stays resumable. */
@@ -228,7 +249,10 @@ async function attempt(lease: Lease, previous: { status: RunStatus; wakeAt: numb
     }
     // Keep what was journaled before the failure: it happened.
     await journal.commit().catch(() => undefined);
-    const error = err instanceof ProcExit ? { code: "exit", message: `the program exited with code ${err.code}` } : describeError(err);
+    const error =
+      err instanceof ProcExit
+        ? { code: "exit", message: `the program exited with code ${err.code}` }
+        : (outOfMemory(err, memory, run.config.maxMemoryBytes ?? DEFAULT_MAX_MEMORY) ?? describeError(err));
     return { status: "failed", error };
   } finally {
     wasi.close();
