@@ -140,6 +140,12 @@ const UNIQUE = "23505";
 const RECONNECT_TRIES = 6;
 const backoff = (attempt: number) => new Promise((r) => setTimeout(r, Math.min(1600, 100 * 2 ** (attempt - 1))));
 
+/** Connections per store (per process, and per worker executor thread): $DWE_PG_POOL, default 4. */
+function poolSizeFromEnv(): number {
+  const v = Number(process.env.DWE_PG_POOL ?? "4");
+  return Number.isInteger(v) && v > 0 ? v : 4;
+}
+
 /** The server went away or restarted (or is not accepting connections yet): try again on a new connection. */
 function isConnectionError(err: unknown): boolean {
   const e = err as { code?: string; message?: string; cause?: { code?: string } } | null;
@@ -190,7 +196,7 @@ export class PgStore implements Store {
     if (target.schema !== null) options.push(`-c search_path=${target.schema.replace(/[^A-Za-z0-9_]/g, "")}`);
     this.pool = new (pgLib().Pool)({
       connectionString: target.url,
-      max: opts.poolSize ?? 8,
+      max: opts.poolSize ?? poolSizeFromEnv(),
       options: options.join(" "),
       types: TYPES,
       application_name: "dwe",
