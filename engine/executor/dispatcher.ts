@@ -98,6 +98,8 @@ export interface DispatcherOptions {
 export class Dispatcher {
   private seq = 0;
   private replayEnded: boolean;
+  /** Set while answering a call that cannot wait (no backpressure then). */
+  private mustAnswerNow = false;
   output: Uint8Array | null = null;
 
   constructor(private readonly o: DispatcherOptions) {
@@ -142,6 +144,9 @@ export class Dispatcher {
       this.replayEnded = true;
       if (this.o.onReplayEnd) return this.o.onReplayEnd().then(() => this.live(fn, seq, code, digest, op, request, recorded));
     }
+    if (this.o.journal.backlogged && !this.mustAnswerNow) {
+      return this.o.journal.commit().then(() => this.live(fn, seq, code, digest, op, request, recorded));
+    }
     return this.live(fn, seq, code, digest, op, request, recorded);
   }
 
@@ -159,7 +164,13 @@ export class Dispatcher {
 
   /** Journals a call made by the host on the guest's behalf (for example AssemblyScript's `env.seed`). */
   callSync(op: string, request: Uint8Array): Reply {
-    const r = this.call(op, request);
+    this.mustAnswerNow = true;
+    let r: Reply | Promise<Reply>;
+    try {
+      r = this.call(op, request);
+    } finally {
+      this.mustAnswerNow = false;
+    }
     if (r instanceof Promise) throw new Error(`internal: ${op} must answer synchronously`);
     return r;
   }

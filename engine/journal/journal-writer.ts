@@ -21,6 +21,9 @@ export class JournalWriter {
   private timer: NodeJS.Timeout | null = null;
   private chain: Promise<void> = Promise.resolve();
   private failure: unknown = null;
+  /** Batches handed to the store and not yet written, and how many entries they hold. */
+  private writes = 0;
+  private inFlight = 0;
 
   constructor(
     private readonly store: Store,
@@ -51,18 +54,34 @@ export class JournalWriter {
       const logs = this.logs;
       this.entries = [];
       this.logs = [];
-      this.chain = this.chain.then(async () => {
+      this.inFlight += entries.length;
+      const write = async (): Promise<void> => {
         if (this.failure !== null) throw this.failure;
+        this.writes++;
         try {
           await this.store.appendJournal(this.lease, entries, logs);
         } catch (err) {
           this.failure = err;
           throw err;
+        } finally {
+          this.writes--;
+          this.inFlight -= entries.length;
         }
         if (logs.length > 0) this.options.onCommitted?.(logs);
-      });
+      };
+      // With nothing in flight the batch goes to the store now: SQLite writes it before returning, so
+      // a guest in a tight loop of calls that never yields still has its journal written as it goes.
+      this.chain = this.writes === 0 ? write() : this.chain.then(write);
     }
     return this.chain;
+  }
+
+  /**
+   * True when so much is buffered or in flight that the run should wait for the store before
+   * journaling more (backpressure: a guest that never yields cannot grow the buffer without bound).
+   */
+  get backlogged(): boolean {
+    return this.entries.length + this.inFlight >= this.options.maxBatch * 8;
   }
 
   /** Drops what is buffered (used when a run must be left exactly as it was). */
