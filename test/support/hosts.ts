@@ -81,7 +81,10 @@ export async function createNetwork(count: number, log: (line: string) => void =
   }
 
   const tag = randomBytes(2).toString("hex");
-  const subnet = `10.231.${randomInt(1, 250)}`;
+  // A /24 no interface on this machine uses yet (several test runs may be creating hosts at once).
+  const used = spawnSync("ip", ["-4", "-o", "addr", "show"], { encoding: "utf8" }).stdout;
+  let subnet = `10.231.${randomInt(1, 250)}`;
+  for (let i = 0; i < 50 && used.includes(` ${subnet}.`); i++) subnet = `10.231.${randomInt(1, 250)}`;
   const bridge = `dwe-br-${tag}`;
   const made: { ns: string[]; links: string[] } = { ns: [], links: [bridge] };
   const teardown = async () => {
