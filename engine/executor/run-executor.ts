@@ -13,7 +13,7 @@ import { Dispatcher, Suspend } from "./dispatcher.js";
 import { GuestMemory } from "./guest-memory.js";
 import { runServices } from "./run-services.js";
 import type { Grants } from "./grants.js";
-import { LeaseLost } from "../store/sqlite-store.js";
+import { LeaseLost, StoreError } from "../errors.js";
 import { WasiHost, ProcExit } from "../../host-functions/wasi/preview1.js";
 
 export interface ExecuteOptions {
@@ -43,6 +43,11 @@ export interface ExecuteOptions {
   stop?: AbortSignal;
   /** Told when the guest's own code starts (true) and stops (false) running on this thread (worker watchdog). */
   onGuest?: (running: boolean) => void;
+}
+
+/** The store itself failed (disk full, I/O error, database unreachable): not the run's fault. */
+function isStoreFailure(err: unknown): boolean {
+  return err instanceof StoreError || (err instanceof Error && err.name === "SqliteError");
 }
 
 /**
@@ -245,6 +250,13 @@ async function attempt(lease: Lease, previous: { status: RunStatus; wakeAt: numb
     if (err instanceof ShutdownRequested || (o.signal?.aborted && o.signal.reason instanceof ShutdownRequested)) {
       // Stopped from outside (Ctrl-C, SIGTERM): keep the journal and leave the run ready to resume.
       await journal.commit().catch(() => undefined);
+      return { status: "released", previous: "pending", wakeAt: null };
+    }
+    // The run did nothing wrong when the store failed or another owner took over: never fail it
+    // for that. A lost lease writes nothing more; a store error leaves the run to be retried.
+    if (err instanceof LeaseLost) throw err;
+    if (isStoreFailure(err)) {
+      journal.discard();
       return { status: "released", previous: "pending", wakeAt: null };
     }
     // Keep what was journaled before the failure: it happened.
