@@ -18,7 +18,7 @@ export const b4: Benchmark = {
     const rates: number[] = [];
     const sinceFirst: number[] = [];
     const inProcess: number[] = [];
-    await repeat(ctx.quick ? 1 : Math.min(ctx.runs, 3), async () => {
+    await repeat(ctx.quick ? 1 : Math.min(ctx.runs, 2), async () => {
       const { s, module } = await pendingRuns(wasm, n, "9");
       try {
         const w = new WorkerProcess(s.path, ["--concurrency", "256", "--poll", "10"]);
