@@ -52,13 +52,16 @@ const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 const INT64_SCRATCH = new DataView(new ArrayBuffer(9));
 INT64_SCRATCH.setUint8(0, 0xd3);
+const INT64_BYTES = new Uint8Array(INT64_SCRATCH.buffer);
 
 export function encode(value: unknown): Uint8Array {
   if (value === undefined || value === null) return EMPTY;
   if (typeof value === "bigint" && value >= INT64_MIN && value <= INT64_MAX) {
     // The hot case (clock.now): the same bytes msgpackr writes (int 64), without its buffer juggling.
     INT64_SCRATCH.setBigInt64(1, value);
-    return new Uint8Array(INT64_SCRATCH.buffer.slice(0));
+    const out = new Uint8Array(9); // small enough to live on V8's heap: no backing store to allocate
+    out.set(INT64_BYTES);
+    return out;
   }
   return packr.pack(value).slice();
 }
