@@ -1,3 +1,4 @@
+import { type RunRow, type ScheduleRow, type SignalRow, toRecord, toSchedule, toSignal } from "./rows.js";
 import Database from "better-sqlite3";
 import { mkdirSync, existsSync } from "node:fs";
 import { dirname } from "node:path";
@@ -36,50 +37,6 @@ const WIDE_INSERTS = [128, 16] as const;
 
 /** Moved to engine/errors.ts (shared by both stores); re-exported for existing imports. */
 export { LeaseLost } from "../errors.js";
-
-interface RunRow {
-  rid: number;
-  id: string;
-  module: string;
-  entry: string;
-  input: Buffer;
-  config: Buffer;
-  status: RunStatus;
-  output: Buffer | null;
-  error: string | null;
-  created_at: number;
-  updated_at: number;
-  finished_at: number | null;
-  wake_at: number | null;
-  attempts: number;
-  parent_id: string | null;
-  lease_owner: string | null;
-  lease_expires: number | null;
-  lease_token: number;
-}
-
-function toRecord(row: RunRow): RunRecord {
-  return {
-    rid: row.rid,
-    id: row.id,
-    module: row.module,
-    entry: row.entry,
-    input: new Uint8Array(row.input),
-    config: unpack(row.config) as RunConfig,
-    status: row.status,
-    output: row.output === null ? null : new Uint8Array(row.output),
-    error: row.error === null ? null : (JSON.parse(row.error) as { code: string; message: string }),
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    finishedAt: row.finished_at,
-    wakeAt: row.wake_at,
-    attempts: row.attempts,
-    parentId: row.parent_id,
-    leaseOwner: row.lease_owner,
-    leaseExpiresAt: row.lease_expires,
-    leaseToken: row.lease_token,
-  };
-}
 
 /** The embedded store: one SQLite file in WAL mode. */
 export class SqliteStore implements Store {
@@ -675,43 +632,4 @@ export class SqliteStore implements Store {
     });
     return Promise.resolve(put.immediate());
   }
-}
-
-interface SignalRow {
-  id: number;
-  rid: number;
-  name: string;
-  data: Buffer;
-  sent_at: number;
-  consumed_seq: number | null;
-}
-
-function toSignal(r: SignalRow): SignalRecord {
-  return { id: r.id, name: r.name, data: new Uint8Array(r.data), sentAt: r.sent_at, consumedSeq: r.consumed_seq };
-}
-
-interface ScheduleRow {
-  name: string;
-  cron: string;
-  module: string;
-  entry: string;
-  input: Buffer;
-  config: Buffer;
-  next_tick: number;
-  last_tick: number | null;
-  created_at: number;
-}
-
-function toSchedule(r: ScheduleRow): ScheduleRecord {
-  return {
-    name: r.name,
-    cron: r.cron,
-    module: r.module,
-    entry: r.entry,
-    input: new Uint8Array(r.input),
-    config: unpack(r.config) as RunConfig,
-    nextTick: r.next_tick,
-    lastTick: r.last_tick,
-    createdAt: r.created_at,
-  };
 }
