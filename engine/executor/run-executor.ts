@@ -1,14 +1,12 @@
+import { runGuestToEnd } from "./guest-runner.js";
 import { DweError, NonDeterminismError, RunCancelled, describeError } from "../errors.js";
 import type { LogRecord } from "../journal/entry.js";
 import { JournalWriter } from "../journal/journal-writer.js";
-import { AsyncifyDriver } from "../runtime/asyncify.js";
 import { DEFAULT_MAX_MEMORY, loadExecutable } from "../runtime/module-loader.js";
 import { loadComponent, type LoadedComponent } from "../runtime/component-loader.js";
-import { runComponent } from "../runtime/component-host.js";
 import { componentHostFunctions } from "../../host-functions/wasi-p2/index.js";
 import type { Lease, RunEnd, RunRecord, RunStatus, Store } from "../store/types.js";
 import { HOST_FUNCTIONS } from "../../host-functions/registry.js";
-import { abiImports } from "./abi-imports.js";
 import { Dispatcher, Suspend } from "./dispatcher.js";
 import { GuestMemory } from "./guest-memory.js";
 import { runServices } from "./run-services.js";
@@ -185,52 +183,11 @@ async function attempt(lease: Lease, previous: { status: RunStatus; wakeAt: numb
     ...(upgradeTo !== undefined && { onReplayEnd: () => store.setRunModule(lease, upgradeTo) }),
   });
   const memory = new GuestMemory();
-  const driver = new AsyncifyDriver();
   const debug = o.debug ?? (() => undefined);
-  const imports = {
-    ...abiImports(memory, dispatcher, driver, debug),
-    wasi_snapshot_preview1: wasi.imports(memory, dispatcher, driver),
-  };
   const timer =
     timeoutMs === null ? null : setTimeout(() => abort.abort(new DweError("timeout", `run ${run.id} ran past its timeout of ${timeoutMs} ms`)), timeoutMs);
   try {
-    if (component) {
-      // A component runs in a worker thread; its host calls come back to this dispatcher.
-      await runComponent({ component, run, dispatcher, signal: abort.signal });
-      await dispatcher.finish();
-      await journal.commit();
-      return { status: "completed", output: dispatcher.output };
-    }
-    // Synchronous: the module is compiled already, and an async instantiation costs a trip through the event loop.
-    const instance = new WebAssembly.Instance(module!, imports);
-    const mem = instance.exports.memory;
-    if (!(mem instanceof WebAssembly.Memory)) throw new DweError("invalid_module", "the module does not export its memory as 'memory'");
-    memory.bind(mem);
-    driver.bind(instance, mem);
-    const entry = instance.exports[run.entry];
-    if (typeof entry !== "function") throw new DweError("invalid_module", `the module has no exported function '${run.entry}'`);
-    try {
-      const onGuest = o.onGuest;
-      await driver.call(
-        onGuest
-          ? () => {
-              onGuest(true);
-              try {
-                return (entry as () => unknown)();
-              } finally {
-                onGuest(false);
-              }
-            }
-          : () => (entry as () => unknown)(),
-      );
-    } catch (err) {
-      if (!(err instanceof ProcExit)) throw err;
-      await wasi.flushStdio(dispatcher);
-      if (err.code !== 0) throw err;
-    }
-    // A last stdout/stderr line without a newline is journaled once the program has ended.
-    await wasi.flushStdio(dispatcher);
-    await dispatcher.finish();
+    await runGuestToEnd({ run, dispatcher, wasi, memory, module, component, signal: abort.signal, debug, onGuest: o.onGuest });
     await journal.commit();
     return { status: "completed", output: dispatcher.output };
   } catch (err) {

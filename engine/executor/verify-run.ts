@@ -1,16 +1,14 @@
+import { runGuestToEnd } from "./guest-runner.js";
 import { CorruptJournal, DweError, NonDeterminismError, RunNotFound, describeError } from "../errors.js";
 import { EntryState, type JournalEntry } from "../journal/entry.js";
 import { JournalWriter } from "../journal/journal-writer.js";
 import { opCode, opName } from "../journal/ops.js";
-import { AsyncifyDriver } from "../runtime/asyncify.js";
 import { loadExecutable } from "../runtime/module-loader.js";
 import { isTerminal, type RunRecord, type RunStatus, type Store } from "../store/types.js";
 import { HOST_FUNCTIONS } from "../../host-functions/registry.js";
 import { ProcExit, WasiHost } from "../../host-functions/wasi/preview1.js";
 import { componentHostFunctions } from "../../host-functions/wasi-p2/index.js";
 import { loadComponent, type LoadedComponent } from "../runtime/component-loader.js";
-import { runComponent } from "../runtime/component-host.js";
-import { abiImports } from "./abi-imports.js";
 import { Dispatcher } from "./dispatcher.js";
 import { GuestMemory } from "./guest-memory.js";
 import { readOnlyStore } from "./read-only-store.js";
@@ -156,37 +154,21 @@ async function replay(
     };
   }
   const memory = new GuestMemory();
-  const driver = new AsyncifyDriver();
-  const imports = {
-    ...abiImports(memory, dispatcher, driver, debug),
-    wasi_snapshot_preview1: wasi.imports(memory, dispatcher, driver),
-  };
   let returned = false;
   try {
-    if (guest.component) {
-      await runComponent({ component: guest.component, run, dispatcher, signal: new AbortController().signal });
-      returned = true;
-      await dispatcher.finish();
-      throw new ReplayReachedEnd();
-    }
-    const instance = await WebAssembly.instantiate(guest.module, imports);
-    const mem = instance.exports.memory;
-    if (!(mem instanceof WebAssembly.Memory)) throw new DweError("invalid_module", "the module does not export its memory as 'memory'");
-    memory.bind(mem);
-    driver.bind(instance, mem);
-    const entry = instance.exports[run.entry];
-    if (typeof entry !== "function") throw new DweError("invalid_module", `the module has no exported function '${run.entry}'`);
-    try {
-      await driver.call(() => (entry as () => unknown)());
-    } catch (err) {
-      if (!(err instanceof ProcExit)) throw err;
-      await wasi.flushStdio(dispatcher);
-      if (err.code !== 0) throw err;
-    }
-    // As the executor does (run-executor.ts): a last stdout/stderr line without a newline is journaled at the end.
-    await wasi.flushStdio(dispatcher);
-    returned = true;
-    await dispatcher.finish();
+    await runGuestToEnd({
+      run,
+      dispatcher,
+      wasi,
+      memory,
+      module: guest.module,
+      component: guest.component,
+      signal: new AbortController().signal,
+      debug,
+      onReturned: () => {
+        returned = true;
+      },
+    });
     throw new ReplayReachedEnd();
   } catch (err) {
     if (err instanceof ReplayReachedEnd) {
