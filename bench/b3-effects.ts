@@ -58,10 +58,20 @@ export const b3: Benchmark = {
       for (const durability of ["process", "fsync"] as const) {
         const samples = await measure(durability, n, durability === "fsync" ? 1 : Math.min(ctx.runs, 3), url);
         const added = (pick: (s: Sample) => number, base: (s: Sample) => number) => round(median(samples.map((s) => pick(s) - base(s))));
-        const both = added((s) => s.http + s.exec, (s) => s.directHttp + s.directExec) / 2;
+        const both =
+          added(
+            (s) => s.http + s.exec,
+            (s) => s.directHttp + s.directExec,
+          ) / 2;
         const baseBoth = round(median(samples.map((s) => (s.directHttp + s.directExec) / 2)));
-        const httpAdded = added((s) => s.http, (s) => s.directHttp);
-        const execAdded = added((s) => s.exec, (s) => s.directExec);
+        const httpAdded = added(
+          (s) => s.http,
+          (s) => s.directHttp,
+        );
+        const execAdded = added(
+          (s) => s.exec,
+          (s) => s.directExec,
+        );
         const httpBase = round(median(samples.map((s) => s.directHttp)));
         const execBase = round(median(samples.map((s) => s.directExec)));
         const suffix = durability === "fsync" ? "-fsync" : "";

@@ -25,7 +25,10 @@ function journalSize(path: string, rid: number, op: number): Size {
                 SUM(CASE WHEN pagetype = 'leaf' THEN ncell ELSE 0 END) AS n FROM dbstat WHERE name = 'journal'`,
       )
       .get() as { pages: number; cells: number; n: number };
-    const own = db.prepare("SELECT COUNT(*) AS n, SUM(length(payload)) AS bytes FROM journal WHERE rid = ? AND op = ?").get(rid, op) as { n: number; bytes: number };
+    const own = db.prepare("SELECT COUNT(*) AS n, SUM(length(payload)) AS bytes FROM journal WHERE rid = ? AND op = ?").get(rid, op) as {
+      n: number;
+      bytes: number;
+    };
     return { perEntry: stat.pages / stat.n, payload: own.bytes / own.n, cell: stat.cells / stat.n };
   } finally {
     db.close();

@@ -31,7 +31,17 @@ export const b9: Benchmark = {
       return t - p.startedAt;
     };
     try {
-      const runArgs = (id: string, clocks: number) => ["run", wasm, "--quiet", "--id", id, "--allow-net", "127.0.0.1", "--input", `${clocks} 1 0 ${url}`];
+      const runArgs = (id: string, clocks: number) => [
+        "run",
+        wasm,
+        "--quiet",
+        "--id",
+        id,
+        "--allow-net",
+        "127.0.0.1",
+        "--input",
+        `${clocks} 1 0 ${url}`,
+      ];
       await untilLive(runArgs("warmup", 0)); // instruments and caches the module
       const resumed: number[] = [];
       const fresh: number[] = [];

@@ -59,7 +59,15 @@ export const b1pg: Benchmark = {
         },
         ctx.quick ? 0 : 1,
       );
-      return [figure("B1-pg", what, "µs per call", values, "whole executeRun / N (lease, instantiate, N calls, commits of 512-entry batches, finish)")];
+      return [
+        figure(
+          "B1-pg",
+          what,
+          "µs per call",
+          values,
+          "whole executeRun / N (lease, instantiate, N calls, commits of 512-entry batches, finish)",
+        ),
+      ];
     } finally {
       for (const s of Object.values(stores)) await s.close();
     }
@@ -82,7 +90,7 @@ async function counter(s: AnyBenchStore): Promise<{ count: (status: string) => P
   const c = new pg.Client({ connectionString: s.location });
   await c.connect();
   return {
-    count: async (st) => Number((await c.query("SELECT COUNT(*) AS n FROM runs WHERE status = $1", [st])).rows[0].n),
+    count: async (st) => Number((await c.query<{ n: number }>("SELECT COUNT(*) AS n FROM runs WHERE status = $1", [st])).rows[0]!.n),
     close: () => c.end(),
   };
 }
@@ -100,7 +108,8 @@ async function workerRate(ctx: BenchContext, backend: Backend, wasm: Uint8Array,
         const done = await db.count("completed");
         if (done >= n) return n / ((nowMs() - p.startedAt) / 1000);
         if (p.child.exitCode !== null) throw new Error(`dwe worker exited ${p.child.exitCode}: ${p.stderr().slice(0, 500)}`);
-        if (nowMs() > deadline) throw new Error(`B4-pg (${backend}): ${done} of ${n} completed after 300 s; failed: ${await db.count("failed")}`);
+        if (nowMs() > deadline)
+          throw new Error(`B4-pg (${backend}): ${done} of ${n} completed after 300 s; failed: ${await db.count("failed")}`);
         await delay(5);
       }
     } finally {
@@ -122,14 +131,35 @@ export const b4pg: Benchmark = {
   async run(ctx) {
     const n = ctx.quick ? 200 : 5_000;
     const what = `${n} runs of 10 journaled calls through one \`dwe worker\`, PostgreSQL`;
-    const skip = (await pgSkipped("B4-pg", what, "runs/s", "—")) ?? (workerAvailable() ? null : { id: "B4-pg", what, value: null, unit: "runs/s", target: "—", baseline: null, note: "not measured: `dwe worker` is not available in this build", met: null });
+    const skip =
+      (await pgSkipped("B4-pg", what, "runs/s", "—")) ??
+      (workerAvailable()
+        ? null
+        : {
+            id: "B4-pg",
+            what,
+            value: null,
+            unit: "runs/s",
+            target: "—",
+            baseline: null,
+            note: "not measured: `dwe worker` is not available in this build",
+            met: null,
+          });
     if (skip) return [skip];
     const wasm = readWasm(await guest("loop"));
     const values: Record<Backend, number[]> = { sqlite: [], pg: [] };
     await repeat(ctx.quick ? 1 : Math.min(ctx.runs, 3), async () => {
       for (const b of BACKENDS) values[b].push(await workerRate(ctx, b, wasm, n));
     });
-    return [figure("B4-pg", what, "runs/s", values, "from spawning the worker (--concurrency 256 --poll 10, default threads) until all are completed")];
+    return [
+      figure(
+        "B4-pg",
+        what,
+        "runs/s",
+        values,
+        "from spawning the worker (--concurrency 256 --poll 10, default threads) until all are completed",
+      ),
+    ];
   },
 };
 
@@ -151,12 +181,25 @@ export const b9pg: Benchmark = {
       const untilLive = async (b: Backend, args: string[]): Promise<number> => {
         const arrived = server.nextRequest();
         const p = spawnDwe(stores[b].location, args, env(b), stores[b].dir);
-        const t = await Promise.race([arrived, p.exited.then(() => Promise.reject(new Error(`dwe ${args[0]} exited early: ${p.stderr()}`)))]);
+        const t = await Promise.race([
+          arrived,
+          p.exited.then(() => Promise.reject(new Error(`dwe ${args[0]} exited early: ${p.stderr()}`))),
+        ]);
         const end = await p.exited;
         if (end.code !== 0) throw new Error(`dwe ${args.join(" ")} exited ${end.code}: ${p.stderr()}`);
         return t - p.startedAt;
       };
-      const runArgs = (id: string, clocks: number) => ["run", wasm, "--quiet", "--id", id, "--allow-net", "127.0.0.1", "--input", `${clocks} 1 0 ${url}`];
+      const runArgs = (id: string, clocks: number) => [
+        "run",
+        wasm,
+        "--quiet",
+        "--id",
+        id,
+        "--allow-net",
+        "127.0.0.1",
+        "--input",
+        `${clocks} 1 0 ${url}`,
+      ];
       for (const b of BACKENDS) await untilLive(b, runArgs("warmup", 0));
       const values: Record<Backend, number[]> = { sqlite: [], pg: [] };
       await repeat(
@@ -177,7 +220,15 @@ export const b9pg: Benchmark = {
         },
         ctx.quick ? 0 : 1,
       );
-      return [figure("B9-pg", what, "ms", values, `from spawning \`dwe resume\` until the in-flight request, repeated live, reaches a local server (${n + 1} entries read, ${n} replayed)`)];
+      return [
+        figure(
+          "B9-pg",
+          what,
+          "ms",
+          values,
+          `from spawning \`dwe resume\` until the in-flight request, repeated live, reaches a local server (${n + 1} entries read, ${n} replayed)`,
+        ),
+      ];
     } finally {
       await server.stop();
       for (const s of Object.values(stores)) await s.close();

@@ -26,7 +26,8 @@ export const childStart: HostFunction<ChildStartRequest> = {
   parse(request) {
     const f = new RequestFields("child.start", request);
     const module = f.optStr("module") ?? null;
-    if (module !== null && !/^[0-9a-f]{64}$/.test(module)) throw new BadRequest("child.start", "field 'module' must be a module's sha256 (64 hex digits)");
+    if (module !== null && !/^[0-9a-f]{64}$/.test(module))
+      throw new BadRequest("child.start", "field 'module' must be a module's sha256 (64 hex digits)");
     const entry = f.optStr("entry") ?? "run";
     if (!/^[A-Za-z_$][A-Za-z0-9_$.-]{0,127}$/.test(entry)) throw new BadRequest("child.start", "field 'entry' must be an export name");
     return { module, entry, input: f.bytes("input") };

@@ -18,7 +18,9 @@ export const log: HostFunction<LogRequest> = {
     const f = new RequestFields("log", request);
     const level = f.optStr("level") ?? "info";
     let message = f.str("message");
-    if (f.has("fields")) message += " " + JSON.stringify((request as { fields: unknown }).fields, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+    if (f.has("fields"))
+      message +=
+        " " + JSON.stringify((request as { fields: unknown }).fields, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
     return { level: LEVELS.has(level) ? level : "info", message: message.slice(0, MAX_MESSAGE) };
   },
   perform() {

@@ -12,7 +12,24 @@ import { childJoin, childStart } from "./child.js";
 
 /** Every journaled operation of the `dwe` import module, by name. */
 export const HOST_FUNCTIONS: ReadonlyMap<string, HostFunction<never>> = new Map(
-  ([runOutput, log, clockNow, randomBytes, sleep, httpRequest, exec, fsRead, fsWrite, fsAppend, fsList, fsStat, fsRemove, signalWait, childStart, childJoin] as HostFunction<never>[]).map(
-    (f) => [f.name, f],
-  ),
+  (
+    [
+      runOutput,
+      log,
+      clockNow,
+      randomBytes,
+      sleep,
+      httpRequest,
+      exec,
+      fsRead,
+      fsWrite,
+      fsAppend,
+      fsList,
+      fsStat,
+      fsRemove,
+      signalWait,
+      childStart,
+      childJoin,
+    ] as HostFunction<never>[]
+  ).map((f) => [f.name, f]),
 );

@@ -32,7 +32,6 @@ export interface RunServices {
   child(id: string): Promise<ChildState | undefined>;
 }
 
-
 /** What a host function can see and do while it runs. */
 export interface HostContext {
   readonly runId: string;
@@ -60,7 +59,7 @@ export interface HostFunction<Req = unknown> {
   /** Validates the decoded request; throws BadRequest on a malformed one. */
   parse(request: unknown): Req;
   /** Performs the call live. Throws GuestVisibleError for errors the guest should see. */
-  perform(ctx: HostContext, request: Req): HostResult | Promise<HostResult>;
+  perform(ctx: HostContext, request: Req): HostResult; // may be a Promise (effects, waits)
   /** Effects: data committed with the intent, handed to `recover` after a crash (e.g. a file size). */
   intent?(ctx: HostContext, request: Req): HostResult;
   /**
@@ -76,7 +75,7 @@ export interface HostFunction<Req = unknown> {
   /** Waits: the absolute deadline (epoch ms) committed with the intent; null waits without limit. */
   deadline?(ctx: HostContext, request: Req): number | null;
   /** Waits: the result if what is awaited is there (undefined: not yet). Throws GuestVisibleError for errors. */
-  poll?(ctx: HostContext, request: Req): Promise<HostResult | undefined>;
+  poll?(ctx: HostContext, request: Req): Promise<HostResult>;
   /** For `log`: the line this call adds to the run's logs. */
   logLine?(request: Req): { level: string; message: string; stream: string };
 }

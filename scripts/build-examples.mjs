@@ -65,11 +65,17 @@ function newestMtime(files) {
 export async function compileAs(entry, outFile) {
   mkdirSync(dirname(outFile), { recursive: true });
   let stderr = "";
-  const sink = (append) => ({ write(chunk) { append(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString()); } });
-  const { error } = await asc.main(
-    [relative(ROOT, entry), "--outFile", relative(ROOT, outFile), ...ASC_FLAGS, "--baseDir", ROOT],
-    { stdout: sink(() => {}), stderr: sink((s) => { stderr += s; }) },
-  );
+  const sink = (append) => ({
+    write(chunk) {
+      append(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString());
+    },
+  });
+  const { error } = await asc.main([relative(ROOT, entry), "--outFile", relative(ROOT, outFile), ...ASC_FLAGS, "--baseDir", ROOT], {
+    stdout: sink(() => {}),
+    stderr: sink((s) => {
+      stderr += s;
+    }),
+  });
   return error ? `${stderr.trim()}\n${error.message}`.trim() : null;
 }
 

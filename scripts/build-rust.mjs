@@ -41,7 +41,13 @@ function findToolchain() {
   }
   if (fs.existsSync("/usr/bin/cargo") && fs.existsSync("/usr/bin/rustc")) {
     // Without RUSTC, /usr/bin/cargo would pick up rustup's rustc from PATH.
-    candidates.push({ label: "/usr/bin/cargo", cargo: "/usr/bin/cargo", pre: [], rustc: ["/usr/bin/rustc", []], env: { RUSTC: "/usr/bin/rustc" } });
+    candidates.push({
+      label: "/usr/bin/cargo",
+      cargo: "/usr/bin/cargo",
+      pre: [],
+      rustc: ["/usr/bin/rustc", []],
+      env: { RUSTC: "/usr/bin/rustc" },
+    });
   }
   for (const c of candidates) {
     const sr = run(c.rustc[0], [...c.rustc[1], "--print", "sysroot"]);
@@ -126,7 +132,17 @@ for (const name of names) {
   const manifest = path.join(examplesDir, name, "Cargo.toml");
   const res = run(
     tc.cargo,
-    [...tc.pre, "build", "--release", "--offline", "--target", TARGET, "--manifest-path", manifest, "--message-format=json-render-diagnostics"],
+    [
+      ...tc.pre,
+      "build",
+      "--release",
+      "--offline",
+      "--target",
+      TARGET,
+      "--manifest-path",
+      manifest,
+      "--message-format=json-render-diagnostics",
+    ],
     { cwd: path.join(examplesDir, name), env, stdio: ["ignore", "pipe", "inherit"], maxBuffer: 64 << 20 },
   );
   if (res.status !== 0) {

@@ -25,9 +25,10 @@ import Database from "better-sqlite3";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const DWE = join(ROOT, "bin", "dwe.js");
-const MODULES = [join(ROOT, "examples", "effects", "build", "effects.wasm"), join(ROOT, "examples", "effects-rust", "build", "effects-rust.wasm")].filter(
-  (m) => existsSync(m),
-);
+const MODULES = [
+  join(ROOT, "examples", "effects", "build", "effects.wasm"),
+  join(ROOT, "examples", "effects-rust", "build", "effects-rust.wasm"),
+].filter((m) => existsSync(m));
 
 function flag(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
@@ -57,7 +58,10 @@ const keysLog = join(dir, "exec-keys.log");
 // An `sh` first on PATH that does the real work, then records the command's idempotency key.
 const bin = join(dir, "bin");
 mkdirSync(bin);
-writeFileSync(join(bin, "sh"), `#!/bin/bash\n/bin/sh "$@"; st=$?\nprintf '%s|%s\\n' "$DWE_IDEMPOTENCY_KEY" "$2" >> '${keysLog}'\nexit $st\n`);
+writeFileSync(
+  join(bin, "sh"),
+  `#!/bin/bash\n/bin/sh "$@"; st=$?\nprintf '%s|%s\\n' "$DWE_IDEMPOTENCY_KEY" "$2" >> '${keysLog}'\nexit $st\n`,
+);
 chmodSync(join(bin, "sh"), 0o755);
 const env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ""}` };
 
@@ -106,8 +110,19 @@ function spawnDwe(args) {
 
 function attemptRun(r) {
   const args = !r.created
-      ? ["run", r.module, "--id", r.id, "--quiet", "--allow-shell", "--allow-net", "127.0.0.1", "--input", JSON.stringify({ n: STEPS, file: `out-${r.id}.txt`, url: base + r.id })]
-      : ["resume", r.id, "--quiet"];
+    ? [
+        "run",
+        r.module,
+        "--id",
+        r.id,
+        "--quiet",
+        "--allow-shell",
+        "--allow-net",
+        "127.0.0.1",
+        "--input",
+        JSON.stringify({ n: STEPS, file: `out-${r.id}.txt`, url: base + r.id }),
+      ]
+    : ["resume", r.id, "--quiet"];
   if (r.created) counts.resumes++;
   r.created = true;
   r.attempts++;
@@ -127,7 +142,8 @@ function attemptRun(r) {
       r.proc = null;
       if (/database is locked/i.test(stderr)) problems.push(`${r.id}: a command reported "database is locked": ${stderr.trim()}`);
       if (code === 0) r.done = true;
-      else if (/no run with id|no dwe database at/.test(stderr)) r.created = false; // killed before `dwe run` created it: start it again
+      else if (/no run with id|no dwe database at/.test(stderr))
+        r.created = false; // killed before `dwe run` created it: start it again
       else if (signal !== "SIGKILL") {
         // Not killed and not completed: only "run is held by a live process" is acceptable (retry).
         if (!/is being executed by/.test(stderr)) problems.push(`${r.id}: ${args[0]} exited ${code}: ${stderr.trim()}`);
@@ -163,7 +179,11 @@ const integrity = sql.pragma("integrity_check", { simple: true });
 if (integrity !== "ok") problems.push(`PRAGMA integrity_check: ${integrity}`);
 const stored = sql.prepare("SELECT rid, id, status, output FROM runs").all();
 if (stored.length !== RUNS) problems.push(`${stored.length} runs in the database, expected ${RUNS}`);
-const execLines = existsSync(keysLog) ? readFileSync(keysLog, "utf8").split("\n").filter((l) => l !== "") : [];
+const execLines = existsSync(keysLog)
+  ? readFileSync(keysLog, "utf8")
+      .split("\n")
+      .filter((l) => l !== "")
+  : [];
 for (const row of stored) {
   const r = runs.get(row.id);
   if (!r) {
@@ -182,7 +202,11 @@ for (const row of stored) {
   let repeats = 0;
   const http = received.get(row.id) ?? [];
   const execs = execLines.filter((l) => l.endsWith(`>> 'out-${row.id}.txt'`));
-  const fileLines = existsSync(join(dir, `out-${row.id}.txt`)) ? readFileSync(join(dir, `out-${row.id}.txt`), "utf8").split("\n").filter((l) => l !== "") : [];
+  const fileLines = existsSync(join(dir, `out-${row.id}.txt`))
+    ? readFileSync(join(dir, `out-${row.id}.txt`), "utf8")
+        .split("\n")
+        .filter((l) => l !== "")
+    : [];
   for (let i = 0; i < STEPS; i++) {
     const hits = http.filter((h) => h.body === String(i));
     const runs_ = execs.filter((l) => l.split("|")[1] === `echo ${i} >> 'out-${row.id}.txt'`);
@@ -223,7 +247,10 @@ process.stdout.write(
   `torture: runs ${counts.runs}, kills ${counts.kills} (${counts.killsOnArrival} as an HTTP request arrived), resumes ${counts.resumes}, ` +
     `effects checked ${counts.effectsChecked}, repeats ${counts.repeats}; modules ${MODULES.length}, steps ${STEPS}, seed ${SEED}, ${seconds} s\n`,
 );
-process.stdout.write(JSON.stringify({ ...counts, modules: MODULES.length, steps: STEPS, seed: SEED, seconds: Number(seconds), ok: problems.length === 0 }) + "\n");
+process.stdout.write(
+  JSON.stringify({ ...counts, modules: MODULES.length, steps: STEPS, seed: SEED, seconds: Number(seconds), ok: problems.length === 0 }) +
+    "\n",
+);
 if (problems.length > 0) {
   process.stderr.write(`torture: ${problems.length} problem(s):\n${problems.slice(0, 50).join("\n")}\n(database kept in ${dir})\n`);
   process.exit(1);

@@ -101,7 +101,9 @@ describe("bad files", () => {
     suspendedRun("flipped");
     // Flip one bit of the clock reading (seq 1).
     const db = new Database(w.db);
-    const row = db.prepare("SELECT j.payload FROM journal j JOIN runs r USING (rid) WHERE r.id = 'flipped' AND j.seq = 1").get() as { payload: Buffer };
+    const row = db.prepare("SELECT j.payload FROM journal j JOIN runs r USING (rid) WHERE r.id = 'flipped' AND j.seq = 1").get() as {
+      payload: Buffer;
+    };
     const payload = Buffer.from(row.payload);
     payload[payload.length - 1]! ^= 0x01;
     db.close();
@@ -110,12 +112,16 @@ describe("bad files", () => {
 
     const r = cli(["resume", "flipped"]);
     expect(r.code).toBe(2);
-    expect(oneLine(r.stderr, /^dwe: error: /)).toMatch(/run flipped: journal entry seq 1 \(clock\.now\) fails its checksum: the database .* was damaged; nothing was run or changed\. Restore the database from a backup/);
+    expect(oneLine(r.stderr, /^dwe: error: /)).toMatch(
+      /run flipped: journal entry seq 1 \(clock\.now\) fails its checksum: the database .* was damaged; nothing was run or changed\. Restore the database from a backup/,
+    );
     expect(dumpDatabase(w.db, TABLES)).toEqual(before);
 
     const v = cli(["verify", "flipped"]);
     expect(v.code).toBe(1);
-    expect(oneLine(v.stderr)).toMatch(/^dwe: run flipped failed verification \(journal damaged\): run flipped: journal entry seq 1 \(clock\.now\) fails its checksum/);
+    expect(oneLine(v.stderr)).toMatch(
+      /^dwe: run flipped failed verification \(journal damaged\): run flipped: journal entry seq 1 \(clock\.now\) fails its checksum/,
+    );
     const json = JSON.parse(cli(["verify", "flipped", "--json"]).stdout) as { intact: boolean; outcome: string; seq: number };
     expect(json).toMatchObject({ intact: false, outcome: "corrupt", seq: 1 });
     expect(dumpDatabase(w.db, TABLES)).toEqual(before);
@@ -149,7 +155,9 @@ describe("bad files", () => {
     suspendedRun("forged");
     // Seq 2 now claims a different request digest for `log`, with a valid checksum.
     const db = new Database(w.db);
-    const row = db.prepare("SELECT j.rid, j.op, j.state, j.payload FROM journal j JOIN runs r USING (rid) WHERE r.id = 'forged' AND j.seq = 2").get() as {
+    const row = db
+      .prepare("SELECT j.rid, j.op, j.state, j.payload FROM journal j JOIN runs r USING (rid) WHERE r.id = 'forged' AND j.seq = 2")
+      .get() as {
       rid: number;
       op: number;
       state: number;
@@ -157,12 +165,25 @@ describe("bad files", () => {
     };
     db.close();
     const digest = digestRequest(row.op, new TextEncoder().encode("something else"));
-    alter("UPDATE journal SET digest = ?, sum = ? WHERE rid = ? AND seq = 2", digest, entryChecksum(2, row.op, digest, row.state, row.payload), row.rid);
+    alter(
+      "UPDATE journal SET digest = ?, sum = ? WHERE rid = ? AND seq = 2",
+      digest,
+      entryChecksum(2, row.op, digest, row.state, row.payload),
+      row.rid,
+    );
     const before = dumpDatabase(w.db, TABLES);
     const v = cli(["verify", "forged"]);
     expect(v.code).toBe(1);
-    expect(oneLine(v.stderr)).toMatch(/^dwe: run forged failed verification \(not deterministic\): run forged diverged from its journal at seq 2/);
-    const json = JSON.parse(cli(["verify", "forged", "--json"]).stdout) as { intact: boolean; deterministic: boolean; outcome: string; seq: number; replayed: number };
+    expect(oneLine(v.stderr)).toMatch(
+      /^dwe: run forged failed verification \(not deterministic\): run forged diverged from its journal at seq 2/,
+    );
+    const json = JSON.parse(cli(["verify", "forged", "--json"]).stdout) as {
+      intact: boolean;
+      deterministic: boolean;
+      outcome: string;
+      seq: number;
+      replayed: number;
+    };
     expect(json).toMatchObject({ intact: true, deterministic: false, outcome: "diverged", seq: 2, replayed: 1 });
     expect(dumpDatabase(w.db, TABLES)).toEqual(before);
   });
@@ -192,7 +213,13 @@ describe("bad files", () => {
     const before = dumpDatabase(w.db, TABLES);
     const v = cli(["verify", "first", "--json"]);
     expect(v.code).toBe(0);
-    expect(JSON.parse(v.stdout)).toMatchObject({ run: "first", status: "completed", intact: true, deterministic: true, outcome: "returned" });
+    expect(JSON.parse(v.stdout)).toMatchObject({
+      run: "first",
+      status: "completed",
+      intact: true,
+      deterministic: true,
+      outcome: "returned",
+    });
     expect(dumpDatabase(w.db, TABLES)).toEqual(before);
   });
 });

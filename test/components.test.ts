@@ -33,13 +33,33 @@ describe("rust-std as a WASI 0.2 component", () => {
   let env: Record<string, string>;
   let reference: Finished;
 
-  const runArgs = (id: string, dir: string, n: number, extra: string[] = []) => ["run", component, "--id", id, "--dir", `${dir}:/data`, ...extra, "--", "/data/out.txt", String(n)];
+  const runArgs = (id: string, dir: string, n: number, extra: string[] = []) => [
+    "run",
+    component,
+    "--id",
+    id,
+    "--dir",
+    `${dir}:/data`,
+    ...extra,
+    "--",
+    "/data/out.txt",
+    String(n),
+  ];
   const cli = (args: string[]) => dweAsync(args, { cwd: w.dir, db: w.db, env });
 
   async function finished(id: string, dir: string): Promise<Finished> {
     const logs = await cli(["logs", id]);
-    const shown = JSON.parse((await cli(["show", id, "--json"])).stdout) as { status: string; journal: { entries: number; intents: number } };
-    return { lines: fileLines(join(dir, "out.txt")), logs: logs.stdout.trim().split("\n"), status: shown.status, entries: shown.journal.entries, intents: shown.journal.intents };
+    const shown = JSON.parse((await cli(["show", id, "--json"])).stdout) as {
+      status: string;
+      journal: { entries: number; intents: number };
+    };
+    return {
+      lines: fileLines(join(dir, "out.txt")),
+      logs: logs.stdout.trim().split("\n"),
+      status: shown.status,
+      entries: shown.journal.entries,
+      intents: shown.journal.intents,
+    };
   }
 
   function checkConsistent(f: Finished, n: number): bigint[] {
@@ -107,17 +127,28 @@ describe("rust-std as a WASI 0.2 component", () => {
 
   it("file operations (mkdir, create+truncate, writes at offsets, read, rename, readdir, stat, unlink, rmdir) work, journaled under the preview1 op codes", async () => {
     const fsComponent = join(w.dir, "fs-ops.component.wasm");
-    const made = spawnSync(process.execPath, [JCO, "new", join(ROOT, "test", "fixtures", "components", "fs-ops.wasm"), "--wasi-command", "-o", fsComponent], { encoding: "utf8" });
+    const made = spawnSync(
+      process.execPath,
+      [JCO, "new", join(ROOT, "test", "fixtures", "components", "fs-ops.wasm"), "--wasi-command", "-o", fsComponent],
+      { encoding: "utf8" },
+    );
     expect(made.status, made.stderr).toBe(0);
     const dir = join(w.dir, "fs");
     mkdirSync(dir);
     const r = await cli(["run", fsComponent, "--id", "fs", "--dir", `${dir}:/data`]);
     expect(r.code, r.stderr).toBe(0);
-    const expected = ["read: hello WORLD", "dir: [\"b.txt\"]", "len: 12", "exists after: false", "elapsed ok: true"];
+    const expected = ["read: hello WORLD", 'dir: ["b.txt"]', "len: 12", "exists after: false", "elapsed ok: true"];
     expect((await cli(["logs", "fs"])).stdout.trim().split("\n")).toEqual(expected);
     expect(readdirSync(dir)).toEqual([]);
     const shown = JSON.parse((await cli(["show", "fs", "--json"])).stdout) as { journal: { byOp: Record<string, number> } };
-    for (const op of ["wasi.fd_pwrite", "wasi.fd_read", "wasi.path_rename", "wasi.fd_readdir", "wasi.path_unlink_file", "wasi.path_remove_directory"]) {
+    for (const op of [
+      "wasi.fd_pwrite",
+      "wasi.fd_read",
+      "wasi.path_rename",
+      "wasi.fd_readdir",
+      "wasi.path_unlink_file",
+      "wasi.path_remove_directory",
+    ]) {
       expect(shown.journal.byOp[op], op).toBeGreaterThan(0);
     }
   });

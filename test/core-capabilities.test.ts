@@ -45,7 +45,20 @@ describe("capabilities", () => {
 
   it("with grants: files work inside, every escape is denied, and only granted hosts and commands are reachable", async () => {
     const r = await dweAsync(
-      ["run", mod, "--dir", "data:/data", "--dir", "ro:/ro:ro", "--allow-net", "127.0.0.1", "--allow-shell", "true", "--input", JSON.stringify({ url })],
+      [
+        "run",
+        mod,
+        "--dir",
+        "data:/data",
+        "--dir",
+        "ro:/ro:ro",
+        "--allow-net",
+        "127.0.0.1",
+        "--allow-shell",
+        "true",
+        "--input",
+        JSON.stringify({ url }),
+      ],
       { cwd: w.dir, db: w.db },
     );
     expect(r.code, r.stderr).toBe(0);
@@ -85,7 +98,10 @@ describe("capabilities", () => {
   });
 
   it("an at-most-once request in flight at a crash is not sent again; the guest gets outcome_unknown", async () => {
-    const child = spawnDwe(["run", once, "--id", "pay", "--allow-net", "127.0.0.1", "--input", JSON.stringify({ url })], { cwd: w.dir, db: w.db });
+    const child = spawnDwe(["run", once, "--id", "pay", "--allow-net", "127.0.0.1", "--input", JSON.stringify({ url })], {
+      cwd: w.dir,
+      db: w.db,
+    });
     const before = server.received.length;
     server.hold = async () => {
       child.kill("SIGKILL");

@@ -10,7 +10,11 @@ import { CountingServer } from "./support/servers.js";
 const N = 6;
 
 function lines(file: string): string[] {
-  return existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((l) => l !== "") : [];
+  return existsSync(file)
+    ? readFileSync(file, "utf8")
+        .split("\n")
+        .filter((l) => l !== "")
+    : [];
 }
 
 function countOf<T>(xs: T[], x: T): number {

@@ -38,9 +38,14 @@ describe("resume --upgrade", () => {
 
     const swapped = cli(["resume", "up", "--upgrade", mod["sleepy-swapped"]!, "--suspend-after", "100"]);
     expect(swapped.code).toBe(2);
-    const errLines = swapped.stderr.trim().split("\n").filter((l) => l.startsWith("dwe: error"));
+    const errLines = swapped.stderr
+      .trim()
+      .split("\n")
+      .filter((l) => l.startsWith("dwe: error"));
     expect(errLines).toHaveLength(1);
-    expect(errLines[0]).toMatch(/run up diverged from its journal at seq 1: the journal recorded clock\.now .* but the code asked for sleep/);
+    expect(errLines[0]).toMatch(
+      /run up diverged from its journal at seq 1: the journal recorded clock\.now .* but the code asked for sleep/,
+    );
     expect(errLines[0]).toContain("upgrade refused");
 
     const short = cli(["resume", "up", "--upgrade", mod["sleepy-short"]!]);

@@ -60,10 +60,21 @@ suite("workers on several hosts, one PostgreSQL database", () => {
   });
 
   const row = async (id: string): Promise<Row> =>
-    (await sql(db.url, "SELECT id, status, convert_from(output, 'UTF8') AS output, attempts, lease_owner, lease_token::int AS lease_token FROM runs WHERE id = $1", [id]))
-      .rows[0] as Row;
+    (
+      await sql(
+        db.url,
+        "SELECT id, status, convert_from(output, 'UTF8') AS output, attempts, lease_owner, lease_token::int AS lease_token FROM runs WHERE id = $1",
+        [id],
+      )
+    ).rows[0] as Row;
   const journal = async (id: string) =>
-    (await sql(db.url, "SELECT seq, state, encode(payload, 'hex') AS p FROM journal WHERE rid = (SELECT rid FROM runs WHERE id = $1) ORDER BY seq", [id])).rows;
+    (
+      await sql(
+        db.url,
+        "SELECT seq, state, encode(payload, 'hex') AS p FROM journal WHERE rid = (SELECT rid FROM runs WHERE id = $1) ORDER BY seq",
+        [id],
+      )
+    ).rows;
   const poll = async <T>(what: string, check: () => Promise<T | false | undefined>): Promise<T> => {
     let last: T | false | undefined;
     const end = Date.now() + 90_000;
@@ -76,7 +87,18 @@ suite("workers on several hosts, one PostgreSQL database", () => {
   };
   const start = async (id: string, input: object) => {
     const r = await dweAsync(
-      ["start", WORKER_WASM, "--entry", "steps", "--id", id, "--allow-net", net.address, "--input", JSON.stringify({ url: hostUrl, ...input })],
+      [
+        "start",
+        WORKER_WASM,
+        "--entry",
+        "steps",
+        "--id",
+        id,
+        "--allow-net",
+        net.address,
+        "--input",
+        JSON.stringify({ url: hostUrl, ...input }),
+      ],
       { cwd: w.dir, db: db.url },
     );
     expect(r.stderr).toBe("");
@@ -122,7 +144,18 @@ suite("workers on several hosts, one PostgreSQL database", () => {
     await setup();
     const startAs = async (id: string, entry: string, input: object) => {
       const r = await dweAsync(
-        ["start", WORKER_WASM, "--entry", entry, "--id", id, "--allow-net", net.address, "--input", JSON.stringify({ url: hostUrl, ...input })],
+        [
+          "start",
+          WORKER_WASM,
+          "--entry",
+          entry,
+          "--id",
+          id,
+          "--allow-net",
+          net.address,
+          "--input",
+          JSON.stringify({ url: hostUrl, ...input }),
+        ],
         { cwd: w.dir, db: db.url },
       );
       expect(r.stderr).toBe("");
@@ -132,10 +165,13 @@ suite("workers on several hosts, one PostgreSQL database", () => {
     await startAs("fan", "fanout", { n: 6, sleep_ms: 300 });
     await startAs("sig", "signals", { name: "go", count: 2, timeout_ms: -1 });
     await start("timer", { n: 2, sleep_ms: 700 });
-    const add = await dweAsync(["schedule", "add", "tick", WORKER_WASM, "--cron", "0 0 1 1 *", "--entry", "signals", "--input", '{"timeout_ms":0}'], {
-      cwd: w.dir,
-      db: db.url,
-    });
+    const add = await dweAsync(
+      ["schedule", "add", "tick", WORKER_WASM, "--cron", "0 0 1 1 *", "--entry", "signals", "--input", '{"timeout_ms":0}'],
+      {
+        cwd: w.dir,
+        db: db.url,
+      },
+    );
     expect(add.stderr).toBe("");
     const ws = [worker(0), worker(1)];
     await poll("sig waiting", async () => (await row("sig"))?.status === "suspended" || undefined);
@@ -149,7 +185,11 @@ suite("workers on several hosts, one PostgreSQL database", () => {
       const tick = Date.now() - 1000 + k;
       ticks.push(tick);
       await sql(db.url, "UPDATE schedules SET next_tick = $1 WHERE name = 'tick'", [tick]);
-      await poll("tick fired", async () => Number((await sql(db.url, "SELECT last_tick FROM schedules WHERE name = 'tick'")).rows[0].last_tick) === tick || undefined);
+      await poll(
+        "tick fired",
+        async () =>
+          Number((await sql(db.url, "SELECT last_tick FROM schedules WHERE name = 'tick'")).rows[0].last_tick) === tick || undefined,
+      );
     }
     const finished = async (id: string) => {
       const r = await row(id);

@@ -22,7 +22,19 @@ describe("examples/order", () => {
 
   it("charges once across a crash during its sleep and writes the receipt", async () => {
     const input = JSON.stringify({ order_id: "A-1001", amount: 42.5, payment_url: `${url}pay`, delay_ms: 1500 });
-    const args = ["run", example("order"), "--id", "order", "--allow-net", "127.0.0.1", "--allow-shell", "--dir", "./receipts:/receipts", "--input", input];
+    const args = [
+      "run",
+      example("order"),
+      "--id",
+      "order",
+      "--allow-net",
+      "127.0.0.1",
+      "--allow-shell",
+      "--dir",
+      "./receipts:/receipts",
+      "--input",
+      input,
+    ];
     const child = spawnDwe(args, { cwd: w.dir, db: w.db });
     while (server.received.length === 0) await delay(20);
     await delay(300); // in the sleep now

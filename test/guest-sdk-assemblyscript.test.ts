@@ -17,14 +17,24 @@ const ASC_FLAGS = ["--optimizeLevel", "3", "--shrinkLevel", "1", "--noAssert", "
 
 type Reply = { ok: unknown } | { raw: Uint8Array } | { err: { code: string; message: string } } | undefined;
 type Handler = (op: string, req: any) => Reply;
-interface Call { op: string; req: any; raw: Uint8Array }
+interface Call {
+  op: string;
+  req: any;
+  raw: Uint8Array;
+}
 
 class RunFailed extends Error {
-  constructor(public req: any) { super(`run.fail: ${JSON.stringify(req)}`); }
+  constructor(public req: any) {
+    super(`run.fail: ${JSON.stringify(req)}`);
+  }
 }
 class GuestAbort extends Error {}
 
-interface RunResult { calls: Call[]; output?: Uint8Array; failed?: any }
+interface RunResult {
+  calls: Call[];
+  output?: Uint8Array;
+  failed?: any;
+}
 
 /** Runs export `entry` of `mod` with a fake host; `handler` answers ops other than run.*. */
 function runGuest(mod: WebAssembly.Module, entry: string, handler: Handler = () => undefined, input = ""): RunResult {
@@ -48,13 +58,27 @@ function runGuest(mod: WebAssembly.Module, entry: string, handler: Handler = () 
         calls.push({ op, req, raw });
         let reply: Reply;
         switch (op) {
-          case "run.input": reply = { ok: Buffer.from(input) }; break;
-          case "run.output": result.output = Buffer.from(req); reply = undefined; break;
-          case "run.fail": result.failed = req; throw new RunFailed(req);
-          default: reply = handler(op, req);
+          case "run.input":
+            reply = { ok: Buffer.from(input) };
+            break;
+          case "run.output":
+            result.output = Buffer.from(req);
+            reply = undefined;
+            break;
+          case "run.fail":
+            result.failed = req;
+            throw new RunFailed(req);
+          default:
+            reply = handler(op, req);
         }
-        if (reply === undefined) { pending = new Uint8Array(0); return 0; }
-        if ("err" in reply) { pending = pack(reply.err); return -pending.length - 1; }
+        if (reply === undefined) {
+          pending = new Uint8Array(0);
+          return 0;
+        }
+        if ("err" in reply) {
+          pending = pack(reply.err);
+          return -pending.length - 1;
+        }
         pending = "raw" in reply ? reply.raw : pack(reply.ok);
         return pending.length;
       },
@@ -100,8 +124,17 @@ async function compile(entry: string): Promise<WebAssembly.Module> {
     writeFile(name: string, contents: Uint8Array | string) {
       if (name.endsWith(".wasm")) binary = contents as Uint8Array;
     },
-    stdout: { write() { return true; } } as any,
-    stderr: { write(s: string | Uint8Array) { stderr += String(s); return true; } } as any,
+    stdout: {
+      write() {
+        return true;
+      },
+    } as any,
+    stderr: {
+      write(s: string | Uint8Array) {
+        stderr += String(s);
+        return true;
+      },
+    } as any,
   });
   if (error || !binary) throw new Error(`asc failed for ${entry}:\n${stderr}\n${error?.message ?? "no output"}`);
   return new WebAssembly.Module(new Uint8Array(binary));
@@ -116,7 +149,9 @@ describe("AssemblyScript guest SDK", () => {
   }, 120_000);
 
   it("imports only dwe.call, dwe.response and env.abort; exports run and memory", () => {
-    const imports = WebAssembly.Module.imports(mod).map((i) => `${i.module}.${i.name}`).sort();
+    const imports = WebAssembly.Module.imports(mod)
+      .map((i) => `${i.module}.${i.name}`)
+      .sort();
     expect(imports).toEqual(["dwe.call", "dwe.response", "env.abort"]);
     const exports = WebAssembly.Module.exports(mod).map((e) => e.name);
     expect(exports).toContain("run");
@@ -137,10 +172,31 @@ describe("AssemblyScript guest SDK", () => {
     });
     expect(r.failed).toBeUndefined();
     const expected = {
-      nil: null, t: true, f: false, zero: 0, i7: 127, u8: 255, u16: 65535, u32: 4294967295, u64: 4294967296,
-      umax: 18446744073709551615n, n1: -1, n32: -32, n33: -33, n129: -129, n40000: -40000, n3e9: -3000000000,
-      imin: -9223372036854775808n, f1: 1.5, f2: -0.1, f3: 1e300, s: "héllo ✓ 😀", s0: "", s320: "abcdefgh".repeat(40),
-      bin: new Uint8Array([0, 1, 255]), bin300: new Uint8Array(Array.from({ length: 300 }, (_, i) => i & 255)),
+      nil: null,
+      t: true,
+      f: false,
+      zero: 0,
+      i7: 127,
+      u8: 255,
+      u16: 65535,
+      u32: 4294967295,
+      u64: 4294967296,
+      umax: 18446744073709551615n,
+      n1: -1,
+      n32: -32,
+      n33: -33,
+      n129: -129,
+      n40000: -40000,
+      n3e9: -3000000000,
+      imin: -9223372036854775808n,
+      f1: 1.5,
+      f2: -0.1,
+      f3: 1e300,
+      s: "héllo ✓ 😀",
+      s0: "",
+      s320: "abcdefgh".repeat(40),
+      bin: new Uint8Array([0, 1, 255]),
+      bin300: new Uint8Array(Array.from({ length: 300 }, (_, i) => i & 255)),
       nested: { list: [1, ["x", { deep: true }]], empty_map: {}, empty_list: [] },
       arr20: Array.from({ length: 20 }, (_, i) => i * 1000),
     };
@@ -165,13 +221,36 @@ describe("AssemblyScript guest SDK", () => {
     const map32 = Buffer.from("df00000001a16b01", "hex");
     const arr32 = Buffer.from("dd000000020102", "hex");
     const parts = [
-      h("7f"), h("cc ff"), h("cd ffff"), h("ce ffffffff"), h("cf 0000000100000000"), h("cf ffffffffffffffff"),
-      h("e0"), h("d0 80"), h("d1 8000"), h("d2 80000000"), h("d3 8000000000000000"), h("d3 ffffffffffffffff"),
-      h("ca 3fc00000"), h("cb 400921fb54442d18"), h("c0"), h("c2"), h("c3"),
-      h("a3 616263"), h("d9 03 616263"), h("da 0003 616263"), str32.toString("hex"),
-      h("c4 02 0102"), h("c5 0002 0102"), bin32.toString("hex"),
-      h("92 01 02"), h("dc 0002 01 02"), arr32.toString("hex"),
-      h("81 a1 6b 01"), h("de 0001 a1 6b 01"), map32.toString("hex"),
+      h("7f"),
+      h("cc ff"),
+      h("cd ffff"),
+      h("ce ffffffff"),
+      h("cf 0000000100000000"),
+      h("cf ffffffffffffffff"),
+      h("e0"),
+      h("d0 80"),
+      h("d1 8000"),
+      h("d2 80000000"),
+      h("d3 8000000000000000"),
+      h("d3 ffffffffffffffff"),
+      h("ca 3fc00000"),
+      h("cb 400921fb54442d18"),
+      h("c0"),
+      h("c2"),
+      h("c3"),
+      h("a3 616263"),
+      h("d9 03 616263"),
+      h("da 0003 616263"),
+      str32.toString("hex"),
+      h("c4 02 0102"),
+      h("c5 0002 0102"),
+      bin32.toString("hex"),
+      h("92 01 02"),
+      h("dc 0002 01 02"),
+      arr32.toString("hex"),
+      h("81 a1 6b 01"),
+      h("de 0001 a1 6b 01"),
+      map32.toString("hex"),
       h("cb 4278bcfe56800000"),
     ];
     const raw = Buffer.from("dc" + parts.length.toString(16).padStart(4, "0") + parts.join(""), "hex");
@@ -195,9 +274,7 @@ describe("AssemblyScript guest SDK", () => {
     const roundTrip = (input: string) => text(runGuest(mod, "jsonRoundTrip", undefined, input).output);
     expect(roundTrip('{"a":1,"b":[true,false,null],"c":{"d":"e"}}')).toBe('{"a":1,"b":[true,false,null],"c":{"d":"e"}}');
     expect(roundTrip(' { "x" : [ 1 , 2 ] ,\n\t"y" : { } , "z": [] } ')).toBe('{"x":[1,2],"y":{},"z":[]}');
-    expect(roundTrip('"a\\"b\\\\c\\/d\\n\\t\\r\\b\\f\\u00e9\\ud83d\\ude00\\u0001"')).toBe(
-      JSON.stringify("a\"b\\c/d\n\t\r\b\fé😀\u0001"),
-    );
+    expect(roundTrip('"a\\"b\\\\c\\/d\\n\\t\\r\\b\\f\\u00e9\\ud83d\\ude00\\u0001"')).toBe(JSON.stringify('a"b\\c/d\n\t\r\b\fé😀\u0001'));
     expect(roundTrip('"héllo ✓ 😀"')).toBe('"héllo ✓ 😀"');
     expect(roundTrip("[0,-0,1.5,-2.25e2,1e3,1E-7,12345678901,0.1,1e21,-1.7976931348623157e308]")).toBe(
       JSON.stringify([0, -0, 1.5, -2.25e2, 1e3, 1e-7, 12345678901, 0.1, 1e21, -1.7976931348623157e308]),
@@ -213,8 +290,16 @@ describe("AssemblyScript guest SDK", () => {
     expect(built.failed).toBeUndefined();
     const out = text(built.output);
     const expected = {
-      quote: 'say "hi"\\ \n\t\r\b\f \u0001 é 😀 </script>', int: 42, neg: -7, frac: 0.1, small: 1.5e-7, big: 1e21,
-      ms: 1700000000123, yes: true, none: null, list: [1, "two", [], {}],
+      quote: 'say "hi"\\ \n\t\r\b\f \u0001 é 😀 </script>',
+      int: 42,
+      neg: -7,
+      frac: 0.1,
+      small: 1.5e-7,
+      big: 1e21,
+      ms: 1700000000123,
+      yes: true,
+      none: null,
+      list: [1, "two", [], {}],
       parsed: { a: { b: [1, 2.5, "c", true, null] }, n: -125 },
     };
     expect(out).toBe(JSON.stringify(expected));
@@ -231,17 +316,35 @@ describe("AssemblyScript guest SDK", () => {
   it("sends the documented request of every wrapper and decodes the results", () => {
     const r = runGuest(mod, "wrappers", (op, req) => {
       switch (op) {
-        case "run.info": return { ok: { id: "run-1", entry: "wrappers" } };
-        case "run.key": return { ok: "run-1:7" };
-        case "clock.now": return { ok: 1700000000123 }; // msgpackr: float64
-        case "random.bytes": return { ok: Buffer.alloc(req.len, 7) };
-        case "sleep": return undefined;
-        case "log": return undefined;
-        case "exec": return { ok: { code: 3, signal: null, stdout: Buffer.from("hi there\n"), stderr: Buffer.from("warn"), key: "run-1:9" } };
-        case "http.request": return { ok: { status: 201, headers: { "content-type": "text/plain" }, body: Buffer.from("created"), key: "run-1:10" } };
-        case "fs.write": case "fs.append": case "fs.remove": return undefined;
-        case "fs.read": return { ok: Buffer.from("hello world") };
-        case "fs.list": return { ok: [{ name: "a.txt", type: "file" }, { name: "sub", type: "dir" }] };
+        case "run.info":
+          return { ok: { id: "run-1", entry: "wrappers" } };
+        case "run.key":
+          return { ok: "run-1:7" };
+        case "clock.now":
+          return { ok: 1700000000123 }; // msgpackr: float64
+        case "random.bytes":
+          return { ok: Buffer.alloc(req.len, 7) };
+        case "sleep":
+          return undefined;
+        case "log":
+          return undefined;
+        case "exec":
+          return { ok: { code: 3, signal: null, stdout: Buffer.from("hi there\n"), stderr: Buffer.from("warn"), key: "run-1:9" } };
+        case "http.request":
+          return { ok: { status: 201, headers: { "content-type": "text/plain" }, body: Buffer.from("created"), key: "run-1:10" } };
+        case "fs.write":
+        case "fs.append":
+        case "fs.remove":
+          return undefined;
+        case "fs.read":
+          return { ok: Buffer.from("hello world") };
+        case "fs.list":
+          return {
+            ok: [
+              { name: "a.txt", type: "file" },
+              { name: "sub", type: "dir" },
+            ],
+          };
         case "fs.stat":
           if (req.path === "/data/missing") return { err: { code: "not_found", message: "no such file" } };
           return { ok: { type: "file", size: 11, mtime_ms: 1700000000999 } };
@@ -249,44 +352,80 @@ describe("AssemblyScript guest SDK", () => {
       throw new Error(`unexpected op ${op}`);
     });
     expect(r.failed).toBeUndefined();
-    expect(norm(r.calls.map(({ op, req }) => [op, req]))).toEqual(norm([
-      ["run.info", null],
-      ["run.info", null],
-      ["run.key", null],
-      ["clock.now", null],
-      ["random.bytes", { len: 4 }],
-      ["log", { level: "info", message: "plain" }],
-      ["log", { level: "warn", message: "warned", fields: { k: 1 } }],
-      ["sleep", { ms: 5 }],
-      ["sleep", { until: 1700000000000n }],
-      ["exec", { argv: ["echo", "hi there"], cwd: "/tmp", env: { A: "b" }, stdin: Buffer.from("in"), timeout_ms: 1234, at_most_once: true }],
-      ["http.request", { method: "PUT", url: "http://example.test/x", headers: { "X-Test": "1" }, body: Buffer.from("body"), timeout_ms: 500, at_most_once: true }],
-      ["fs.write", { path: "/data/a.txt", data: Buffer.from("hello") }],
-      ["fs.append", { path: "/data/a.txt", data: Buffer.from(" world") }],
-      ["fs.read", { path: "/data/a.txt" }],
-      ["fs.list", { path: "/data" }],
-      ["fs.stat", { path: "/data/a.txt" }],
-      ["fs.stat", { path: "/data/missing" }],
-      ["fs.remove", { path: "/data/dir", recursive: true }],
-      ["run.output", r.calls.at(-1)!.req],
-    ]));
+    expect(norm(r.calls.map(({ op, req }) => [op, req]))).toEqual(
+      norm([
+        ["run.info", null],
+        ["run.info", null],
+        ["run.key", null],
+        ["clock.now", null],
+        ["random.bytes", { len: 4 }],
+        ["log", { level: "info", message: "plain" }],
+        ["log", { level: "warn", message: "warned", fields: { k: 1 } }],
+        ["sleep", { ms: 5 }],
+        ["sleep", { until: 1700000000000n }],
+        [
+          "exec",
+          { argv: ["echo", "hi there"], cwd: "/tmp", env: { A: "b" }, stdin: Buffer.from("in"), timeout_ms: 1234, at_most_once: true },
+        ],
+        [
+          "http.request",
+          {
+            method: "PUT",
+            url: "http://example.test/x",
+            headers: { "X-Test": "1" },
+            body: Buffer.from("body"),
+            timeout_ms: 500,
+            at_most_once: true,
+          },
+        ],
+        ["fs.write", { path: "/data/a.txt", data: Buffer.from("hello") }],
+        ["fs.append", { path: "/data/a.txt", data: Buffer.from(" world") }],
+        ["fs.read", { path: "/data/a.txt" }],
+        ["fs.list", { path: "/data" }],
+        ["fs.stat", { path: "/data/a.txt" }],
+        ["fs.stat", { path: "/data/missing" }],
+        ["fs.remove", { path: "/data/dir", recursive: true }],
+        ["run.output", r.calls.at(-1)!.req],
+      ]),
+    );
     expect(JSON.parse(text(r.output))).toEqual({
-      id: "run-1", entry: "wrappers", key: "run-1:7", now: 1700000000123, rnd: 4,
-      exec_code: 3, exec_stdout: "hi there\n", exec_stderr: "warn", exec_success: false, exec_key: "run-1:9",
-      http_status: 201, http_body: "created", http_header: "text/plain", http_key: "run-1:10",
-      file: "hello world", entries: ["a.txt:file", "sub:dir"], size: 11, mtime: 1700000000999, exists: false,
+      id: "run-1",
+      entry: "wrappers",
+      key: "run-1:7",
+      now: 1700000000123,
+      rnd: 4,
+      exec_code: 3,
+      exec_stdout: "hi there\n",
+      exec_stderr: "warn",
+      exec_success: false,
+      exec_key: "run-1:9",
+      http_status: 201,
+      http_body: "created",
+      http_header: "text/plain",
+      http_key: "run-1:10",
+      file: "hello world",
+      entries: ["a.txt:file", "sub:dir"],
+      size: 11,
+      mtime: 1700000000999,
+      exists: false,
     });
   });
 
   it("surfaces host errors (r < 0) to the guest through the try forms", () => {
     const r = runGuest(mod, "errors", (op) => {
       switch (op) {
-        case "http.request": return { err: { code: "denied", message: "net access to denied.test not granted" } };
-        case "fs.read": return { err: { code: "not_found", message: "no such file: /data/none.txt" } };
-        case "fs.write": return { err: { code: "denied", message: "read-only: /ro" } };
-        case "exec": return { err: { code: "outcome_unknown", message: "exec ünknown ✓" } };
-        case "test.custom": return { err: { code: "invalid", message: "custom" } };
-        case "clock.now": return { ok: 42 };
+        case "http.request":
+          return { err: { code: "denied", message: "net access to denied.test not granted" } };
+        case "fs.read":
+          return { err: { code: "not_found", message: "no such file: /data/none.txt" } };
+        case "fs.write":
+          return { err: { code: "denied", message: "read-only: /ro" } };
+        case "exec":
+          return { err: { code: "outcome_unknown", message: "exec ünknown ✓" } };
+        case "test.custom":
+          return { err: { code: "invalid", message: "custom" } };
+        case "clock.now":
+          return { ok: 42 };
       }
       throw new Error(`unexpected op ${op}`);
     });
@@ -326,9 +465,13 @@ describe("AssemblyScript examples", () => {
 
   it("every example imports only dwe.call, dwe.response, env.abort and exports run and memory", () => {
     for (const [name, mod] of Object.entries(mods)) {
-      const imports = WebAssembly.Module.imports(mod).map((i) => `${i.module}.${i.name}`).sort();
+      const imports = WebAssembly.Module.imports(mod)
+        .map((i) => `${i.module}.${i.name}`)
+        .sort();
       expect(imports, name).toEqual(["dwe.call", "dwe.response", "env.abort"]);
-      const exports = WebAssembly.Module.exports(mod).map((e) => `${e.name}:${e.kind}`).sort();
+      const exports = WebAssembly.Module.exports(mod)
+        .map((e) => `${e.name}:${e.kind}`)
+        .sort();
       expect(exports, name).toEqual(["memory:memory", "run:function"]);
     }
   });
@@ -342,10 +485,14 @@ describe("AssemblyScript examples", () => {
 
   const effectsHost: Handler = (op) => {
     switch (op) {
-      case "clock.now": return { ok: 1700000000000 };
-      case "exec": return { ok: { code: 0, signal: null, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), key: "k" } };
-      case "http.request": return { ok: { status: 200, headers: {}, body: Buffer.alloc(0), key: "k" } };
-      case "log": return undefined;
+      case "clock.now":
+        return { ok: 1700000000000 };
+      case "exec":
+        return { ok: { code: 0, signal: null, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), key: "k" } };
+      case "http.request":
+        return { ok: { status: 200, headers: {}, body: Buffer.alloc(0), key: "k" } };
+      case "log":
+        return undefined;
     }
     throw new Error(`unexpected op ${op}`);
   };
@@ -371,45 +518,80 @@ describe("AssemblyScript examples", () => {
   it("effects fails the run with the message of a host error", () => {
     const input = JSON.stringify({ n: 3, file: "f.txt", url: "http://127.0.0.1:9/" });
     let posts = 0;
-    const r = runGuest(mods.effects, "run", (op, req) => {
-      if (op === "http.request" && ++posts === 2) return { err: { code: "network", message: "connection refused" } };
-      return effectsHost(op, req);
-    }, input);
-    expect(ops(r)).toEqual([
-      "run.input", "clock.now", "exec", "http.request", "log", "clock.now", "exec", "http.request", "run.fail",
-    ]);
+    const r = runGuest(
+      mods.effects,
+      "run",
+      (op, req) => {
+        if (op === "http.request" && ++posts === 2) return { err: { code: "network", message: "connection refused" } };
+        return effectsHost(op, req);
+      },
+      input,
+    );
+    expect(ops(r)).toEqual(["run.input", "clock.now", "exec", "http.request", "log", "clock.now", "exec", "http.request", "run.fail"]);
     expect(r.failed).toEqual({ message: "connection refused" });
   });
 
   it("order charges, sleeps, ships, writes the receipt and outputs a summary", () => {
     const input = JSON.stringify({ order_id: "A-1001", amount: 42.5, payment_url: "http://pay.test/charge", delay_ms: 10 });
-    const r = runGuest(mods.order, "run", (op, req) => {
-      switch (op) {
-        case "clock.now": return { ok: 1700000000000 };
-        case "run.key": return { ok: "run-9:3" };
-        case "run.info": return { ok: { id: "run-9", entry: "run" } };
-        case "http.request":
-          expect(req.method).toBe("POST");
-          expect(JSON.parse(text(req.body))).toEqual({ order_id: "A-1001", amount: 42.5, idempotency_key: "run-9:3" });
-          return { ok: { status: 200, headers: {}, body: Buffer.from('{"payment_id":"pay_1"}'), key: "run-9:3" } };
-        case "exec":
-          expect(req.argv).toEqual(["sh", "-c", "echo shipped 'A-1001'"]);
-          return { ok: { code: 0, signal: null, stdout: Buffer.from("shipped A-1001\n"), stderr: Buffer.alloc(0), key: "run-9:6" } };
-        case "sleep": expect(req).toEqual({ ms: 10 }); return undefined;
-        case "fs.write": expect(req.path).toBe("/receipts/A-1001.txt"); return undefined;
-        case "log": return undefined;
-      }
-      throw new Error(`unexpected op ${op}`);
-    }, input);
+    const r = runGuest(
+      mods.order,
+      "run",
+      (op, req) => {
+        switch (op) {
+          case "clock.now":
+            return { ok: 1700000000000 };
+          case "run.key":
+            return { ok: "run-9:3" };
+          case "run.info":
+            return { ok: { id: "run-9", entry: "run" } };
+          case "http.request":
+            expect(req.method).toBe("POST");
+            expect(JSON.parse(text(req.body))).toEqual({ order_id: "A-1001", amount: 42.5, idempotency_key: "run-9:3" });
+            return { ok: { status: 200, headers: {}, body: Buffer.from('{"payment_id":"pay_1"}'), key: "run-9:3" } };
+          case "exec":
+            expect(req.argv).toEqual(["sh", "-c", "echo shipped 'A-1001'"]);
+            return { ok: { code: 0, signal: null, stdout: Buffer.from("shipped A-1001\n"), stderr: Buffer.alloc(0), key: "run-9:6" } };
+          case "sleep":
+            expect(req).toEqual({ ms: 10 });
+            return undefined;
+          case "fs.write":
+            expect(req.path).toBe("/receipts/A-1001.txt");
+            return undefined;
+          case "log":
+            return undefined;
+        }
+        throw new Error(`unexpected op ${op}`);
+      },
+      input,
+    );
     expect(r.failed).toBeUndefined();
     expect(ops(r)).toEqual([
-      "run.input", "clock.now", "log", "run.key", "http.request", "log", "log", "sleep", "exec", "log",
-      "clock.now", "run.info", "fs.write", "log", "run.output",
+      "run.input",
+      "clock.now",
+      "log",
+      "run.key",
+      "http.request",
+      "log",
+      "log",
+      "sleep",
+      "exec",
+      "log",
+      "clock.now",
+      "run.info",
+      "fs.write",
+      "log",
+      "run.output",
     ]);
     const summary = JSON.parse(text(r.output));
     expect(summary).toMatchObject({
-      order_id: "A-1001", amount: 42.5, payment_id: "pay_1", payment_key: "run-9:3", shipment: "shipped A-1001",
-      run_id: "run-9", status: "completed", receipt: "/receipts/A-1001.txt",
+      order_id: "A-1001",
+      amount: 42.5,
+      payment_id: "pay_1",
+      payment_key: "run-9:3",
+      shipment: "shipped A-1001",
+      run_id: "run-9",
+      status: "completed",
+      receipt: "/receipts/A-1001.txt",
     });
     const receipt = r.calls.find((c) => c.op === "fs.write")!.req;
     expect(JSON.parse(text(receipt.data))).toMatchObject({ order_id: "A-1001", shipment: "shipped A-1001" });

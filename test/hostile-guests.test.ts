@@ -18,7 +18,14 @@ describe("hostile guests", () => {
   afterAll(() => w.cleanup());
   const cli = (args: string[]) => dwe(args, { cwd: w.dir, db: w.db });
 
-  function failsCleanly(module: string, id: string, code: string, message: RegExp | string, flags: string[] = [], verifyFlags: string[] = []): void {
+  function failsCleanly(
+    module: string,
+    id: string,
+    code: string,
+    message: RegExp | string,
+    flags: string[] = [],
+    verifyFlags: string[] = [],
+  ): void {
     const r = cli(["run", module, "--id", id, "--quiet", ...flags]);
     const lines = r.stderr.trim().split("\n");
     expect(lines, r.stderr).toHaveLength(1);
@@ -48,7 +55,12 @@ describe("hostile guests", () => {
       data: { 0: OUTPUT },
       body: "(drop (call $call (i32.const 0) (i32.const 10) (i32.const 0xfffffff0) (i32.const 8)))",
     });
-    failsCleanly(m, "oob-request", "abi_violation", /dwe\.call run\.output request: range \[4294967280, \+8\) is outside guest memory \(65536 bytes\)/);
+    failsCleanly(
+      m,
+      "oob-request",
+      "abi_violation",
+      /dwe\.call run\.output request: range \[4294967280, \+8\) is outside guest memory \(65536 bytes\)/,
+    );
   });
 
   it("an operation name pointer outside memory", () => {
@@ -57,7 +69,10 @@ describe("hostile guests", () => {
   });
 
   it("a request length near 4 GiB", () => {
-    const m = abiGuest(w.dir, "huge-len", { data: { 0: OUTPUT }, body: "(drop (call $call (i32.const 0) (i32.const 10) (i32.const 16) (i32.const -16)))" });
+    const m = abiGuest(w.dir, "huge-len", {
+      data: { 0: OUTPUT },
+      body: "(drop (call $call (i32.const 0) (i32.const 10) (i32.const 16) (i32.const -16)))",
+    });
     failsCleanly(m, "huge-len", "abi_violation", "request of 4294967280 bytes is over the 67108864-byte limit");
   });
 
@@ -75,32 +90,56 @@ describe("hostile guests", () => {
   });
 
   it("a request that is not valid MessagePack", () => {
-    const m = abiGuest(w.dir, "bad-msgpack", { data: { 0: LOG, 16: "\\c1\\c1" }, body: "(drop (call $call (i32.const 0) (i32.const 3) (i32.const 16) (i32.const 2)))" });
+    const m = abiGuest(w.dir, "bad-msgpack", {
+      data: { 0: LOG, 16: "\\c1\\c1" },
+      body: "(drop (call $call (i32.const 0) (i32.const 3) (i32.const 16) (i32.const 2)))",
+    });
     failsCleanly(m, "bad-msgpack", "bad_request", "bad request to log: the request is not valid MessagePack");
   });
 
   it("a request of the wrong shape", () => {
     // {message: 42}
-    const m = abiGuest(w.dir, "bad-shape", { data: { 0: LOG, 16: "\\81\\a7message\\2a" }, body: "(drop (call $call (i32.const 0) (i32.const 3) (i32.const 16) (i32.const 10)))" });
+    const m = abiGuest(w.dir, "bad-shape", {
+      data: { 0: LOG, 16: "\\81\\a7message\\2a" },
+      body: "(drop (call $call (i32.const 0) (i32.const 3) (i32.const 16) (i32.const 10)))",
+    });
     failsCleanly(m, "bad-shape", "bad_request", "bad request to log: field 'message' must be a string");
   });
 
   it("an operation name that is not UTF-8", () => {
-    const m = abiGuest(w.dir, "bad-utf8", { data: { 0: "\\ff\\fe\\fd" }, body: "(drop (call $call (i32.const 0) (i32.const 3) (i32.const 0) (i32.const 0)))" });
+    const m = abiGuest(w.dir, "bad-utf8", {
+      data: { 0: "\\ff\\fe\\fd" },
+      body: "(drop (call $call (i32.const 0) (i32.const 3) (i32.const 0) (i32.const 0)))",
+    });
     failsCleanly(m, "bad-utf8", "abi_violation", "dwe.call operation name: not valid UTF-8");
   });
 
   it("an operation dwe does not have", () => {
-    const m = abiGuest(w.dir, "unknown-op", { data: { 0: "os.system" }, body: "(drop (call $call (i32.const 0) (i32.const 9) (i32.const 0) (i32.const 0)))" });
+    const m = abiGuest(w.dir, "unknown-op", {
+      data: { 0: "os.system" },
+      body: "(drop (call $call (i32.const 0) (i32.const 9) (i32.const 0) (i32.const 0)))",
+    });
     failsCleanly(m, "unknown-op", "abi_violation", "the guest called unknown operation 'os.system'");
   });
 
   it("imports with the wrong signature are refused before a run is created", () => {
     const cases: [string, string, RegExp][] = [
-      ["sig-call", `(import "dwe" "call" (func $call (param i32 i32) (result i32)))`, /imports function dwe\.call with the signature \(i32, i32\) -> \(i32\), but dwe provides \(i32, i32, i32, i32\) -> \(i32\)/],
-      ["sig-response", `(import "dwe" "response" (func $response (param i64 i32) (result i32)))`, /dwe\.response with the signature \(i64, i32\) -> \(i32\)/],
+      [
+        "sig-call",
+        `(import "dwe" "call" (func $call (param i32 i32) (result i32)))`,
+        /imports function dwe\.call with the signature \(i32, i32\) -> \(i32\), but dwe provides \(i32, i32, i32, i32\) -> \(i32\)/,
+      ],
+      [
+        "sig-response",
+        `(import "dwe" "response" (func $response (param i64 i32) (result i32)))`,
+        /dwe\.response with the signature \(i64, i32\) -> \(i32\)/,
+      ],
       ["sig-abort", `(import "env" "abort" (func $abort (param i32 i32 i32 i32) (result i32)))`, /env\.abort with the signature/],
-      ["sig-wasi", `(import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32) (result i32)))`, /wasi_snapshot_preview1\.fd_write with the signature/],
+      [
+        "sig-wasi",
+        `(import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32) (result i32)))`,
+        /wasi_snapshot_preview1\.fd_write with the signature/,
+      ],
     ];
     for (const [name, imports, re] of cases) {
       const m = abiGuest(w.dir, name, { imports, body: "" });
@@ -113,7 +152,10 @@ describe("hostile guests", () => {
   });
 
   it("unbounded recursion", () => {
-    const m = abiGuest(w.dir, "recursion", { extra: "(func $f (param i32) (call $f (i32.add (local.get 0) (i32.const 1))))", body: "(call $f (i32.const 0))" });
+    const m = abiGuest(w.dir, "recursion", {
+      extra: "(func $f (param i32) (call $f (i32.add (local.get 0) (i32.const 1))))",
+      body: "(call $f (i32.const 0))",
+    });
     failsCleanly(m, "recursion", "stack_overflow", "guest exhausted the call stack");
   });
 
@@ -121,7 +163,13 @@ describe("hostile guests", () => {
     const m = abiGuest(w.dir, "grow", {
       body: "(loop $more (br_if $more (i32.ne (memory.grow (i32.const 16)) (i32.const -1)))) (if (i32.gt_u (memory.size) (i32.const 64)) (then unreachable)) (unreachable)",
     });
-    failsCleanly(m, "grow", "trap", "guest trapped: unreachable (its memory was 3.1 MiB of its 4 MiB limit; if it ran out, raise --max-memory)", ["--max-memory", "4M"]);
+    failsCleanly(
+      m,
+      "grow",
+      "trap",
+      "guest trapped: unreachable (its memory was 3.1 MiB of its 4 MiB limit; if it ran out, raise --max-memory)",
+      ["--max-memory", "4M"],
+    );
   });
 
   it("an infinite loop without host calls is stopped by --timeout", () => {
@@ -130,7 +178,10 @@ describe("hostile guests", () => {
   });
 
   it("an infinite loop of host calls is stopped by --timeout", () => {
-    const m = abiGuest(w.dir, "spin-calls", { data: { 0: CLOCK }, body: "(loop $forever (drop (call $call (i32.const 0) (i32.const 9) (i32.const 0) (i32.const 0))) (br $forever))" });
+    const m = abiGuest(w.dir, "spin-calls", {
+      data: { 0: CLOCK },
+      body: "(loop $forever (drop (call $call (i32.const 0) (i32.const 9) (i32.const 0) (i32.const 0))) (br $forever))",
+    });
     // verify gets more time than the run had: replaying the many recorded calls is not what is tested here.
     failsCleanly(m, "spin-calls", "timeout", "ran past its timeout of 300 ms", ["--timeout", "300"], ["--timeout", "60000"]);
   });
@@ -142,7 +193,9 @@ describe("hostile guests", () => {
       body: "(drop (call $call (i32.const 0) (i32.const 5) (i32.const 16) (i32.const 5))) (unreachable)",
     });
     failsCleanly(m, "trap-mid-call", "trap", "guest trapped: unreachable");
-    const shown = JSON.parse(cli(["show", "trap-mid-call", "--json"]).stdout) as { journal: { entries: number; intents: number; byOp: Record<string, number> } };
+    const shown = JSON.parse(cli(["show", "trap-mid-call", "--json"]).stdout) as {
+      journal: { entries: number; intents: number; byOp: Record<string, number> };
+    };
     expect(shown.journal).toMatchObject({ entries: 1, intents: 0, byOp: { sleep: 1 } });
   });
 

@@ -20,7 +20,9 @@ describe("many CLI processes on one database", () => {
         body: `(drop (call $call (i32.const 0) (i32.const 3) (i32.const 32) (i32.const 12)))
                (drop (call $call (i32.const 16) (i32.const 5) (i32.const 48) (i32.const 9)))`,
       });
-      const detached = await Promise.all(Array.from({ length: RUNS }, (_, i) => cli(["run", example("hello"), "--detach", "--id", `d${i}`])));
+      const detached = await Promise.all(
+        Array.from({ length: RUNS }, (_, i) => cli(["run", example("hello"), "--detach", "--id", `d${i}`])),
+      );
       for (const r of detached) expect(r.code, r.stderr).toBe(0);
 
       const jobs: Promise<CliResult & { what: string }>[] = [];
@@ -53,16 +55,21 @@ describe("many CLI processes on one database", () => {
       // No write lost: every run is there, in the state its command reported, with its journal.
       const db = new Database(w.db, { readonly: true });
       try {
-        const status = new Map((db.prepare("SELECT id, status FROM runs").all() as { id: string; status: string }[]).map((r) => [r.id, r.status]));
+        const status = new Map(
+          (db.prepare("SELECT id, status FROM runs").all() as { id: string; status: string }[]).map((r) => [r.id, r.status]),
+        );
         expect(status.size).toBe(1 + 3 * RUNS);
         for (let i = 0; i < RUNS; i++) {
           expect(status.get(`r${i}`)).toBe("completed");
           expect(status.get(`d${i}`)).toBe("completed");
           expect(status.get(`s${i}`)).toBe("suspended");
         }
-        const entries = db.prepare("SELECT r.id, COUNT(j.seq) AS n FROM runs r LEFT JOIN journal j USING (rid) GROUP BY r.id").all() as { id: string; n: number }[];
+        const entries = db.prepare("SELECT r.id, COUNT(j.seq) AS n FROM runs r LEFT JOIN journal j USING (rid) GROUP BY r.id").all() as {
+          id: string;
+          n: number;
+        }[];
         for (const e of entries) expect(e.n, e.id).toBe(e.id.startsWith("s") ? 2 : 2);
-        if (hasSignal) expect((db.prepare("SELECT COUNT(*) FROM signals").pluck().get() as number)).toBe(RUNS);
+        if (hasSignal) expect(db.prepare("SELECT COUNT(*) FROM signals").pluck().get() as number).toBe(RUNS);
         expect(db.pragma("integrity_check", { simple: true })).toBe("ok");
       } finally {
         db.close();

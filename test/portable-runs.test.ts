@@ -42,8 +42,24 @@ describe("portable runs: dwe export, dwe import, dwe resume elsewhere", () => {
   };
   const pgDb = () => `${pg!.url}?schema=p${++schemas}`;
   const input = () => JSON.stringify({ url, n: N, sleep_ms: 1000 });
-  const runArgs = (id: string) => ["run", WORKER_WASM, "--entry", "steps", "--id", id, "--allow-net", "127.0.0.1", "--input", input(), "--quiet"];
-  const bodiesOf = (id: string, from = 0) => server.received.slice(from).filter((r) => r.key?.startsWith(`${id}:`)).map((r) => r.body);
+  const runArgs = (id: string) => [
+    "run",
+    WORKER_WASM,
+    "--entry",
+    "steps",
+    "--id",
+    id,
+    "--allow-net",
+    "127.0.0.1",
+    "--input",
+    input(),
+    "--quiet",
+  ];
+  const bodiesOf = (id: string, from = 0) =>
+    server.received
+      .slice(from)
+      .filter((r) => r.key?.startsWith(`${id}:`))
+      .map((r) => r.body);
   const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => String(a + i));
 
   /** Imports `file` into `db` and resumes the run there; returns the output and what was sent meanwhile. */
@@ -121,10 +137,25 @@ describe("portable runs: dwe export, dwe import, dwe resume elsewhere", () => {
 
   it("refuses an existing run id, a bad checksum, a truncated file, a newer version and a foreign file: one line, nothing changed", async () => {
     const a = dir();
-    const r = await dweAsync(["run", WORKER_WASM, "--entry", "steps", "--id", "r1", "--allow-net", "127.0.0.1", "--input", JSON.stringify({ url, n: 1 }), "--quiet"], {
-      cwd: a.dir,
-      db: a.db,
-    });
+    const r = await dweAsync(
+      [
+        "run",
+        WORKER_WASM,
+        "--entry",
+        "steps",
+        "--id",
+        "r1",
+        "--allow-net",
+        "127.0.0.1",
+        "--input",
+        JSON.stringify({ url, n: 1 }),
+        "--quiet",
+      ],
+      {
+        cwd: a.dir,
+        db: a.db,
+      },
+    );
     expect(r.code).toBe(0);
     const file = join(a.dir, "r1.dwe");
     expect(dwe(["export", "r1", "-o", file], { cwd: a.dir, db: a.db }).code).toBe(0);
@@ -171,7 +202,14 @@ describe("portable runs: dwe export, dwe import, dwe resume elsewhere", () => {
     const pgLocation = pgDb();
     expect(dwe(["import", file], { cwd: target.dir, db: pgLocation }).code).toBe(0);
     const count = async () =>
-      (await sql(pg!.url, `SELECT (SELECT COUNT(*) FROM runs)::int AS runs, (SELECT COUNT(*) FROM journal)::int AS journal`, [], `p${schemas}`)).rows[0];
+      (
+        await sql(
+          pg!.url,
+          `SELECT (SELECT COUNT(*) FROM runs)::int AS runs, (SELECT COUNT(*) FROM journal)::int AS journal`,
+          [],
+          `p${schemas}`,
+        )
+      ).rows[0];
     const pgBefore = await count();
     const dup = dwe(["import", file], { cwd: target.dir, db: pgLocation });
     expect(dup.code).toBe(2);
@@ -184,10 +222,13 @@ describe("portable runs: dwe export, dwe import, dwe resume elsewhere", () => {
     const a = dir();
     let release!: () => void;
     server.hold = () => new Promise<void>((r) => (release = r));
-    const child = spawnDwe(["run", WORKER_WASM, "--entry", "steps", "--id", "live", "--allow-net", "127.0.0.1", "--input", JSON.stringify({ url, n: 1 })], {
-      cwd: a.dir,
-      db: a.db,
-    });
+    const child = spawnDwe(
+      ["run", WORKER_WASM, "--entry", "steps", "--id", "live", "--allow-net", "127.0.0.1", "--input", JSON.stringify({ url, n: 1 })],
+      {
+        cwd: a.dir,
+        db: a.db,
+      },
+    );
     try {
       await waitFor("the request", () => bodiesOf("live").length === 1);
       const out = dwe(["export", "live", "-o", join(a.dir, "live.dwe")], { cwd: a.dir, db: a.db });

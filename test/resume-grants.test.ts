@@ -50,7 +50,9 @@ describe("resume grants", () => {
       expect(r.code, flags.join(" ")).toBe(2);
       const line = r.stderr.trim();
       expect(line.split("\n")).toHaveLength(1);
-      expect(line).toMatch(/^dwe: error: resuming run narrow with .* would widen the grants it was started with \(net 127\.0\.0\.1:\d+; shell sh\); add --grant/);
+      expect(line).toMatch(
+        /^dwe: error: resuming run narrow with .* would widen the grants it was started with \(net 127\.0\.0\.1:\d+; shell sh\); add --grant/,
+      );
     }
     const alone = await cli(["resume", "narrow", "--grant"]);
     expect(alone.code).toBe(2);
@@ -73,11 +75,17 @@ describe("resume grants", () => {
 
   it("a program list grant admits the named programs only, not a path that ends in one of their names", async () => {
     // exec {argv: ["/bin/sh", "-c", "true"]} with --allow-shell sh: denied (an error value, journaled).
-    const m = abiGuest(w.dir, "path-exec", { data: { 0: "exec", 16: "\\81\\a4argv\\93\\a7/bin/sh\\a2-c\\a4true" }, body: "(drop (call $call (i32.const 0) (i32.const 4) (i32.const 16) (i32.const 23)))" });
+    const m = abiGuest(w.dir, "path-exec", {
+      data: { 0: "exec", 16: "\\81\\a4argv\\93\\a7/bin/sh\\a2-c\\a4true" },
+      body: "(drop (call $call (i32.const 0) (i32.const 4) (i32.const 16) (i32.const 23)))",
+    });
     const r = await cli(["run", m, "--id", "path-exec", "--allow-shell", "sh", "--quiet"]);
     expect(r.code, r.stderr).toBe(0);
     const db = new Database(w.db, { readonly: true });
-    const row = db.prepare("SELECT j.state, j.payload FROM journal j JOIN runs USING (rid) WHERE id = 'path-exec' AND seq = 1").get() as { state: number; payload: Buffer };
+    const row = db.prepare("SELECT j.state, j.payload FROM journal j JOIN runs USING (rid) WHERE id = 'path-exec' AND seq = 1").get() as {
+      state: number;
+      payload: Buffer;
+    };
     db.close();
     expect(row.state).toBe(2);
     expect(row.payload.toString()).toContain("running '/bin/sh' was not granted");

@@ -69,7 +69,9 @@ const postgres: Backend = {
     await sql(u.toString(), text, [], schema);
   },
   cut: async () => {
-    await sql(testDb!.url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'dwe'", [testDb!.name]);
+    await sql(testDb!.url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'dwe'", [
+      testDb!.name,
+    ]);
   },
 };
 
@@ -136,7 +138,16 @@ describe.each([sqlite, postgres])("store conformance: $name", (backend) => {
   test("runs: create, get, list by status and parent; a duplicate id is refused", async () => {
     const { store } = await fresh();
     const r = await store.createRun(newRun("r1"));
-    expect(r).toMatchObject({ id: "r1", module: MOD, status: "pending", attempts: 0, leaseToken: 0, parentId: null, output: null, error: null });
+    expect(r).toMatchObject({
+      id: "r1",
+      module: MOD,
+      status: "pending",
+      attempts: 0,
+      leaseToken: 0,
+      parentId: null,
+      output: null,
+      error: null,
+    });
     expect(r.config).toEqual(CONFIG);
     expect(text(r.input)).toBe('{"id":"r1"}');
     await store.createRun(newRun("r2", { status: "suspended" }));
@@ -173,12 +184,19 @@ describe.each([sqlite, postgres])("store conformance: $name", (backend) => {
   test("finishRun: failed, suspended and released (gives the run back with its attempt undone)", async () => {
     const { store } = await fresh();
     await store.createRun(newRun("f"));
-    await store.finishRun(await store.acquireLease("f", "me:1:x", 60_000, false), { status: "failed", error: { code: "trap", message: "boom" } });
+    await store.finishRun(await store.acquireLease("f", "me:1:x", 60_000, false), {
+      status: "failed",
+      error: { code: "trap", message: "boom" },
+    });
     expect(await store.getRun("f")).toMatchObject({ status: "failed", error: { code: "trap", message: "boom" } });
     await store.createRun(newRun("s"));
     await store.finishRun(await store.acquireLease("s", "me:1:x", 60_000, false), { status: "suspended", wakeAt: 12345 });
     expect(await store.getRun("s")).toMatchObject({ status: "suspended", wakeAt: 12345, attempts: 1 });
-    await store.finishRun(await store.acquireLease("s", "me:1:x", 60_000, false), { status: "released", previous: "suspended", wakeAt: 12345 });
+    await store.finishRun(await store.acquireLease("s", "me:1:x", 60_000, false), {
+      status: "released",
+      previous: "suspended",
+      wakeAt: 12345,
+    });
     expect(await store.getRun("s")).toMatchObject({ status: "suspended", wakeAt: 12345, attempts: 1, leaseOwner: null, leaseToken: 2 });
   });
 
@@ -217,9 +235,9 @@ describe.each([sqlite, postgres])("store conformance: $name", (backend) => {
     const other = again();
     const now = await other.acquireLease("x", OTHER, 60_000, true);
     expect(now.token).toBe(old.token + 1);
-    await expect(store.appendJournal(old, [entry(2, 1, "late")], [{ seq: 2, stream: "log", level: "info", message: "late", at: 1 }])).rejects.toBeInstanceOf(
-      LeaseLost,
-    );
+    await expect(
+      store.appendJournal(old, [entry(2, 1, "late")], [{ seq: 2, stream: "log", level: "info", message: "late", at: 1 }]),
+    ).rejects.toBeInstanceOf(LeaseLost);
     await expect(store.setRunModule(old, MOD2)).rejects.toBeInstanceOf(LeaseLost);
     await expect(store.setRunGrants(old, { dirs: [], net: ["evil"], shell: null } as never)).rejects.toBeInstanceOf(LeaseLost);
     await expect(store.createChild(old, newRun("x-child", { parentId: "x" }))).rejects.toBeInstanceOf(LeaseLost);
@@ -262,7 +280,8 @@ describe.each([sqlite, postgres])("store conformance: $name", (backend) => {
     expect(byId.get("due")).toMatchObject({ previous: "suspended", wakeAt: now - 1 });
     expect(byId.get("orphan")!.previous).toBe("running");
     expect(byId.get("orphan")!.lease.token).toBe(2);
-    for (const c of claimed) expect(await store.getRun(c.lease.runId)).toMatchObject({ status: "running", leaseOwner: "w1", leaseToken: c.lease.token });
+    for (const c of claimed)
+      expect(await store.getRun(c.lease.runId)).toMatchObject({ status: "running", leaseOwner: "w1", leaseToken: c.lease.token });
     expect(await store.claimRuns("w2", 10, 60_000, now + 60_000)).toEqual([]);
 
     // A signal wakes a suspended run before its time.
@@ -366,7 +385,15 @@ describe.each([sqlite, postgres])("store conformance: $name", (backend) => {
 
   test("schedules: add, list, remove; a tick fires once when two workers race for it", async () => {
     const { store, again } = await fresh();
-    await store.addSchedule({ name: "nightly", cron: "0 3 * * *", module: MOD, entry: "run", input: bytes("{}"), config: CONFIG, nextTick: 1000 });
+    await store.addSchedule({
+      name: "nightly",
+      cron: "0 3 * * *",
+      module: MOD,
+      entry: "run",
+      input: bytes("{}"),
+      config: CONFIG,
+      nextTick: 1000,
+    });
     await expect(
       store.addSchedule({ name: "nightly", cron: "* * * * *", module: MOD, entry: "run", input: bytes("{}"), config: CONFIG, nextTick: 1 }),
     ).rejects.toBeInstanceOf(RunStateError);
@@ -481,37 +508,38 @@ describe.each([sqlite, postgres])("store conformance: $name", (backend) => {
   });
 
   // PostgreSQL only: a statement whose connection dies while it waits is run again on a new one.
-  if (backend.name === "postgres") test("a journal append whose connection is killed mid-statement is retried, once", async () => {
-    const { store, location } = await fresh();
-    const run = await store.createRun(newRun("m"));
-    const lease = await store.acquireLease("m", "me:1:x", 60_000, false);
-    const u = new URL(location);
-    const schema = u.searchParams.get("schema")!;
-    u.searchParams.delete("schema");
-    const locker = new pg.Client({ connectionString: u.toString(), options: `-c search_path=${schema}` });
-    await locker.connect();
-    try {
-      await locker.query("BEGIN");
-      await locker.query("SELECT 1 FROM runs WHERE rid = $1 FOR UPDATE", [run.rid]);
-      const pending = store.appendJournal(lease, [entry(1, 1, "once")], []);
-      // The append waits for the row lock; kill its backend there.
-      let killed = 0;
-      for (let i = 0; i < 200 && killed === 0; i++) {
-        const r = await locker.query(
-          `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
+  if (backend.name === "postgres")
+    test("a journal append whose connection is killed mid-statement is retried, once", async () => {
+      const { store, location } = await fresh();
+      const run = await store.createRun(newRun("m"));
+      const lease = await store.acquireLease("m", "me:1:x", 60_000, false);
+      const u = new URL(location);
+      const schema = u.searchParams.get("schema")!;
+      u.searchParams.delete("schema");
+      const locker = new pg.Client({ connectionString: u.toString(), options: `-c search_path=${schema}` });
+      await locker.connect();
+      try {
+        await locker.query("BEGIN");
+        await locker.query("SELECT 1 FROM runs WHERE rid = $1 FOR UPDATE", [run.rid]);
+        const pending = store.appendJournal(lease, [entry(1, 1, "once")], []);
+        // The append waits for the row lock; kill its backend there.
+        let killed = 0;
+        for (let i = 0; i < 200 && killed === 0; i++) {
+          const r = await locker.query(
+            `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
            WHERE datname = current_database() AND application_name = 'dwe' AND wait_event_type = 'Lock'`,
-        );
-        killed = r.rowCount ?? 0;
-        if (killed === 0) await new Promise((res) => setTimeout(res, 20));
+          );
+          killed = r.rowCount ?? 0;
+          if (killed === 0) await new Promise((res) => setTimeout(res, 20));
+        }
+        expect(killed).toBe(1);
+        await locker.query("COMMIT");
+        await pending;
+      } finally {
+        await locker.end();
       }
-      expect(killed).toBe(1);
-      await locker.query("COMMIT");
-      await pending;
-    } finally {
-      await locker.end();
-    }
-    expect((await store.readJournal(run.rid)).map((e) => text(e.payload))).toEqual(["once"]);
-  });
+      expect((await store.readJournal(run.rid)).map((e) => text(e.payload))).toEqual(["once"]);
+    });
 
   test("a second store on the same location sees the first one's writes (migrations run once)", async () => {
     const { store, again } = await fresh();

@@ -10,9 +10,13 @@ import { ROOT } from "./support/cli.js";
 describe("crash-consistency torture (short)", () => {
   it("random SIGKILLs and resumes lose nothing and repeat no finished effect", async () => {
     const seed = Math.floor(Math.random() * 2 ** 31);
-    const child = spawn(process.execPath, [join(ROOT, "scripts", "torture.mjs"), "--runs", "6", "--steps", "4", "--kills", "24", "--seed", String(seed)], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, "scripts", "torture.mjs"), "--runs", "6", "--steps", "4", "--kills", "24", "--seed", String(seed)],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
@@ -20,7 +24,13 @@ describe("crash-consistency torture (short)", () => {
     const code = await new Promise<number | null>((r) => child.on("close", r));
     expect(stderr, `seed ${seed}\n${stdout}`).toBe("");
     expect(code).toBe(0);
-    const counts = JSON.parse(stdout.trim().split("\n").pop()!) as { ok: boolean; runs: number; kills: number; effectsChecked: number; repeats: number };
+    const counts = JSON.parse(stdout.trim().split("\n").pop()!) as {
+      ok: boolean;
+      runs: number;
+      kills: number;
+      effectsChecked: number;
+      repeats: number;
+    };
     expect(counts).toMatchObject({ ok: true, runs: 6, effectsChecked: 6 * 4 * 2 });
     expect(counts.kills).toBeGreaterThan(0);
     expect(counts.repeats).toBeLessThanOrEqual(counts.kills);

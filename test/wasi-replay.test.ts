@@ -155,7 +155,10 @@ describe("WASI replay", () => {
     const r = cli(["run", mod.echo!, "--id", "e1", "--env", "B=2", "--env", "A=1", "--input", "hello stdin", "--", "x", "y z"]);
     expect(r.code, r.stderr).toBe(0);
     expect(logs("e1")).toEqual(["guest", "x", "y z", "A=1", "B=2", "hello stdin", "to-stderr"]);
-    const json = cli(["logs", "e1", "--json"]).stdout.trim().split("\n").map((l) => JSON.parse(l) as { stream: string; message: string });
+    const json = cli(["logs", "e1", "--json"])
+      .stdout.trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { stream: string; message: string });
     expect(json.at(-1)).toMatchObject({ stream: "stderr", message: "to-stderr" });
     expect(json[0]).toMatchObject({ stream: "stdout", message: "guest\n" });
     // Stdin needs no journal entries: it is pinned with the run.

@@ -29,7 +29,17 @@ describe("rust-std (plain WASI) under dwe", () => {
   let w: ReturnType<typeof workdir>;
   let reference: Finished;
 
-  const runArgs = (id: string, dir: string, n: number) => ["run", example("rust-std"), "--id", id, "--dir", `${dir}:/data`, "--", "/data/out.txt", String(n)];
+  const runArgs = (id: string, dir: string, n: number) => [
+    "run",
+    example("rust-std"),
+    "--id",
+    id,
+    "--dir",
+    `${dir}:/data`,
+    "--",
+    "/data/out.txt",
+    String(n),
+  ];
 
   async function finished(id: string, dir: string): Promise<Finished> {
     const logs = await dweAsync(["logs", id], { cwd: w.dir, db: w.db });

@@ -28,7 +28,17 @@ describe("child runs and cancellation", () => {
 
   it("fan-out: a parent starts 10 children, is killed while they run, and after recovery joins exactly 10, none run twice", async () => {
     const [id] = await startRuns(w, [
-      [WORKER_WASM, "--entry", "fanout", "--id", "p", "--allow-net", "127.0.0.1", "--input", JSON.stringify({ url, n: 10, sleep_ms: 2500 })],
+      [
+        WORKER_WASM,
+        "--entry",
+        "fanout",
+        "--id",
+        "p",
+        "--allow-net",
+        "127.0.0.1",
+        "--input",
+        JSON.stringify({ url, n: 10, sleep_ms: 2500 }),
+      ],
     ]);
     const a = worker();
     await waitFor("10 children posted", () => server.received.length >= 10);
@@ -70,7 +80,17 @@ describe("child runs and cancellation", () => {
   it("cancel: a running parent and its children stop at their next host call or wait and end cancelled", async () => {
     const [id] = await startRuns(w, [
       [WORKER_WASM, "--entry", "fanout", "--id", "q", "--allow-net", "127.0.0.1", "--input", JSON.stringify({ url, n: 3, sleep_ms: 5000 })],
-      [WORKER_WASM, "--entry", "steps", "--id", "busy", "--allow-net", "127.0.0.1", "--input", JSON.stringify({ url, n: 1, sleep_ms: 8000 })],
+      [
+        WORKER_WASM,
+        "--entry",
+        "steps",
+        "--id",
+        "busy",
+        "--allow-net",
+        "127.0.0.1",
+        "--input",
+        JSON.stringify({ url, n: 1, sleep_ms: 8000 }),
+      ],
     ]);
     worker();
     await waitFor("children running", () => server.received.filter((r) => r.body.startsWith("child")).length >= 3);

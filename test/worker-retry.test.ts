@@ -23,7 +23,10 @@ describe("retry policy", () => {
       server.status = server.received.length <= 2 ? 503 : 200;
       return Promise.resolve();
     };
-    const run = await dweAsync(["run", WORKER_WASM, "--entry", "flaky", "--id", "r1", "--allow-net", "127.0.0.1", "--input", JSON.stringify({ url, attempts: 4 })], w);
+    const run = await dweAsync(
+      ["run", WORKER_WASM, "--entry", "flaky", "--id", "r1", "--allow-net", "127.0.0.1", "--input", JSON.stringify({ url, attempts: 4 })],
+      w,
+    );
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual({ status: 200 });
     expect(server.received.length).toBe(3);
@@ -34,7 +37,10 @@ describe("retry policy", () => {
 
   it("gives up after the policy's attempts and returns the last response", async () => {
     server.status = 503;
-    const run = await dweAsync(["run", WORKER_WASM, "--entry", "flaky", "--allow-net", "127.0.0.1", "--input", JSON.stringify({ url, attempts: 2 })], w);
+    const run = await dweAsync(
+      ["run", WORKER_WASM, "--entry", "flaky", "--allow-net", "127.0.0.1", "--input", JSON.stringify({ url, attempts: 2 })],
+      w,
+    );
     expect(JSON.parse(run.stdout)).toEqual({ status: 503 });
     expect(server.received.length).toBe(2);
   });

@@ -40,7 +40,10 @@ describe("dwe schedule + workers", () => {
     const bad = await dweAsync(["schedule", "add", "x", WORKER_WASM, "--cron", "61 * * * *"], w);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^dwe: error: bad --cron '61 \* \* \* \*': minute field/);
-    const add = await dweAsync(["schedule", "add", "nightly", WORKER_WASM, "--cron", "0 3 * * *", "--entry", "signals", "--input", '{"timeout_ms":0}'], w);
+    const add = await dweAsync(
+      ["schedule", "add", "nightly", WORKER_WASM, "--cron", "0 3 * * *", "--entry", "signals", "--input", '{"timeout_ms":0}'],
+      w,
+    );
     expect(add.stderr).toBe("");
     expect(add.stdout).toMatch(/^nightly: next run at \d{4}-\d\d-\d\dT03:00:00.000Z/);
     const dup = await dweAsync(["schedule", "add", "nightly", WORKER_WASM, "--cron", "0 3 * * *"], w);
@@ -52,7 +55,10 @@ describe("dwe schedule + workers", () => {
   });
 
   it("two workers on one database start exactly one run per due tick", async () => {
-    const add = await dweAsync(["schedule", "add", "tick", WORKER_WASM, "--cron", "0 0 1 1 *", "--entry", "signals", "--input", '{"timeout_ms":0}'], w);
+    const add = await dweAsync(
+      ["schedule", "add", "tick", WORKER_WASM, "--cron", "0 0 1 1 *", "--entry", "signals", "--input", '{"timeout_ms":0}'],
+      w,
+    );
     expect(add.code).toBe(0);
     workers.push(startWorker(w, [], { DWE_POLL_MS: "20" }), startWorker(w, [], { DWE_POLL_MS: "20" }));
     // Make the schedule due five times (as if five ticks came), racing both workers each time.
@@ -63,7 +69,10 @@ describe("dwe schedule + workers", () => {
         const tick = Date.now() - 1000 + k;
         ticks.push(tick);
         db.prepare("UPDATE schedules SET next_tick = ? WHERE name = 'tick'").run(tick);
-        await waitFor("tick fired", () => (db.prepare("SELECT last_tick FROM schedules WHERE name = 'tick'").pluck().get() as number | null) === tick);
+        await waitFor(
+          "tick fired",
+          () => (db.prepare("SELECT last_tick FROM schedules WHERE name = 'tick'").pluck().get() as number | null) === tick,
+        );
       }
     } finally {
       db.close();

@@ -20,17 +20,23 @@ describe("signals", () => {
     workers.push(p);
     return p;
   };
-  const start = async (id: string, input: object) => (await startRuns(w, [[WORKER_WASM, "--entry", "signals", "--id", id, "--input", JSON.stringify(input)]]))[0]!;
+  const start = async (id: string, input: object) =>
+    (await startRuns(w, [[WORKER_WASM, "--entry", "signals", "--id", id, "--input", JSON.stringify(input)]]))[0]!;
   const signal = async (id: string, name: string, data: unknown) => {
     const r = await dweAsync(["signal", id, name, "--data", JSON.stringify(data)], w);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
   };
-  const completed = (id: string) => waitFor(`${id} completed`, () => runIn(w.db, id).status === "completed" && JSON.parse(runIn(w.db, id).output!));
+  const completed = (id: string) =>
+    waitFor(`${id} completed`, () => runIn(w.db, id).status === "completed" && JSON.parse(runIn(w.db, id).output!));
   const consumed = (id: string) => {
     const db = new Database(w.db, { readonly: true });
     try {
-      return db.prepare("SELECT s.name, CAST(s.data AS TEXT) AS data, s.consumed_seq AS seq FROM signals s JOIN runs r ON r.rid = s.rid WHERE r.id = ? ORDER BY s.id").all(id);
+      return db
+        .prepare(
+          "SELECT s.name, CAST(s.data AS TEXT) AS data, s.consumed_seq AS seq FROM signals s JOIN runs r ON r.rid = s.rid WHERE r.id = ? ORDER BY s.id",
+        )
+        .all(id);
     } finally {
       db.close();
     }

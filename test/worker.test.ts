@@ -80,7 +80,17 @@ describe("dwe worker", () => {
     const n = 200;
     await startRuns(
       w,
-      Array.from({ length: n }, (_, i) => [WORKER_WASM, "--entry", "slow", "--id", `s${i}`, "--allow-net", "127.0.0.1", "--input", JSON.stringify({ url })]),
+      Array.from({ length: n }, (_, i) => [
+        WORKER_WASM,
+        "--entry",
+        "slow",
+        "--id",
+        `s${i}`,
+        "--allow-net",
+        "127.0.0.1",
+        "--input",
+        JSON.stringify({ url }),
+      ]),
     );
     // Warm the module cache (asyncify instrumentation happens once per module) with one run first.
     const t0 = Date.now();
@@ -94,7 +104,17 @@ describe("dwe worker", () => {
 
   it("an infinite loop is stopped by its timeout; the other runs of the same thread complete", async () => {
     server.hold = () => delay(300);
-    const others = Array.from({ length: 5 }, (_, i) => [WORKER_WASM, "--entry", "steps", "--id", `o${i}`, "--allow-net", "127.0.0.1", "--input", JSON.stringify({ url, n: 3, sleep_ms: 200 })]);
+    const others = Array.from({ length: 5 }, (_, i) => [
+      WORKER_WASM,
+      "--entry",
+      "steps",
+      "--id",
+      `o${i}`,
+      "--allow-net",
+      "127.0.0.1",
+      "--input",
+      JSON.stringify({ url, n: 3, sleep_ms: 200 }),
+    ]);
     await startRuns(w, [
       [WORKER_WASM, "--entry", "spin", "--id", "spin", "--timeout", "1500"],
       [WORKER_WASM, "--entry", "spin_calls", "--id", "spin-calls", "--timeout", "1500"],
@@ -134,7 +154,9 @@ describe("dwe worker", () => {
     expect(Date.now() - t0).toBeLessThan(13_000);
     const r = runIn(w.db, id!);
     expect(r.status).toBe("pending");
-    const shown = JSON.parse((await dweAsync(["show", id!, "--json"], w)).stdout) as { journal: { intents: number; byOp: Record<string, number> } };
+    const shown = JSON.parse((await dweAsync(["show", id!, "--json"], w)).stdout) as {
+      journal: { intents: number; byOp: Record<string, number> };
+    };
     expect(shown.journal.intents).toBe(0);
     expect(shown.journal.byOp["http.request"]).toBe(2);
 

@@ -74,10 +74,17 @@ export async function createRun(store: SqliteStore, r: NewBenchRun): Promise<Run
 }
 
 /** Executes one attempt of a run in this process; throws unless it ends as `expect`. */
-export async function execute(store: SqliteStore, runId: string, expect = "completed", extra: Partial<ExecuteOptions> = {}): Promise<RunRecord> {
+export async function execute(
+  store: SqliteStore,
+  runId: string,
+  expect = "completed",
+  extra: Partial<ExecuteOptions> = {},
+): Promise<RunRecord> {
   const run = await executeRun(runId, { store, owner: newOwnerId(), cwd: process.cwd(), ...extra });
   if (run.status !== expect) {
-    throw new Error(`bench run ${runId} ended ${run.status}, expected ${expect}: ${run.error ? `${run.error.code}: ${run.error.message}` : ""}`);
+    throw new Error(
+      `bench run ${runId} ended ${run.status}, expected ${expect}: ${run.error ? `${run.error.code}: ${run.error.message}` : ""}`,
+    );
   }
   return run;
 }

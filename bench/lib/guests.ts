@@ -28,8 +28,8 @@ export async function guest(name: string): Promise<string> {
     writeFile(file: string, contents: Uint8Array | string) {
       if (file.endsWith(".wasm")) binary = contents as Uint8Array;
     },
-    stdout: { write: () => true } as never,
-    stderr: { write: (s: string | Uint8Array) => ((stderr += String(s)), true) } as never,
+    stdout: { write: () => true },
+    stderr: { write: (s: string | Uint8Array) => ((stderr += String(s)), true) },
   });
   if (error || !binary) throw new Error(`asc failed for ${source}:\n${stderr}\n${error?.message ?? "no output"}`);
   mkdirSync(BUILD, { recursive: true });

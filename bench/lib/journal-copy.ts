@@ -11,7 +11,9 @@ export function copyJournalPrefix(dbPath: string, fromId: string, toId: string, 
     const from = rid.get(fromId) as number;
     const to = rid.get(toId) as number;
     const n = db
-      .prepare("INSERT INTO journal (rid, seq, op, digest, state, payload, sum) SELECT ?, seq, op, digest, state, payload, sum FROM journal WHERE rid = ? AND seq <= ?")
+      .prepare(
+        "INSERT INTO journal (rid, seq, op, digest, state, payload, sum) SELECT ?, seq, op, digest, state, payload, sum FROM journal WHERE rid = ? AND seq <= ?",
+      )
       .run(to, from, count).changes;
     if (n !== count) throw new Error(`copied ${n} journal entries, expected ${count}`);
   } finally {

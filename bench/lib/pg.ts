@@ -38,7 +38,16 @@ export async function pgUnreachable(): Promise<string | null> {
 export async function pgSkipped(id: string, what: string, unit: string, target: string): Promise<Figure | null> {
   const why = await pgUnreachable();
   if (why === null) return null;
-  return { id, what, value: null, unit, target, baseline: null, note: `not measured: PostgreSQL at ${PG_ADMIN_URL} is unreachable (${why})`, met: null };
+  return {
+    id,
+    what,
+    value: null,
+    unit,
+    target,
+    baseline: null,
+    note: `not measured: PostgreSQL at ${PG_ADMIN_URL} is unreachable (${why})`,
+    met: null,
+  };
 }
 
 async function admin(sql: string): Promise<void> {
@@ -111,7 +120,8 @@ export async function createRunIn(store: Store, module: string, input: string): 
 
 export async function executeIn(store: Store, runId: string): Promise<RunRecord> {
   const run = await executeRun(runId, { store, owner: newOwnerId(), cwd: process.cwd() });
-  if (run.status !== "completed") throw new Error(`bench run ${runId} ended ${run.status}: ${run.error ? `${run.error.code}: ${run.error.message}` : ""}`);
+  if (run.status !== "completed")
+    throw new Error(`bench run ${runId} ended ${run.status}: ${run.error ? `${run.error.code}: ${run.error.message}` : ""}`);
   return run;
 }
 

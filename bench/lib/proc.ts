@@ -18,9 +18,13 @@ export function spawnDwe(db: string, args: string[], env: Record<string, string>
 
 export function spawnNode(args: string[], env: Record<string, string> = {}, cwd?: string): DweProcess {
   const startedAt = nowMs();
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...env }, ...(cwd && { cwd }) });
+  const child = spawn(process.execPath, args, {
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { ...process.env, ...env },
+    ...(cwd && { cwd }),
+  });
   let err = "";
-  child.stderr!.on("data", (c: Buffer) => {
+  child.stderr.on("data", (c: Buffer) => {
     if (err.length < 64 * 1024) err += c.toString();
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>

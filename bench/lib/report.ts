@@ -21,10 +21,7 @@ function cell(v: number | null): string {
 
 /** A Markdown table of the figures (what bench/README.md records). */
 export function formatTable(figures: readonly Figure[]): string {
-  const rows = [
-    "| id | what | value | unit | target | met | baseline | ratio |",
-    "|---|---|---:|---|---|---|---:|---:|",
-  ];
+  const rows = ["| id | what | value | unit | target | met | baseline | ratio |", "|---|---|---:|---|---|---|---:|---:|"];
   for (const f of figures) {
     const ratio = f.value !== null && f.baseline !== null && f.baseline !== 0 ? (f.value / f.baseline).toFixed(2) : "—";
     const met = f.met === null ? "—" : f.met ? "yes" : "**no**";

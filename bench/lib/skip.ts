@@ -7,5 +7,14 @@ let available: boolean | null = null;
 export function skipped(id: string, what: string, unit: string, target: string): Figure | null {
   available ??= workerAvailable();
   if (available) return null;
-  return { id, what, value: null, unit, target, baseline: null, note: "not measured: `dwe worker` is not available in this build", met: null };
+  return {
+    id,
+    what,
+    value: null,
+    unit,
+    target,
+    baseline: null,
+    note: "not measured: `dwe worker` is not available in this build",
+    met: null,
+  };
 }

@@ -32,7 +32,11 @@ export class WorkerProcess {
   private readonly db: Database.Database;
   private readonly count: Database.Statement;
 
-  constructor(readonly path: string, args: string[], env: Record<string, string> = {}) {
+  constructor(
+    readonly path: string,
+    args: string[],
+    env: Record<string, string> = {},
+  ) {
     this.p = spawnDwe(path, ["worker", "--quiet", ...args], env);
     this.db = new Database(path, { readonly: true, timeout: 30_000 });
     this.count = this.db.prepare("SELECT COUNT(*) FROM runs WHERE status = ?").pluck();
@@ -49,7 +53,9 @@ export class WorkerProcess {
       if (this.statusCount(status) >= count) return nowMs();
       if (this.p.child.exitCode !== null) throw new Error(`dwe worker exited ${this.p.child.exitCode}: ${this.p.stderr().slice(0, 500)}`);
       if (nowMs() > deadline) {
-        throw new Error(`timed out: ${this.statusCount(status)} of ${count} runs ${status} after ${timeoutMs} ms; failed: ${this.statusCount("failed")}`);
+        throw new Error(
+          `timed out: ${this.statusCount(status)} of ${count} runs ${status} after ${timeoutMs} ms; failed: ${this.statusCount("failed")}`,
+        );
       }
       await delay(pollMs);
     }

@@ -26,7 +26,8 @@ export function dbPath(opts: GlobalOptions): string {
 
 export function parseDurability(value: string | undefined): Durability {
   const v = value ?? process.env.DWE_DURABILITY ?? "process";
-  if (v !== "process" && v !== "fsync") throw new UsageError(`bad --durability '${v}': use 'process' (survives process crashes) or 'fsync' (survives power loss)`);
+  if (v !== "process" && v !== "fsync")
+    throw new UsageError(`bad --durability '${v}': use 'process' (survives process crashes) or 'fsync' (survives power loss)`);
   return v;
 }
 

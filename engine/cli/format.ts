@@ -71,6 +71,8 @@ export function runText(run: RunRecord, journal: JournalSummary, children: RunRe
   const ops = Object.entries(journal.byOp)
     .map(([op, n]) => `${op} ${n}`)
     .join(", ");
-  lines.push(`journal   ${journal.entries} entries, ${journal.bytes} payload bytes${journal.intents ? `, ${journal.intents} in flight` : ""}${ops ? ` (${ops})` : ""}`);
+  lines.push(
+    `journal   ${journal.entries} entries, ${journal.bytes} payload bytes${journal.intents ? `, ${journal.intents} in flight` : ""}${ops ? ` (${ops})` : ""}`,
+  );
   return lines.join("\n");
 }

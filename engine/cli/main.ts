@@ -83,7 +83,7 @@ grantOptions(
     .option("--detach", "create the run, print its id and return (a worker executes it)")
     .option("--json", "print the final run as JSON")
     .option("--quiet", "do not print guest logs"),
-).action(action(runCommand as Handler));
+).action(action(runCommand));
 
 grantOptions(
   program
@@ -97,7 +97,7 @@ grantOptions(
     .option("--entry <export>", "exported function to run (default: run, else _start)")
     .option("--timeout <ms>", "stop the run after this much active time")
     .option("--max-memory <size>", "guest memory limit, e.g. 64M (default 256M)"),
-).action(action(((module: string, args: string[], flags: Record<string, unknown>) => runCommand(module, args, { ...flags, detach: true })) as Handler));
+).action(action((module: string, args: string[], flags: Record<string, unknown>) => runCommand(module, args, { ...flags, detach: true })));
 
 program
   .command("worker")
@@ -110,7 +110,7 @@ program
   .option("--grace <ms>", "on SIGTERM, time runs get to reach their next host call (default 10000, or $DWE_SHUTDOWN_GRACE_MS)")
   .option("--suspend-after <ms>", "sleeps longer than this suspend the run (default 10000)")
   .option("--quiet", "do not log run outcomes")
-  .action(action(workerCommand as Handler));
+  .action(action(workerCommand));
 
 program
   .command("signal")
@@ -118,14 +118,14 @@ program
   .argument("<run>", "run id")
   .argument("<name>", "signal name")
   .option("--data <json>", "JSON data delivered with the signal")
-  .action(action(signalCommand as Handler));
+  .action(action(signalCommand));
 
 program
   .command("cancel")
   .description("cancel a run and its children: at once if idle, else at their next host call or wait")
   .argument("<run>", "run id")
   .option("--json", "as JSON")
-  .action(action(cancelCommand as Handler));
+  .action(action(cancelCommand));
 
 const schedule = program.command("schedule").description("runs started by workers on a cron schedule (UTC)");
 grantOptions(
@@ -139,17 +139,17 @@ grantOptions(
     .option("--entry <export>", "exported function to run (default: run, else _start)")
     .option("--timeout <ms>", "stop each run after this much active time")
     .option("--max-memory <size>", "guest memory limit, e.g. 64M (default 256M)"),
-).action(action(scheduleAddCommand as Handler));
+).action(action(scheduleAddCommand));
 schedule
   .command("list")
   .description("list schedules with their next and last tick")
   .option("--json", "as JSON")
-  .action(action(scheduleListCommand as Handler));
+  .action(action(scheduleListCommand));
 schedule
   .command("remove")
   .description("remove a schedule (runs it started are kept)")
   .argument("<name>", "schedule name")
-  .action(action(scheduleRemoveCommand as Handler));
+  .action(action(scheduleRemoveCommand));
 
 grantOptions(
   program
@@ -163,7 +163,7 @@ grantOptions(
   .option("--suspend-after <ms>", "sleeps longer than this suspend the run (default 10000)")
   .option("--json", "print the final run as JSON")
   .option("--quiet", "do not print guest logs")
-  .action(action(resumeCommand as Handler));
+  .action(action(resumeCommand));
 
 program
   .command("verify")
@@ -171,28 +171,28 @@ program
   .argument("<run>", "run id")
   .option("--json", "print the report as JSON")
   .option("--timeout <ms>", "stop a replay that takes longer (default: the run's --timeout, else 60000)")
-  .action(action(verifyCommand as Handler));
+  .action(action(verifyCommand));
 
 program
   .command("export")
   .description("write a run (module, journal, grants, state) to one portable file, for `dwe import` elsewhere")
   .argument("<run>", "run id")
   .option("-o, --output <file>", "write to FILE instead of stdout")
-  .action(action(exportCommand as Handler));
+  .action(action(exportCommand));
 
 program
   .command("import")
   .description("bring in a run written by `dwe export` (then `dwe resume` it); refuses an existing run id or a damaged file")
   .argument("<file>", "run file, or - for stdin")
   .option("--json", "print the imported run's id and status as JSON")
-  .action(action(importCommand as Handler));
+  .action(action(importCommand));
 
 program
   .command("show")
   .description("show a run: status, input, output, error, grants, journal summary")
   .argument("<run>", "run id")
   .option("--json", "as JSON")
-  .action(action(showCommand as Handler));
+  .action(action(showCommand));
 
 program
   .command("logs")
@@ -200,7 +200,7 @@ program
   .argument("<run>", "run id")
   .option("--json", "as JSON lines")
   .option("--timestamps", "prefix each line with its time and level")
-  .action(action(logsCommand as Handler));
+  .action(action(logsCommand));
 
 program
   .command("runs")
@@ -208,7 +208,7 @@ program
   .option("--status <status>", "only runs with this status")
   .option("--limit <n>", "at most this many (default 100)")
   .option("--json", "as JSON")
-  .action(action(runsCommand as Handler));
+  .action(action(runsCommand));
 
 try {
   await program.parseAsync(process.argv);

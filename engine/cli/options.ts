@@ -16,7 +16,9 @@ export interface GrantFlags {
 
 export function grantsFromFlags(flags: GrantFlags, cwd: string): Grants {
   if (typeof flags.allowShell === "string" && flags.allowShell.endsWith(".wasm")) {
-    throw new UsageError(`--allow-shell took '${flags.allowShell}' as a program list; put the module path first, or write --allow-shell=PROGRAMS`);
+    throw new UsageError(
+      `--allow-shell took '${flags.allowShell}' as a program list; put the module path first, or write --allow-shell=PROGRAMS`,
+    );
   }
   return {
     dirs: (flags.dir ?? []).map((d) => parseDirGrant(d, cwd)),
@@ -28,7 +30,8 @@ export function grantsFromFlags(flags: GrantFlags, cwd: string): Grants {
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export function checkRunId(id: string): string {
-  if (!ID_RE.test(id)) throw new UsageError(`bad run id '${id}': use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+  if (!ID_RE.test(id))
+    throw new UsageError(`bad run id '${id}': use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit`);
   return id;
 }
 

@@ -31,14 +31,16 @@ export function abiImports(
   let pending: Uint8Array = EMPTY;
 
   const settle = (reply: Reply): number => {
-    if (reply.bytes.length > MAX_RESPONSE) throw new AbiViolation(`response of ${reply.bytes.length} bytes is over the ${MAX_RESPONSE}-byte limit`);
+    if (reply.bytes.length > MAX_RESPONSE)
+      throw new AbiViolation(`response of ${reply.bytes.length} bytes is over the ${MAX_RESPONSE}-byte limit`);
     pending = reply.bytes;
     return reply.ok ? reply.bytes.length : -reply.bytes.length - 1;
   };
 
   const call = (opPtr: number, opLen: number, reqPtr: number, reqLen: number): number | Promise<number> => {
     if (opLen >>> 0 > MAX_OP_NAME) throw new AbiViolation(`dwe.call: operation name of ${opLen >>> 0} bytes is too long`);
-    if (reqLen >>> 0 > MAX_REQUEST) throw new AbiViolation(`dwe.call: request of ${reqLen >>> 0} bytes is over the ${MAX_REQUEST}-byte limit`);
+    if (reqLen >>> 0 > MAX_REQUEST)
+      throw new AbiViolation(`dwe.call: request of ${reqLen >>> 0} bytes is over the ${MAX_REQUEST}-byte limit`);
     const op = memory.readString(opPtr, opLen, "dwe.call operation name");
     const request = reqLen === 0 ? EMPTY : memory.read(reqPtr, reqLen, `dwe.call ${op} request`);
     const r = dispatcher.call(op, request);
@@ -65,7 +67,7 @@ export function abiImports(
   };
 
   return {
-    dwe: { call: driver.wrap(call as (...a: number[]) => number | Promise<number>), response },
+    dwe: { call: driver.wrap(call), response },
     env: {
       abort: (msg: number, file: number, line: number, col: number) => {
         throw new GuestAbort(`guest aborted: ${asString(msg)} at ${asString(file)}:${line}:${col}`);

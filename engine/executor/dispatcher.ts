@@ -129,7 +129,8 @@ export class Dispatcher {
         return this.fail(request);
     }
     const fn = this.o.functions.get(op);
-    if (!fn) throw new AbiViolation(`the guest called unknown operation '${op.slice(0, 64)}'; see docs/abi.md for the operations of ABI v1`);
+    if (!fn)
+      throw new AbiViolation(`the guest called unknown operation '${op.slice(0, 64)}'; see docs/abi.md for the operations of ABI v1`);
     const code = OP_CODES[fn.name];
     const seq = ++this.seq;
     const digest = digestRequest(code, request);
@@ -157,7 +158,12 @@ export class Dispatcher {
   async finish(): Promise<void> {
     const next = this.o.recorded[this.seq];
     if (next) {
-      throw new NonDeterminismError(this.o.run.id, this.seq + 1, describeRecorded(next), "nothing more (the code returned before making this call)");
+      throw new NonDeterminismError(
+        this.o.run.id,
+        this.seq + 1,
+        describeRecorded(next),
+        "nothing more (the code returned before making this call)",
+      );
     }
     if (!this.replayEnded) {
       this.replayEnded = true;
@@ -292,7 +298,7 @@ export class Dispatcher {
     };
     if (inFlight) {
       // The process died while this effect was running: its outcome is unknown.
-      const intent = inFlight.payload.length > 0 ? unpack(inFlight.payload) : null;
+      const intent: unknown = inFlight.payload.length > 0 ? unpack(inFlight.payload) : null;
       const verdict = fn.recover ? fn.recover(ctx, value, intent) : "redo";
       if (verdict !== "redo") {
         await this.o.journal.commit();
@@ -301,7 +307,10 @@ export class Dispatcher {
       if (fn.atMostOnce?.(value)) {
         return done(
           errorReply(
-            new GuestVisibleError("outcome_unknown", `${fn.name} (seq ${seq}) was in flight when the run stopped; it was not repeated (at_most_once)`),
+            new GuestVisibleError(
+              "outcome_unknown",
+              `${fn.name} (seq ${seq}) was in flight when the run stopped; it was not repeated (at_most_once)`,
+            ),
           ),
         );
       }
@@ -341,10 +350,12 @@ export class Dispatcher {
     const remaining = until - Date.now();
     if (remaining > this.o.suspendAfterMs) throw new Suspend(until);
     if (remaining > 0) {
-      await delay(remaining, undefined, { signal: this.o.stop ? AbortSignal.any([this.o.signal, this.o.stop]) : this.o.signal }).catch((err: unknown) => {
-        // Interrupted: throw why (shutdown, cancellation, timeout), not the timer's AbortError.
-        throw this.o.stop?.aborted ? this.o.stop.reason : this.o.signal.aborted ? this.o.signal.reason : err;
-      });
+      await delay(remaining, undefined, { signal: this.o.stop ? AbortSignal.any([this.o.signal, this.o.stop]) : this.o.signal }).catch(
+        (err: unknown) => {
+          // Interrupted: throw why (shutdown, cancellation, timeout), not the timer's AbortError.
+          throw this.o.stop?.aborted ? this.o.stop.reason : this.o.signal.aborted ? this.o.signal.reason : err;
+        },
+      );
     }
     this.o.journal.add({ seq: ctx.seq, op: code, digest, state: EntryState.Ok, payload: EMPTY });
     return OK_NIL;
@@ -369,7 +380,13 @@ export class Dispatcher {
       until = intent.until === undefined || intent.until === null ? null : Number(intent.until);
     } else {
       until = fn.deadline!(ctx, value);
-      this.o.journal.add({ seq: ctx.seq, op: code, digest, state: EntryState.Intent, payload: encode({ until: until === null ? null : BigInt(until) }) });
+      this.o.journal.add({
+        seq: ctx.seq,
+        op: code,
+        digest,
+        state: EntryState.Intent,
+        payload: encode({ until: until === null ? null : BigInt(until) }),
+      });
       await this.o.journal.commit();
     }
     const done = async (reply: Reply): Promise<Reply> => {
@@ -386,7 +403,9 @@ export class Dispatcher {
     }
     if (found !== undefined) return done({ ok: true, bytes: encode(found) });
     if (until !== null && Date.now() >= until) {
-      return done(errorReply(new GuestVisibleError("timeout", `${fn.name} (seq ${ctx.seq}) timed out at ${new Date(until).toISOString()}`)));
+      return done(
+        errorReply(new GuestVisibleError("timeout", `${fn.name} (seq ${ctx.seq}) timed out at ${new Date(until).toISOString()}`)),
+      );
     }
     throw new Suspend(until);
   }
@@ -402,7 +421,10 @@ function describeCall(op: string, request: Uint8Array): string {
     shown =
       request.length === 0
         ? ""
-        : " " + JSON.stringify(unpack(request), (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v instanceof Uint8Array ? `<${v.length} bytes>` : v));
+        : " " +
+          JSON.stringify(unpack(request), (_k, v: unknown) =>
+            typeof v === "bigint" ? v.toString() : v instanceof Uint8Array ? `<${v.length} bytes>` : v,
+          );
   } catch {
     shown = ` <${request.length} bytes>`;
   }

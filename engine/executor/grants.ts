@@ -64,7 +64,10 @@ export function parseNetGrants(spec: string): NetGrant[] {
 export function parseShellGrant(spec: string | boolean | undefined): boolean | string[] {
   if (spec === undefined || spec === false) return false;
   if (spec === true) return true;
-  const names = spec.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const names = spec
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
   if (names.length === 0) return true;
   for (const n of names) {
     if (n.includes("/")) throw new UsageError(`bad --allow-shell entry '${n}': name programs without a path, e.g. --allow-shell sh,git`);

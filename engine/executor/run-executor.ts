@@ -185,7 +185,9 @@ async function attempt(lease: Lease, previous: { status: RunStatus; wakeAt: numb
   const memory = new GuestMemory();
   const debug = o.debug ?? (() => undefined);
   const timer =
-    timeoutMs === null ? null : setTimeout(() => abort.abort(new DweError("timeout", `run ${run.id} ran past its timeout of ${timeoutMs} ms`)), timeoutMs);
+    timeoutMs === null
+      ? null
+      : setTimeout(() => abort.abort(new DweError("timeout", `run ${run.id} ran past its timeout of ${timeoutMs} ms`)), timeoutMs);
   try {
     await runGuestToEnd({ run, dispatcher, wasi, memory, module, component, signal: abort.signal, debug, onGuest: o.onGuest });
     await journal.commit();

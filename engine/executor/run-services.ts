@@ -31,7 +31,11 @@ export function runServices(store: Store, lease: Lease, run: RunRecord): RunServ
     async startChild(seq, req) {
       const module = req.module ?? run.module;
       const names = await moduleExports(store, module);
-      if (!names) throw new GuestVisibleError("not_found", `no module ${module} in the store; store it first (e.g. with \`dwe run --detach\` or \`dwe start\`)`);
+      if (!names)
+        throw new GuestVisibleError(
+          "not_found",
+          `no module ${module} in the store; store it first (e.g. with \`dwe run --detach\` or \`dwe start\`)`,
+        );
       if (!names.includes(req.entry)) {
         throw new GuestVisibleError("invalid", `module ${module.slice(0, 12)} has no exported function '${req.entry}' to start as a child`);
       }

@@ -29,6 +29,4 @@ export type ToRunThread =
   | { type: "lease_lost" };
 
 export type FromRunThread =
-  | { type: "logs"; logs: LogRecord[] }
-  | { type: "done" }
-  | { type: "error"; error: { code: string; message: string }; exitCode: number };
+  { type: "logs"; logs: LogRecord[] } | { type: "done" } | { type: "error"; error: { code: string; message: string }; exitCode: number };

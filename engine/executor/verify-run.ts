@@ -83,7 +83,16 @@ export async function verifyRun(store: Store, runId: string, o: VerifyOptions = 
     recorded = await ro.readJournal(run.rid);
   } catch (err) {
     if (!(err instanceof CorruptJournal)) throw err;
-    return { ...base, entries: 0, replayed: 0, intact: false, deterministic: false, outcome: "corrupt", seq: seqOf(err.message), message: err.message };
+    return {
+      ...base,
+      entries: 0,
+      replayed: 0,
+      intact: false,
+      deterministic: false,
+      outcome: "corrupt",
+      seq: seqOf(err.message),
+      message: err.message,
+    };
   }
   const entries = recorded.length;
   const bad = misplacedIntent(recorded);
@@ -208,13 +217,22 @@ async function replay(
       };
     }
     if (err instanceof NonDeterminismError) {
-      return { ...base, replayed: err.seq - 1, intact: true, deterministic: false, outcome: "diverged", seq: err.seq, message: err.message };
+      return {
+        ...base,
+        replayed: err.seq - 1,
+        intact: true,
+        deterministic: false,
+        outcome: "diverged",
+        seq: err.seq,
+        message: err.message,
+      };
     }
     if (err instanceof ProcExit && !dispatcher.replaying) {
       return verdictAfterJournal(run, base, done, { code: "exit", message: `the program exited with code ${err.code}` });
     }
     const error = describeError(err);
-    if (err instanceof DweError && (error.code === "invalid_module" || error.code === "store" || error.code === "corrupt_journal")) throw err;
+    if (err instanceof DweError && (error.code === "invalid_module" || error.code === "store" || error.code === "corrupt_journal"))
+      throw err;
     if (!dispatcher.replaying) return verdictAfterJournal(run, base, done, error);
     return {
       ...base,

@@ -38,7 +38,9 @@ export function decodeRunFile(bytes: Uint8Array, source: string): RunExport {
   if (typeof o !== "object" || o === null || o.format !== RUN_FILE_FORMAT) throw bad("is not a dwe run file (made by `dwe export`)");
   if (typeof o.version !== "number" || !Number.isInteger(o.version) || o.version < 1) throw bad("has a damaged header (version)");
   if (o.version > RUN_FILE_VERSION) {
-    throw bad(`was written by a newer dwe (run file version ${o.version}, this dwe reads version ${RUN_FILE_VERSION}); upgrade dwe to import it`);
+    throw bad(
+      `was written by a newer dwe (run file version ${o.version}, this dwe reads version ${RUN_FILE_VERSION}); upgrade dwe to import it`,
+    );
   }
   if (!(o.body instanceof Uint8Array) || typeof o.sha256 !== "string") throw bad("has a damaged header (body or checksum missing)");
   if (sha256(o.body) !== o.sha256) throw bad("is damaged: its checksum does not match its contents");

@@ -9,9 +9,23 @@ import { InvalidModule } from "../errors.js";
 
 /** WASI imports that make journaled calls: live effects and timers await commits (docs/wasi.md). */
 const WASI_ASYNC = [
-  "poll_oneoff", "clock_time_get", "random_get", "fd_read", "fd_pread", "fd_write", "fd_pwrite", "fd_seek",
-  "fd_filestat_get", "path_filestat_get", "fd_readdir", "path_open", "path_create_directory", "path_remove_directory",
-  "path_unlink_file", "path_rename", "fd_filestat_set_size",
+  "poll_oneoff",
+  "clock_time_get",
+  "random_get",
+  "fd_read",
+  "fd_pread",
+  "fd_write",
+  "fd_pwrite",
+  "fd_seek",
+  "fd_filestat_get",
+  "path_filestat_get",
+  "fd_readdir",
+  "path_open",
+  "path_create_directory",
+  "path_remove_directory",
+  "path_unlink_file",
+  "path_rename",
+  "fd_filestat_set_size",
 ] as const;
 
 /**
@@ -49,8 +63,17 @@ export async function asyncifyModule(bytes: Uint8Array): Promise<Uint8Array> {
     // What Node 20's V8 (11.3) runs; binaryen then emits nothing newer (e.g. compact imports).
     const F = binaryen.Features;
     mod.setFeatures(
-      F.MVP | F.MutableGlobals | F.NontrappingFPToInt | F.SIMD128 | F.BulkMemory | F.BulkMemoryOpt | F.SignExt |
-        F.ReferenceTypes | F.Multivalue | F.TailCall | F.CallIndirectOverlong,
+      F.MVP |
+        F.MutableGlobals |
+        F.NontrappingFPToInt |
+        F.SIMD128 |
+        F.BulkMemory |
+        F.BulkMemoryOpt |
+        F.SignExt |
+        F.ReferenceTypes |
+        F.Multivalue |
+        F.TailCall |
+        F.CallIndirectOverlong,
     );
     binaryen.setPassArgument("asyncify-imports", ASYNC_IMPORTS.join(","));
     binaryen.setOptimizeLevel(2);
@@ -175,4 +198,3 @@ export class AsyncifyDriver {
     this.saved = 0;
   }
 }
-

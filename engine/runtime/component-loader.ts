@@ -49,11 +49,15 @@ export async function transpileComponent(bytes: Uint8Array, name: string): Promi
   const imports = [...new Set(out.imports.map(unversioned))].sort();
   const missing = imports.filter((i) => !SUPPORTED_INTERFACES.has(i));
   if (missing.length > 0) {
-    throw new InvalidModule(`${name} imports ${missing.join(", ")}, which dwe does not provide to components; see docs/components.md for the supported WASI 0.2 interfaces`);
+    throw new InvalidModule(
+      `${name} imports ${missing.join(", ")}, which dwe does not provide to components; see docs/components.md for the supported WASI 0.2 interfaces`,
+    );
   }
   const exported = out.exports.map(([n]) => unversioned(n));
   if (!exported.includes("wasi:cli/run")) {
-    throw new InvalidModule(`${name} does not export wasi:cli/run; dwe runs command components (for example made with \`jco new core.wasm --wasi-command\`)`);
+    throw new InvalidModule(
+      `${name} does not export wasi:cli/run; dwe runs command components (for example made with \`jco new core.wasm --wasi-command\`)`,
+    );
   }
   const files: Record<string, Uint8Array> = {};
   for (const [file, data] of Object.entries(out.files)) if (file.endsWith(".js") || file.endsWith(".wasm")) files[file] = data;
@@ -67,7 +71,7 @@ function decodeArtifact(bytes: Uint8Array): Artifact | undefined {
     if (!a || typeof a.files !== "object" || !Array.isArray(a.imports)) return undefined;
     const files: Record<string, Uint8Array> = {};
     for (const [k, v] of Object.entries(a.files as Record<string, unknown>)) if (v instanceof Uint8Array) files[k] = v;
-    return files[COMPONENT_JS] ? { files, imports: a.imports as string[] } : undefined;
+    return files[COMPONENT_JS] ? { files, imports: a.imports } : undefined;
   } catch {
     return undefined;
   }
@@ -91,7 +95,10 @@ function materialize(sha: string, artifact: Artifact): string {
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
     if (existsSync(join(dir, ".complete"))) return dir; // another process got there first
-    throw new InvalidModule(`cannot write the transpiled component to ${dir}: ${(err as Error).message}; set DWE_CACHE_DIR to a writable directory`, { cause: err });
+    throw new InvalidModule(
+      `cannot write the transpiled component to ${dir}: ${(err as Error).message}; set DWE_CACHE_DIR to a writable directory`,
+      { cause: err },
+    );
   }
   return dir;
 }

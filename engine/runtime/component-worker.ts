@@ -78,15 +78,13 @@ function exitOf(err: unknown): number | undefined {
 }
 
 interface Transpiled {
-  instantiate(
-    getCoreModule: (path: string) => WebAssembly.Module,
-    imports: Record<string, unknown>,
-  ): Promise<{ run: { run(): void } }>;
+  instantiate(getCoreModule: (path: string) => WebAssembly.Module, imports: Record<string, unknown>): Promise<{ run: { run(): void } }>;
 }
 
 try {
   const mod = (await import(pathToFileURL(join(data.dir, COMPONENT_JS)).href)) as Transpiled;
-  const getCoreModule = (file: string) => new WebAssembly.Module(withMemoryLimit(new Uint8Array(readFileSync(join(data.dir, file))), data.maxPages) as Uint8Array<ArrayBuffer>);
+  const getCoreModule = (file: string) =>
+    new WebAssembly.Module(withMemoryLimit(new Uint8Array(readFileSync(join(data.dir, file))), data.maxPages) as Uint8Array<ArrayBuffer>);
   const root = await mod.instantiate(getCoreModule, wasiP2Imports(env));
   let code: number;
   try {

@@ -71,7 +71,15 @@ export const PROVIDED_SIGNATURES: Readonly<Record<string, string>> = {
   "wasi_snapshot_preview1.proc_exit": sig([I], []),
 };
 
-const VALTYPES: Record<number, string> = { 0x7f: "i32", 0x7e: "i64", 0x7d: "f32", 0x7c: "f64", 0x7b: "v128", 0x70: "funcref", 0x6f: "externref" };
+const VALTYPES: Record<number, string> = {
+  0x7f: "i32",
+  0x7e: "i64",
+  0x7d: "f32",
+  0x7c: "f64",
+  0x7b: "v128",
+  0x70: "funcref",
+  0x6f: "externref",
+};
 
 class Reader {
   constructor(

@@ -68,7 +68,9 @@ export function withMemoryLimit(bytes: Uint8Array, maxPages: number): Uint8Array
           max = Math.min(declared, maxPages);
         }
         if (initial > maxPages) {
-          throw new InvalidModule(`module needs ${initial} pages of memory at start, over the limit of ${maxPages} pages; raise --max-memory`);
+          throw new InvalidModule(
+            `module needs ${initial} pages of memory at start, over the limit of ${maxPages} pages; raise --max-memory`,
+          );
         }
         out.push(0x01, ...writeU32(initial), ...writeU32(max));
       }

@@ -111,7 +111,9 @@ async function inspect(c: pg.PoolClient, location: string): Promise<number> {
       `${location} holds tables that are not dwe's (no dwe_meta table); point --db (or DWE_DB) at a dwe database, an empty database, or use ?schema=NAME`,
     );
   }
-  const meta = new Map((await c.query<{ key: string; value: string }>("SELECT key, value FROM dwe_meta")).rows.map((r) => [r.key, r.value]));
+  const meta = new Map(
+    (await c.query<{ key: string; value: string }>("SELECT key, value FROM dwe_meta")).rows.map((r) => [r.key, r.value]),
+  );
   if (meta.get("app") !== APP_ID) throw new StoreError(`${location} is not a dwe database (dwe_meta.app is not 'dwe')`);
   const version = Number(meta.get("schema_version") ?? "0");
   if (!Number.isInteger(version) || version < 0) throw new StoreError(`${location} has a damaged dwe_meta.schema_version`);
@@ -131,7 +133,8 @@ async function inspect(c: pg.PoolClient, location: string): Promise<number> {
 export async function migratePg(c: pg.PoolClient, location: string, schema: string | null, create: boolean): Promise<void> {
   if (schema !== null) {
     const exists = (await c.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [schema])).rowCount === 1;
-    if (!exists && !create) throw new StoreError(`no dwe schema at ${location}; start a run with \`dwe run\` first, or pass --db (or DWE_DB)`);
+    if (!exists && !create)
+      throw new StoreError(`no dwe schema at ${location}; start a run with \`dwe run\` first, or pass --db (or DWE_DB)`);
     if (!exists) await c.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
   }
   // Read-only look first: an up-to-date schema needs no lock.
@@ -146,7 +149,9 @@ export async function migratePg(c: pg.PoolClient, location: string, schema: stri
     if (version < PG_MIGRATIONS.length) {
       if (version === 0) {
         await c.query("CREATE TABLE IF NOT EXISTS dwe_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
-        await c.query("INSERT INTO dwe_meta (key, value) VALUES ('app', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", [APP_ID]);
+        await c.query("INSERT INTO dwe_meta (key, value) VALUES ('app', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", [
+          APP_ID,
+        ]);
       }
       for (let v = version; v < PG_MIGRATIONS.length; v++) await c.query(PG_MIGRATIONS[v]!);
       await c.query(

@@ -45,7 +45,7 @@ const buf = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byt
 const TYPES = {
   getTypeParser: ((oid: number, format?: string) => {
     if (oid === 20 || oid === 1700) return (v: string) => Number(v);
-    return pgLib().types.getTypeParser(oid, format as "text");
+    return pgLib().types.getTypeParser(oid, format as "text") as (v: string) => unknown;
   }) as typeof pg.types.getTypeParser,
 };
 
@@ -66,7 +66,10 @@ function poolSizeFromEnv(): number {
 function isConnectionError(err: unknown): boolean {
   const e = err as { code?: string; message?: string; cause?: { code?: string } } | null;
   const code = e?.code ?? e?.cause?.code;
-  if (typeof code === "string" && (code.startsWith("08") || ["57P01", "57P02", "57P03", "ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT"].includes(code))) {
+  if (
+    typeof code === "string" &&
+    (code.startsWith("08") || ["57P01", "57P02", "57P03", "ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT"].includes(code))
+  ) {
     return true;
   }
   return /Connection terminated|connection timeout|connection error/i.test(e?.message ?? "");
@@ -154,7 +157,11 @@ export class PgStore implements Store {
    * One statement outside a transaction. `retry`: the statement may simply run again after a lost
    * connection (a read, or a write that has the same effect twice); default: SELECTs only.
    */
-  private async q<R extends pg.QueryResultRow>(sql: string, params: unknown[] = [], retry = /^\s*SELECT/i.test(sql)): Promise<pg.QueryResult<R>> {
+  private async q<R extends pg.QueryResultRow>(
+    sql: string,
+    params: unknown[] = [],
+    retry = /^\s*SELECT/i.test(sql),
+  ): Promise<pg.QueryResult<R>> {
     await this.db();
     for (let attempt = 1; ; attempt++) {
       try {
@@ -276,11 +283,10 @@ export class PgStore implements Store {
     const limit = filter.limit ?? 1000;
     let r: pg.QueryResult<RunRow>;
     if (filter.parentId !== undefined) {
-      r = await this.q<RunRow>("SELECT * FROM runs WHERE parent_id = $1 AND ($2::text IS NULL OR status = $2) ORDER BY created_at, rid LIMIT $3", [
-        filter.parentId,
-        filter.status ?? null,
-        limit,
-      ]);
+      r = await this.q<RunRow>(
+        "SELECT * FROM runs WHERE parent_id = $1 AND ($2::text IS NULL OR status = $2) ORDER BY created_at, rid LIMIT $3",
+        [filter.parentId, filter.status ?? null, limit],
+      );
     } else if (filter.status) {
       r = await this.q<RunRow>("SELECT * FROM runs WHERE status = $1 ORDER BY created_at DESC, rid DESC LIMIT $2", [filter.status, limit]);
     } else {
@@ -301,8 +307,11 @@ export class PgStore implements Store {
 
   async setRunGrants(lease: Lease, grants: Grants): Promise<void> {
     await this.tx(async (c) => {
-      const row = (await c.query<{ config: Buffer; lease_token: number }>("SELECT config, lease_token FROM runs WHERE rid = $1 FOR UPDATE", [lease.rid]))
-        .rows[0];
+      const row = (
+        await c.query<{ config: Buffer; lease_token: number }>("SELECT config, lease_token FROM runs WHERE rid = $1 FOR UPDATE", [
+          lease.rid,
+        ])
+      ).rows[0];
       if (!row || row.lease_token !== lease.token) throw new LeaseLost(lease.runId);
       const config = { ...(unpack(row.config) as RunConfig), grants };
       await c.query("UPDATE runs SET config = $1, updated_at = $2 WHERE rid = $3", [pack(config), Date.now(), lease.rid]);
@@ -339,7 +348,11 @@ export class PgStore implements Store {
 
   async renewLease(lease: Lease, ttlMs: number): Promise<boolean> {
     const expiresAt = Date.now() + ttlMs;
-    const r = await this.q("UPDATE runs SET lease_expires = $1 WHERE rid = $2 AND lease_token = $3", [expiresAt, lease.rid, lease.token], true);
+    const r = await this.q(
+      "UPDATE runs SET lease_expires = $1 WHERE rid = $2 AND lease_token = $3",
+      [expiresAt, lease.rid, lease.token],
+      true,
+    );
     const ok = r.rowCount === 1;
     if (ok) lease.expiresAt = expiresAt;
     return ok;
@@ -544,7 +557,8 @@ export class PgStore implements Store {
 
   async sendSignal(runId: string, name: string, data: Uint8Array): Promise<number> {
     return this.tx(async (c) => {
-      const row = (await c.query<{ rid: number; status: RunStatus }>("SELECT rid, status FROM runs WHERE id = $1 FOR UPDATE", [runId])).rows[0];
+      const row = (await c.query<{ rid: number; status: RunStatus }>("SELECT rid, status FROM runs WHERE id = $1 FOR UPDATE", [runId]))
+        .rows[0];
       if (!row) throw new RunNotFound(runId);
       if (RUN_TRANSITIONS[row.status].length === 0) {
         throw new RunStateError(`run ${runId} is ${row.status}; signals can only be sent to a run that has not ended`);
@@ -588,7 +602,8 @@ export class PgStore implements Store {
       await this.fence(c, lease);
       const existing = (await c.query<RunRow>("SELECT * FROM runs WHERE id = $1", [child.id])).rows[0];
       if (existing) {
-        if (existing.parent_id !== lease.runId) throw new RunStateError(`run id '${child.id}' is taken by a run that is not a child of ${lease.runId}`);
+        if (existing.parent_id !== lease.runId)
+          throw new RunStateError(`run id '${child.id}' is taken by a run that is not a child of ${lease.runId}`);
         return toRecord(existing);
       }
       return toRecord((await c.query<RunRow>(INSERT_RUN, insertRunParams(child, Date.now()))).rows[0]!);
@@ -641,10 +656,14 @@ export class PgStore implements Store {
       await c.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
       const row = (await c.query<RunRow>("SELECT * FROM runs WHERE id = $1", [runId])).rows[0];
       if (!row) throw new RunNotFound(runId);
-      const mod = (await c.query<{ kind: ModuleKind; bytes: Buffer }>("SELECT kind, bytes FROM modules WHERE sha256 = $1", [row.module])).rows[0];
+      const mod = (await c.query<{ kind: ModuleKind; bytes: Buffer }>("SELECT kind, bytes FROM modules WHERE sha256 = $1", [row.module]))
+        .rows[0];
       if (!mod) throw new StoreError(`run ${runId} pins module ${row.module}, which is missing from ${this.location}`);
-      const journal = (await c.query<JournalRow>("SELECT seq, op, digest, state, payload, sum FROM journal WHERE rid = $1 ORDER BY seq", [row.rid])).rows;
-      const logs = (await c.query<LogRecord>("SELECT seq, stream, level, message, at FROM logs WHERE rid = $1 ORDER BY seq", [row.rid])).rows;
+      const journal = (
+        await c.query<JournalRow>("SELECT seq, op, digest, state, payload, sum FROM journal WHERE rid = $1 ORDER BY seq", [row.rid])
+      ).rows;
+      const logs = (await c.query<LogRecord>("SELECT seq, stream, level, message, at FROM logs WHERE rid = $1 ORDER BY seq", [row.rid]))
+        .rows;
       const signals = (await c.query<SignalRow>("SELECT * FROM signals WHERE rid = $1 ORDER BY id", [row.rid])).rows.map(toSignal);
       const rec = toRecord(row);
       return {

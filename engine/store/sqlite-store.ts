@@ -221,7 +221,9 @@ export class SqliteStore implements Store {
       const row = this.stmt.getRun.get(lease.runId) as RunRow | undefined;
       if (!row || row.rid !== lease.rid || row.lease_token !== lease.token) throw new LeaseLost(lease.runId);
       const config = { ...(unpack(row.config) as RunConfig), grants };
-      this.db.prepare("UPDATE runs SET config = ?, updated_at = ? WHERE rid = ? AND lease_token = ?").run(pack(config), Date.now(), lease.rid, lease.token);
+      this.db
+        .prepare("UPDATE runs SET config = ?, updated_at = ? WHERE rid = ? AND lease_token = ?")
+        .run(pack(config), Date.now(), lease.rid, lease.token);
     });
     set.immediate();
     return Promise.resolve();
@@ -495,7 +497,8 @@ export class SqliteStore implements Store {
       if (this.stmt.leaseToken.get(lease.rid) !== lease.token) throw new LeaseLost(lease.runId);
       const existing = this.stmt.getRun.get(child.id) as RunRow | undefined;
       if (existing) {
-        if (existing.parent_id !== lease.runId) throw new RunStateError(`run id '${child.id}' is taken by a run that is not a child of ${lease.runId}`);
+        if (existing.parent_id !== lease.runId)
+          throw new RunStateError(`run id '${child.id}' is taken by a run that is not a child of ${lease.runId}`);
         return toRecord(existing);
       }
       this.stmt.insertRun.run({
@@ -564,7 +567,8 @@ export class SqliteStore implements Store {
   async exportRun(runId: string): Promise<RunExport> {
     // One read transaction: the run, its journal, logs and signals as of one moment.
     const snapshot = this.db.transaction((): { row: RunRow; journal: Promise<JournalEntry[]>; logs: LogRecord[]; signals: SignalRow[] } => {
-      const row = this.db.prepare("SELECT * FROM runs WHERE id = ?").get(runId) as (RunRow & { wake_requested: number; cancel_requested: number }) | undefined;
+      const row = this.db.prepare("SELECT * FROM runs WHERE id = ?").get(runId) as
+        (RunRow & { wake_requested: number; cancel_requested: number }) | undefined;
       if (!row) throw new RunNotFound(runId);
       return {
         row,
@@ -592,7 +596,8 @@ export class SqliteStore implements Store {
   async importRun(bundle: RunExport): Promise<RunRecord> {
     const put = this.db.transaction((): RunRecord => {
       const r = bundle.run;
-      if (this.stmt.getRun.get(r.id)) throw new RunStateError(`a run with id '${r.id}' already exists in ${this.location}; nothing was imported`);
+      if (this.stmt.getRun.get(r.id))
+        throw new RunStateError(`a run with id '${r.id}' already exists in ${this.location}; nothing was imported`);
       const m = bundle.module;
       this.stmt.putModule.run(m.sha256, m.kind, m.bytes.length, m.bytes, Date.now());
       const rid = Number(

@@ -27,8 +27,12 @@ export type ToThread =
   /** Abort now, including effects in flight (lease lost, shutdown grace over). */
   | { type: "abort"; job: number | null; reason: "shutdown" | "lease_lost" };
 
-export type FromThread =
-  | { type: "done"; job: number; status: RunStatus | "lease_lost" | "error"; error?: { code: string; message: string } };
+export type FromThread = {
+  type: "done";
+  job: number;
+  status: RunStatus | "lease_lost" | "error";
+  error?: { code: string; message: string };
+};
 
 /**
  * Where an executor thread publishes which job is running guest code, and since when, so the

@@ -190,7 +190,14 @@ export class Supervisor {
     if (culprit === null) {
       // The thread died by itself (out of memory?): blame the run that was in guest code, if any.
       const g = slot.clock.read();
-      if (g) culprit = { job: g.job, error: { code: "crashed", message: `the executor thread died while run ${this.jobs.get(g.job)?.lease.runId ?? "?"} was running guest code (out of memory?)` } };
+      if (g)
+        culprit = {
+          job: g.job,
+          error: {
+            code: "crashed",
+            message: `the executor thread died while run ${this.jobs.get(g.job)?.lease.runId ?? "?"} was running guest code (out of memory?)`,
+          },
+        };
     }
     await slot.worker.terminate().catch(() => undefined);
     for (const job of slot.jobs) {
@@ -202,7 +209,11 @@ export class Supervisor {
           ? ({ status: "failed", error: culprit.error } as const)
           : ({ status: "released", previous: "pending", wakeAt: null } as const);
       await this.o.store.finishRun(a.lease, end).catch(() => undefined);
-      this.o.log(end.status === "failed" ? `run ${a.lease.runId} failed: ${end.error.code}: ${end.error.message}` : `run ${a.lease.runId} given back (its thread was replaced)`);
+      this.o.log(
+        end.status === "failed"
+          ? `run ${a.lease.runId} failed: ${end.error.code}: ${end.error.message}`
+          : `run ${a.lease.runId} given back (its thread was replaced)`,
+      );
     }
     slot.jobs.clear();
     if (this.jobs.size === 0) this.idle?.();
@@ -232,9 +243,7 @@ export class Supervisor {
       await s.worker.terminate().catch(() => undefined);
     }
     for (const a of this.jobs.values()) {
-      await this.o.store
-        .finishRun(a.lease, { status: "released", previous: "pending", wakeAt: null })
-        .catch(() => undefined);
+      await this.o.store.finishRun(a.lease, { status: "released", previous: "pending", wakeAt: null }).catch(() => undefined);
     }
     this.jobs.clear();
     this.stopped();

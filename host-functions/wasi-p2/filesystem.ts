@@ -223,7 +223,10 @@ export function filesystemImports(p2: P2Env, io: IoTypes): Record<string, Record
   envOf = p2;
   ioOf = io;
   const preopens = (): [Descriptor, string][] =>
-    p2.grants.dirs.map((d) => [new Descriptor(d.guest, d.guest, "directory", { read: true, write: !d.readonly, mutateDirectory: !d.readonly }), d.guest]);
+    p2.grants.dirs.map((d) => [
+      new Descriptor(d.guest, d.guest, "directory", { read: true, write: !d.readonly, mutateDirectory: !d.readonly }),
+      d.guest,
+    ]);
   return {
     "wasi:filesystem/preopens": { getDirectories: preopens },
     "wasi:filesystem/types": {

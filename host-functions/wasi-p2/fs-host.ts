@@ -1,4 +1,19 @@
-import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readSync, readdirSync, renameSync, rmdirSync, statSync, truncateSync, unlinkSync, writeSync, type Stats } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  readdirSync,
+  renameSync,
+  rmdirSync,
+  statSync,
+  truncateSync,
+  unlinkSync,
+  writeSync,
+  type Stats,
+} from "node:fs";
 import type { HostContext, HostFunction } from "../types.js";
 import { RequestFields } from "../request-fields.js";
 import { toWasiError, WasiError } from "../wasi/errno.js";
@@ -85,13 +100,20 @@ function openExisting(ctx: HostContext, req: FsRequest): { type: string } {
 
 type FsOp = HostFunction<FsRequest>["name"];
 
-function fsFunction(name: FsOp, kind: "read" | "effect", perform: (ctx: HostContext, req: FsRequest, file: string) => unknown, recover?: HostFunction<FsRequest>["recover"]): HostFunction<FsRequest> {
+function fsFunction(
+  name: FsOp,
+  kind: "read" | "effect",
+  perform: (ctx: HostContext, req: FsRequest, file: string) => unknown,
+  recover?: HostFunction<FsRequest>["recover"],
+): HostFunction<FsRequest> {
   return {
     name,
     kind,
     parse: (r) => fsRequest(name, r),
     perform: (ctx, req) => perform(ctx, req, hostPath(ctx.grants, req.path, kind === "effect" || req.write)),
-    ...(kind === "effect" && { intent: (ctx: HostContext, req: FsRequest) => ({ existed: typeAt(hostPath(ctx.grants, req.path, true)) !== null }) }),
+    ...(kind === "effect" && {
+      intent: (ctx: HostContext, req: FsRequest) => ({ existed: typeAt(hostPath(ctx.grants, req.path, true)) !== null }),
+    }),
     ...(recover && { recover }),
   };
 }
@@ -130,12 +152,22 @@ export const p2FsFunctions: ReadonlyMap<string, HostFunction<FsRequest>> = new M
     /** Stat of a path (a descriptor's own, or one under a directory). */
     fsFunction("wasi.path_filestat_get", "read", (_ctx, req, file) => {
       const s = host(req.path, () => (req.follow ? statSync(file) : lstatSync(file)));
-      return { type: typeOf(s), size: BigInt(s.size), nlink: BigInt(s.nlink), atime: ns(s.atimeMs), mtime: ns(s.mtimeMs), ctime: ns(s.ctimeMs) };
+      return {
+        type: typeOf(s),
+        size: BigInt(s.size),
+        nlink: BigInt(s.nlink),
+        atime: ns(s.atimeMs),
+        mtime: ns(s.mtimeMs),
+        ctime: ns(s.ctimeMs),
+      };
     }),
     /** A whole directory listing, sorted by name. */
     fsFunction("wasi.fd_readdir", "read", (_ctx, req, dir) =>
       host(req.path, () => readdirSync(dir, { withFileTypes: true }))
-        .map((d) => ({ name: d.name, type: d.isFile() ? "regular-file" : d.isDirectory() ? "directory" : d.isSymbolicLink() ? "symbolic-link" : "unknown" }))
+        .map((d) => ({
+          name: d.name,
+          type: d.isFile() ? "regular-file" : d.isDirectory() ? "directory" : d.isSymbolicLink() ? "symbolic-link" : "unknown",
+        }))
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
     ),
     fsFunction("wasi.fd_filestat_set_size", "effect", (_ctx, req, file) => void host(req.path, () => truncateSync(file, req.size))),
@@ -143,7 +175,8 @@ export const p2FsFunctions: ReadonlyMap<string, HostFunction<FsRequest>> = new M
       "wasi.path_create_directory",
       "effect",
       (_ctx, req, file) => void host(req.path, () => mkdirSync(file)),
-      (ctx, req, intent) => (existedBefore(intent) === false && typeAt(hostPath(ctx.grants, req.path, true)) === "directory" ? { done: undefined } : "redo"),
+      (ctx, req, intent) =>
+        existedBefore(intent) === false && typeAt(hostPath(ctx.grants, req.path, true)) === "directory" ? { done: undefined } : "redo",
     ),
     fsFunction(
       "wasi.path_unlink_file",
@@ -152,7 +185,8 @@ export const p2FsFunctions: ReadonlyMap<string, HostFunction<FsRequest>> = new M
         if (typeAt(file) === "directory") throw new WasiError("EISDIR", `'${req.path}' is a directory`);
         host(req.path, () => unlinkSync(file));
       },
-      (ctx, req, intent) => (existedBefore(intent) === true && typeAt(hostPath(ctx.grants, req.path, true)) === null ? { done: undefined } : "redo"),
+      (ctx, req, intent) =>
+        existedBefore(intent) === true && typeAt(hostPath(ctx.grants, req.path, true)) === null ? { done: undefined } : "redo",
     ),
     fsFunction(
       "wasi.path_remove_directory",
@@ -161,18 +195,22 @@ export const p2FsFunctions: ReadonlyMap<string, HostFunction<FsRequest>> = new M
         if (isGrantRoot(ctx.grants, req.path)) throw new WasiError("EPERM", `'${req.path}' is a granted directory`);
         host(req.path, () => rmdirSync(file));
       },
-      (ctx, req, intent) => (existedBefore(intent) === true && typeAt(hostPath(ctx.grants, req.path, true)) === null ? { done: undefined } : "redo"),
+      (ctx, req, intent) =>
+        existedBefore(intent) === true && typeAt(hostPath(ctx.grants, req.path, true)) === null ? { done: undefined } : "redo",
     ),
     fsFunction(
       "wasi.path_rename",
       "effect",
       (ctx, req, file) => {
-        if (isGrantRoot(ctx.grants, req.path) || isGrantRoot(ctx.grants, req.to)) throw new WasiError("EPERM", "a granted directory cannot be renamed");
+        if (isGrantRoot(ctx.grants, req.path) || isGrantRoot(ctx.grants, req.to))
+          throw new WasiError("EPERM", "a granted directory cannot be renamed");
         const to = hostPath(ctx.grants, req.to, true);
         host(req.path, () => renameSync(file, to));
       },
       (ctx, req, intent) =>
-        existedBefore(intent) === true && typeAt(hostPath(ctx.grants, req.path, true)) === null && existsSync(hostPath(ctx.grants, req.to, true))
+        existedBefore(intent) === true &&
+        typeAt(hostPath(ctx.grants, req.path, true)) === null &&
+        existsSync(hostPath(ctx.grants, req.to, true))
           ? { done: undefined }
           : "redo",
     ),

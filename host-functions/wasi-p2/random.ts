@@ -8,7 +8,7 @@ import { asU8, hostCall, type P2Env } from "./host.js";
  */
 export function randomBytes(env: P2Env, len: number): Uint8Array {
   const out = new Uint8Array(len);
-  for (let done = 0; done < len; ) {
+  for (let done = 0; done < len;) {
     const n = Math.min(RANDOM_CHUNK, len - done);
     const r = hostCall(env, "wasi.random_get", encode(n));
     const bytes = r.ok ? asU8(r.value) : new Uint8Array(0);

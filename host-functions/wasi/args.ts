@@ -16,29 +16,39 @@ export function argsImports(mem: WasiMemory, run: RunRecord): Record<string, Was
     .sort()
     .map((k) => utf8(`${k}=${run.config.env[k]}\0`));
 
-  const sizes = (list: Uint8Array[]) => (countPtr: number, sizePtr: number): number => {
-    mem.check(countPtr, 4);
-    mem.check(sizePtr, 4);
-    mem.setU32(countPtr, list.length);
-    mem.setU32(sizePtr, list.reduce((n, s) => n + s.length, 0));
-    return ERRNO.ESUCCESS;
-  };
-  const get = (list: Uint8Array[]) => (ptrs: number, buf: number): number => {
-    mem.check(ptrs, list.length * 4);
-    mem.check(buf, list.reduce((n, s) => n + s.length, 0));
-    let at = buf;
-    list.forEach((s, i) => {
-      mem.setU32(ptrs + i * 4, at);
-      mem.write(at, s);
-      at += s.length;
-    });
-    return ERRNO.ESUCCESS;
-  };
+  const sizes =
+    (list: Uint8Array[]) =>
+    (countPtr: number, sizePtr: number): number => {
+      mem.check(countPtr, 4);
+      mem.check(sizePtr, 4);
+      mem.setU32(countPtr, list.length);
+      mem.setU32(
+        sizePtr,
+        list.reduce((n, s) => n + s.length, 0),
+      );
+      return ERRNO.ESUCCESS;
+    };
+  const get =
+    (list: Uint8Array[]) =>
+    (ptrs: number, buf: number): number => {
+      mem.check(ptrs, list.length * 4);
+      mem.check(
+        buf,
+        list.reduce((n, s) => n + s.length, 0),
+      );
+      let at = buf;
+      list.forEach((s, i) => {
+        mem.setU32(ptrs + i * 4, at);
+        mem.write(at, s);
+        at += s.length;
+      });
+      return ERRNO.ESUCCESS;
+    };
 
   return {
     args_sizes_get: sizes(argv),
     args_get: get(argv),
     environ_sizes_get: sizes(environ),
     environ_get: get(environ),
-  } as unknown as Record<string, WasiImport>;
+  };
 }

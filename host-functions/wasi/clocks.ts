@@ -1,6 +1,6 @@
 import type { HostFunction } from "../types.js";
 import { RequestFields } from "../request-fields.js";
-import { asBigInt, asBytes, encode, journaled, andThen, type Result } from "./codec.js";
+import { asBigInt, asBytes, encode, journaled, type Result } from "./codec.js";
 import { ERRNO } from "./errno.js";
 import { CLOCK, EVENTTYPE, SIZE, SUBCLOCKFLAGS_ABSTIME } from "./constants.js";
 import type { ClockState, WasiEnv, WasiImport } from "./state.js";
@@ -42,7 +42,10 @@ export function clockFunctions(clock: ClockState): HostFunction<never>[] {
   const randomGet: HostFunction<number> = {
     name: "wasi.random_get",
     kind: "read",
-    parse: (r) => (typeof r === "number" && Number.isInteger(r) && r >= 0 && r <= RANDOM_CHUNK ? r : new RequestFields("wasi.random_get", { len: r }).uint("len", RANDOM_CHUNK)),
+    parse: (r) =>
+      typeof r === "number" && Number.isInteger(r) && r >= 0 && r <= RANDOM_CHUNK
+        ? r
+        : new RequestFields("wasi.random_get", { len: r }).uint("len", RANDOM_CHUNK),
     perform: (_ctx, len) => crypto.getRandomValues(new Uint8Array(len)),
   };
 
@@ -183,5 +186,5 @@ export function clockImports(env: WasiEnv): Record<string, WasiImport> {
 
   const sched_yield = (): number => ERRNO.ESUCCESS;
 
-  return { clock_time_get, clock_res_get, random_get, poll_oneoff, sched_yield } as unknown as Record<string, WasiImport>;
+  return { clock_time_get, clock_res_get, random_get, poll_oneoff, sched_yield };
 }

@@ -41,10 +41,7 @@ export type ErrnoName = keyof typeof ERRNO;
  */
 export class WasiError extends GuestVisibleError {
   override name = "WasiError";
-  constructor(
-    code: ErrnoName,
-    message: string,
-  ) {
+  constructor(code: ErrnoName, message: string) {
     super(code, message);
   }
   get errno(): number {
@@ -62,8 +59,28 @@ const ABI_CODES: Record<string, ErrnoName> = {
 
 /** Node's errno codes that have a WASI errno of the same name; anything else is EIO. */
 const NODE_CODES = new Set<string>([
-  "EACCES", "EAGAIN", "EBADF", "EBUSY", "EEXIST", "EFBIG", "EINVAL", "EIO", "EISDIR", "ELOOP", "EMFILE",
-  "ENAMETOOLONG", "ENOENT", "ENOMEM", "ENOSPC", "ENOTDIR", "ENOTEMPTY", "ENOTSUP", "EPERM", "EROFS", "ESPIPE", "EXDEV",
+  "EACCES",
+  "EAGAIN",
+  "EBADF",
+  "EBUSY",
+  "EEXIST",
+  "EFBIG",
+  "EINVAL",
+  "EIO",
+  "EISDIR",
+  "ELOOP",
+  "EMFILE",
+  "ENAMETOOLONG",
+  "ENOENT",
+  "ENOMEM",
+  "ENOSPC",
+  "ENOTDIR",
+  "ENOTEMPTY",
+  "ENOTSUP",
+  "EPERM",
+  "EROFS",
+  "ESPIPE",
+  "EXDEV",
 ]);
 
 /** Turns what a host file operation threw into a WasiError (or rethrows a host bug). */

@@ -33,15 +33,32 @@ export class FdTable {
 
   constructor(grants: Grants) {
     const stdio = (kind: FdKind, rights: bigint, read: boolean): FdEntry => ({
-      kind, guest: "", grant: -1, preopen: false, offset: 0, fdflags: 0, read, write: !read, rightsBase: rights, rightsInheriting: 0n,
+      kind,
+      guest: "",
+      grant: -1,
+      preopen: false,
+      offset: 0,
+      fdflags: 0,
+      read,
+      write: !read,
+      rightsBase: rights,
+      rightsInheriting: 0n,
     });
     this.fds.set(0, stdio("stdin", STDIN_RIGHTS, true));
     this.fds.set(1, stdio("stdout", STDOUT_RIGHTS, false));
     this.fds.set(2, stdio("stderr", STDOUT_RIGHTS, false));
     grants.dirs.forEach((g, i) => {
       this.fds.set(FIRST_PREOPEN + i, {
-        kind: "dir", guest: g.guest, grant: i, preopen: true, offset: 0, fdflags: 0, read: true, write: !g.readonly,
-        rightsBase: RIGHTS.ALL, rightsInheriting: RIGHTS.ALL,
+        kind: "dir",
+        guest: g.guest,
+        grant: i,
+        preopen: true,
+        offset: 0,
+        fdflags: 0,
+        read: true,
+        write: !g.readonly,
+        rightsBase: RIGHTS.ALL,
+        rightsInheriting: RIGHTS.ALL,
       });
     });
   }

@@ -185,7 +185,7 @@ export function fileImports(env: WasiEnv): Record<string, WasiImport> {
     const e = table.require(fd);
     if (!e.preopen) return ERRNO.EBADF;
     const name = utf8(e.guest);
-    if ((len >>> 0) < name.length) return ERRNO.ENAMETOOLONG;
+    if (len >>> 0 < name.length) return ERRNO.ENAMETOOLONG;
     mem.write(buf, name);
     return ERRNO.ESUCCESS;
   };
@@ -271,8 +271,10 @@ export function fileImports(env: WasiEnv): Record<string, WasiImport> {
     });
   };
 
-  const pathCall = (op: string) => (dirfd: number, ptr: number, len: number): Result =>
-    journaled(dispatcher, op, encode({ path: path(dirfd, ptr, len).guest }), () => ERRNO.ESUCCESS);
+  const pathCall =
+    (op: string) =>
+    (dirfd: number, ptr: number, len: number): Result =>
+      journaled(dispatcher, op, encode({ path: path(dirfd, ptr, len).guest }), () => ERRNO.ESUCCESS);
 
   const path_rename = (fd: number, oldPtr: number, oldLen: number, newFd: number, newPtr: number, newLen: number): Result => {
     const from = path(fd, oldPtr, oldLen).guest;
@@ -283,8 +285,15 @@ export function fileImports(env: WasiEnv): Record<string, WasiImport> {
   // ---- open ---------------------------------------------------------------------------------
 
   const path_open = (
-    dirfd: number, dirflags: number, ptr: number, len: number, oflags: number,
-    rightsBase: bigint, rightsInheriting: bigint, fdflags: number, out: number,
+    dirfd: number,
+    dirflags: number,
+    ptr: number,
+    len: number,
+    oflags: number,
+    rightsBase: bigint,
+    rightsInheriting: bigint,
+    fdflags: number,
+    out: number,
   ): Result => {
     mem.check(out, 4);
     const { guest, grant } = path(dirfd, ptr, len);
@@ -296,15 +305,30 @@ export function fileImports(env: WasiEnv): Record<string, WasiImport> {
     const write = (rightsBase & RIGHTS.FD_WRITE) !== 0n;
     const fd = table.next();
     const request = {
-      fd, path: guest, dir, follow: (dirflags & LOOKUP_SYMLINK_FOLLOW) !== 0, read, write,
-      creat, excl: (oflags & OFLAGS.EXCL) !== 0, trunc,
+      fd,
+      path: guest,
+      dir,
+      follow: (dirflags & LOOKUP_SYMLINK_FOLLOW) !== 0,
+      read,
+      write,
+      creat,
+      excl: (oflags & OFLAGS.EXCL) !== 0,
+      trunc,
     };
     const op = creat || trunc ? "wasi.path_open_create" : "wasi.path_open";
     return journaled(dispatcher, op, encode(request), (v) => {
       const isDir = asNumber(v) === FILETYPE.DIRECTORY;
       table.set(fd, {
-        kind: isDir ? "dir" : "file", guest, grant, preopen: false, offset: 0, fdflags: fdflags & 0x1f, read, write: write && !isDir,
-        rightsBase: rightsBase & RIGHTS.ALL, rightsInheriting: rightsInheriting & RIGHTS.ALL,
+        kind: isDir ? "dir" : "file",
+        guest,
+        grant,
+        preopen: false,
+        offset: 0,
+        fdflags: fdflags & 0x1f,
+        read,
+        write: write && !isDir,
+        rightsBase: rightsBase & RIGHTS.ALL,
+        rightsInheriting: rightsInheriting & RIGHTS.ALL,
       });
       mem.setU32(out, fd);
       return ERRNO.ESUCCESS;
@@ -318,12 +342,30 @@ export function fileImports(env: WasiEnv): Record<string, WasiImport> {
   };
 
   return {
-    fd_read, fd_pread, fd_write, fd_pwrite, fd_seek, fd_tell, fd_close, fd_renumber,
-    fd_fdstat_get, fd_fdstat_set_flags, fd_fdstat_set_rights, fd_prestat_get, fd_prestat_dir_name,
-    fd_sync, fd_datasync: fd_sync, fd_advise, fd_filestat_get, path_filestat_get, fd_readdir,
+    fd_read,
+    fd_pread,
+    fd_write,
+    fd_pwrite,
+    fd_seek,
+    fd_tell,
+    fd_close,
+    fd_renumber,
+    fd_fdstat_get,
+    fd_fdstat_set_flags,
+    fd_fdstat_set_rights,
+    fd_prestat_get,
+    fd_prestat_dir_name,
+    fd_sync,
+    fd_datasync: fd_sync,
+    fd_advise,
+    fd_filestat_get,
+    path_filestat_get,
+    fd_readdir,
     path_create_directory: pathCall("wasi.path_create_directory"),
     path_remove_directory: pathCall("wasi.path_remove_directory"),
     path_unlink_file: pathCall("wasi.path_unlink_file"),
-    path_rename, path_open, fd_filestat_set_size,
-  } as unknown as Record<string, WasiImport>;
+    path_rename,
+    path_open,
+    fd_filestat_set_size,
+  };
 }

@@ -1,6 +1,20 @@
 import {
-  constants, fstatSync, ftruncateSync, lstatSync, mkdirSync, openSync, readSync, readdirSync, renameSync, rmdirSync,
-  statSync, unlinkSync, writeSync, closeSync, type BigIntStats, type Dirent,
+  constants,
+  fstatSync,
+  ftruncateSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  readdirSync,
+  renameSync,
+  rmdirSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+  closeSync,
+  type BigIntStats,
+  type Dirent,
 } from "node:fs";
 import { posix } from "node:path";
 import type { HostFunction } from "../types.js";
@@ -22,7 +36,13 @@ export type Filestat = [bigint, bigint, number, bigint, bigint, bigint, bigint, 
 /** A directory entry as journaled: [name, filetype, ino]. */
 export type Dirent3 = [string, number, bigint];
 
-function filetypeOfStats(s: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): number {
+function filetypeOfStats(s: {
+  isFile(): boolean;
+  isDirectory(): boolean;
+  isSymbolicLink(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+}): number {
   if (s.isFile()) return FILETYPE.REGULAR_FILE;
   if (s.isDirectory()) return FILETYPE.DIRECTORY;
   if (s.isSymbolicLink()) return FILETYPE.SYMBOLIC_LINK;
@@ -53,14 +73,47 @@ function io<T>(guest: string, f: () => T): T {
   }
 }
 
-interface FdReq { fd: number }
-interface ReadReq { fd: number; at: number; len: number }
-interface WriteReq { fd: number; data: Uint8Array; at: number | undefined }
-interface OpenReq { fd: number; path: string; dir: boolean; follow: boolean; read: boolean; write: boolean; creat: boolean; excl: boolean; trunc: boolean }
-interface PathReq { path: string; follow: boolean }
-interface RenameReq { from: string; to: string }
-interface ReaddirReq { fd: number; cookie: number; len: number }
-interface SizeReq { fd: number; size: number }
+interface FdReq {
+  fd: number;
+}
+interface ReadReq {
+  fd: number;
+  at: number;
+  len: number;
+}
+interface WriteReq {
+  fd: number;
+  data: Uint8Array;
+  at: number | undefined;
+}
+interface OpenReq {
+  fd: number;
+  path: string;
+  dir: boolean;
+  follow: boolean;
+  read: boolean;
+  write: boolean;
+  creat: boolean;
+  excl: boolean;
+  trunc: boolean;
+}
+interface PathReq {
+  path: string;
+  follow: boolean;
+}
+interface RenameReq {
+  from: string;
+  to: string;
+}
+interface ReaddirReq {
+  fd: number;
+  cookie: number;
+  len: number;
+}
+interface SizeReq {
+  fd: number;
+  size: number;
+}
 
 /**
  * The live side of WASI file calls, as host functions of the dispatcher. Requests name fds of the
@@ -77,11 +130,15 @@ export function fileFunctions(state: WasiState): HostFunction<never>[] {
     return e;
   };
 
-  const fdReq = (op: string) => (r: unknown): FdReq => ({ fd: new RequestFields(op, r).uint("fd") });
-  const pathReq = (op: string) => (r: unknown): PathReq => {
-    const f = new RequestFields(op, r);
-    return { path: f.str("path"), follow: f.bool("follow") };
-  };
+  const fdReq =
+    (op: string) =>
+    (r: unknown): FdReq => ({ fd: new RequestFields(op, r).uint("fd") });
+  const pathReq =
+    (op: string) =>
+    (r: unknown): PathReq => {
+      const f = new RequestFields(op, r);
+      return { path: f.str("path"), follow: f.bool("follow") };
+    };
 
   /** `wasi.fd_read` (also fd_pread): positional read at the offset in the request; bytes journaled. */
   const fdRead: HostFunction<ReadReq> = {
@@ -137,13 +194,22 @@ export function fileFunctions(state: WasiState): HostFunction<never>[] {
     },
   };
 
-  const openReq = (op: string) => (r: unknown): OpenReq => {
-    const f = new RequestFields(op, r);
-    return {
-      fd: f.uint("fd"), path: f.str("path"), dir: f.bool("dir"), follow: f.bool("follow"), read: f.bool("read"),
-      write: f.bool("write"), creat: f.bool("creat"), excl: f.bool("excl"), trunc: f.bool("trunc"),
+  const openReq =
+    (op: string) =>
+    (r: unknown): OpenReq => {
+      const f = new RequestFields(op, r);
+      return {
+        fd: f.uint("fd"),
+        path: f.str("path"),
+        dir: f.bool("dir"),
+        follow: f.bool("follow"),
+        read: f.bool("read"),
+        write: f.bool("write"),
+        creat: f.bool("creat"),
+        excl: f.bool("excl"),
+        trunc: f.bool("trunc"),
+      };
     };
-  };
 
   /** Opens live; keeps the host handle of a file under the guest fd the import layer chose. */
   const open = (req: OpenReq): number => {
@@ -176,7 +242,12 @@ export function fileFunctions(state: WasiState): HostFunction<never>[] {
   };
 
   /** `wasi.path_open` without O_CREAT/O_TRUNC: changes nothing on disk, so a read. Result: filetype. */
-  const pathOpen: HostFunction<OpenReq> = { name: "wasi.path_open", kind: "read", parse: openReq("wasi.path_open"), perform: (_ctx, req) => open(req) };
+  const pathOpen: HostFunction<OpenReq> = {
+    name: "wasi.path_open",
+    kind: "read",
+    parse: openReq("wasi.path_open"),
+    perform: (_ctx, req) => open(req),
+  };
 
   /**
    * `wasi.path_open_create` (O_CREAT and/or O_TRUNC): an effect. Creating or truncating again
@@ -289,8 +360,16 @@ export function fileFunctions(state: WasiState): HostFunction<never>[] {
     },
   });
 
-  const pathCreateDirectory = pathEffect("wasi.path_create_directory", (h) => mkdirSync(h), (before, now) => !before && now);
-  const pathRemoveDirectory = pathEffect("wasi.path_remove_directory", (h) => rmdirSync(h), (before, now) => before && !now);
+  const pathCreateDirectory = pathEffect(
+    "wasi.path_create_directory",
+    (h) => mkdirSync(h),
+    (before, now) => !before && now,
+  );
+  const pathRemoveDirectory = pathEffect(
+    "wasi.path_remove_directory",
+    (h) => rmdirSync(h),
+    (before, now) => before && !now,
+  );
   const pathUnlinkFile = pathEffect(
     "wasi.path_unlink_file",
     (h) => {
@@ -340,7 +419,17 @@ export function fileFunctions(state: WasiState): HostFunction<never>[] {
   };
 
   return [
-    fdRead, fdPwrite, pathOpen, pathOpenCreate, fdFilestatGet, pathFilestatGet, fdReaddir,
-    pathCreateDirectory, pathRemoveDirectory, pathUnlinkFile, pathRename, fdFilestatSetSize,
+    fdRead,
+    fdPwrite,
+    pathOpen,
+    pathOpenCreate,
+    fdFilestatGet,
+    pathFilestatGet,
+    fdReaddir,
+    pathCreateDirectory,
+    pathRemoveDirectory,
+    pathUnlinkFile,
+    pathRename,
+    fdFilestatSetSize,
   ] as HostFunction<never>[];
 }

@@ -82,20 +82,29 @@ export class WasiHost implements WasiState {
 
   imports(memory: GuestMemory, dispatcher: Dispatcher, driver: AsyncifyDriver): Record<string, (...args: never[]) => unknown> {
     const mem = new WasiMemory(memory);
-    const env: WasiEnv = { run: this.run, grants: this.grants, table: this.table, handles: this.handles, clock: this.clock, stdio: this.stdio, mem, dispatcher };
+    const env: WasiEnv = {
+      run: this.run,
+      grants: this.grants,
+      table: this.table,
+      handles: this.handles,
+      clock: this.clock,
+      stdio: this.stdio,
+      mem,
+      dispatcher,
+    };
     const impls: Record<string, WasiImport> = {
       ...argsImports(mem, this.run),
       ...clockImports(env),
       ...fileImports(env),
-      proc_exit: ((code: number) => {
+      proc_exit: (code: number) => {
         throw new ProcExit(code);
-      }) as WasiImport,
+      },
     };
     const fns: Record<string, (...args: never[]) => unknown> = {};
     for (const [name, impl] of Object.entries(impls)) {
       const safe = guard(impl as unknown as Imp);
       // Only imports asyncify instrumented may return a promise (a live effect or timer).
-      fns[name] = ASYNC.has(`wasi_snapshot_preview1.${name}`) ? driver.wrap(safe as (...a: number[]) => number | Promise<number>) : syncOnly(name, safe);
+      fns[name] = ASYNC.has(`wasi_snapshot_preview1.${name}`) ? driver.wrap(safe) : syncOnly(name, safe);
     }
     // Everything else (sockets, links, set-times, proc_raise…) answers ENOSYS.
     return new Proxy(fns, { get: (target, name: string) => target[name] ?? (() => ERRNO.ENOSYS) });
@@ -114,4 +123,3 @@ export class WasiHost implements WasiState {
     this.handles.closeAll();
   }
 }
-

@@ -67,7 +67,13 @@ const run = await store.createRun({
   entry: "run",
   input: new TextEncoder().encode('{"x":1}'),
   // Files in a scratch directory only; no commands, no network: nothing random leaves the sandbox.
-  config: { grants: { dirs: [{ host: join(dir, "data"), guest: "/data", readonly: false }], net: [], shell: false }, args: ["a"], env: { K: "V" }, timeoutMs: null, maxMemoryBytes: null },
+  config: {
+    grants: { dirs: [{ host: join(dir, "data"), guest: "/data", readonly: false }], net: [], shell: false },
+    args: ["a"],
+    env: { K: "V" },
+    timeoutMs: null,
+    maxMemoryBytes: null,
+  },
   parentId: null,
   status: "pending",
 });

@@ -30,8 +30,11 @@ export function abiGuest(
   return compileWat(
     join(dir, `${name}.wasm`),
     `(module
-  ${o.imports ?? `(import "dwe" "call" (func $call (param i32 i32 i32 i32) (result i32)))
-  (import "dwe" "response" (func $response (param i32 i32) (result i32)))`}
+  ${
+    o.imports ??
+    `(import "dwe" "call" (func $call (param i32 i32 i32 i32) (result i32)))
+  (import "dwe" "response" (func $response (param i32 i32) (result i32)))`
+  }
   (memory (export "memory") ${o.pages ?? 1})
   ${data}
   ${o.extra ?? ""}

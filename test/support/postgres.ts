@@ -28,7 +28,9 @@ export async function pgTestsEnabled(what: string): Promise<boolean> {
   const why = await pgUnreachable();
   if (why === null) return true;
   if (process.env.CI) return true;
-  process.stderr.write(`SKIPPED: ${what} on PostgreSQL: ${PG_ADMIN_URL} is unreachable (${why}); start PostgreSQL or set DWE_TEST_PG_URL (in CI this fails instead)\n`);
+  process.stderr.write(
+    `SKIPPED: ${what} on PostgreSQL: ${PG_ADMIN_URL} is unreachable (${why}); start PostgreSQL or set DWE_TEST_PG_URL (in CI this fails instead)\n`,
+  );
   return false;
 }
 

@@ -21,7 +21,12 @@ export class CountingServer {
       let body = "";
       req.on("data", (c: Buffer) => (body += c.toString()));
       req.on("end", () => {
-        const r: Received = { method: req.method ?? "", url: req.url ?? "", body, key: req.headers["idempotency-key"] as string | undefined };
+        const r: Received = {
+          method: req.method ?? "",
+          url: req.url ?? "",
+          body,
+          key: req.headers["idempotency-key"] as string | undefined,
+        };
         this.received.push(r);
         void this.hold(r).then(() => {
           res.writeHead(this.status, { "content-type": "text/plain" });

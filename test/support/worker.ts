@@ -46,7 +46,9 @@ export function runsIn(db: string, where = "1 = 1", ...params: unknown[]): RunRo
   const conn = new Database(db, { readonly: true, fileMustExist: true });
   try {
     conn.pragma("busy_timeout = 5000");
-    return (conn.prepare(`SELECT id, status, CAST(output AS TEXT) AS output, error, attempts, parent_id FROM runs WHERE ${where} ORDER BY rid`).all(...params) as RunRow[]);
+    return conn
+      .prepare(`SELECT id, status, CAST(output AS TEXT) AS output, error, attempts, parent_id FROM runs WHERE ${where} ORDER BY rid`)
+      .all(...params) as RunRow[];
   } finally {
     conn.close();
   }

@@ -23,7 +23,8 @@ export interface ExecuteCliOptions {
 /** Prints a committed guest log line to stderr: the message, prefixed by its level unless info. */
 export function printLogs(logs: readonly LogRecord[]): void {
   let text = "";
-  for (const l of logs) text += (l.level === "info" || l.stream !== "log" ? "" : `${l.level}: `) + l.message + (l.message.endsWith("\n") ? "" : "\n");
+  for (const l of logs)
+    text += (l.level === "info" || l.stream !== "log" ? "" : `${l.level}: `) + l.message + (l.message.endsWith("\n") ? "" : "\n");
   process.stderr.write(text);
 }
 
@@ -56,16 +57,16 @@ export async function executeAndReport(store: Store, runId: string, opts: Execut
         ...(!opts.quiet && { onLogs: printLogs }),
       });
     } else
-    run = await executeRun(runId, {
-      store,
-      owner: newOwnerId(),
-      cwd: process.cwd(),
-      signal: abort.signal,
-      ...(opts.upgradeTo !== undefined && { upgradeTo: opts.upgradeTo }),
-      ...(opts.grants !== undefined && { grants: opts.grants }),
-      ...(opts.suspendAfterMs !== undefined && { suspendAfterMs: opts.suspendAfterMs }),
-      ...(!opts.quiet && { onLogs: (_run: RunRecord, logs: readonly LogRecord[]) => printLogs(logs) }),
-    });
+      run = await executeRun(runId, {
+        store,
+        owner: newOwnerId(),
+        cwd: process.cwd(),
+        signal: abort.signal,
+        ...(opts.upgradeTo !== undefined && { upgradeTo: opts.upgradeTo }),
+        ...(opts.grants !== undefined && { grants: opts.grants }),
+        ...(opts.suspendAfterMs !== undefined && { suspendAfterMs: opts.suspendAfterMs }),
+        ...(!opts.quiet && { onLogs: (_run: RunRecord, logs: readonly LogRecord[]) => printLogs(logs) }),
+      });
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);

@@ -55,7 +55,9 @@ export async function importCommand(file: string, flags: GlobalOptions & { json?
       flags.json
         ? `${JSON.stringify({ id: run.id, status: run.status, journal_entries: journal })}\n`
         : `imported run ${run.id} (${run.status}, ${journal} journal entries) into ${store.location}` +
-            (run.status === "completed" || run.status === "failed" || run.status === "cancelled" ? "\n" : `; continue it with \`dwe resume ${run.id}\`\n`),
+            (run.status === "completed" || run.status === "failed" || run.status === "cancelled"
+              ? "\n"
+              : `; continue it with \`dwe resume ${run.id}\`\n`),
     );
     return 0;
   } finally {

@@ -33,14 +33,16 @@ export async function resumeCommand(runId: string, flags: ResumeFlags): Promise<
   try {
     const run = await store.getRun(runId);
     if (!run) throw new RunNotFound(runId);
-    if (isTerminal(run.status)) throw new RunStateError(`run ${runId} is ${run.status}; there is nothing to resume (see \`dwe show ${runId}\`)`);
+    if (isTerminal(run.status))
+      throw new RunStateError(`run ${runId} is ${run.status}; there is nothing to resume (see \`dwe show ${runId}\`)`);
     // A damaged journal is reported before anything is written (not even the lease).
     await store.readJournal(run.rid);
     const grants = resumeGrants(runId, run.config.grants, flags);
     let upgradeTo: string | undefined;
     if (upgrade) {
       const info = inspectModule(upgrade.bytes, upgrade.path);
-      if (!info.exports.includes(run.entry)) throw new InvalidModule(`${upgrade.path} has no exported function '${run.entry}', the entry of run ${runId}`);
+      if (!info.exports.includes(run.entry))
+        throw new InvalidModule(`${upgrade.path} has no exported function '${run.entry}', the entry of run ${runId}`);
       await store.putModule(info.sha256, info.kind, upgrade.bytes);
       upgradeTo = info.sha256;
     }
@@ -75,7 +77,8 @@ export async function resumeCommand(runId: string, flags: ResumeFlags): Promise<
 export function resumeGrants(runId: string, stored: Grants, flags: ResumeFlags): Grants | undefined {
   const given = flags.dir !== undefined || flags.allowNet !== undefined || (flags.allowShell !== undefined && flags.allowShell !== false);
   if (!given) {
-    if (flags.grant) throw new UsageError("--grant only confirms grant flags (--dir, --allow-net, --allow-shell); give the grants to widen");
+    if (flags.grant)
+      throw new UsageError("--grant only confirms grant flags (--dir, --allow-net, --allow-shell); give the grants to widen");
     return undefined;
   }
   const grants = grantsFromFlags(flags, process.cwd());

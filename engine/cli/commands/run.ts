@@ -3,16 +3,7 @@ import { RunStateError, UsageError } from "../../errors.js";
 import { checkMemoryFits, chooseEntry, inspectModule } from "../../runtime/module-loader.js";
 import { COMPONENT_ARTIFACT, componentArtifactFor } from "../../runtime/component-loader.js";
 import { type GlobalOptions, dbPath, openStore, parseDurability } from "../context.js";
-import {
-  checkRunId,
-  grantsFromFlags,
-  type GrantFlags,
-  newRunId,
-  parseEnv,
-  parsePositiveInt,
-  parseSize,
-  readInput,
-} from "../options.js";
+import { checkRunId, grantsFromFlags, type GrantFlags, newRunId, parseEnv, parsePositiveInt, parseSize, readInput } from "../options.js";
 import { executeAndReport } from "./execute.js";
 
 export interface RunFlags extends GlobalOptions, GrantFlags {
@@ -34,7 +25,9 @@ export async function runCommand(modulePath: string, args: string[], flags: RunF
   try {
     bytes = new Uint8Array(readFileSync(modulePath));
   } catch (err) {
-    throw new UsageError(`cannot read module '${modulePath}': ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`);
+    throw new UsageError(
+      `cannot read module '${modulePath}': ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`,
+    );
   }
   // Everything is checked before the database is touched, so bad input leaves it unchanged.
   const info = inspectModule(bytes, modulePath);

@@ -73,7 +73,16 @@ export async function scheduleListCommand(flags: GlobalOptions & { json?: boolea
     const rows = [["NAME", "CRON", "ENTRY", "NEXT", "LAST"]];
     for (const s of list) rows.push([s.name, s.cron, s.entry, iso(s.nextTick) ?? "", iso(s.lastTick) ?? "-"]);
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    process.stdout.write(rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n") + "\n");
+    process.stdout.write(
+      rows
+        .map((r) =>
+          r
+            .map((c, i) => c.padEnd(widths[i]!))
+            .join("  ")
+            .trimEnd(),
+        )
+        .join("\n") + "\n",
+    );
     return 0;
   } finally {
     await store.close();

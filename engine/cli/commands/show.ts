@@ -27,7 +27,9 @@ export async function logsCommand(runId: string, flags: GlobalOptions & { json?:
     if (!run) throw new RunNotFound(runId);
     let out = "";
     for (const l of await store.readLogs(run.rid)) {
-      if (flags.json) out += JSON.stringify({ seq: l.seq, at: new Date(l.at).toISOString(), level: l.level, stream: l.stream, message: l.message }) + "\n";
+      if (flags.json)
+        out +=
+          JSON.stringify({ seq: l.seq, at: new Date(l.at).toISOString(), level: l.level, stream: l.stream, message: l.message }) + "\n";
       else {
         const msg = l.message.endsWith("\n") ? l.message.slice(0, -1) : l.message;
         out += (flags.timestamps ? `${new Date(l.at).toISOString()} ${l.level.padEnd(5)} ` : "") + msg + "\n";
@@ -58,7 +60,16 @@ export async function runsCommand(flags: GlobalOptions & { status?: string; limi
       rows.push([r.id, r.status, r.module.slice(0, 12), new Date(r.createdAt).toISOString(), new Date(r.updatedAt).toISOString()]);
     }
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-    process.stdout.write(rows.map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n") + "\n");
+    process.stdout.write(
+      rows
+        .map((row) =>
+          row
+            .map((c, i) => c.padEnd(widths[i]!))
+            .join("  ")
+            .trimEnd(),
+        )
+        .join("\n") + "\n",
+    );
     return 0;
   } finally {
     await store.close();

@@ -36,24 +36,40 @@ export async function verifyCommand(runId: string, flags: VerifyFlags): Promise<
     if (!run) throw new RunNotFound(runId);
     const timeoutMs = flagTimeout ?? run.config.timeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS;
     const progress = new SharedArrayBuffer(8);
-    const data: VerifyThreadData = { db: dbPath(flags), durability: parseDurability(flags.durability), runId, progress, debug: flags.debug ?? false };
+    const data: VerifyThreadData = {
+      db: dbPath(flags),
+      durability: parseDurability(flags.durability),
+      runId,
+      progress,
+      debug: flags.debug ?? false,
+    };
     const worker = new Worker(new URL("../../executor/verify-thread.js", import.meta.url), { workerData: data });
     let timer: NodeJS.Timeout | undefined;
     report = await new Promise<VerifyReport>((resolve, reject) => {
-      const startWatchdog = () => (timer = setTimeout(() => {
-        void worker.terminate().then(async () => {
-          const p = new Int32Array(progress);
-          const entries = (await store.summarizeJournal(run.rid)).entries;
-          resolve(timedOutReport(run, entries, Atomics.load(p, 0), Atomics.load(p, 1) === 1, timeoutMs));
-        }, reject);
-      }, timeoutMs));
-      worker.on("message", (m: { type: "started" } | { type: "report"; report: VerifyReport } | { type: "error"; error: { code: string; message: string }; exitCode: number } | { type: "debug"; line: string }) => {
-        // The timeout counts from the start of the replay, not the loading of the module and journal.
-        if (m.type === "started") startWatchdog();
-        else if (m.type === "debug") process.stderr.write(m.line + "\n");
-        else if (m.type === "report") resolve(m.report);
-        else reject(new VerifyError(m.error.code, m.error.message, m.exitCode));
-      });
+      const startWatchdog = () =>
+        (timer = setTimeout(() => {
+          void worker.terminate().then(async () => {
+            const p = new Int32Array(progress);
+            const entries = (await store.summarizeJournal(run.rid)).entries;
+            resolve(timedOutReport(run, entries, Atomics.load(p, 0), Atomics.load(p, 1) === 1, timeoutMs));
+          }, reject);
+        }, timeoutMs));
+      worker.on(
+        "message",
+        (
+          m:
+            | { type: "started" }
+            | { type: "report"; report: VerifyReport }
+            | { type: "error"; error: { code: string; message: string }; exitCode: number }
+            | { type: "debug"; line: string },
+        ) => {
+          // The timeout counts from the start of the replay, not the loading of the module and journal.
+          if (m.type === "started") startWatchdog();
+          else if (m.type === "debug") process.stderr.write(m.line + "\n");
+          else if (m.type === "report") resolve(m.report);
+          else reject(new VerifyError(m.error.code, m.error.message, m.exitCode));
+        },
+      );
       worker.on("error", reject);
     }).finally(() => clearTimeout(timer));
   } finally {
@@ -62,6 +78,9 @@ export async function verifyCommand(runId: string, flags: VerifyFlags): Promise<
   const ok = report.intact && report.deterministic;
   if (flags.json) process.stdout.write(JSON.stringify(report) + "\n");
   else if (ok) process.stdout.write(`run ${report.run}: intact and deterministic: ${report.message}\n`);
-  else process.stderr.write(`dwe: run ${report.run} failed verification (${!report.intact ? "journal damaged" : "not deterministic"}): ${report.message}\n`);
+  else
+    process.stderr.write(
+      `dwe: run ${report.run} failed verification (${!report.intact ? "journal damaged" : "not deterministic"}): ${report.message}\n`,
+    );
   return ok ? EXIT.ok : EXIT.runFailed;
 }
