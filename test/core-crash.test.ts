@@ -21,7 +21,7 @@ function countOf<T>(xs: T[], x: T): number {
   return xs.filter((y) => y === x).length;
 }
 
-describe("effects example, SIGKILL and resume", () => {
+describe.each(["effects", "effects-rust"])("%s example, SIGKILL and resume", (name) => {
   let w: ReturnType<typeof workdir>;
   let server: CountingServer;
   let url: string;
@@ -37,7 +37,7 @@ describe("effects example, SIGKILL and resume", () => {
   });
 
   const input = () => JSON.stringify({ n: N, file: "out.txt", url });
-  const runArgs = (id: string) => ["run", example("effects"), "--id", id, "--allow-shell", "--allow-net", "127.0.0.1", "--input", input()];
+  const runArgs = (id: string) => ["run", example(name), "--id", id, "--allow-shell", "--allow-net", "127.0.0.1", "--input", input()];
 
   async function finishAndCheck(id: string, env?: Record<string, string>): Promise<void> {
     const resumed = await dweAsync(["resume", id], { cwd: w.dir, db: w.db, ...(env && { env }) });
