@@ -1,0 +1,178 @@
+import { unpack } from "msgpackr";
+import { LeaseLost, RunNotFound, RunStateError } from "../errors.js";
+import { ownerIsDeadLocally } from "./lease-owner.js";
+import { type Db, type Query, buf } from "./pg-connection.js";
+import { type RunRow, toRecord } from "./rows.js";
+import {
+  type CancelOutcome,
+  type ClaimedRun,
+  type Lease,
+  type LeaseCheck,
+  type RunConfig,
+  type RunEnd,
+  type RunStatus,
+  RUN_TRANSITIONS,
+} from "./types.js";
+
+// Leases: taking one for a run, renewing it, ending a run under it; workers' claims and renewals; cancelling.
+
+const CLAIMABLE = `
+  status = 'pending'
+  OR (status = 'suspended' AND (wake_requested = 1 OR (wake_at IS NOT NULL AND wake_at <= $1)))
+  OR (status = 'running' AND (lease_expires IS NULL OR lease_expires <= $1))`;
+
+export async function acquireLease(c: Db, runId: string, owner: string, ttlMs: number, steal: boolean): Promise<Lease> {
+  const row = (await c.query<RunRow>("SELECT * FROM runs WHERE id = $1 FOR UPDATE", [runId])).rows[0];
+  if (!row) throw new RunNotFound(runId);
+  const run = toRecord(row);
+  if (RUN_TRANSITIONS[run.status].length === 0) {
+    throw new RunStateError(`run ${runId} is ${run.status}; a ${run.status} run cannot be executed again`);
+  }
+  const now = Date.now();
+  const held = run.leaseOwner !== null && run.leaseExpiresAt !== null && run.leaseExpiresAt > now;
+  if (held && !steal && !ownerIsDeadLocally(run.leaseOwner!)) {
+    throw new RunStateError(
+      `run ${runId} is being executed by ${run.leaseOwner} (lease until ${new Date(run.leaseExpiresAt!).toISOString()}); ` +
+        `wait for it, or stop that process and try again`,
+    );
+  }
+  const expiresAt = now + ttlMs;
+  const r = await c.query<{ lease_token: number }>(
+    `UPDATE runs SET lease_owner = $1, lease_expires = $2, lease_token = lease_token + 1, status = 'running',
+         attempts = attempts + 1, updated_at = $3 WHERE rid = $4 RETURNING lease_token`,
+    [owner, expiresAt, now, run.rid],
+  );
+  return { runId, rid: run.rid, owner, token: r.rows[0]!.lease_token, expiresAt };
+}
+
+export async function renewLease(q: Query, lease: Lease, ttlMs: number): Promise<boolean> {
+  const expiresAt = Date.now() + ttlMs;
+  const r = await q("UPDATE runs SET lease_expires = $1 WHERE rid = $2 AND lease_token = $3", [expiresAt, lease.rid, lease.token], true);
+  const ok = r.rowCount === 1;
+  if (ok) lease.expiresAt = expiresAt;
+  return ok;
+}
+
+export async function finishRun(q: Query, lease: Lease, end: RunEnd): Promise<void> {
+  const now = Date.now();
+  const terminal = end.status === "completed" || end.status === "failed" || end.status === "cancelled";
+  // One statement (one round trip): the fenced update of the run, and waking its parent when it ended.
+  const r = await q<{ n: number }>(
+    `WITH f AS (
+         UPDATE runs SET status = $1, output = $2, error = $3, wake_at = $4, finished_at = $5,
+         lease_owner = NULL, lease_expires = NULL, attempts = attempts - $6, updated_at = $7
+         WHERE rid = $8 AND lease_token = $9 RETURNING parent_id),
+       w AS (UPDATE runs SET wake_requested = 1 WHERE $10::boolean AND id = (SELECT parent_id FROM f))
+       SELECT COUNT(*)::int AS n FROM f`,
+    [
+      end.status === "released" ? end.previous : end.status,
+      end.status === "completed" && end.output !== null ? buf(end.output) : null,
+      end.status === "failed" || end.status === "cancelled" ? JSON.stringify(end.error) : null,
+      end.status === "suspended" || end.status === "released" ? end.wakeAt : null,
+      terminal ? now : null,
+      end.status === "released" ? 1 : 0,
+      now,
+      lease.rid,
+      lease.token,
+      terminal,
+    ],
+  );
+  if (r.rows[0]?.n !== 1) throw new LeaseLost(lease.runId);
+}
+
+/** The body of claimRuns' transaction (the caller returns [] for a limit of 0 or less). */
+export async function claimRuns(c: Db, owner: string, limit: number, ttlMs: number, now: number): Promise<ClaimedRun[]> {
+  // Rows locked by another worker's claim (or a journal write) are skipped, not waited for.
+  const rows = (
+    await c.query<{ rid: number; id: string; status: RunStatus; wake_at: number | null; cancel_requested: number; config: Buffer }>(
+      `SELECT rid, id, status, wake_at, cancel_requested, config FROM runs WHERE ${CLAIMABLE}
+           ORDER BY COALESCE(wake_at, created_at), rid LIMIT $2 FOR UPDATE SKIP LOCKED`,
+      [now, limit],
+    )
+  ).rows;
+  const out: ClaimedRun[] = [];
+  const take = rows.filter((r) => !r.cancel_requested);
+  for (const r of rows) if (r.cancel_requested) await cancelRow(c, r.rid, now);
+  if (take.length === 0) return out;
+  const expiresAt = now + ttlMs;
+  const tokens = new Map(
+    (
+      await c.query<{ rid: number; lease_token: number }>(
+        `UPDATE runs SET lease_owner = $1, lease_expires = $2, lease_token = lease_token + 1, status = 'running',
+             attempts = attempts + 1, wake_requested = 0, updated_at = $3 WHERE rid = ANY($4::bigint[]) RETURNING rid, lease_token`,
+        [owner, expiresAt, now, take.map((r) => r.rid)],
+      )
+    ).rows.map((r) => [r.rid, r.lease_token]),
+  );
+  for (const r of take) {
+    const config = unpack(r.config) as RunConfig;
+    out.push({
+      lease: { runId: r.id, rid: r.rid, owner, token: tokens.get(r.rid)!, expiresAt },
+      previous: r.status,
+      wakeAt: r.wake_at,
+      timeoutMs: config.timeoutMs,
+    });
+  }
+  return out;
+}
+
+export async function renewLeases(q: Query, leases: readonly Lease[], ttlMs: number): Promise<LeaseCheck[]> {
+  if (leases.length === 0) return [];
+  const expiresAt = Date.now() + ttlMs;
+  const r = await q<{ rid: number; lease_token: number; cancel_requested: number }>(
+    `UPDATE runs r SET lease_expires = $1 FROM unnest($2::bigint[], $3::bigint[]) AS l(rid, token)
+       WHERE r.rid = l.rid AND r.lease_token = l.token RETURNING r.rid, r.lease_token, r.cancel_requested`,
+    [expiresAt, leases.map((l) => l.rid), leases.map((l) => l.token)],
+    true,
+  );
+  const held = new Map(r.rows.map((row) => [`${row.rid}:${row.lease_token}`, row.cancel_requested]));
+  return leases.map((l) => {
+    const flag = held.get(`${l.rid}:${l.token}`);
+    if (flag !== undefined) l.expiresAt = expiresAt;
+    return { runId: l.runId, held: flag !== undefined, cancelRequested: flag === 1 };
+  });
+}
+
+export async function requestCancel(c: Db, runId: string): Promise<CancelOutcome> {
+  const family = (
+    await c.query<RunRow>(
+      `WITH RECURSIVE fam(id) AS (SELECT $1::text UNION SELECT r.id FROM runs r JOIN fam ON r.parent_id = fam.id)
+           SELECT * FROM runs WHERE id IN (SELECT id FROM fam) ORDER BY rid FOR UPDATE`,
+      [runId],
+    )
+  ).rows.map(toRecord);
+  const root = family.find((r) => r.id === runId);
+  if (!root) throw new RunNotFound(runId);
+  if (RUN_TRANSITIONS[root.status].length === 0) {
+    throw new RunStateError(`run ${runId} is already ${root.status}; only a pending, running or suspended run can be cancelled`);
+  }
+  const now = Date.now();
+  const out: CancelOutcome = { cancelled: [], requested: [] };
+  // Parents before children, as the SQLite store reports them.
+  for (const r of family) {
+    if (RUN_TRANSITIONS[r.status].length === 0) continue;
+    const live = r.status === "running" && r.leaseExpiresAt !== null && r.leaseExpiresAt > now;
+    if (live) {
+      await c.query("UPDATE runs SET cancel_requested = 1, updated_at = $1 WHERE rid = $2", [now, r.rid]);
+      out.requested.push(r.id);
+    } else {
+      await cancelRow(c, r.rid, now);
+      out.cancelled.push(r.id);
+    }
+  }
+  return out;
+}
+
+async function wakeParent(c: Db, rid: number): Promise<void> {
+  await c.query("UPDATE runs SET wake_requested = 1 WHERE id = (SELECT parent_id FROM runs WHERE rid = $1)", [rid]);
+}
+
+async function cancelRow(c: Db, rid: number, now: number): Promise<void> {
+  const error = JSON.stringify({ code: "cancelled", message: "the run was cancelled (dwe cancel)" });
+  await c.query(
+    `UPDATE runs SET status = 'cancelled', error = $1, finished_at = $2, updated_at = $2, lease_owner = NULL,
+     lease_expires = NULL, lease_token = lease_token + 1, cancel_requested = 1 WHERE rid = $3`,
+    [error, now, rid],
+  );
+  await wakeParent(c, rid);
+}

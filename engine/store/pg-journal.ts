@@ -1,0 +1,127 @@
+import { CorruptJournal, LeaseLost } from "../errors.js";
+import type { EntryState, JournalEntry, LogRecord } from "../journal/entry.js";
+import { entryChecksum } from "../journal/hash.js";
+import { opName } from "../journal/ops.js";
+import { type Db, type Query, buf } from "./pg-connection.js";
+import type { JournalSummary, Lease } from "./types.js";
+
+// The journal and logs: reading with checksum checks, the fenced one-statement append, bulk inserts for import.
+
+export type JournalRow = { seq: number; op: number; digest: number; state: number; payload: Buffer; sum: number };
+
+export async function readJournal(q: Query, location: string, rid: number): Promise<JournalEntry[]> {
+  const r = await q<JournalRow>("SELECT seq, op, digest, state, payload, sum FROM journal WHERE rid = $1 ORDER BY seq", [rid]);
+  try {
+    return checkJournal(`#${rid}`, location, r.rows);
+  } catch (err) {
+    const id = (await q<{ id: string }>("SELECT id FROM runs WHERE rid = $1", [rid])).rows[0]?.id;
+    throw id === undefined ? err : new CorruptJournal((err as Error).message.replace(`run #${rid}:`, `run ${id}:`));
+  }
+}
+
+export async function appendJournal(q: Query, lease: Lease, entries: readonly JournalEntry[], logs: readonly LogRecord[]): Promise<void> {
+  if (entries.length === 0 && logs.length === 0) return;
+  // One statement, so one round trip and its own transaction: the fence locks the run's row only
+  // if the token still matches, and both inserts take their rows from the fence, so a stale lease
+  // inserts nothing. (A claim holding the row is waited for, then the token is re-checked.)
+  const r = await q<{ fenced: number }>(
+    `WITH fence AS (SELECT rid FROM runs WHERE rid = $1 AND lease_token = $2 FOR UPDATE),
+       e AS (
+         INSERT INTO journal (rid, seq, op, digest, state, payload, sum)
+         SELECT f.rid, u.seq, u.op, u.digest, u.state, u.payload, u.sum
+         FROM fence f, unnest($3::int[], $4::int[], $5::bigint[], $6::smallint[], $7::bytea[], $8::bigint[]) AS u(seq, op, digest, state, payload, sum)
+         ON CONFLICT (rid, seq) DO UPDATE SET op = EXCLUDED.op, digest = EXCLUDED.digest, state = EXCLUDED.state,
+           payload = EXCLUDED.payload, sum = EXCLUDED.sum
+         RETURNING 1),
+       l AS (
+         INSERT INTO logs (rid, seq, stream, level, message, at)
+         SELECT f.rid, u.seq, u.stream, u.level, u.message, u.at
+         FROM fence f, unnest($9::int[], $10::text[], $11::text[], $12::text[], $13::bigint[]) AS u(seq, stream, level, message, at)
+         ON CONFLICT (rid, seq) DO UPDATE SET stream = EXCLUDED.stream, level = EXCLUDED.level, message = EXCLUDED.message, at = EXCLUDED.at
+         RETURNING 1)
+       SELECT (SELECT COUNT(*) FROM fence)::int AS fenced`,
+    [
+      lease.rid,
+      lease.token,
+      entries.map((e) => e.seq),
+      entries.map((e) => e.op),
+      entries.map((e) => e.digest),
+      entries.map((e) => e.state),
+      entries.map((e) => buf(e.payload)),
+      entries.map((e) => entryChecksum(e.seq, e.op, e.digest, e.state, e.payload)),
+      logs.map((l) => l.seq),
+      logs.map((l) => l.stream),
+      logs.map((l) => l.level),
+      logs.map((l) => l.message),
+      logs.map((l) => l.at),
+    ],
+    true, // writing the same rows again under the same token changes nothing
+  );
+  if (r.rows[0]?.fenced !== 1) throw new LeaseLost(lease.runId);
+}
+
+export async function summarizeJournal(q: Query, rid: number): Promise<JournalSummary> {
+  const r = await q<{ op: number; n: number; intents: number; bytes: number }>(
+    `SELECT op, COUNT(*)::bigint AS n, COUNT(*) FILTER (WHERE state = 0)::bigint AS intents,
+       COALESCE(SUM(length(payload)), 0)::bigint AS bytes FROM journal WHERE rid = $1 GROUP BY op`,
+    [rid],
+  );
+  const s: JournalSummary = { entries: 0, intents: 0, byOp: {}, bytes: 0 };
+  for (const row of r.rows) {
+    s.entries += row.n;
+    s.intents += row.intents;
+    s.bytes += row.bytes;
+    s.byOp[opName(row.op)] = row.n;
+  }
+  return s;
+}
+
+/** Inserts (or completes intents of) journal rows in one statement. */
+export async function putEntries(c: Db, rid: number, entries: readonly JournalEntry[]): Promise<void> {
+  await c.query(
+    `INSERT INTO journal (rid, seq, op, digest, state, payload, sum)
+     SELECT $1, * FROM unnest($2::int[], $3::int[], $4::bigint[], $5::smallint[], $6::bytea[], $7::bigint[])
+     ON CONFLICT (rid, seq) DO UPDATE SET op = EXCLUDED.op, digest = EXCLUDED.digest, state = EXCLUDED.state,
+       payload = EXCLUDED.payload, sum = EXCLUDED.sum`,
+    [
+      rid,
+      entries.map((e) => e.seq),
+      entries.map((e) => e.op),
+      entries.map((e) => e.digest),
+      entries.map((e) => e.state),
+      entries.map((e) => buf(e.payload)),
+      entries.map((e) => entryChecksum(e.seq, e.op, e.digest, e.state, e.payload)),
+    ],
+  );
+}
+
+export async function putLogs(c: Db, rid: number, logs: readonly LogRecord[]): Promise<void> {
+  await c.query(
+    `INSERT INTO logs (rid, seq, stream, level, message, at)
+     SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::bigint[])
+     ON CONFLICT (rid, seq) DO UPDATE SET stream = EXCLUDED.stream, level = EXCLUDED.level, message = EXCLUDED.message, at = EXCLUDED.at`,
+    [rid, logs.map((l) => l.seq), logs.map((l) => l.stream), logs.map((l) => l.level), logs.map((l) => l.message), logs.map((l) => l.at)],
+  );
+}
+
+/** Checks order and checksums; `name` is the run's id (or #rid) for messages. */
+export function checkJournal(name: string, location: string, rows: JournalRow[]): JournalEntry[] {
+  const out: JournalEntry[] = new Array<JournalEntry>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const { seq, op, digest, state, payload, sum } = rows[i]!;
+    if (seq !== i + 1) {
+      throw new CorruptJournal(
+        `run ${name}: the journal has a gap (expected seq ${i + 1}, found seq ${seq}): the database ${location} was damaged; ` +
+          `nothing was run or changed. Restore the database from a backup`,
+      );
+    }
+    if (entryChecksum(seq, op, digest, state, payload) !== sum) {
+      throw new CorruptJournal(
+        `run ${name}: journal entry seq ${seq} (${opName(op)}) fails its checksum: the database ${location} was damaged; ` +
+          `nothing was run or changed. Restore the database from a backup`,
+      );
+    }
+    out[i] = { seq, op, digest, state: state as EntryState, payload };
+  }
+  return out;
+}

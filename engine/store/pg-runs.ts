@@ -1,0 +1,56 @@
+import type pg from "pg";
+import { pack, unpack } from "msgpackr";
+import { LeaseLost } from "../errors.js";
+import type { Grants } from "../executor/grants.js";
+import { type Db, type Query, buf } from "./pg-connection.js";
+import { type RunRow, toRecord } from "./rows.js";
+import type { Lease, NewRun, RunConfig, RunFilter, RunRecord } from "./types.js";
+
+// Runs' rows: inserting one, listing them, and the fenced updates of a run's module and grants.
+
+export const INSERT_RUN = `INSERT INTO runs (id, module, entry, input, config, status, created_at, updated_at, parent_id)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) RETURNING *`;
+
+export function insertRunParams(run: NewRun, now: number): unknown[] {
+  return [run.id, run.module, run.entry, buf(run.input), pack(run.config), run.status, now, run.parentId];
+}
+
+export async function insertRun(c: Db, run: NewRun): Promise<RunRecord> {
+  return toRecord((await c.query<RunRow>(INSERT_RUN, insertRunParams(run, Date.now()))).rows[0]!);
+}
+
+export async function listRuns(q: Query, filter: RunFilter): Promise<RunRecord[]> {
+  const limit = filter.limit ?? 1000;
+  let r: pg.QueryResult<RunRow>;
+  if (filter.parentId !== undefined) {
+    r = await q<RunRow>("SELECT * FROM runs WHERE parent_id = $1 AND ($2::text IS NULL OR status = $2) ORDER BY created_at, rid LIMIT $3", [
+      filter.parentId,
+      filter.status ?? null,
+      limit,
+    ]);
+  } else if (filter.status) {
+    r = await q<RunRow>("SELECT * FROM runs WHERE status = $1 ORDER BY created_at DESC, rid DESC LIMIT $2", [filter.status, limit]);
+  } else {
+    r = await q<RunRow>("SELECT * FROM runs ORDER BY created_at DESC, rid DESC LIMIT $1", [limit]);
+  }
+  return r.rows.map(toRecord);
+}
+
+export async function setRunModule(q: Query, lease: Lease, sha256: string): Promise<void> {
+  const r = await q("UPDATE runs SET module = $1, updated_at = $2 WHERE rid = $3 AND lease_token = $4", [
+    sha256,
+    Date.now(),
+    lease.rid,
+    lease.token,
+  ]);
+  if (r.rowCount !== 1) throw new LeaseLost(lease.runId);
+}
+
+export async function setRunGrants(c: Db, lease: Lease, grants: Grants): Promise<void> {
+  const row = (
+    await c.query<{ config: Buffer; lease_token: number }>("SELECT config, lease_token FROM runs WHERE rid = $1 FOR UPDATE", [lease.rid])
+  ).rows[0];
+  if (!row || row.lease_token !== lease.token) throw new LeaseLost(lease.runId);
+  const config = { ...(unpack(row.config) as RunConfig), grants };
+  await c.query("UPDATE runs SET config = $1, updated_at = $2 WHERE rid = $3", [pack(config), Date.now(), lease.rid]);
+}

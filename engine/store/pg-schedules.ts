@@ -1,0 +1,35 @@
+import { pack } from "msgpackr";
+import { RunStateError } from "../errors.js";
+import { type Db, type Query, UNIQUE, buf } from "./pg-connection.js";
+import { INSERT_RUN, insertRunParams } from "./pg-runs.js";
+import type { NewRun, ScheduleRecord } from "./types.js";
+
+// Cron schedules: adding one, and firing a tick (advancing the schedule and creating its run at once).
+
+export async function addSchedule(q: Query, sc: Omit<ScheduleRecord, "lastTick" | "createdAt">): Promise<void> {
+  try {
+    await q(
+      `INSERT INTO schedules (name, cron, module, entry, input, config, next_tick, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [sc.name, sc.cron, sc.module, sc.entry, buf(sc.input), pack(sc.config), sc.nextTick, Date.now()],
+    );
+  } catch (err) {
+    if ((err as { cause?: { code?: string } }).cause?.code === UNIQUE) {
+      throw new RunStateError(`a schedule named '${sc.name}' already exists; remove it first with \`dwe schedule remove ${sc.name}\``);
+    }
+    throw err;
+  }
+}
+
+/** The body of fireSchedule's transaction. */
+export async function fireSchedule(c: Db, name: string, tick: number, nextTick: number, run: NewRun): Promise<boolean> {
+  const moved = await c.query("UPDATE schedules SET next_tick = $1, last_tick = $2 WHERE name = $3 AND next_tick = $4", [
+    nextTick,
+    tick,
+    name,
+    tick,
+  ]);
+  if (moved.rowCount !== 1) return false;
+  await c.query(`${INSERT_RUN.replace(" RETURNING *", "")} ON CONFLICT (id) DO NOTHING`, insertRunParams(run, Date.now()));
+  return true;
+}

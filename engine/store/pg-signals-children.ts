@@ -1,0 +1,57 @@
+import { LeaseLost, RunNotFound, RunStateError } from "../errors.js";
+import { type Db, buf } from "./pg-connection.js";
+import { insertRun } from "./pg-runs.js";
+import { type RunRow, type SignalRow, toRecord, toSignal } from "./rows.js";
+import { type Lease, type NewRun, type RunRecord, type RunStatus, type SignalRecord, RUN_TRANSITIONS } from "./types.js";
+
+// Signals sent to runs and taken by them, and child runs created under a parent's lease (transaction bodies).
+
+export async function sendSignal(c: Db, runId: string, name: string, data: Uint8Array): Promise<number> {
+  const row = (await c.query<{ rid: number; status: RunStatus }>("SELECT rid, status FROM runs WHERE id = $1 FOR UPDATE", [runId])).rows[0];
+  if (!row) throw new RunNotFound(runId);
+  if (RUN_TRANSITIONS[row.status].length === 0) {
+    throw new RunStateError(`run ${runId} is ${row.status}; signals can only be sent to a run that has not ended`);
+  }
+  const id = (
+    await c.query<{ id: number }>("INSERT INTO signals (rid, name, data, sent_at) VALUES ($1, $2, $3, $4) RETURNING id", [
+      row.rid,
+      name,
+      buf(data),
+      Date.now(),
+    ])
+  ).rows[0]!.id;
+  await c.query("UPDATE runs SET wake_requested = 1 WHERE rid = $1", [row.rid]);
+  return id;
+}
+
+export async function takeSignal(c: Db, lease: Lease, name: string, seq: number): Promise<SignalRecord | undefined> {
+  await fence(c, lease);
+  const done = (await c.query<SignalRow>("SELECT * FROM signals WHERE rid = $1 AND consumed_seq = $2", [lease.rid, seq])).rows[0];
+  if (done) return toSignal(done);
+  const next = (
+    await c.query<SignalRow>("SELECT * FROM signals WHERE rid = $1 AND name = $2 AND consumed_seq IS NULL ORDER BY id LIMIT 1", [
+      lease.rid,
+      name,
+    ])
+  ).rows[0];
+  if (!next) return undefined;
+  await c.query("UPDATE signals SET consumed_seq = $1 WHERE id = $2", [seq, next.id]);
+  return { ...toSignal(next), consumedSeq: seq };
+}
+
+export async function createChild(c: Db, lease: Lease, child: NewRun): Promise<RunRecord> {
+  await fence(c, lease);
+  const existing = (await c.query<RunRow>("SELECT * FROM runs WHERE id = $1", [child.id])).rows[0];
+  if (existing) {
+    if (existing.parent_id !== lease.runId)
+      throw new RunStateError(`run id '${child.id}' is taken by a run that is not a child of ${lease.runId}`);
+    return toRecord(existing);
+  }
+  return insertRun(c, child);
+}
+
+/** Locks the run's row and checks the lease's fencing token (same transaction as the write). */
+async function fence(c: Db, lease: Lease): Promise<void> {
+  const r = await c.query<{ lease_token: number }>("SELECT lease_token FROM runs WHERE rid = $1 FOR UPDATE", [lease.rid]);
+  if (r.rows[0]?.lease_token !== lease.token) throw new LeaseLost(lease.runId);
+}

@@ -1,0 +1,137 @@
+import type Database from "better-sqlite3";
+import { unpack } from "msgpackr";
+import { LeaseLost, RunStateError } from "../errors.js";
+import { ownerIsDeadLocally } from "./lease-owner.js";
+import { type RunRow, toRecord } from "./rows.js";
+import { type Statements, mustGet } from "./sqlite-statements.js";
+import {
+  type CancelOutcome,
+  type ClaimedRun,
+  type Lease,
+  type LeaseCheck,
+  type RunConfig,
+  type RunEnd,
+  type RunStatus,
+  RUN_TRANSITIONS,
+} from "./types.js";
+
+// Leases: taking one for a run, ending a run under one, workers' claims and renewals, and cancelling.
+
+export function acquireLease(db: Database.Database, stmt: Statements, runId: string, owner: string, ttlMs: number, steal: boolean): Lease {
+  const take = db.transaction((): Lease => {
+    const run = mustGet(stmt, runId);
+    if (RUN_TRANSITIONS[run.status].length === 0) {
+      throw new RunStateError(`run ${runId} is ${run.status}; a ${run.status} run cannot be executed again`);
+    }
+    const now = Date.now();
+    const held = run.leaseOwner !== null && run.leaseExpiresAt !== null && run.leaseExpiresAt > now;
+    if (held && !steal && !ownerIsDeadLocally(run.leaseOwner!)) {
+      throw new RunStateError(
+        `run ${runId} is being executed by ${run.leaseOwner} (lease until ${new Date(run.leaseExpiresAt!).toISOString()}); ` +
+          `wait for it, or stop that process and try again`,
+      );
+    }
+    const expiresAt = now + ttlMs;
+    stmt.takeLease.run(owner, expiresAt, now, run.rid);
+    return { runId, rid: run.rid, owner, token: run.leaseToken + 1, expiresAt };
+  });
+  return take.immediate();
+}
+
+export function finishRun(db: Database.Database, stmt: Statements, lease: Lease, end: RunEnd): void {
+  db.transaction(() => finishNow(stmt, lease, end)).immediate();
+}
+
+function finishNow(stmt: Statements, lease: Lease, end: RunEnd): void {
+  const now = Date.now();
+  const terminal = end.status === "completed" || end.status === "failed" || end.status === "cancelled";
+  const r = stmt.finish.run({
+    rid: lease.rid,
+    token: lease.token,
+    status: end.status === "released" ? end.previous : end.status,
+    output: end.status === "completed" ? end.output : null,
+    error: end.status === "failed" || end.status === "cancelled" ? JSON.stringify(end.error) : null,
+    wakeAt: end.status === "suspended" || end.status === "released" ? end.wakeAt : null,
+    finishedAt: terminal ? now : null,
+    undo: end.status === "released" ? 1 : 0,
+    now,
+  });
+  if (r.changes !== 1) throw new LeaseLost(lease.runId);
+  if (terminal) stmt.wakeParent.run(lease.rid);
+}
+
+export function claimRuns(db: Database.Database, stmt: Statements, owner: string, limit: number, ttlMs: number, now: number): ClaimedRun[] {
+  const claim = db.transaction((): ClaimedRun[] => {
+    const rows = stmt.claimable.all({ now, limit }) as {
+      rid: number;
+      id: string;
+      status: RunStatus;
+      wake_at: number | null;
+      lease_token: number;
+      cancel_requested: number;
+      config: Buffer;
+    }[];
+    const out: ClaimedRun[] = [];
+    for (const r of rows) {
+      if (r.cancel_requested) {
+        cancelRow(stmt, r.rid, now);
+        continue;
+      }
+      const expiresAt = now + ttlMs;
+      stmt.claim.run(owner, expiresAt, now, r.rid);
+      const config = unpack(r.config) as RunConfig;
+      out.push({
+        lease: { runId: r.id, rid: r.rid, owner, token: r.lease_token + 1, expiresAt },
+        previous: r.status,
+        wakeAt: r.wake_at,
+        timeoutMs: config.timeoutMs,
+      });
+    }
+    return out;
+  });
+  return claim.immediate();
+}
+
+function cancelRow(stmt: Statements, rid: number, now: number): void {
+  const error = JSON.stringify({ code: "cancelled", message: "the run was cancelled (dwe cancel)" });
+  stmt.cancelNow.run(error, now, now, rid);
+  stmt.wakeParent.run(rid);
+}
+
+export function renewLeases(db: Database.Database, stmt: Statements, leases: readonly Lease[], ttlMs: number): LeaseCheck[] {
+  const renew = db.transaction((): LeaseCheck[] => {
+    const expiresAt = Date.now() + ttlMs;
+    return leases.map((l) => {
+      const held = stmt.renewLease.run(expiresAt, l.rid, l.token).changes === 1;
+      if (held) l.expiresAt = expiresAt;
+      const flag = held ? (stmt.cancelFlag.get(l.rid, l.token) as number | undefined) : 0;
+      return { runId: l.runId, held, cancelRequested: flag === 1 };
+    });
+  });
+  return renew.immediate();
+}
+
+export function requestCancel(db: Database.Database, stmt: Statements, runId: string): CancelOutcome {
+  const cancel = db.transaction((): CancelOutcome => {
+    const root = mustGet(stmt, runId);
+    if (RUN_TRANSITIONS[root.status].length === 0) {
+      throw new RunStateError(`run ${runId} is already ${root.status}; only a pending, running or suspended run can be cancelled`);
+    }
+    const now = Date.now();
+    const out: CancelOutcome = { cancelled: [], requested: [] };
+    for (const row of stmt.family.all(runId) as RunRow[]) {
+      const r = toRecord(row);
+      if (RUN_TRANSITIONS[r.status].length === 0) continue;
+      const live = r.status === "running" && r.leaseExpiresAt !== null && r.leaseExpiresAt > now;
+      if (live) {
+        stmt.askCancel.run(now, r.rid);
+        out.requested.push(r.id);
+      } else {
+        cancelRow(stmt, r.rid, now);
+        out.cancelled.push(r.id);
+      }
+    }
+    return out;
+  });
+  return cancel.immediate();
+}

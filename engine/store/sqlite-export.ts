@@ -1,0 +1,84 @@
+import type Database from "better-sqlite3";
+import { pack } from "msgpackr";
+import { RunNotFound, RunStateError, StoreError } from "../errors.js";
+import type { JournalEntry, LogRecord } from "../journal/entry.js";
+import { entryChecksum } from "../journal/hash.js";
+import { type RunRow, type SignalRow, toRecord, toSignal } from "./rows.js";
+import { readJournal } from "./sqlite-journal.js";
+import { type Statements, mustGet } from "./sqlite-statements.js";
+import type { ModuleKind, RunExport, RunRecord } from "./types.js";
+
+// Moving a run between databases (docs/distributed.md): a run with its module, journal, logs and signals.
+
+export function exportRun(db: Database.Database, stmt: Statements, location: string, runId: string): Promise<RunExport> {
+  // One read transaction: the run, its journal, logs and signals as of one moment.
+  const snapshot = db.transaction((): { row: RunRow; journal: Promise<JournalEntry[]>; logs: LogRecord[]; signals: SignalRow[] } => {
+    const row = db.prepare("SELECT * FROM runs WHERE id = ?").get(runId) as
+      (RunRow & { wake_requested: number; cancel_requested: number }) | undefined;
+    if (!row) throw new RunNotFound(runId);
+    return {
+      row,
+      journal: readJournal(db, stmt, location, row.rid),
+      logs: stmt.readLogs.all(row.rid) as LogRecord[],
+      signals: stmt.listSignals.all(row.rid) as SignalRow[],
+    };
+  });
+  return (async () => {
+    const snap = snapshot.deferred();
+    const row = snap.row as RunRow & { wake_requested: number; cancel_requested: number };
+    const mod = stmt.getModule.get(row.module) as { kind: ModuleKind; bytes: Buffer } | undefined;
+    if (!mod) throw new StoreError(`run ${runId} pins module ${row.module}, which is missing from ${location}`);
+    const { rid: _rid, ...run } = toRecord(row);
+    return {
+      run: { ...run, wakeRequested: row.wake_requested === 1, cancelRequested: row.cancel_requested === 1 },
+      module: { sha256: row.module, kind: mod.kind, bytes: new Uint8Array(mod.bytes) },
+      journal: await snap.journal,
+      logs: snap.logs,
+      signals: snap.signals.map(toSignal),
+    };
+  })();
+}
+
+export function importRun(db: Database.Database, stmt: Statements, location: string, bundle: RunExport): RunRecord {
+  const put = db.transaction((): RunRecord => {
+    const r = bundle.run;
+    if (stmt.getRun.get(r.id)) throw new RunStateError(`a run with id '${r.id}' already exists in ${location}; nothing was imported`);
+    const m = bundle.module;
+    stmt.putModule.run(m.sha256, m.kind, m.bytes.length, m.bytes, Date.now());
+    const rid = Number(
+      db
+        .prepare(
+          `INSERT INTO runs (id, module, entry, input, config, status, output, error, created_at, updated_at, finished_at,
+             wake_at, attempts, parent_id, lease_owner, lease_expires, lease_token, wake_requested, cancel_requested)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?)`,
+        )
+        .run(
+          r.id,
+          r.module,
+          r.entry,
+          r.input,
+          pack(r.config),
+          r.status,
+          r.output,
+          r.error === null ? null : JSON.stringify(r.error),
+          r.createdAt,
+          Date.now(),
+          r.finishedAt,
+          r.wakeAt,
+          r.attempts,
+          r.parentId,
+          r.leaseToken,
+          r.wakeRequested ? 1 : 0,
+          r.cancelRequested ? 1 : 0,
+        ).lastInsertRowid,
+    );
+    for (const e of bundle.journal) {
+      stmt.putEntry.run(rid, e.seq, e.op, e.digest, e.state, e.payload, entryChecksum(e.seq, e.op, e.digest, e.state, e.payload));
+    }
+    for (const l of bundle.logs) stmt.putLog.run(rid, l.seq, l.stream, l.level, l.message, l.at);
+    const sig = db.prepare("INSERT INTO signals (rid, name, data, sent_at, consumed_seq) VALUES (?, ?, ?, ?, ?)");
+    for (const g of bundle.signals) sig.run(rid, g.name, g.data, g.sentAt, g.consumedSeq);
+    return mustGet(stmt, r.id);
+  });
+  return put.immediate();
+}

@@ -1,0 +1,116 @@
+import type Database from "better-sqlite3";
+import { CorruptJournal, LeaseLost } from "../errors.js";
+import type { EntryState, JournalEntry, LogRecord } from "../journal/entry.js";
+import { entryChecksum } from "../journal/hash.js";
+import { opName } from "../journal/ops.js";
+import type { Statements } from "./sqlite-statements.js";
+import type { JournalSummary, Lease } from "./types.js";
+
+/** Rows per multi-row journal insert, widest first (see putEntries). */
+const WIDE_INSERTS = [128, 16] as const;
+
+/** A store's multi-row insert statements, by width, and the argument array they share. */
+export interface WideInserts {
+  readonly args: unknown[];
+  readonly stmts: Map<number, Database.Statement>;
+}
+
+export function wideInserts(): WideInserts {
+  return { args: [], stmts: new Map<number, Database.Statement>() };
+}
+
+/** A run's journal in order, every entry's checksum checked. */
+export async function readJournal(db: Database.Database, stmt: Statements, location: string, rid: number): Promise<JournalEntry[]> {
+  const rows = stmt.readJournal.all(rid) as [number, number, number, number, Buffer, number][];
+  const out: JournalEntry[] = new Array<JournalEntry>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const [seq, op, digest, state, payload, sum] = rows[i]!;
+    if (seq !== i + 1) {
+      throw new CorruptJournal(
+        `run ${runName(db, rid)}: the journal has a gap (expected seq ${i + 1}, found seq ${seq}): the database ${location} was damaged; ` +
+          `nothing was run or changed. Restore the database from a backup`,
+      );
+    }
+    if (entryChecksum(seq, op, digest, state, payload) !== sum) {
+      throw new CorruptJournal(
+        `run ${runName(db, rid)}: journal entry seq ${seq} (${opName(op)}) fails its checksum: the database ${location} was damaged; ` +
+          `nothing was run or changed. Restore the database from a backup`,
+      );
+    }
+    out[i] = { seq, op, digest, state: state as EntryState, payload };
+  }
+  return Promise.resolve(out);
+}
+
+/** The id of run `rid`, for error messages. */
+function runName(db: Database.Database, rid: number): string {
+  const id = db.prepare("SELECT id FROM runs WHERE rid = ?").pluck().get(rid) as string | undefined;
+  return id ?? `#${rid}`;
+}
+
+export type AppendTx = Database.Transaction<(l: Lease, es: readonly JournalEntry[], ls: readonly LogRecord[]) => void>;
+
+/** The transaction of appendJournal (made once per store: it runs for every commit). */
+export function appendTransaction(db: Database.Database, stmt: Statements, wide: WideInserts): AppendTx {
+  return db.transaction((l: Lease, es: readonly JournalEntry[], ls: readonly LogRecord[]): void => {
+    if (stmt.leaseToken.get(l.rid) !== l.token) throw new LeaseLost(l.runId);
+    putEntries(db, stmt, wide, l.rid, es);
+    for (const g of ls) stmt.putLog.run(l.rid, g.seq, g.stream, g.level, g.message, g.at);
+  });
+}
+
+/**
+ * Inserts entries with multi-row statements (128 and 16 rows a statement, then one by one): a
+ * batch of buffered reads costs a few statement executions instead of one per entry.
+ */
+function putEntries(db: Database.Database, stmt: Statements, wide: WideInserts, rid: number, entries: readonly JournalEntry[]): void {
+  let i = 0;
+  for (const width of WIDE_INSERTS) {
+    if (entries.length - i < width) continue;
+    const insert = wideInsert(db, wide, width);
+    const args = wide.args;
+    args.length = width * 7;
+    for (; i + width <= entries.length; i += width) {
+      for (let j = 0; j < width; j++) {
+        const e = entries[i + j]!;
+        const o = j * 7;
+        args[o] = rid;
+        args[o + 1] = e.seq;
+        args[o + 2] = e.op;
+        args[o + 3] = e.digest;
+        args[o + 4] = e.state;
+        args[o + 5] = e.payload;
+        args[o + 6] = entryChecksum(e.seq, e.op, e.digest, e.state, e.payload);
+      }
+      insert.run(args);
+    }
+    args.fill(null); // keep no payloads alive
+  }
+  for (; i < entries.length; i++) {
+    const e = entries[i]!;
+    stmt.putEntry.run(rid, e.seq, e.op, e.digest, e.state, e.payload, entryChecksum(e.seq, e.op, e.digest, e.state, e.payload));
+  }
+}
+
+function wideInsert(db: Database.Database, wide: WideInserts, width: number): Database.Statement {
+  let stmt = wide.stmts.get(width);
+  if (!stmt) {
+    stmt = db.prepare(
+      `INSERT OR REPLACE INTO journal (rid, seq, op, digest, state, payload, sum) VALUES ${Array<string>(width).fill("(?, ?, ?, ?, ?, ?, ?)").join(", ")}`,
+    );
+    wide.stmts.set(width, stmt);
+  }
+  return stmt;
+}
+
+export function summarizeJournal(stmt: Statements, rid: number): JournalSummary {
+  const rows = stmt.summary.all(rid) as { op: number; n: number; intents: number; bytes: number }[];
+  const s: JournalSummary = { entries: 0, intents: 0, byOp: {}, bytes: 0 };
+  for (const r of rows) {
+    s.entries += r.n;
+    s.intents += r.intents;
+    s.bytes += r.bytes;
+    s.byOp[opName(r.op)] = r.n;
+  }
+  return s;
+}

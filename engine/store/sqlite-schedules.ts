@@ -1,0 +1,46 @@
+import type Database from "better-sqlite3";
+import { pack } from "msgpackr";
+import { RunStateError } from "../errors.js";
+import type { Statements } from "./sqlite-statements.js";
+import type { NewRun, ScheduleRecord } from "./types.js";
+
+// Cron schedules: adding one, and firing a tick (advancing the schedule and creating its run at once).
+
+export function addSchedule(stmt: Statements, sc: Omit<ScheduleRecord, "lastTick" | "createdAt">): void {
+  try {
+    stmt.insertSchedule.run({
+      name: sc.name,
+      cron: sc.cron,
+      module: sc.module,
+      entry: sc.entry,
+      input: sc.input,
+      config: pack(sc.config),
+      nextTick: sc.nextTick,
+      now: Date.now(),
+    });
+  } catch (err) {
+    if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_PRIMARYKEY") {
+      throw new RunStateError(`a schedule named '${sc.name}' already exists; remove it first with \`dwe schedule remove ${sc.name}\``);
+    }
+    throw err;
+  }
+}
+
+export function fireSchedule(db: Database.Database, stmt: Statements, name: string, tick: number, nextTick: number, run: NewRun): boolean {
+  const fire = db.transaction((): boolean => {
+    if (stmt.advanceSchedule.run(nextTick, tick, name, tick).changes !== 1) return false;
+    if (stmt.getRun.get(run.id)) return true;
+    stmt.insertRun.run({
+      id: run.id,
+      module: run.module,
+      entry: run.entry,
+      input: run.input,
+      config: pack(run.config),
+      status: run.status,
+      now: Date.now(),
+      parentId: run.parentId,
+    });
+    return true;
+  });
+  return fire.immediate();
+}

@@ -1,0 +1,58 @@
+import type Database from "better-sqlite3";
+import { pack } from "msgpackr";
+import { LeaseLost, RunStateError } from "../errors.js";
+import { type RunRow, type SignalRow, toRecord, toSignal } from "./rows.js";
+import { type Statements, mustGet } from "./sqlite-statements.js";
+import { type Lease, type NewRun, type RunRecord, type SignalRecord, RUN_TRANSITIONS } from "./types.js";
+
+// Signals sent to runs and taken by them, and child runs created under a parent's lease.
+
+export function sendSignal(db: Database.Database, stmt: Statements, runId: string, name: string, data: Uint8Array): number {
+  const send = db.transaction((): number => {
+    const run = mustGet(stmt, runId);
+    if (RUN_TRANSITIONS[run.status].length === 0) {
+      throw new RunStateError(`run ${runId} is ${run.status}; signals can only be sent to a run that has not ended`);
+    }
+    const id = Number(stmt.insertSignal.run(run.rid, name, data, Date.now()).lastInsertRowid);
+    stmt.wake.run(run.rid);
+    return id;
+  });
+  return send.immediate();
+}
+
+export function takeSignal(db: Database.Database, stmt: Statements, lease: Lease, name: string, seq: number): SignalRecord | undefined {
+  const take = db.transaction((): SignalRecord | undefined => {
+    if (stmt.leaseToken.get(lease.rid) !== lease.token) throw new LeaseLost(lease.runId);
+    const done = stmt.signalBySeq.get(lease.rid, seq) as SignalRow | undefined;
+    if (done) return toSignal(done);
+    const next = stmt.nextSignal.get(lease.rid, name) as SignalRow | undefined;
+    if (!next) return undefined;
+    stmt.consumeSignal.run(seq, next.id);
+    return { ...toSignal(next), consumedSeq: seq };
+  });
+  return take.immediate();
+}
+
+export function createChild(db: Database.Database, stmt: Statements, lease: Lease, child: NewRun): RunRecord {
+  const create = db.transaction((): RunRecord => {
+    if (stmt.leaseToken.get(lease.rid) !== lease.token) throw new LeaseLost(lease.runId);
+    const existing = stmt.getRun.get(child.id) as RunRow | undefined;
+    if (existing) {
+      if (existing.parent_id !== lease.runId)
+        throw new RunStateError(`run id '${child.id}' is taken by a run that is not a child of ${lease.runId}`);
+      return toRecord(existing);
+    }
+    stmt.insertRun.run({
+      id: child.id,
+      module: child.module,
+      entry: child.entry,
+      input: child.input,
+      config: pack(child.config),
+      status: child.status,
+      now: Date.now(),
+      parentId: child.parentId,
+    });
+    return mustGet(stmt, child.id);
+  });
+  return create.immediate();
+}

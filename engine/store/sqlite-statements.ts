@@ -1,0 +1,85 @@
+import type Database from "better-sqlite3";
+import { RunNotFound } from "../errors.js";
+import { type RunRow, toRecord } from "./rows.js";
+import type { RunRecord } from "./types.js";
+
+/** The SQLite store's prepared statements, made once when the store opens. */
+export function prepareStatements(db: Database.Database) {
+  return {
+    putModule: db.prepare("INSERT OR IGNORE INTO modules (sha256, kind, size, bytes, created_at) VALUES (?, ?, ?, ?, ?)"),
+    getModule: db.prepare("SELECT kind, bytes FROM modules WHERE sha256 = ?"),
+    putArtifact: db.prepare("INSERT OR REPLACE INTO module_artifacts (sha256, kind, bytes, created_at) VALUES (?, ?, ?, ?)"),
+    getArtifact: db.prepare("SELECT bytes FROM module_artifacts WHERE sha256 = ? AND kind = ?").pluck(),
+    insertRun: db.prepare(
+      `INSERT INTO runs (id, module, entry, input, config, status, created_at, updated_at, parent_id)
+         VALUES (@id, @module, @entry, @input, @config, @status, @now, @now, @parentId)`,
+    ),
+    getRun: db.prepare("SELECT * FROM runs WHERE id = ?"),
+    listRuns: db.prepare("SELECT * FROM runs ORDER BY created_at DESC, rid DESC LIMIT ?"),
+    listChildren: db.prepare("SELECT * FROM runs WHERE parent_id = ? ORDER BY created_at, rid LIMIT ?"),
+    listRunsByStatus: db.prepare("SELECT * FROM runs WHERE status = ? ORDER BY created_at DESC, rid DESC LIMIT ?"),
+    leaseToken: db.prepare("SELECT lease_token FROM runs WHERE rid = ?").pluck(),
+    takeLease: db.prepare(
+      `UPDATE runs SET lease_owner = ?, lease_expires = ?, lease_token = lease_token + 1, status = 'running',
+         attempts = attempts + 1, updated_at = ? WHERE rid = ?`,
+    ),
+    renewLease: db.prepare("UPDATE runs SET lease_expires = ? WHERE rid = ? AND lease_token = ?"),
+    setModule: db.prepare("UPDATE runs SET module = ?, updated_at = ? WHERE rid = ? AND lease_token = ?"),
+    finish: db.prepare(
+      `UPDATE runs SET status = @status, output = @output, error = @error, wake_at = @wakeAt, finished_at = @finishedAt,
+         lease_owner = NULL, lease_expires = NULL, attempts = attempts - @undo, updated_at = @now
+         WHERE rid = @rid AND lease_token = @token`,
+    ),
+    readJournal: db.prepare("SELECT seq, op, digest, state, payload, sum FROM journal WHERE rid = ? ORDER BY seq").raw(),
+    putEntry: db.prepare("INSERT OR REPLACE INTO journal (rid, seq, op, digest, state, payload, sum) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+    putLog: db.prepare("INSERT OR REPLACE INTO logs (rid, seq, stream, level, message, at) VALUES (?, ?, ?, ?, ?, ?)"),
+    readLogs: db.prepare("SELECT seq, stream, level, message, at FROM logs WHERE rid = ? ORDER BY seq"),
+    wakeParent: db.prepare("UPDATE runs SET wake_requested = 1 WHERE id = (SELECT parent_id FROM runs WHERE rid = ?)"),
+    claimable: db.prepare(
+      `SELECT rid, id, status, wake_at, lease_token, cancel_requested, config FROM runs
+         WHERE status = 'pending'
+            OR (status = 'suspended' AND (wake_requested = 1 OR (wake_at IS NOT NULL AND wake_at <= @now)))
+            OR (status = 'running' AND (lease_expires IS NULL OR lease_expires <= @now))
+         ORDER BY COALESCE(wake_at, created_at), rid LIMIT @limit`,
+    ),
+    claim: db.prepare(
+      `UPDATE runs SET lease_owner = ?, lease_expires = ?, lease_token = lease_token + 1, status = 'running',
+         attempts = attempts + 1, wake_requested = 0, updated_at = ? WHERE rid = ?`,
+    ),
+    cancelNow: db.prepare(
+      `UPDATE runs SET status = 'cancelled', error = ?, finished_at = ?, updated_at = ?, lease_owner = NULL,
+         lease_expires = NULL, lease_token = lease_token + 1, cancel_requested = 1 WHERE rid = ?`,
+    ),
+    askCancel: db.prepare("UPDATE runs SET cancel_requested = 1, updated_at = ? WHERE rid = ?"),
+    cancelFlag: db.prepare("SELECT cancel_requested FROM runs WHERE rid = ? AND lease_token = ?").pluck(),
+    family: db.prepare(
+      `WITH RECURSIVE fam(id) AS (SELECT ? UNION SELECT r.id FROM runs r JOIN fam ON r.parent_id = fam.id)
+         SELECT * FROM runs WHERE id IN (SELECT id FROM fam)`,
+    ),
+    insertSignal: db.prepare("INSERT INTO signals (rid, name, data, sent_at) VALUES (?, ?, ?, ?)"),
+    wake: db.prepare("UPDATE runs SET wake_requested = 1 WHERE rid = ?"),
+    signalBySeq: db.prepare("SELECT * FROM signals WHERE rid = ? AND consumed_seq = ?"),
+    nextSignal: db.prepare("SELECT * FROM signals WHERE rid = ? AND name = ? AND consumed_seq IS NULL ORDER BY id LIMIT 1"),
+    consumeSignal: db.prepare("UPDATE signals SET consumed_seq = ? WHERE id = ?"),
+    listSignals: db.prepare("SELECT * FROM signals WHERE rid = ? ORDER BY id"),
+    insertSchedule: db.prepare(
+      `INSERT INTO schedules (name, cron, module, entry, input, config, next_tick, created_at)
+         VALUES (@name, @cron, @module, @entry, @input, @config, @nextTick, @now)`,
+    ),
+    listSchedules: db.prepare("SELECT * FROM schedules ORDER BY name"),
+    removeSchedule: db.prepare("DELETE FROM schedules WHERE name = ?"),
+    advanceSchedule: db.prepare("UPDATE schedules SET next_tick = ?, last_tick = ? WHERE name = ? AND next_tick = ?"),
+    summary: db.prepare(
+      "SELECT op, COUNT(*) AS n, SUM(state = 0) AS intents, SUM(length(payload)) AS bytes FROM journal WHERE rid = ? GROUP BY op",
+    ),
+  };
+}
+
+export type Statements = ReturnType<typeof prepareStatements>;
+
+/** The run with id `id`, or RunNotFound. */
+export function mustGet(stmt: Statements, id: string): RunRecord {
+  const row = stmt.getRun.get(id) as RunRow | undefined;
+  if (!row) throw new RunNotFound(id);
+  return toRecord(row);
+}
