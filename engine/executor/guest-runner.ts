@@ -24,6 +24,18 @@ export interface GuestRun {
   onReturned?: () => void;
 }
 
+/** Whether a module imports anything from `wasi_snapshot_preview1`, by module (compiled modules are cached and reused). */
+const wasiImporters = new WeakMap<WebAssembly.Module, boolean>();
+
+function importsWasi(module: WebAssembly.Module): boolean {
+  let known = wasiImporters.get(module);
+  if (known === undefined) {
+    known = WebAssembly.Module.imports(module).some((i) => i.module === "wasi_snapshot_preview1");
+    wasiImporters.set(module, known);
+  }
+  return known;
+}
+
 /**
  * Runs a run's entry to its end, the same way for execution and for verification: instantiates the
  * guest, calls its entry (awaiting every async host call), journals a last unfinished stdout line,
@@ -40,10 +52,9 @@ export async function runGuestToEnd(g: GuestRun): Promise<void> {
     return;
   }
   const driver = new AsyncifyDriver();
-  const imports = {
-    ...abiImports(memory, dispatcher, driver, g.debug),
-    wasi_snapshot_preview1: wasi.imports(memory, dispatcher, driver),
-  };
+  const imports: WebAssembly.Imports = abiImports(memory, dispatcher, driver, g.debug);
+  // The WASI import object costs more to build than the rest of the setup: only for modules that use it.
+  if (importsWasi(g.module!)) imports.wasi_snapshot_preview1 = wasi.imports(memory, dispatcher, driver);
   // Synchronous: the module is compiled already, and an async instantiation costs a trip through the event loop.
   const instance = new WebAssembly.Instance(g.module!, imports);
   const mem = instance.exports.memory;

@@ -93,6 +93,21 @@ export class UpgradeRefused extends DweError {
  * continues live, and records how the attempt ended. Returns the run as stored afterwards.
  */
 export async function executeRun(runId: string, o: ExecuteOptions): Promise<RunRecord> {
+  await executeAttempt(runId, o);
+  return (await o.store.getRun(runId))!;
+}
+
+/** How an attempt left the run: the status and error `finishRun` stored (what a worker reports). */
+export interface AttemptOutcome {
+  status: RunStatus;
+  error: { code: string; message: string } | null;
+}
+
+/**
+ * `executeRun` without reading the run back afterwards: the outcome is what this attempt stored
+ * (`finishRun` succeeded, so the row holds exactly that). For `dwe worker`, which reports only this.
+ */
+export async function executeAttempt(runId: string, o: ExecuteOptions): Promise<AttemptOutcome> {
   const { store } = o;
   const before = o.claimed ? undefined : await store.getRun(runId);
   const lease = o.claimed?.lease ?? (await store.acquireLease(runId, o.owner, o.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS, o.steal ?? false));
@@ -125,10 +140,23 @@ export async function executeRun(runId: string, o: ExecuteOptions): Promise<RunR
     if (o.grants) await store.setRunGrants(lease, o.grants);
     const end = await attempt(lease, previous, { ...o, signal, stop });
     await store.finishRun(lease, end);
+    return outcome(end);
   } finally {
     if (heartbeat) clearInterval(heartbeat);
   }
-  return (await store.getRun(runId))!;
+}
+
+/** The status and error `finishRun` writes for `end` (see the stores' finishRun). */
+function outcome(end: RunEnd): AttemptOutcome {
+  switch (end.status) {
+    case "released":
+      return { status: end.previous, error: null };
+    case "failed":
+    case "cancelled":
+      return { status: end.status, error: { code: end.error.code, message: end.error.message } };
+    default:
+      return { status: end.status, error: null };
+  }
 }
 
 /** Module kinds by sha256 (modules are content-addressed, so a kind never changes). */

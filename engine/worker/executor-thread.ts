@@ -2,7 +2,7 @@
 // guests interleave on this one thread) on its own store connection. See docs/worker.md.
 import { parentPort, workerData } from "node:worker_threads";
 import { describeError, LeaseLost, RunCancelled } from "../errors.js";
-import { executeRun, ShutdownRequested } from "../executor/run-executor.js";
+import { executeAttempt, ShutdownRequested } from "../executor/run-executor.js";
 import { openStoreAt } from "../store/open.js";
 import { GuestClock, type FromThread, type Job, type ThreadData, type ToThread } from "./protocol.js";
 
@@ -27,7 +27,8 @@ async function execute(job: Job): Promise<void> {
   const ctl: Running = { runId: job.lease.runId, stop: new AbortController(), abort: new AbortController() };
   running.set(job.job, ctl);
   try {
-    const run = await executeRun(job.lease.runId, {
+    // The outcome this attempt stored: no need to read the run back.
+    const run = await executeAttempt(job.lease.runId, {
       store,
       owner: data.owner,
       cwd: data.cwd,

@@ -102,7 +102,14 @@ export class Supervisor {
     const detail = m.error ? `: ${m.error.code}: ${m.error.message}` : "";
     this.o.log(`run ${a.lease.runId} ${m.status === "lease_lost" ? "lost its lease (another worker took it)" : m.status}${detail}`);
     if (this.jobs.size === 0) this.idle?.();
-    if (!this.draining) void this.poll();
+    // Claim again once a batch of slots is free (or nothing runs), not after every run: each claim is a
+    // write transaction that searches the due runs, and the poll timer picks up any stragglers.
+    if (!this.draining && (this.jobs.size === 0 || this.o.concurrency - this.jobs.size >= this.claimBatch)) void this.poll();
+  }
+
+  /** Free slots worth a claim between polls: 1 at low concurrency, 1/16 of it when high. */
+  private get claimBatch(): number {
+    return Math.max(1, Math.floor(this.o.concurrency / 16));
   }
 
   private async poll(): Promise<void> {

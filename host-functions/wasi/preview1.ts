@@ -53,6 +53,64 @@ function syncOnly(name: string, fn: Imp): Imp {
   };
 }
 
+const WASI_PREFIX = "wasi.";
+
+type Functions = ReadonlyMap<string, HostFunction<never>>;
+
+/**
+ * `base` merged with a run's WASI functions, the WASI ones made only when a `wasi.…` name is looked
+ * up (every WASI function is named so). Lookups answer exactly as `new Map([...base, ...wasi()])`.
+ */
+class WithWasi implements ReadonlyMap<string, HostFunction<never>> {
+  private merged: Functions | null = null;
+
+  constructor(
+    private readonly base: Functions,
+    private readonly wasi: () => Functions,
+  ) {}
+
+  get(name: string): HostFunction<never> | undefined {
+    if (name.startsWith(WASI_PREFIX)) {
+      const f = this.wasi().get(name);
+      if (f) return f;
+    }
+    return this.base.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.get(name) !== undefined;
+  }
+
+  /** Iteration (not used per call) goes through the merged map. */
+  private all(): Functions {
+    return (this.merged ??= new Map([...this.base, ...this.wasi()]));
+  }
+
+  get size(): number {
+    return this.all().size;
+  }
+
+  forEach(cb: (value: HostFunction<never>, key: string, map: ReadonlyMap<string, HostFunction<never>>) => void, thisArg?: unknown): void {
+    this.all().forEach((v, k) => cb.call(thisArg, v, k, this));
+  }
+
+  entries(): MapIterator<[string, HostFunction<never>]> {
+    return this.all().entries();
+  }
+
+  keys(): MapIterator<string> {
+    return this.all().keys();
+  }
+
+  values(): MapIterator<HostFunction<never>> {
+    return this.all().values();
+  }
+
+  [Symbol.iterator](): MapIterator<[string, HostFunction<never>]> {
+    return this.all()[Symbol.iterator]();
+  }
+}
+
 /**
  * WASI preview1 for one run, journaled through the dispatcher (docs/wasi.md). Holds the run's
  * deterministic WASI state (fd table, clock floor) and its live host handles; `functions` are the
@@ -64,20 +122,30 @@ export class WasiHost implements WasiState {
   readonly handles: HostHandles;
   readonly clock: ClockState = { lastMonotonic: 0n, lastRealtime: 0n };
   readonly stdio = new StdioBuffer();
-  readonly functions: ReadonlyMap<string, HostFunction<never>>;
+  private wasiFunctions: ReadonlyMap<string, HostFunction<never>> | null = null;
 
   constructor(readonly run: RunRecord) {
     this.grants = run.config.grants;
     this.table = new FdTable(this.grants);
     this.handles = new HostHandles(this.grants);
-    this.functions = new Map(
-      [...clockFunctions(this.clock), stdioWrite as HostFunction<never>, ...fileFunctions(this)].map((f) => [f.name, f]),
-    );
   }
 
-  /** The dispatcher's functions: the `dwe` ABI's plus this run's WASI ones. */
+  /** This run's WASI host functions (all named `wasi.…`), made on first use: most runs of `dwe` ABI guests never need them. */
+  get functions(): ReadonlyMap<string, HostFunction<never>> {
+    if (this.wasiFunctions) return this.wasiFunctions;
+    const list = [...clockFunctions(this.clock), stdioWrite as HostFunction<never>, ...fileFunctions(this)];
+    for (const f of list)
+      if (!f.name.startsWith(WASI_PREFIX)) throw new Error(`internal: WASI host function ${f.name} is not named ${WASI_PREFIX}…`);
+    this.wasiFunctions = new Map(list.map((f) => [f.name, f]));
+    return this.wasiFunctions;
+  }
+
+  /**
+   * The dispatcher's functions: the `dwe` ABI's plus this run's WASI ones (which win on a clash, as
+   * in a merged map). A `wasi.…` lookup builds the WASI functions; any other is answered by `base`.
+   */
   withFunctions(base: ReadonlyMap<string, HostFunction<never>>): ReadonlyMap<string, HostFunction<never>> {
-    return new Map([...base, ...this.functions]);
+    return new WithWasi(base, () => this.functions);
   }
 
   imports(memory: GuestMemory, dispatcher: Dispatcher, driver: AsyncifyDriver): Record<string, (...args: never[]) => unknown> {
