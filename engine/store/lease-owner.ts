@@ -1,5 +1,7 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
+import { RunStateError } from "../errors.js";
+import { RUN_TRANSITIONS, type RunRecord } from "./types.js";
 
 /** Identifies one executing process: `host:pid:nonce`. */
 export function newOwnerId(): string {
@@ -22,4 +24,24 @@ export function ownerIsDeadLocally(owner: string): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "ESRCH";
   }
+}
+
+/**
+ * Who holds a run's lease right now: `owner (lease until …)`, or null when nobody does (no lease,
+ * an expired one, or one held by a dead process on this host).
+ */
+export function liveLeaseHolder(run: Pick<RunRecord, "leaseOwner" | "leaseExpiresAt">, now: number): string | null {
+  const { leaseOwner, leaseExpiresAt } = run;
+  if (leaseOwner === null || leaseExpiresAt === null || leaseExpiresAt <= now || ownerIsDeadLocally(leaseOwner)) return null;
+  return `${leaseOwner} (lease until ${new Date(leaseExpiresAt).toISOString()})`;
+}
+
+/** The rule both stores apply before giving a run a new lease: not terminal, and not held by a live owner unless stolen. */
+export function checkLeaseTakeable(run: RunRecord, steal: boolean, now: number): void {
+  if (RUN_TRANSITIONS[run.status].length === 0) {
+    throw new RunStateError(`run ${run.id} is ${run.status}; a ${run.status} run cannot be executed again`);
+  }
+  const holder = steal ? null : liveLeaseHolder(run, now);
+  if (holder !== null)
+    throw new RunStateError(`run ${run.id} is being executed by ${holder}; wait for it, or stop that process and try again`);
 }

@@ -1,6 +1,6 @@
 import { unpack } from "msgpackr";
 import { LeaseLost, RunNotFound, RunStateError } from "../errors.js";
-import { ownerIsDeadLocally } from "./lease-owner.js";
+import { checkLeaseTakeable } from "./lease-owner.js";
 import { type Db, type Query, buf } from "./pg-connection.js";
 import { type RunRow, toRecord } from "./rows.js";
 import {
@@ -25,17 +25,8 @@ export async function acquireLease(c: Db, runId: string, owner: string, ttlMs: n
   const row = (await c.query<RunRow>("SELECT * FROM runs WHERE id = $1 FOR UPDATE", [runId])).rows[0];
   if (!row) throw new RunNotFound(runId);
   const run = toRecord(row);
-  if (RUN_TRANSITIONS[run.status].length === 0) {
-    throw new RunStateError(`run ${runId} is ${run.status}; a ${run.status} run cannot be executed again`);
-  }
   const now = Date.now();
-  const held = run.leaseOwner !== null && run.leaseExpiresAt !== null && run.leaseExpiresAt > now;
-  if (held && !steal && !ownerIsDeadLocally(run.leaseOwner!)) {
-    throw new RunStateError(
-      `run ${runId} is being executed by ${run.leaseOwner} (lease until ${new Date(run.leaseExpiresAt!).toISOString()}); ` +
-        `wait for it, or stop that process and try again`,
-    );
-  }
+  checkLeaseTakeable(run, steal, now);
   const expiresAt = now + ttlMs;
   const r = await c.query<{ lease_token: number }>(
     `UPDATE runs SET lease_owner = $1, lease_expires = $2, lease_token = lease_token + 1, status = 'running',

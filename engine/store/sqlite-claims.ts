@@ -1,7 +1,7 @@
 import type Database from "better-sqlite3";
 import { unpack } from "msgpackr";
 import { LeaseLost, RunStateError } from "../errors.js";
-import { ownerIsDeadLocally } from "./lease-owner.js";
+import { checkLeaseTakeable } from "./lease-owner.js";
 import { type RunRow, toRecord } from "./rows.js";
 import { type Statements, mustGet } from "./sqlite-statements.js";
 import {
@@ -20,17 +20,8 @@ import {
 export function acquireLease(db: Database.Database, stmt: Statements, runId: string, owner: string, ttlMs: number, steal: boolean): Lease {
   const take = db.transaction((): Lease => {
     const run = mustGet(stmt, runId);
-    if (RUN_TRANSITIONS[run.status].length === 0) {
-      throw new RunStateError(`run ${runId} is ${run.status}; a ${run.status} run cannot be executed again`);
-    }
     const now = Date.now();
-    const held = run.leaseOwner !== null && run.leaseExpiresAt !== null && run.leaseExpiresAt > now;
-    if (held && !steal && !ownerIsDeadLocally(run.leaseOwner!)) {
-      throw new RunStateError(
-        `run ${runId} is being executed by ${run.leaseOwner} (lease until ${new Date(run.leaseExpiresAt!).toISOString()}); ` +
-          `wait for it, or stop that process and try again`,
-      );
-    }
+    checkLeaseTakeable(run, steal, now);
     const expiresAt = now + ttlMs;
     stmt.takeLease.run(owner, expiresAt, now, run.rid);
     return { runId, rid: run.rid, owner, token: run.leaseToken + 1, expiresAt };

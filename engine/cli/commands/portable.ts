@@ -3,7 +3,7 @@ import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { RunNotFound, RunStateError, UsageError } from "../../errors.js";
 import { decodeRunFile, encodeRunFile } from "../../portable/run-file.js";
-import { ownerIsDeadLocally } from "../../store/lease-owner.js";
+import { liveLeaseHolder } from "../../store/lease-owner.js";
 import { type GlobalOptions, openStore } from "../context.js";
 
 /** Writes the run file to `-o FILE` (atomically) or to stdout. Refuses a run being executed right now. */
@@ -16,10 +16,10 @@ export async function exportCommand(runId: string, flags: GlobalOptions & { outp
   try {
     const run = await store.getRun(runId);
     if (!run) throw new RunNotFound(runId);
-    const live = run.status === "running" && run.leaseOwner !== null && run.leaseExpiresAt !== null && run.leaseExpiresAt > Date.now();
-    if (live && !ownerIsDeadLocally(run.leaseOwner!)) {
+    const holder = run.status === "running" ? liveLeaseHolder(run, Date.now()) : null;
+    if (holder !== null) {
       throw new RunStateError(
-        `run ${runId} is being executed by ${run.leaseOwner} (lease until ${new Date(run.leaseExpiresAt!).toISOString()}); ` +
+        `run ${runId} is being executed by ${holder}; ` +
           `stop that process (or wait for the lease to expire) before exporting, so the run is not continued in two places`,
       );
     }
