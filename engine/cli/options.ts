@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { UsageError } from "../errors.js";
 import { type Grants, parseDirGrant, parseNetGrants, parseShellGrant } from "../executor/grants.js";
+import { refuseGrantsOverDweFiles } from "../executor/dwe-files.js";
 
 /** Commander collector for repeatable flags. */
 export function collect(value: string, previous: string[] = []): string[] {
@@ -14,17 +15,20 @@ export interface GrantFlags {
   allowShell?: string | boolean;
 }
 
-export function grantsFromFlags(flags: GrantFlags, cwd: string): Grants {
+/** The grants of the flags; refused when one would expose dwe's own files for the database `db`. */
+export function grantsFromFlags(flags: GrantFlags, cwd: string, db: string): Grants {
   if (typeof flags.allowShell === "string" && flags.allowShell.endsWith(".wasm")) {
     throw new UsageError(
       `--allow-shell took '${flags.allowShell}' as a program list; put the module path first, or write --allow-shell=PROGRAMS`,
     );
   }
-  return {
+  const grants = {
     dirs: (flags.dir ?? []).map((d) => parseDirGrant(d, cwd)),
     net: (flags.allowNet ?? []).flatMap((n) => parseNetGrants(n)),
     shell: parseShellGrant(flags.allowShell),
   };
+  refuseGrantsOverDweFiles(grants, db);
+  return grants;
 }
 
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;

@@ -11,6 +11,7 @@ import { Dispatcher, Suspend } from "./dispatcher.js";
 import { GuestMemory } from "./guest-memory.js";
 import { runServices } from "./run-services.js";
 import type { Grants } from "./grants.js";
+import { GrantCoversDweFiles, refuseGrantsOverDweFiles } from "./dwe-files.js";
 import { LeaseLost, StoreError } from "../errors.js";
 import { WasiHost, ProcExit } from "../../host-functions/wasi/preview1.js";
 
@@ -159,6 +160,16 @@ function outcome(end: RunEnd): AttemptOutcome {
   }
 }
 
+function grantRefusal(run: RunRecord, location: string): { code: string; message: string } | null {
+  try {
+    refuseGrantsOverDweFiles(run.config.grants, location);
+    return null;
+  } catch (err) {
+    if (!(err instanceof GrantCoversDweFiles)) throw err;
+    return { code: err.code, message: `run ${run.id} was not executed: its grant ${err.message}` };
+  }
+}
+
 /** Module kinds by sha256 (modules are content-addressed, so a kind never changes). */
 const kinds = new Map<string, string | undefined>();
 
@@ -172,6 +183,9 @@ async function moduleKind(store: Store, sha: string): Promise<string | undefined
 async function attempt(lease: Lease, previous: { status: RunStatus; wakeAt: number | null }, o: ExecuteOptions): Promise<RunEnd> {
   const { store } = o;
   const run = (await store.getRun(lease.runId))!;
+  // The run's grants may come from another host or an older dwe: checked against this process's files.
+  const refused = grantRefusal(run, store.location);
+  if (refused) return { status: "failed", error: refused };
   let recorded;
   let module: WebAssembly.Module | undefined;
   let component: LoadedComponent | undefined;

@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { pack, unpack } from "msgpackr";
 import { InvalidModule } from "../errors.js";
+import { cacheDir } from "./cache-dir.js";
 import type { Store } from "../store/types.js";
 import { SUPPORTED_INTERFACES } from "../../host-functions/wasi-p2/index.js";
 
@@ -29,10 +29,6 @@ export interface LoadedComponent {
 interface Artifact {
   files: Record<string, Uint8Array>;
   imports: string[];
-}
-
-function cacheBase(): string {
-  return process.env.DWE_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "dwe");
 }
 
 const unversioned = (name: string) => name.replace(/@[^/]*$/, "");
@@ -79,7 +75,7 @@ function decodeArtifact(bytes: Uint8Array): Artifact | undefined {
 
 /** Writes the files to `<cache>/jco-v1-<sha>/` unless already there (atomically: temp dir, rename). */
 function materialize(sha: string, artifact: Artifact): string {
-  const dir = join(cacheBase(), `${COMPONENT_ARTIFACT}-${sha}`);
+  const dir = join(cacheDir(), `${COMPONENT_ARTIFACT}-${sha}`);
   if (existsSync(join(dir, ".complete"))) return dir;
   const tmp = `${dir}.${process.pid}.${Date.now()}.tmp`;
   try {

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { InvalidModule } from "../errors.js";
+import { cacheDir } from "./cache-dir.js";
 import type { ModuleKind, Store } from "../store/types.js";
 import { ASYNCIFY_ARTIFACT, asyncifyModule, needsAsyncify } from "./asyncify.js";
 import { compileCore, detectKind, withMemoryLimit } from "./wasm-binary.js";
@@ -78,8 +78,7 @@ export function chooseEntry(info: ModuleInfo, asked: string | undefined, name: s
  * accelerator; a file in it that does not compile is ignored.
  */
 function cacheFile(sha: string): string {
-  const base = process.env.DWE_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "dwe");
-  return join(base, `${ASYNCIFY_ARTIFACT}-${sha}.wasm`);
+  return join(cacheDir(), `${ASYNCIFY_ARTIFACT}-${sha}.wasm`);
 }
 
 function readCachedArtifact(sha: string): Uint8Array | undefined {

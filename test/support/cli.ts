@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -7,10 +7,15 @@ export const ROOT = resolve(import.meta.dirname, "..", "..");
 export const DWE = join(ROOT, "bin", "dwe.js");
 export const example = (name: string) => join(ROOT, "examples", name, "build", `${name}.wasm`);
 
-/** A fresh working directory with its own database; removed by `cleanup`. */
+/**
+ * A fresh working directory and a database beside it (not in it: a test may grant the directory,
+ * and dwe refuses a grant that contains its database); both removed by `cleanup`.
+ */
 export function workdir(prefix = "dwe-test-"): { dir: string; db: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, db: join(dir, "dwe.db"), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  const base = mkdtempSync(join(tmpdir(), prefix));
+  const dir = join(base, "work");
+  mkdirSync(dir);
+  return { dir, db: join(base, "dwe.db"), cleanup: () => rmSync(base, { recursive: true, force: true }) };
 }
 
 export interface CliResult {

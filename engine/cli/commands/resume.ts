@@ -7,6 +7,7 @@ import { EXIT, type GlobalOptions, dbPath, openStore, parseDurability } from "..
 import { type GrantFlags, grantsFromFlags, parsePositiveInt } from "../options.js";
 import { type Grants, describeGrants, widens } from "../../executor/grants.js";
 import { executeAndReport } from "./execute.js";
+import { GrantCoversDweFiles, refuseGrantsOverDweFiles } from "../../executor/dwe-files.js";
 
 export interface ResumeFlags extends GlobalOptions, GrantFlags {
   /** Accept grant flags that widen the run's stored grants. */
@@ -38,6 +39,7 @@ export async function resumeCommand(runId: string, flags: ResumeFlags): Promise<
     // A damaged journal is reported before anything is written (not even the lease).
     await store.readJournal(run.rid);
     const grants = resumeGrants(runId, run.config.grants, flags);
+    if (grants === undefined) refuseStoredGrants(runId, run.config.grants, dbPath(flags));
     let upgradeTo: string | undefined;
     if (upgrade) {
       const info = inspectModule(upgrade.bytes, upgrade.path);
@@ -81,7 +83,7 @@ export function resumeGrants(runId: string, stored: Grants, flags: ResumeFlags):
       throw new UsageError("--grant only confirms grant flags (--dir, --allow-net, --allow-shell); give the grants to widen");
     return undefined;
   }
-  const grants = grantsFromFlags(flags, process.cwd());
+  const grants = grantsFromFlags(flags, process.cwd(), dbPath(flags));
   const extra = widens(stored, grants);
   if (extra.length > 0 && !flags.grant) {
     const had = describeGrants(stored);
@@ -91,4 +93,17 @@ export function resumeGrants(runId: string, stored: Grants, flags: ResumeFlags):
     );
   }
   return grants;
+}
+
+/** A run whose stored grants expose dwe's own files (made elsewhere, or before dwe refused them) is not resumed as it is. */
+function refuseStoredGrants(runId: string, stored: Grants, db: string): void {
+  try {
+    refuseGrantsOverDweFiles(stored, db);
+  } catch (err) {
+    if (!(err instanceof GrantCoversDweFiles)) throw err;
+    throw new GrantCoversDweFiles(
+      `run ${runId} was not resumed: its stored grant ${err.message.replace(/; [^;]*$/, "")}; ` +
+        `resume it with grant flags that leave it out (with --grant for a directory it did not have)`,
+    );
+  }
 }

@@ -33,7 +33,7 @@ export async function runCommand(modulePath: string, args: string[], flags: RunF
   const info = inspectModule(bytes, modulePath);
   const entry = chooseEntry(info, flags.entry, modulePath);
   const id = checkRunId(flags.id ?? newRunId());
-  const grants = grantsFromFlags(flags, process.cwd());
+  const grants = grantsFromFlags(flags, process.cwd(), dbPath(flags));
   const input = readInput(flags.input);
   const env = parseEnv(flags.env);
   const timeoutMs = flags.timeout === undefined ? null : parsePositiveInt(flags.timeout, "--timeout");

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { UsageError } from "../../errors.js";
 import { chooseEntry, inspectModule } from "../../runtime/module-loader.js";
 import { Cron } from "../../worker/cron.js";
-import { type GlobalOptions, openStore } from "../context.js";
+import { type GlobalOptions, dbPath, openStore } from "../context.js";
 import { bytesForJson } from "../format.js";
 import { type GrantFlags, checkRunId, grantsFromFlags, parsePositiveInt, parseSize, readInput } from "../options.js";
 
@@ -29,7 +29,7 @@ export async function scheduleAddCommand(name: string, modulePath: string, flags
   }
   const info = inspectModule(bytes, modulePath);
   const entry = chooseEntry(info, flags.entry, modulePath);
-  const grants = grantsFromFlags(flags, process.cwd());
+  const grants = grantsFromFlags(flags, process.cwd(), dbPath(flags));
   const input = readInput(flags.input);
   const timeoutMs = flags.timeout === undefined ? null : parsePositiveInt(flags.timeout, "--timeout");
   const maxMemoryBytes = flags.maxMemory === undefined ? null : parseSize(flags.maxMemory, "--max-memory");
