@@ -75,7 +75,7 @@ const postgres: Backend = {
   },
 };
 
-const CONFIG: RunConfig = { grants: { dirs: [], net: [], shell: null } as never, args: [], env: {}, timeoutMs: 5000, maxMemoryBytes: null };
+const CONFIG: RunConfig = { grants: { dirs: [], net: [], shell: false }, args: [], env: {}, timeoutMs: 5000, maxMemoryBytes: null };
 const MOD = "a".repeat(64);
 const MOD2 = "b".repeat(64);
 const bytes = (s: string) => new TextEncoder().encode(s);

@@ -183,6 +183,10 @@ async function moduleKind(store: Store, sha: string): Promise<string | undefined
 async function attempt(lease: Lease, previous: { status: RunStatus; wakeAt: number | null }, o: ExecuteOptions): Promise<RunEnd> {
   const { store } = o;
   const run = (await store.getRun(lease.runId))!;
+  if (run.configProblem !== undefined) {
+    const message = `run ${run.id} cannot be executed: its stored config ${run.configProblem}; it was failed (start it again with \`dwe run\`)`;
+    return { status: "failed", error: { code: "corrupt_run", message } };
+  }
   // The run's grants may come from another host or an older dwe: checked against this process's files.
   const refused = grantRefusal(run, store.location);
   if (refused) return { status: "failed", error: refused };

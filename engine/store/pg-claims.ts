@@ -1,18 +1,9 @@
-import { unpack } from "msgpackr";
 import { LeaseLost, RunNotFound, RunStateError } from "../errors.js";
 import { checkLeaseTakeable } from "./lease-owner.js";
+import { decodeRunConfig } from "./run-config.js";
 import { type Db, type Query, buf } from "./pg-connection.js";
 import { type RunRow, toRecord } from "./rows.js";
-import {
-  type CancelOutcome,
-  type ClaimedRun,
-  type Lease,
-  type LeaseCheck,
-  type RunConfig,
-  type RunEnd,
-  type RunStatus,
-  RUN_TRANSITIONS,
-} from "./types.js";
+import { type CancelOutcome, type ClaimedRun, type Lease, type LeaseCheck, type RunEnd, type RunStatus, RUN_TRANSITIONS } from "./types.js";
 
 // Leases: taking one for a run, renewing it, ending a run under it; workers' claims and renewals; cancelling.
 
@@ -96,7 +87,7 @@ export async function claimRuns(c: Db, owner: string, limit: number, ttlMs: numb
     ).rows.map((r) => [r.rid, r.lease_token]),
   );
   for (const r of take) {
-    const config = unpack(r.config) as RunConfig;
+    const { config } = decodeRunConfig(r.config);
     out.push({
       lease: { runId: r.id, rid: r.rid, owner, token: tokens.get(r.rid)!, expiresAt },
       previous: r.status,

@@ -1,4 +1,5 @@
 import { unpack } from "msgpackr";
+import { decodeRunConfig } from "./run-config.js";
 import type { RunConfig, RunRecord, RunStatus, ScheduleRecord, SignalRecord } from "./types.js";
 
 /** Rows as both stores read them (PostgreSQL's bigint columns are parsed to numbers), and their records. */
@@ -26,16 +27,18 @@ export interface RunRow {
 }
 
 export function toRecord(row: RunRow): RunRecord {
+  const { config, problem } = decodeRunConfig(row.config);
   return {
     rid: row.rid,
     id: row.id,
     module: row.module,
     entry: row.entry,
     input: new Uint8Array(row.input),
-    config: unpack(row.config) as RunConfig,
+    config,
+    ...(problem !== null && { configProblem: problem }),
     status: row.status,
     output: row.output === null ? null : new Uint8Array(row.output),
-    error: row.error === null ? null : (JSON.parse(row.error) as { code: string; message: string }),
+    error: row.error === null ? null : parseError(row.error),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     finishedAt: row.finished_at,
@@ -46,6 +49,17 @@ export function toRecord(row: RunRow): RunRecord {
     leaseExpiresAt: row.lease_expires,
     leaseToken: row.lease_token,
   };
+}
+
+/** The stored error of a run; a damaged one is shown as such rather than failing the read. */
+function parseError(text: string): { code: string; message: string } {
+  try {
+    const e = JSON.parse(text) as { code?: unknown; message?: unknown } | null;
+    if (e && typeof e.code === "string" && typeof e.message === "string") return { code: e.code, message: e.message };
+  } catch {
+    // fall through
+  }
+  return { code: "unknown", message: `the stored error cannot be decoded: ${text.slice(0, 200)}` };
 }
 
 export interface SignalRow {

@@ -1,19 +1,10 @@
 import type Database from "better-sqlite3";
-import { unpack } from "msgpackr";
 import { LeaseLost, RunStateError } from "../errors.js";
 import { checkLeaseTakeable } from "./lease-owner.js";
+import { decodeRunConfig } from "./run-config.js";
 import { type RunRow, toRecord } from "./rows.js";
 import { type Statements, mustGet } from "./sqlite-statements.js";
-import {
-  type CancelOutcome,
-  type ClaimedRun,
-  type Lease,
-  type LeaseCheck,
-  type RunConfig,
-  type RunEnd,
-  type RunStatus,
-  RUN_TRANSITIONS,
-} from "./types.js";
+import { type CancelOutcome, type ClaimedRun, type Lease, type LeaseCheck, type RunEnd, type RunStatus, RUN_TRANSITIONS } from "./types.js";
 
 // Leases: taking one for a run, ending a run under one, workers' claims and renewals, and cancelling.
 
@@ -70,7 +61,7 @@ export function claimRuns(db: Database.Database, stmt: Statements, owner: string
       }
       const expiresAt = now + ttlMs;
       stmt.claim.run(owner, expiresAt, now, r.rid);
-      const config = unpack(r.config) as RunConfig;
+      const { config } = decodeRunConfig(r.config);
       out.push({
         lease: { runId: r.id, rid: r.rid, owner, token: r.lease_token + 1, expiresAt },
         previous: r.status,

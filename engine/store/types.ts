@@ -41,6 +41,8 @@ export interface RunRecord {
   entry: string;
   input: Uint8Array;
   config: RunConfig;
+  /** Set when the stored config cannot be decoded (`config` is then a no-grants default): the run is failed, never executed. */
+  configProblem?: string;
   status: RunStatus;
   output: Uint8Array | null;
   error: { code: string; message: string } | null;

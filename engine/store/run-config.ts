@@ -1,0 +1,55 @@
+import { unpack } from "msgpackr";
+import { NO_GRANTS } from "../executor/grants.js";
+import type { RunConfig } from "./types.js";
+
+/**
+ * A run's config as stored (`runs.config`, MessagePack), checked field by field: a row written by
+ * a bug, an old dwe or a hand-made import must fail its own run, never a claim of other runs or a
+ * listing (docs/reliability.md, "Rows that cannot be decoded").
+ */
+export interface DecodedConfig {
+  config: RunConfig;
+  /** What is wrong with the stored config; `config` is then the no-grants default, never executed. */
+  problem: string | null;
+}
+
+const SAFE: RunConfig = { grants: NO_GRANTS, args: [], env: {}, timeoutMs: null, maxMemoryBytes: null };
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === "string");
+const isLimit = (v: unknown) => v === null || (typeof v === "number" && Number.isSafeInteger(v) && v > 0);
+
+/** Why `v` is not a RunConfig, or null when it is one. */
+export function runConfigProblem(v: unknown): string | null {
+  if (!isObject(v)) return "is not a map";
+  const g = v.grants;
+  if (!isObject(g) || !Array.isArray(g.dirs) || !Array.isArray(g.net)) return "has no valid grants";
+  for (const d of g.dirs as unknown[]) {
+    if (!isObject(d) || typeof d.host !== "string" || !d.host.startsWith("/") || typeof d.guest !== "string" || !d.guest.startsWith("/")) {
+      return "has a malformed --dir grant";
+    }
+    if (typeof d.readonly !== "boolean") return "has a malformed --dir grant";
+  }
+  for (const n of g.net as unknown[]) {
+    if (!isObject(n) || typeof n.host !== "string" || !(n.port === null || (typeof n.port === "number" && Number.isInteger(n.port)))) {
+      return "has a malformed --allow-net grant";
+    }
+  }
+  if (typeof g.shell !== "boolean" && !isStrings(g.shell)) return "has a malformed --allow-shell grant";
+  if (!isStrings(v.args)) return "has malformed args";
+  if (!isObject(v.env) || !Object.values(v.env).every((s) => typeof s === "string")) return "has a malformed env";
+  if (!isLimit(v.timeoutMs)) return "has a malformed timeout";
+  if (!isLimit(v.maxMemoryBytes)) return "has a malformed memory limit";
+  return null;
+}
+
+export function decodeRunConfig(bytes: Uint8Array): DecodedConfig {
+  let v: unknown;
+  try {
+    v = unpack(bytes);
+  } catch (err) {
+    return { config: SAFE, problem: `is not valid MessagePack (${(err as Error).message})` };
+  }
+  const problem = runConfigProblem(v);
+  return problem === null ? { config: v as RunConfig, problem } : { config: SAFE, problem };
+}
