@@ -1,8 +1,12 @@
-import { appendFileSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, type Stats } from "node:fs";
+import { constants, fstatSync, readFileSync, readdirSync, writeFileSync, type BigIntStats } from "node:fs";
 import { GuestVisibleError } from "../engine/errors.js";
+import type { Grants } from "../engine/executor/grants.js";
 import type { HostFunction } from "./types.js";
 import { RequestFields } from "./request-fields.js";
 import { fsError, resolveGuestPath } from "./fs-sandbox.js";
+import { fdPath } from "./confined-root.js";
+
+const { O_RDONLY, O_WRONLY, O_CREAT, O_TRUNC, O_APPEND } = constants;
 
 export const MAX_FILE_READ = 64 * 1024 * 1024;
 
@@ -25,15 +29,18 @@ function writeRequest(op: string, request: unknown): WriteRequest {
   return { path: f.str("path"), data: f.bytes("data") };
 }
 
-function typeOf(s: Stats): string {
+function typeOf(s: BigIntStats): string {
   return s.isFile() ? "file" : s.isDirectory() ? "dir" : s.isSymbolicLink() ? "symlink" : "other";
 }
 
-function sizeOrMissing(host: string): number {
+/** The size of the file at `path`, -1 when there is none (recovery of `fs.append`). */
+function sizeOrMissing(grants: Grants, path: string): number {
+  const { root, rel } = resolveGuestPath(grants, path, true);
   try {
-    return statSync(host).size;
-  } catch {
-    return -1;
+    const s = root.statOrNull(rel, true);
+    return s === null ? -1 : Number(s.size);
+  } catch (err) {
+    throw fsError(err, path);
   }
 }
 
@@ -43,16 +50,13 @@ export const fsRead: HostFunction<PathRequest> = {
   kind: "read",
   parse: (r) => pathRequest("fs.read", r),
   perform(ctx, req) {
-    const { host } = resolveGuestPath(ctx.grants, req.path, false);
-    let size: number;
+    const { root, rel } = resolveGuestPath(ctx.grants, req.path, false);
     try {
-      size = statSync(host).size;
-    } catch (err) {
-      throw fsError(err, req.path);
-    }
-    if (size > MAX_FILE_READ) throw new GuestVisibleError("invalid", `'${req.path}' is over ${MAX_FILE_READ} bytes; read it in parts`);
-    try {
-      return new Uint8Array(readFileSync(host));
+      return root.withOpen(rel, O_RDONLY, { follow: true, type: "file" }, (fd) => {
+        if (fstatSync(fd).size > MAX_FILE_READ)
+          throw new GuestVisibleError("invalid", `'${req.path}' is over ${MAX_FILE_READ} bytes; read it in parts`);
+        return new Uint8Array(readFileSync(fd));
+      });
     } catch (err) {
       throw fsError(err, req.path);
     }
@@ -65,9 +69,9 @@ export const fsWrite: HostFunction<WriteRequest> = {
   kind: "effect",
   parse: (r) => writeRequest("fs.write", r),
   perform(ctx, req) {
-    const { host } = resolveGuestPath(ctx.grants, req.path, true);
+    const { root, rel } = resolveGuestPath(ctx.grants, req.path, true);
     try {
-      writeFileSync(host, req.data);
+      root.withOpen(rel, O_WRONLY | O_CREAT | O_TRUNC, { follow: true, type: "file" }, (fd) => writeFileSync(fd, req.data));
     } catch (err) {
       throw fsError(err, req.path);
     }
@@ -84,19 +88,19 @@ export const fsAppend: HostFunction<WriteRequest> = {
   kind: "effect",
   parse: (r) => writeRequest("fs.append", r),
   intent(ctx, req) {
-    return { size: sizeOrMissing(resolveGuestPath(ctx.grants, req.path, true).host) };
+    return { size: sizeOrMissing(ctx.grants, req.path) };
   },
   recover(ctx, req, intent) {
     const before = (intent as { size?: number } | null)?.size;
     if (typeof before !== "number") return "redo";
-    const now = sizeOrMissing(resolveGuestPath(ctx.grants, req.path, true).host);
+    const now = sizeOrMissing(ctx.grants, req.path);
     const grown = before < 0 ? now : now - before;
     return grown === req.data.length ? { done: undefined } : "redo";
   },
   perform(ctx, req) {
-    const { host } = resolveGuestPath(ctx.grants, req.path, true);
+    const { root, rel } = resolveGuestPath(ctx.grants, req.path, true);
     try {
-      appendFileSync(host, req.data);
+      root.withOpen(rel, O_WRONLY | O_CREAT | O_APPEND, { follow: true, type: "file" }, (fd) => writeFileSync(fd, req.data));
     } catch (err) {
       throw fsError(err, req.path);
     }
@@ -109,9 +113,10 @@ export const fsList: HostFunction<PathRequest> = {
   kind: "read",
   parse: (r) => pathRequest("fs.list", r),
   perform(ctx, req) {
-    const { host } = resolveGuestPath(ctx.grants, req.path, false);
+    const { root, rel } = resolveGuestPath(ctx.grants, req.path, false);
     try {
-      return readdirSync(host, { withFileTypes: true })
+      return root
+        .withOpen(rel, O_RDONLY, { follow: true, type: "dir" }, (fd) => readdirSync(fdPath(fd), { withFileTypes: true }))
         .map((d) => ({ name: d.name, type: d.isFile() ? "file" : d.isDirectory() ? "dir" : d.isSymbolicLink() ? "symlink" : "other" }))
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     } catch (err) {
@@ -125,10 +130,10 @@ export const fsStat: HostFunction<PathRequest> = {
   kind: "read",
   parse: (r) => pathRequest("fs.stat", r),
   perform(ctx, req) {
-    const { host } = resolveGuestPath(ctx.grants, req.path, false);
+    const { root, rel } = resolveGuestPath(ctx.grants, req.path, false);
     try {
-      const s = statSync(host);
-      return { type: typeOf(s), size: BigInt(s.size), mtime_ms: BigInt(Math.floor(s.mtimeMs)) };
+      const s = root.stat(rel, true);
+      return { type: typeOf(s), size: s.size, mtime_ms: s.mtimeMs };
     } catch (err) {
       throw fsError(err, req.path);
     }
@@ -141,11 +146,10 @@ export const fsRemove: HostFunction<PathRequest> = {
   kind: "effect",
   parse: (r) => pathRequest("fs.remove", r),
   perform(ctx, req) {
-    const { host, grant } = resolveGuestPath(ctx.grants, req.path, true);
-    if (host === grant.host) throw new GuestVisibleError("denied", `'${req.path}' is a granted directory; it cannot be removed`);
+    const { root, rel } = resolveGuestPath(ctx.grants, req.path, true);
+    if (rel === "") throw new GuestVisibleError("denied", `'${req.path}' is a granted directory; it cannot be removed`);
     try {
-      statSync(host);
-      rmSync(host, { recursive: req.recursive });
+      root.remove(rel, req.recursive);
     } catch (err) {
       throw fsError(err, req.path);
     }

@@ -1,5 +1,6 @@
 import { posix } from "node:path";
 import { encode } from "../../engine/executor/dispatcher.js";
+import { MAX_PATH_BYTES } from "../confined-root.js";
 import type { Datetime } from "./clocks.js";
 import { asBig, hostCall, ResultError, type P2Env } from "./host.js";
 import { fsErrorCode, IoError, type InputStream, type IoTypes, type OutputStream } from "./io.js";
@@ -70,6 +71,7 @@ export class Descriptor {
   /** The absolute guest path `path` names relative to this directory; never outside its grant. */
   private at(path: string): string {
     if (this.type !== "directory") fail("not-directory");
+    if (path.length > MAX_PATH_BYTES) fail("name-too-long");
     if (path.startsWith("/") || path.includes("\0")) fail("not-permitted");
     let guest = posix.normalize(posix.join(this.guest, path === "" ? "." : path));
     if (guest.length > 1 && guest.endsWith("/")) guest = guest.slice(0, -1);

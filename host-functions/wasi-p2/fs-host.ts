@@ -1,35 +1,37 @@
 import {
-  closeSync,
-  existsSync,
+  constants,
+  ftruncateSync,
   lstatSync,
   mkdirSync,
-  openSync,
   readSync,
   readdirSync,
   renameSync,
   rmdirSync,
-  statSync,
-  truncateSync,
   unlinkSync,
   writeSync,
-  type Stats,
+  type BigIntStats,
 } from "node:fs";
+import type { Grants } from "../../engine/executor/grants.js";
 import type { HostContext, HostFunction } from "../types.js";
 import { RequestFields } from "../request-fields.js";
+import { ConfinedRoot, fdPath } from "../confined-root.js";
 import { toWasiError, WasiError } from "../wasi/errno.js";
-import { hostPath, isGrantRoot } from "../wasi/paths.js";
+import { confinedPath, isGrantRoot, type Confined } from "../wasi/paths.js";
 
 /**
  * The host side of wasi:filesystem for components: run by the Dispatcher on the engine's thread,
  * live only (a replay answers from the journal and never touches the disk). Paths are absolute
- * guest paths, confined to the run's grants (and their symlinks) by host-functions/wasi/paths.ts;
- * errors are WASI errno names, as in preview1.
+ * guest paths, mapped into the run's grants by host-functions/wasi/paths.ts and reached only
+ * through the grant's ConfinedRoot (host-functions/confined-root.ts), like preview1; errors are
+ * WASI errno names, as in preview1. Only regular files and directories are opened.
  */
+
+const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_APPEND, O_TRUNC } = constants;
 
 /** Largest read journaled as one entry. */
 export const MAX_FILE_CHUNK = 1024 * 1024;
 
-function typeOf(s: Stats): string {
+function typeOf(s: BigIntStats): string {
   if (s.isFile()) return "regular-file";
   if (s.isDirectory()) return "directory";
   if (s.isSymbolicLink()) return "symbolic-link";
@@ -40,8 +42,8 @@ function typeOf(s: Stats): string {
   return "unknown";
 }
 
-function ns(ms: number): bigint {
-  return BigInt(Math.floor(ms)) * 1_000_000n;
+function ns(ms: bigint): bigint {
+  return ms * 1_000_000n;
 }
 
 /** Runs `f`, turning what Node throws into the errno the guest sees. */
@@ -53,12 +55,13 @@ function host<T>(path: string, f: () => T): T {
   }
 }
 
-function typeAt(file: string): string | null {
-  try {
-    return typeOf(statSync(file));
-  } catch {
-    return null;
-  }
+/** The type of what `guest` names (symlinks followed, confined), or null when nothing is there. */
+function typeAt(grants: Grants, guest: string): string | null {
+  const { root, rel } = confinedPath(grants, guest, false);
+  return host(guest, () => {
+    const s = root.statOrNull(rel, true);
+    return s === null ? null : typeOf(s);
+  });
 }
 
 interface FsRequest {
@@ -90,9 +93,11 @@ function fsRequest(name: string, r: unknown): FsRequest {
 
 /** The type of an existing file or directory being opened, after checking what the open asks. */
 function openExisting(ctx: HostContext, req: FsRequest): { type: string } {
-  const file = hostPath(ctx.grants, req.path, req.write);
-  const type = typeAt(file);
+  confinedPath(ctx.grants, req.path, req.write);
+  const type = typeAt(ctx.grants, req.path);
   if (type === null) throw new WasiError("ENOENT", `'${req.path}' does not exist`);
+  if (type !== "regular-file" && type !== "directory")
+    throw new WasiError("ENOTSUP", `'${req.path}' is a ${type}, not a regular file or directory; dwe opens only those`);
   if (req.dir && type !== "directory") throw new WasiError("ENOTDIR", `'${req.path}' is not a directory`);
   if (req.write && type === "directory") throw new WasiError("EISDIR", `'${req.path}' is a directory`);
   return { type };
@@ -103,16 +108,16 @@ type FsOp = HostFunction<FsRequest>["name"];
 function fsFunction(
   name: FsOp,
   kind: "read" | "effect",
-  perform: (ctx: HostContext, req: FsRequest, file: string) => unknown,
+  perform: (ctx: HostContext, req: FsRequest, at: Confined) => unknown,
   recover?: HostFunction<FsRequest>["recover"],
 ): HostFunction<FsRequest> {
   return {
     name,
     kind,
     parse: (r) => fsRequest(name, r),
-    perform: (ctx, req) => perform(ctx, req, hostPath(ctx.grants, req.path, kind === "effect" || req.write)),
+    perform: (ctx, req) => perform(ctx, req, confinedPath(ctx.grants, req.path, kind === "effect" || req.write)),
     ...(kind === "effect" && {
-      intent: (ctx: HostContext, req: FsRequest) => ({ existed: typeAt(hostPath(ctx.grants, req.path, true)) !== null }),
+      intent: (ctx: HostContext, req: FsRequest) => ({ existed: typeAt(ctx.grants, req.path) !== null }),
     }),
     ...(recover && { recover }),
   };
@@ -134,83 +139,91 @@ export const p2FsFunctions: ReadonlyMap<string, HostFunction<FsRequest>> = new M
     fsFunction(
       "wasi.path_open_create",
       "effect",
-      (_ctx, req, file) => {
+      (ctx, req, { root, rel }) => {
         if (req.dir && req.create) throw new WasiError("EINVAL", `'${req.path}': cannot create a directory with open`);
-        const type = typeAt(file);
+        const type = typeAt(ctx.grants, req.path);
         if (type !== null && req.excl) throw new WasiError("EEXIST", `'${req.path}' exists`);
         if (type === null && !req.create) throw new WasiError("ENOENT", `'${req.path}' does not exist`);
         if (type === "directory" && (req.trunc || req.write)) throw new WasiError("EISDIR", `'${req.path}' is a directory`);
-        if (type === null) host(req.path, () => closeSync(openSync(file, req.excl ? "wx" : "a")));
-        if (req.trunc) host(req.path, () => truncateSync(file, 0));
-        return { type: typeAt(file) ?? "unknown" };
+        const file = { follow: true, type: "file" } as const;
+        if (type === null)
+          host(req.path, () => root.withOpen(rel, O_WRONLY | O_CREAT | O_APPEND | (req.excl ? O_EXCL : 0), file, () => undefined));
+        if (req.trunc) host(req.path, () => root.withOpen(rel, O_WRONLY | O_TRUNC, file, () => undefined));
+        return { type: typeAt(ctx.grants, req.path) ?? "unknown" };
       },
       (ctx, req, intent) => {
-        const type = typeAt(hostPath(ctx.grants, req.path, true));
+        const type = typeAt(ctx.grants, req.path);
         return req.excl && existedBefore(intent) === false && type === "regular-file" ? { done: { type } } : "redo";
       },
     ),
     /** Stat of a path (a descriptor's own, or one under a directory). */
-    fsFunction("wasi.path_filestat_get", "read", (_ctx, req, file) => {
-      const s = host(req.path, () => (req.follow ? statSync(file) : lstatSync(file)));
+    fsFunction("wasi.path_filestat_get", "read", (_ctx, req, { root, rel }) => {
+      const s = host(req.path, () => root.stat(rel, req.follow));
       return {
         type: typeOf(s),
-        size: BigInt(s.size),
-        nlink: BigInt(s.nlink),
+        size: s.size,
+        nlink: s.nlink,
         atime: ns(s.atimeMs),
         mtime: ns(s.mtimeMs),
         ctime: ns(s.ctimeMs),
       };
     }),
     /** A whole directory listing, sorted by name. */
-    fsFunction("wasi.fd_readdir", "read", (_ctx, req, dir) =>
-      host(req.path, () => readdirSync(dir, { withFileTypes: true }))
+    fsFunction("wasi.fd_readdir", "read", (_ctx, req, { root, rel }) =>
+      host(req.path, () =>
+        root.withOpen(rel, O_RDONLY, { follow: true, type: "dir" }, (fd) => readdirSync(fdPath(fd), { withFileTypes: true })),
+      )
         .map((d) => ({
           name: d.name,
           type: d.isFile() ? "regular-file" : d.isDirectory() ? "directory" : d.isSymbolicLink() ? "symbolic-link" : "unknown",
         }))
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
     ),
-    fsFunction("wasi.fd_filestat_set_size", "effect", (_ctx, req, file) => void host(req.path, () => truncateSync(file, req.size))),
+    fsFunction(
+      "wasi.fd_filestat_set_size",
+      "effect",
+      (_ctx, req, { root, rel }) =>
+        void host(req.path, () => root.withOpen(rel, O_WRONLY, { follow: true, type: "file" }, (fd) => ftruncateSync(fd, req.size))),
+    ),
     fsFunction(
       "wasi.path_create_directory",
       "effect",
-      (_ctx, req, file) => void host(req.path, () => mkdirSync(file)),
+      (_ctx, req, { root, rel }) => void host(req.path, () => root.at(rel, (p) => mkdirSync(p))),
       (ctx, req, intent) =>
-        existedBefore(intent) === false && typeAt(hostPath(ctx.grants, req.path, true)) === "directory" ? { done: undefined } : "redo",
+        existedBefore(intent) === false && typeAt(ctx.grants, req.path) === "directory" ? { done: undefined } : "redo",
     ),
     fsFunction(
       "wasi.path_unlink_file",
       "effect",
-      (_ctx, req, file) => {
-        if (typeAt(file) === "directory") throw new WasiError("EISDIR", `'${req.path}' is a directory`);
-        host(req.path, () => unlinkSync(file));
-      },
-      (ctx, req, intent) =>
-        existedBefore(intent) === true && typeAt(hostPath(ctx.grants, req.path, true)) === null ? { done: undefined } : "redo",
+      (_ctx, req, { root, rel }) =>
+        host(req.path, () =>
+          root.at(rel, (p) => {
+            if (lstatSync(p).isDirectory()) throw new WasiError("EISDIR", `'${req.path}' is a directory`);
+            unlinkSync(p);
+          }),
+        ),
+      (ctx, req, intent) => (existedBefore(intent) === true && typeAt(ctx.grants, req.path) === null ? { done: undefined } : "redo"),
     ),
     fsFunction(
       "wasi.path_remove_directory",
       "effect",
-      (ctx, req, file) => {
+      (ctx, req, { root, rel }) => {
         if (isGrantRoot(ctx.grants, req.path)) throw new WasiError("EPERM", `'${req.path}' is a granted directory`);
-        host(req.path, () => rmdirSync(file));
+        host(req.path, () => root.at(rel, (p) => rmdirSync(p)));
       },
-      (ctx, req, intent) =>
-        existedBefore(intent) === true && typeAt(hostPath(ctx.grants, req.path, true)) === null ? { done: undefined } : "redo",
+      (ctx, req, intent) => (existedBefore(intent) === true && typeAt(ctx.grants, req.path) === null ? { done: undefined } : "redo"),
     ),
     fsFunction(
       "wasi.path_rename",
       "effect",
-      (ctx, req, file) => {
+      (ctx, req, from) => {
         if (isGrantRoot(ctx.grants, req.path) || isGrantRoot(ctx.grants, req.to))
           throw new WasiError("EPERM", "a granted directory cannot be renamed");
-        const to = hostPath(ctx.grants, req.to, true);
-        host(req.path, () => renameSync(file, to));
+        const to = confinedPath(ctx.grants, req.to, true);
+        host(req.path, () => ConfinedRoot.atBoth(from.root, from.rel, to.root, to.rel, renameSync));
       },
       (ctx, req, intent) =>
-        existedBefore(intent) === true &&
-        typeAt(hostPath(ctx.grants, req.path, true)) === null &&
-        existsSync(hostPath(ctx.grants, req.to, true))
+        existedBefore(intent) === true && typeAt(ctx.grants, req.path) === null && typeAt(ctx.grants, req.to) !== null
           ? { done: undefined }
           : "redo",
     ),
@@ -232,17 +245,14 @@ export const p2FileRead: HostFunction<FileRead> = {
     return { path: f.str("path"), offset: f.uint("offset"), len: f.uint("len", MAX_FILE_CHUNK) };
   },
   perform(ctx, req) {
-    const file = hostPath(ctx.grants, req.path, false);
-    return host(req.path, () => {
-      const fd = openSync(file, "r");
-      try {
+    const { root, rel } = confinedPath(ctx.grants, req.path, false);
+    return host(req.path, () =>
+      root.withOpen(rel, O_RDONLY, { follow: true, type: "file" }, (fd) => {
         const buf = new Uint8Array(req.len);
         const n = readSync(fd, buf, 0, req.len, req.offset);
         return buf.subarray(0, n);
-      } finally {
-        closeSync(fd);
-      }
-    });
+      }),
+    );
   },
 };
 
@@ -261,16 +271,13 @@ export const p2FileWrite: HostFunction<FileWrite> = {
     return { path: f.str("path"), offset: f.uint("offset"), data: f.bytes("data") };
   },
   perform(ctx, req) {
-    const file = hostPath(ctx.grants, req.path, true);
-    return host(req.path, () => {
-      const fd = openSync(file, "r+");
-      try {
+    const { root, rel } = confinedPath(ctx.grants, req.path, true);
+    return host(req.path, () =>
+      root.withOpen(rel, O_WRONLY, { follow: true, type: "file" }, (fd) => {
         let done = 0;
         while (done < req.data.length) done += writeSync(fd, req.data, done, req.data.length - done, req.offset + done);
         return undefined;
-      } finally {
-        closeSync(fd);
-      }
-    });
+      }),
+    );
   },
 };

@@ -1,4 +1,5 @@
 import { GuestVisibleError } from "../../engine/errors.js";
+import { ConfinedPathError } from "../confined-root.js";
 
 /** WASI preview1 errno values (the subset dwe returns), by name. */
 export const ERRNO = {
@@ -86,6 +87,7 @@ const NODE_CODES = new Set<string>([
 /** Turns what a host file operation threw into a WasiError (or rethrows a host bug). */
 export function toWasiError(err: unknown, path: string): WasiError {
   if (err instanceof WasiError) return err;
+  if (err instanceof ConfinedPathError) return new WasiError(err.wasiCode, err.message);
   if (err instanceof GuestVisibleError) return new WasiError(ABI_CODES[err.code] ?? "EIO", err.message);
   const e = err as NodeJS.ErrnoException;
   if (typeof e?.code === "string") {

@@ -1,29 +1,28 @@
 import {
+  closeSync,
   constants,
   fstatSync,
   ftruncateSync,
   lstatSync,
   mkdirSync,
-  openSync,
   readSync,
   readdirSync,
   renameSync,
   rmdirSync,
-  statSync,
   unlinkSync,
   writeSync,
-  closeSync,
   type BigIntStats,
   type Dirent,
 } from "node:fs";
-import { posix } from "node:path";
+import type { Grants } from "../../engine/executor/grants.js";
 import type { HostFunction } from "../types.js";
 import { RequestFields } from "../request-fields.js";
+import { ConfinedRoot, fdPath } from "../confined-root.js";
 import { toWasiError, WasiError } from "./errno.js";
 import { FILETYPE, SIZE } from "./constants.js";
 import type { FdEntry } from "./fd-table.js";
 import { openMode } from "./handles.js";
-import { hostPath, isGrantRoot } from "./paths.js";
+import { confinedPath, isGrantRoot } from "./paths.js";
 import type { WasiState } from "./state.js";
 
 /** Largest read journaled as one entry; a larger fd_read is a short read (POSIX allows it). */
@@ -55,13 +54,10 @@ function filestat(s: BigIntStats): Filestat {
   return [s.dev, s.ino, filetypeOfStats(s), s.nlink, s.size, s.atimeNs, s.mtimeNs, s.ctimeNs];
 }
 
-function exists(host: string): boolean {
-  try {
-    lstatSync(host);
-    return true;
-  } catch {
-    return false;
-  }
+/** Whether `guest` exists (a dangling symlink does), looked up confined. */
+function exists(grants: Grants, guest: string): boolean {
+  const { root, rel } = confinedPath(grants, guest, false);
+  return io(guest, () => root.statOrNull(rel, false) !== null);
 }
 
 /** Runs a host file operation, turning Node's errors into the errno the guest gets. */
@@ -118,7 +114,8 @@ interface SizeReq {
 /**
  * The live side of WASI file calls, as host functions of the dispatcher. Requests name fds of the
  * deterministic fd table and absolute guest paths; every path is mapped and confined again here
- * (hostPath), so a request cannot reach outside the grants whoever built it.
+ * (confinedPath, then the grant's ConfinedRoot), so a request cannot reach outside the grants
+ * whoever built it.
  */
 export function fileFunctions(state: WasiState): HostFunction<never>[] {
   const { table, handles, grants } = state;
@@ -150,7 +147,7 @@ export function fileFunctions(state: WasiState): HostFunction<never>[] {
     },
     perform(_ctx, req) {
       const e = fileEntry(req.fd, "read");
-      const h = handles.get(req.fd, e);
+      const h = handles.get(req.fd, e, "read");
       const buf = new Uint8Array(req.len);
       const n = io(e.guest, () => readSync(h, buf, 0, req.len, req.at));
       return buf.subarray(0, n);
@@ -173,18 +170,18 @@ export function fileFunctions(state: WasiState): HostFunction<never>[] {
     intent(_ctx, req) {
       if (req.at !== undefined) return undefined;
       const e = fileEntry(req.fd, "write");
-      return { size: io(e.guest, () => fstatSync(handles.get(req.fd, e)).size) };
+      return { size: io(e.guest, () => fstatSync(handles.get(req.fd, e, "read")).size) };
     },
     recover(_ctx, req, intent) {
       const before = (intent as { size?: unknown } | null)?.size;
       if (req.at !== undefined || typeof before !== "number") return "redo";
       const e = fileEntry(req.fd, "write");
-      const now = io(e.guest, () => fstatSync(handles.get(req.fd, e)).size);
+      const now = io(e.guest, () => fstatSync(handles.get(req.fd, e, "read")).size);
       return now === before + req.data.length ? { done: before } : "redo";
     },
     perform(_ctx, req) {
       const e = fileEntry(req.fd, "write");
-      const h = handles.get(req.fd, e);
+      const h = handles.get(req.fd, e, "write");
       const at = req.at ?? io(e.guest, () => fstatSync(h).size);
       let done = 0;
       while (done < req.data.length) {
@@ -211,33 +208,33 @@ export function fileFunctions(state: WasiState): HostFunction<never>[] {
       };
     };
 
-  /** Opens live; keeps the host handle of a file under the guest fd the import layer chose. */
+  /**
+   * Opens live, confined (a FIFO, socket or device is ENOTSUP, never opened for good: O_NONBLOCK
+   * and a type check); keeps the host handle of a file under the guest fd the import layer chose.
+   * A directory keeps none: directory fds are paths, looked up again by each call.
+   */
   const open = (req: OpenReq): number => {
     if (table.get(req.fd)) throw new WasiError("EBADF", `fd ${req.fd} is already open`);
     const mutates = req.creat || req.trunc;
-    const host = hostPath(grants, req.path, req.write || mutates);
-    if (!mutates) {
-      const s = io(req.path, () => (req.follow ? statSync(host) : lstatSync(host)));
-      if (s.isSymbolicLink()) throw new WasiError("ELOOP", `'${req.path}' is a symlink and the open does not follow it`);
-      if (s.isDirectory()) {
-        if (req.write) throw new WasiError("EISDIR", `'${req.path}' is a directory`);
-        return FILETYPE.DIRECTORY;
-      }
-      if (req.dir) throw new WasiError("ENOTDIR", `'${req.path}' is not a directory`);
-      // A FIFO or device could block the host or reach outside the grant: regular files only.
-      if (!s.isFile()) throw new WasiError("ENOTSUP", `'${req.path}' is not a regular file or directory`);
-    }
+    const { root, rel } = confinedPath(grants, req.path, req.write || mutates);
     let flags = openMode(req.read, req.write);
     if (req.creat) flags |= constants.O_CREAT;
     if (req.excl) flags |= constants.O_EXCL;
     if (req.trunc) flags |= constants.O_TRUNC;
-    const h = io(req.path, () => openSync(host, flags, 0o666));
-    const s = io(req.path, () => fstatSync(h));
-    if (!s.isFile()) {
+    const type = req.dir ? "dir" : req.write || mutates ? "file" : "file-or-dir";
+    const h = io(req.path, () => root.open(rel, flags, { follow: req.follow, type }));
+    let isDir: boolean;
+    try {
+      isDir = io(req.path, () => fstatSync(h).isDirectory());
+    } catch (err) {
       closeSync(h);
-      throw new WasiError(s.isDirectory() ? "EISDIR" : "ENOTSUP", `'${req.path}' is not a regular file`);
+      throw err;
     }
-    handles.adopt(req.fd, h);
+    if (isDir) {
+      closeSync(h);
+      return FILETYPE.DIRECTORY;
+    }
+    handles.adopt(req.fd, h, req.write);
     return FILETYPE.REGULAR_FILE;
   };
 
@@ -258,11 +255,11 @@ export function fileFunctions(state: WasiState): HostFunction<never>[] {
     name: "wasi.path_open_create",
     kind: "effect",
     parse: openReq("wasi.path_open_create"),
-    intent: (_ctx, req) => (req.excl ? { existed: exists(hostPath(grants, req.path, true)) } : undefined),
+    intent: (_ctx, req) => (req.excl ? { existed: exists(grants, req.path) } : undefined),
     recover(_ctx, req, intent) {
       const existed = (intent as { existed?: unknown } | null)?.existed;
       if (!req.excl || existed !== false) return "redo";
-      return exists(hostPath(grants, req.path, true)) ? { done: FILETYPE.REGULAR_FILE } : "redo";
+      return exists(grants, req.path) ? { done: FILETYPE.REGULAR_FILE } : "redo";
     },
     perform: (_ctx, req) => open(req),
   };
@@ -275,9 +272,9 @@ export function fileFunctions(state: WasiState): HostFunction<never>[] {
     perform(_ctx, req) {
       const e = table.get(req.fd);
       if (!e || (e.kind !== "file" && e.kind !== "dir")) throw new WasiError("EBADF", `fd ${req.fd} is not an open file or directory`);
-      if (e.kind === "file") return filestat(io(e.guest, () => fstatSync(handles.get(req.fd, e), { bigint: true })));
-      const host = hostPath(grants, e.guest, false);
-      return filestat(io(e.guest, () => statSync(host, { bigint: true })));
+      if (e.kind === "file") return filestat(io(e.guest, () => fstatSync(handles.get(req.fd, e, "read"), { bigint: true })));
+      const { root, rel } = confinedPath(grants, e.guest, false);
+      return filestat(io(e.guest, () => root.stat(rel, true)));
     },
   };
 
@@ -287,8 +284,8 @@ export function fileFunctions(state: WasiState): HostFunction<never>[] {
     kind: "read",
     parse: pathReq("wasi.path_filestat_get"),
     perform(_ctx, req) {
-      const host = hostPath(grants, req.path, false);
-      return filestat(io(req.path, () => (req.follow ? statSync(host, { bigint: true }) : lstatSync(host, { bigint: true }))));
+      const { root, rel } = confinedPath(grants, req.path, false);
+      return filestat(io(req.path, () => root.stat(rel, req.follow)));
     },
   };
 
@@ -306,29 +303,34 @@ export function fileFunctions(state: WasiState): HostFunction<never>[] {
     perform(_ctx, req) {
       const e = table.get(req.fd);
       if (!e || e.kind !== "dir") throw new WasiError(e ? "ENOTDIR" : "EBADF", `fd ${req.fd} is not an open directory`);
-      const host = hostPath(grants, e.guest, false);
-      const list: Dirent[] = io(e.guest, () => readdirSync(host, { withFileTypes: true }));
-      list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      const ino = (p: string) => {
-        try {
-          return lstatSync(p, { bigint: true }).ino;
-        } catch {
-          return 0n;
-        }
-      };
-      const all: Array<() => Dirent3> = [
-        () => [".", FILETYPE.DIRECTORY, ino(host)],
-        () => ["..", FILETYPE.DIRECTORY, isGrantRoot(grants, e.guest) ? ino(host) : ino(posix.dirname(host))],
-        ...list.map((d) => (): Dirent3 => [d.name, filetypeOfStats(d), ino(posix.join(host, d.name))]),
-      ];
-      const out: Dirent3[] = [];
-      let bytes = 0;
-      for (let i = req.cookie; i < all.length && bytes < req.len; i++) {
-        const d = all[i]!();
-        out.push(d);
-        bytes += SIZE.DIRENT + Buffer.byteLength(d[0]);
-      }
-      return out;
+      const { root, rel } = confinedPath(grants, e.guest, false);
+      // Everything is read through the directory's descriptor, while it is open.
+      return io(e.guest, () =>
+        root.withOpen(rel, constants.O_RDONLY, { follow: true, type: "dir" }, (dir) => {
+          const list: Dirent[] = readdirSync(fdPath(dir), { withFileTypes: true });
+          list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+          const ino = (name: string) => {
+            try {
+              return lstatSync(fdPath(dir, name), { bigint: true }).ino;
+            } catch {
+              return 0n;
+            }
+          };
+          const all: Array<() => Dirent3> = [
+            () => [".", FILETYPE.DIRECTORY, ino(".")],
+            () => ["..", FILETYPE.DIRECTORY, isGrantRoot(grants, e.guest) ? ino(".") : ino("..")],
+            ...list.map((d) => (): Dirent3 => [d.name, filetypeOfStats(d), ino(d.name)]),
+          ];
+          const out: Dirent3[] = [];
+          let bytes = 0;
+          for (let i = req.cookie; i < all.length && bytes < req.len; i++) {
+            const d = all[i]!();
+            out.push(d);
+            bytes += SIZE.DIRENT + Buffer.byteLength(d[0]);
+          }
+          return out;
+        }),
+      );
     },
   };
 
@@ -340,22 +342,22 @@ export function fileFunctions(state: WasiState): HostFunction<never>[] {
   /** Path effects whose completion can be read from the disk after a crash. */
   const pathEffect = (
     name: "wasi.path_create_directory" | "wasi.path_remove_directory" | "wasi.path_unlink_file",
-    act: (host: string) => void,
+    act: (path: string) => void,
     doneWhen: (existedBefore: boolean, existsNow: boolean) => boolean,
   ): HostFunction<PathReq> => ({
     name,
     kind: "effect",
     parse: pathReq(name),
-    intent: (_ctx, req) => ({ existed: exists(hostPath(grants, req.path, true)) }),
+    intent: (_ctx, req) => ({ existed: exists(grants, req.path) }),
     recover(_ctx, req, intent) {
       const existed = (intent as { existed?: unknown } | null)?.existed;
       if (typeof existed !== "boolean") return "redo";
-      return doneWhen(existed, exists(hostPath(grants, req.path, true))) ? { done: undefined } : "redo";
+      return doneWhen(existed, exists(grants, req.path)) ? { done: undefined } : "redo";
     },
     perform(_ctx, req) {
       if (name !== "wasi.path_create_directory") notRoot(req.path);
-      const host = hostPath(grants, req.path, true);
-      io(req.path, () => act(host));
+      const { root, rel } = confinedPath(grants, req.path, true);
+      io(req.path, () => root.at(rel, act));
       return undefined;
     },
   });
@@ -387,18 +389,18 @@ export function fileFunctions(state: WasiState): HostFunction<never>[] {
       const f = new RequestFields("wasi.path_rename", r);
       return { from: f.str("from"), to: f.str("to") };
     },
-    intent: (_ctx, req) => ({ existed: exists(hostPath(grants, req.from, true)) }),
+    intent: (_ctx, req) => ({ existed: exists(grants, req.from) }),
     recover(_ctx, req, intent) {
       if ((intent as { existed?: unknown } | null)?.existed !== true) return "redo";
-      const done = !exists(hostPath(grants, req.from, true)) && exists(hostPath(grants, req.to, true));
+      const done = !exists(grants, req.from) && exists(grants, req.to);
       return done ? { done: undefined } : "redo";
     },
     perform(_ctx, req) {
       notRoot(req.from);
       notRoot(req.to);
-      const from = hostPath(grants, req.from, true);
-      const to = hostPath(grants, req.to, true);
-      io(req.from, () => renameSync(from, to));
+      const from = confinedPath(grants, req.from, true);
+      const to = confinedPath(grants, req.to, true);
+      io(req.from, () => ConfinedRoot.atBoth(from.root, from.rel, to.root, to.rel, renameSync));
       return undefined;
     },
   };
@@ -413,7 +415,7 @@ export function fileFunctions(state: WasiState): HostFunction<never>[] {
     },
     perform(_ctx, req) {
       const e = fileEntry(req.fd, "write");
-      io(e.guest, () => ftruncateSync(handles.get(req.fd, e), req.size));
+      io(e.guest, () => ftruncateSync(handles.get(req.fd, e, "write"), req.size));
       return undefined;
     },
   };

@@ -1,5 +1,6 @@
 import { posix } from "node:path";
 import type { Grants } from "../../engine/executor/grants.js";
+import { MAX_PATH_BYTES, type ConfinedRoot } from "../confined-root.js";
 import { resolveGuestPath } from "../fs-sandbox.js";
 import { Errno, ERRNO, toWasiError, WasiError } from "./errno.js";
 import type { FdTable } from "./fd-table.js";
@@ -7,13 +8,16 @@ import type { FdTable } from "./fd-table.js";
 /**
  * The absolute guest path a WASI path names relative to directory fd `dirfd` (deterministic: no
  * disk access). A WASI path is always relative to its directory fd: an absolute path, or `..`
- * climbing out of the preopen the fd came from, is ENOTCAPABLE. Symlinks are checked on the host
- * side (`hostPath`).
+ * climbing out of the preopen the fd came from, is ENOTCAPABLE. Symlinks are resolved, confined,
+ * on the host side (`confinedPath`).
  */
 export function guestPathAt(table: FdTable, grants: Grants, dirfd: number, path: string | null): { guest: string; grant: number } {
   const dir = table.require(dirfd);
   if (dir.kind !== "dir") throw new Errno(ERRNO.ENOTDIR);
-  if (path === null || path.includes("\0")) throw new Errno(ERRNO.EINVAL);
+  if (path === null) throw new Errno(ERRNO.EINVAL);
+  // Before any work proportional to the path (deterministic: the exact byte limit is checked on use).
+  if (path.length > MAX_PATH_BYTES) throw new Errno(ERRNO.ENAMETOOLONG);
+  if (path.includes("\0")) throw new Errno(ERRNO.EINVAL);
   if (path.startsWith("/")) throw new Errno(ERRNO.ENOTCAPABLE);
   const root = grants.dirs[dir.grant]?.guest;
   if (root === undefined) throw new Errno(ERRNO.EBADF);
@@ -23,12 +27,21 @@ export function guestPathAt(table: FdTable, grants: Grants, dirfd: number, path:
   return { guest, grant: dir.grant };
 }
 
+/** A guest path mapped into its grant: every operation on it goes through `root` (confined-root.ts). */
+export interface Confined {
+  root: ConfinedRoot;
+  /** The path relative to the grant's root ("" for the root itself). */
+  rel: string;
+  /** The grant is read-only. */
+  readonly: boolean;
+}
+
 /**
- * Maps an absolute guest path to its host path, refusing (ENOTCAPABLE) one that leaves every grant
- * or escapes through a symlink, and (EROFS) a write under a directory granted read-only.
- * Live only: it looks at the disk.
+ * Maps an absolute guest path into the grant that covers it, refusing (ENOTCAPABLE) one outside
+ * every grant and (EROFS, when `write`) one under a directory granted read-only. No disk access:
+ * symlinks are resolved, confined, when `root` is used.
  */
-export function hostPath(grants: Grants, guest: string, write: boolean): string {
+export function confinedPath(grants: Grants, guest: string, write: boolean): Confined {
   let resolved;
   try {
     resolved = resolveGuestPath(grants, guest, false);
@@ -36,7 +49,7 @@ export function hostPath(grants: Grants, guest: string, write: boolean): string 
     throw toWasiError(err, guest);
   }
   if (write && resolved.grant.readonly) throw new WasiError("EROFS", `'${guest}' is in a directory granted read-only (:ro)`);
-  return resolved.host;
+  return { root: resolved.root, rel: resolved.rel, readonly: resolved.grant.readonly };
 }
 
 /** True when `guest` is a granted directory itself (which the guest may not remove or rename). */
