@@ -64,7 +64,7 @@ describe("portable runs: dwe export, dwe import, dwe resume elsewhere", () => {
 
   /** Imports `file` into `db` and resumes the run there; returns the output and what was sent meanwhile. */
   async function importAndResume(file: string, db: string, cwd: string, id: string) {
-    const imp = dwe(["import", file], { cwd, db });
+    const imp = dwe(["import", file, "--grant"], { cwd, db });
     expect(imp.stderr).toBe("");
     expect(imp.code).toBe(0);
     expect(imp.stdout).toContain(`imported run ${id}`);
@@ -118,7 +118,7 @@ describe("portable runs: dwe export, dwe import, dwe resume elsewhere", () => {
     // SQLite -> PostgreSQL, and PostgreSQL -> SQLite (exported from PostgreSQL before it resumed there).
     const c = dir();
     const pgLocation = pgDb();
-    expect(dwe(["import", file], { cwd: c.dir, db: pgLocation }).code).toBe(0);
+    expect(dwe(["import", file, "--grant"], { cwd: c.dir, db: pgLocation }).code).toBe(0);
     const file2 = join(c.dir, "p1-from-pg.dwe");
     expect(dwe(["export", "p1", "-o", file2], { cwd: c.dir, db: pgLocation }).code).toBe(0);
     const from = server.received.length;
@@ -168,7 +168,8 @@ describe("portable runs: dwe export, dwe import, dwe resume elsewhere", () => {
     variants.push(["truncated", good.subarray(0, good.length - 100), /truncated or damaged/]);
     const packr = new Packr({ useRecords: false });
     const outer = packr.unpack(good) as Record<string, unknown>;
-    variants.push(["newer", packr.pack({ ...outer, version: 2 }), /newer dwe \(run file version 2/]);
+    variants.push(["newer", packr.pack({ ...outer, version: 3 }), /newer dwe \(run file version 3/]);
+    variants.push(["older", packr.pack({ ...outer, version: 1 }), /older dwe \(run file version 1, without journal checksums\)/]);
     variants.push(["foreign", Buffer.from("SQLite format 3\0 not a run file"), /not a dwe run file/]);
     variants.push(["empty", Buffer.alloc(0), /not a dwe run file/]);
 

@@ -185,6 +185,7 @@ program
   .description("bring in a run written by `dwe export` (then `dwe resume` it); refuses an existing run id or a damaged file")
   .argument("<file>", "run file, or - for stdin")
   .option("--json", "print the imported run's id and status as JSON")
+  .option("--grant", "give the run the grants its file carries (without it they are held back: the run has none)")
   .action(action(importCommand));
 
 program

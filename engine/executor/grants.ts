@@ -120,3 +120,19 @@ export function describeGrants(g: Grants): string[] {
   else if (Array.isArray(g.shell)) lines.push(`shell ${g.shell.join(",")}`);
   return lines;
 }
+
+/** A word for a shell command line: quoted unless it is plainly safe. */
+const shellWord = (w: string) => (/^[A-Za-z0-9_./:=,@%+-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`);
+
+/** The grant flags that give exactly `g` (what `dwe import` tells the user to confirm). */
+export function grantFlags(g: Grants): string[] {
+  const flags: string[] = [];
+  for (const d of g.dirs) flags.push("--dir", shellWord(`${d.host}:${d.guest}${d.readonly ? ":ro" : ""}`));
+  for (const n of g.net) {
+    const host = n.host.includes(":") ? `[${n.host}]` : n.host;
+    flags.push("--allow-net", shellWord(n.port === null ? host : `${host}:${n.port}`));
+  }
+  if (g.shell === true) flags.push("--allow-shell");
+  else if (Array.isArray(g.shell)) flags.push(shellWord(`--allow-shell=${g.shell.join(",")}`));
+  return flags;
+}

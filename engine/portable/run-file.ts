@@ -1,25 +1,33 @@
 // The portable run file of `dwe export` / `dwe import` (docs/distributed.md):
 //
-//   MessagePack map { format: "dwe-run", version: 1, sha256: <hex of body>, body: <bin> }
+//   MessagePack map { format: "dwe-run", version: 2, sha256: <hex of body>, body: <bin> }
 //   body = MessagePack map { dwe, exportedAt, run, module, journal, logs, signals }
+//   journal entries = { seq, op, digest, state, payload, sum } (sum: the entry checksum, as stored)
 //
 // The body is checked as bytes (sha256) before it is decoded; a truncated file fails to decode;
-// a higher version is refused before anything else of it is read.
+// a higher version is refused before anything else of it is read. Every journal entry's checksum
+// is checked as the file states it (never recomputed), and the run's config field by field. The
+// file is still untrusted (anyone can write one): `dwe import` holds its grants back.
 import { createHash } from "node:crypto";
 import { Packr } from "msgpackr";
 import { InvalidRunFile } from "../errors.js";
 import { EntryState, type JournalEntry, type LogRecord } from "../journal/entry.js";
+import { entryChecksum } from "../journal/hash.js";
+import { opName } from "../journal/ops.js";
+import { runConfigProblem } from "../store/run-config.js";
 import { RUN_STATUSES, type RunExport, type SignalRecord } from "../store/types.js";
 
 export const RUN_FILE_FORMAT = "dwe-run";
-export const RUN_FILE_VERSION = 1;
+export const RUN_FILE_VERSION = 2;
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true });
 
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 export function encodeRunFile(bundle: RunExport, now = Date.now()): Uint8Array {
-  const body = packr.pack({ dwe: "0.1.0", exportedAt: now, ...bundle });
+  // The store checked every entry's checksum as it read the journal, so this is the stored sum.
+  const journal = bundle.journal.map((e) => ({ ...e, sum: entryChecksum(e.seq, e.op, e.digest, e.state, e.payload) }));
+  const body = packr.pack({ dwe: "0.1.0", exportedAt: now, ...bundle, journal });
   return packr.pack({ format: RUN_FILE_FORMAT, version: RUN_FILE_VERSION, sha256: sha256(body), body });
 }
 
@@ -37,6 +45,9 @@ export function decodeRunFile(bytes: Uint8Array, source: string): RunExport {
   const o = outer as Record<string, unknown> | null;
   if (typeof o !== "object" || o === null || o.format !== RUN_FILE_FORMAT) throw bad("is not a dwe run file (made by `dwe export`)");
   if (typeof o.version !== "number" || !Number.isInteger(o.version) || o.version < 1) throw bad("has a damaged header (version)");
+  if (o.version < RUN_FILE_VERSION) {
+    throw bad(`was written by an older dwe (run file version ${o.version}, without journal checksums); export the run again with this dwe`);
+  }
   if (o.version > RUN_FILE_VERSION) {
     throw bad(
       `was written by a newer dwe (run file version ${o.version}, this dwe reads version ${RUN_FILE_VERSION}); upgrade dwe to import it`,
@@ -64,13 +75,20 @@ function validate(b: Record<string, unknown>, bad: Bad): RunExport {
   if (!module || !(module.bytes instanceof Uint8Array) || module.sha256 !== run.module || sha256(module.bytes) !== module.sha256) {
     throw bad("holds a module that does not match the run's pinned sha256");
   }
-  const journal = (b.journal ?? []) as JournalEntry[];
+  const configProblem = runConfigProblem(run.config);
+  if (configProblem !== null) throw bad(`holds run ${run.id}, whose config ${configProblem}`);
+  const journal = (b.journal ?? []) as (JournalEntry & { sum?: unknown })[];
   const logs = (b.logs ?? []) as LogRecord[];
   const signals = (b.signals ?? []) as SignalRecord[];
   if (!Array.isArray(journal) || !Array.isArray(logs) || !Array.isArray(signals)) throw bad("has a damaged journal, logs or signals");
   const states = new Set<number>(Object.values(EntryState));
   journal.forEach((e, i) => {
     if (e.seq !== i + 1 || !states.has(e.state) || !(e.payload instanceof Uint8Array)) throw bad(`has a damaged journal at entry ${i + 1}`);
+    if (typeof e.op !== "number" || typeof e.digest !== "number" || entryChecksum(e.seq, e.op, e.digest, e.state, e.payload) !== e.sum) {
+      throw bad(
+        `holds run ${run.id}, whose journal entry seq ${e.seq} (${opName(e.op)}) fails its checksum: the file was altered or damaged`,
+      );
+    }
   });
   return {
     run: { ...run, input: u8(run.input), output: run.output === null || run.output === undefined ? null : u8(run.output) },

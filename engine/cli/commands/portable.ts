@@ -4,7 +4,10 @@ import { resolve } from "node:path";
 import { RunNotFound, RunStateError, UsageError } from "../../errors.js";
 import { decodeRunFile, encodeRunFile } from "../../portable/run-file.js";
 import { liveLeaseHolder } from "../../store/lease-owner.js";
-import { type GlobalOptions, openStore } from "../context.js";
+import { type GlobalOptions, dbPath, openStore } from "../context.js";
+import { NO_GRANTS, describeGrants, grantFlags } from "../../executor/grants.js";
+import { refuseGrantsOverDweFiles } from "../../executor/dwe-files.js";
+import { isTerminal } from "../../store/types.js";
 
 /** Writes the run file to `-o FILE` (atomically) or to stdout. Refuses a run being executed right now. */
 export async function exportCommand(runId: string, flags: GlobalOptions & { output?: string }): Promise<number> {
@@ -38,8 +41,12 @@ export async function exportCommand(runId: string, flags: GlobalOptions & { outp
   return 0;
 }
 
-/** Reads and checks the file before touching the database; one transaction imports it. */
-export async function importCommand(file: string, flags: GlobalOptions & { json?: boolean }): Promise<number> {
+/**
+ * Reads and checks the file before touching the database; one transaction imports it. A run file is
+ * untrusted (anyone can write one), so the grants it carries are held back: the run is imported with
+ * none unless `--grant` confirms them, as `dwe resume --grant` confirms widening.
+ */
+export async function importCommand(file: string, flags: GlobalOptions & { json?: boolean; grant?: boolean }): Promise<number> {
   let bytes: Uint8Array;
   try {
     bytes = file === "-" ? readFileSync(0) : readFileSync(resolve(file));
@@ -47,18 +54,33 @@ export async function importCommand(file: string, flags: GlobalOptions & { json?
     throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
   }
   const bundle = decodeRunFile(bytes, file === "-" ? "stdin" : file);
+  const carried = bundle.run.config.grants;
+  const held = !flags.grant && describeGrants(carried).length > 0;
+  if (flags.grant) refuseGrantsOverDweFiles(carried, dbPath(flags));
+  // A file cannot attach its run to a run of this database (a parent would take its output as a child's).
+  const run = { ...bundle.run, parentId: null, config: { ...bundle.run.config, grants: held ? NO_GRANTS : carried } };
   const store = openStore(flags, true);
   try {
-    const run = await store.importRun(bundle);
+    const imported = await store.importRun({ ...bundle, run });
     const journal = bundle.journal.length;
-    process.stdout.write(
-      flags.json
-        ? `${JSON.stringify({ id: run.id, status: run.status, journal_entries: journal })}\n`
-        : `imported run ${run.id} (${run.status}, ${journal} journal entries) into ${store.location}` +
-            (run.status === "completed" || run.status === "failed" || run.status === "cancelled"
-              ? "\n"
-              : `; continue it with \`dwe resume ${run.id}\`\n`),
-    );
+    const ended = isTerminal(imported.status);
+    if (flags.json) {
+      const grants = describeGrants(imported.config.grants);
+      process.stdout.write(
+        `${JSON.stringify({ id: imported.id, status: imported.status, journal_entries: journal, grants, held_grants: held ? describeGrants(carried) : [] })}\n`,
+      );
+    } else {
+      process.stdout.write(
+        `imported run ${imported.id} (${imported.status}, ${journal} journal entries) into ${store.location}` +
+          (ended ? "\n" : `; continue it with \`dwe resume ${imported.id}\`\n`),
+      );
+    }
+    if (held && !ended && !flags.json) {
+      process.stderr.write(
+        `dwe: run ${imported.id} was imported without the grants its file carries (${describeGrants(carried).join("; ")}); it has none. ` +
+          `Check them, then give them with \`dwe resume ${imported.id} --grant ${grantFlags(carried).join(" ")}\`\n`,
+      );
+    }
     return 0;
   } finally {
     await store.close();
