@@ -61,13 +61,19 @@ const program = new Command("dwe")
   .showHelpAfterError("(run with --help for usage)")
   .exitOverride();
 
+const childLimitOptions = (cmd: Command) =>
+  cmd
+    .option("--max-children <n>", "child runs each run of the tree may start (default 256)")
+    .option("--max-descendants <n>", "child runs the whole tree may hold (default 4096)")
+    .option("--max-depth <n>", "how deep the tree of child runs may grow (default 16)");
+
 const grantOptions = (cmd: Command) =>
   cmd
     .option("--dir <HOST[:GUEST][:ro]>", "grant a host directory to the guest (repeatable)", collect)
     .option("--allow-net <hosts>", "grant HTTP to HOST[:PORT],… (repeatable)", collect)
     .option("--allow-shell [programs]", "grant exec: any program, or only the listed ones (comma-separated)");
 
-grantOptions(
+const runCmd = grantOptions(
   program
     .command("run")
     .description("run a workflow module; prints its output")
@@ -83,9 +89,10 @@ grantOptions(
     .option("--detach", "create the run, print its id and return (a worker executes it)")
     .option("--json", "print the final run as JSON")
     .option("--quiet", "do not print guest logs"),
-).action(action(runCommand));
+);
+childLimitOptions(runCmd).action(action(runCommand));
 
-grantOptions(
+const startCmd = grantOptions(
   program
     .command("start")
     .description("create a run for a worker to execute; prints its id (same as `run --detach`)")
@@ -97,7 +104,10 @@ grantOptions(
     .option("--entry <export>", "exported function to run (default: run, else _start)")
     .option("--timeout <ms>", "stop the run after this much active time")
     .option("--max-memory <size>", "guest memory limit, e.g. 64M (default 256M)"),
-).action(action((module: string, args: string[], flags: Record<string, unknown>) => runCommand(module, args, { ...flags, detach: true })));
+);
+childLimitOptions(startCmd).action(
+  action((module: string, args: string[], flags: Record<string, unknown>) => runCommand(module, args, { ...flags, detach: true })),
+);
 
 program
   .command("worker")

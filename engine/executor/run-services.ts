@@ -1,6 +1,7 @@
 import { GuestVisibleError } from "../errors.js";
 import { compileCore } from "../runtime/wasm-binary.js";
 import type { Lease, RunRecord, Store } from "../store/types.js";
+import { ChildLimitReached } from "../store/child-limits.js";
 import type { ChildState, RunServices } from "../../host-functions/types.js";
 
 const exportsByModule = new Map<string, string[]>();
@@ -39,16 +40,22 @@ export function runServices(store: Store, lease: Lease, run: RunRecord): RunServ
       if (!names.includes(req.entry)) {
         throw new GuestVisibleError("invalid", `module ${module.slice(0, 12)} has no exported function '${req.entry}' to start as a child`);
       }
-      const child = await store.createChild(lease, {
-        id: `${run.id}.${seq}`,
-        module,
-        entry: req.entry,
-        input: req.input,
-        config: run.config,
-        parentId: run.id,
-        status: "pending",
-      });
-      return child.id;
+      try {
+        const child = await store.createChild(lease, {
+          id: `${run.id}.${seq}`,
+          module,
+          entry: req.entry,
+          input: req.input,
+          config: run.config,
+          parentId: run.id,
+          status: "pending",
+        });
+        return child.id;
+      } catch (err) {
+        // A limit is the guest's to handle (journaled as the call's error), not the end of the run.
+        if (err instanceof ChildLimitReached) throw new GuestVisibleError(err.code, err.message);
+        throw err;
+      }
     },
     async child(id): Promise<ChildState | undefined> {
       const c = await store.getRun(id);

@@ -2,6 +2,7 @@ import { LeaseLost, RunNotFound, RunStateError } from "../errors.js";
 import { type Db, buf } from "./pg-connection.js";
 import { insertRun } from "./pg-runs.js";
 import { type RunRow, type SignalRow, toRecord, toSignal } from "./rows.js";
+import { TREE_SQL, type TreeCounts, checkChildLimits } from "./child-limits.js";
 import { type Lease, type NewRun, type RunRecord, type RunStatus, type SignalRecord, RUN_TRANSITIONS } from "./types.js";
 
 // Signals sent to runs and taken by them, and child runs created under a parent's lease (transaction bodies).
@@ -47,7 +48,19 @@ export async function createChild(c: Db, lease: Lease, child: NewRun): Promise<R
       throw new RunStateError(`run id '${child.id}' is taken by a run that is not a child of ${lease.runId}`);
     return toRecord(existing);
   }
+  checkChildLimits(lease.runId, await treeCounts(c, lease.runId), child.config.childLimits);
   return insertRun(c, child);
+}
+
+/**
+ * Counted in createChild's transaction under the parent's row lock: one run's children are exact;
+ * runs of one tree starting children at the same moment may pass the descendants limit by as many
+ * as start at once (the root is not locked: cancellation locks a family root first).
+ */
+async function treeCounts(c: Db, parent: string): Promise<TreeCounts> {
+  const up = (await c.query<{ id: string; depth: number }>(TREE_SQL.up, [parent])).rows[0]!;
+  const n = async (sql: string, id: string) => Number((await c.query<{ n: string }>(sql, [id])).rows[0]!.n);
+  return { parentDepth: Number(up.depth), children: await n(TREE_SQL.children, parent), descendants: await n(TREE_SQL.descendants, up.id) };
 }
 
 /** Locks the run's row and checks the lease's fencing token (same transaction as the write). */

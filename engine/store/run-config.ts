@@ -17,6 +17,7 @@ const SAFE: RunConfig = { grants: NO_GRANTS, args: [], env: {}, timeoutMs: null,
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === "string");
+const isCount = (v: unknown) => typeof v === "number" && Number.isSafeInteger(v) && v > 0;
 const isLimit = (v: unknown) => v === null || (typeof v === "number" && Number.isSafeInteger(v) && v > 0);
 
 /** Why `v` is not a RunConfig, or null when it is one. */
@@ -40,6 +41,10 @@ export function runConfigProblem(v: unknown): string | null {
   if (!isObject(v.env) || !Object.values(v.env).every((s) => typeof s === "string")) return "has a malformed env";
   if (!isLimit(v.timeoutMs)) return "has a malformed timeout";
   if (!isLimit(v.maxMemoryBytes)) return "has a malformed memory limit";
+  const c = v.childLimits;
+  if (c !== undefined && (!isObject(c) || !isCount(c.children) || !isCount(c.descendants) || !isCount(c.depth))) {
+    return "has malformed child limits";
+  }
   return null;
 }
 

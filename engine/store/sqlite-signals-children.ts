@@ -3,6 +3,7 @@ import { pack } from "msgpackr";
 import { LeaseLost, RunStateError } from "../errors.js";
 import { type RunRow, type SignalRow, toRecord, toSignal } from "./rows.js";
 import { type Statements, mustGet } from "./sqlite-statements.js";
+import { TREE_SQL, type TreeCounts, checkChildLimits } from "./child-limits.js";
 import { type Lease, type NewRun, type RunRecord, type SignalRecord, RUN_TRANSITIONS } from "./types.js";
 
 // Signals sent to runs and taken by them, and child runs created under a parent's lease.
@@ -42,6 +43,7 @@ export function createChild(db: Database.Database, stmt: Statements, lease: Leas
         throw new RunStateError(`run id '${child.id}' is taken by a run that is not a child of ${lease.runId}`);
       return toRecord(existing);
     }
+    checkChildLimits(lease.runId, treeCounts(db, lease.runId), child.config.childLimits);
     stmt.insertRun.run({
       id: child.id,
       module: child.module,
@@ -55,4 +57,15 @@ export function createChild(db: Database.Database, stmt: Statements, lease: Leas
     return mustGet(stmt, child.id);
   });
   return create.immediate();
+}
+
+/** Counted inside createChild's immediate transaction, so concurrent creators in one tree are serialized. */
+function treeCounts(db: Database.Database, parent: string): TreeCounts {
+  const q = (sql: string) => db.prepare(sql.replace(/\$1/g, "?")).pluck();
+  const up = db.prepare(TREE_SQL.up.replace(/\$1/g, "?")).get(parent) as { id: string; depth: number };
+  return {
+    parentDepth: up.depth,
+    children: q(TREE_SQL.children).get(parent) as number,
+    descendants: q(TREE_SQL.descendants).get(up.id) as number,
+  };
 }

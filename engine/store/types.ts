@@ -1,4 +1,5 @@
 import type { JournalEntry, LogRecord } from "../journal/entry.js";
+import type { ChildLimits } from "./child-limits.js";
 import type { Grants } from "../executor/grants.js";
 
 export const RUN_STATUSES = ["pending", "running", "suspended", "completed", "failed", "cancelled"] as const;
@@ -31,6 +32,8 @@ export interface RunConfig {
   timeoutMs: number | null;
   /** Linear memory limit in bytes (null: the default limit). */
   maxMemoryBytes: number | null;
+  /** Limits on the child runs of the run's tree (absent: DEFAULT_CHILD_LIMITS); children inherit them. */
+  childLimits?: ChildLimits;
 }
 
 export interface RunRecord {

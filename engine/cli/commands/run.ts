@@ -5,6 +5,7 @@ import { COMPONENT_ARTIFACT, componentArtifactFor } from "../../runtime/componen
 import { type GlobalOptions, dbPath, openStore, parseDurability } from "../context.js";
 import { checkRunId, grantsFromFlags, type GrantFlags, newRunId, parseEnv, parsePositiveInt, parseSize, readInput } from "../options.js";
 import { executeAndReport } from "./execute.js";
+import { type ChildLimits, DEFAULT_CHILD_LIMITS } from "../../store/child-limits.js";
 
 export interface RunFlags extends GlobalOptions, GrantFlags {
   id?: string;
@@ -13,6 +14,9 @@ export interface RunFlags extends GlobalOptions, GrantFlags {
   entry?: string;
   timeout?: string;
   maxMemory?: string;
+  maxChildren?: string;
+  maxDescendants?: string;
+  maxDepth?: string;
   suspendAfter?: string;
   json?: boolean;
   quiet?: boolean;
@@ -39,6 +43,7 @@ export async function runCommand(modulePath: string, args: string[], flags: RunF
   const timeoutMs = flags.timeout === undefined ? null : parsePositiveInt(flags.timeout, "--timeout");
   const maxMemoryBytes = flags.maxMemory === undefined ? null : parseSize(flags.maxMemory, "--max-memory");
   const suspendAfterMs = flags.suspendAfter === undefined ? undefined : parsePositiveInt(flags.suspendAfter, "--suspend-after");
+  const childLimits = childLimitsFromFlags(flags);
   if (info.kind === "core") checkMemoryFits(bytes, maxMemoryBytes);
 
   const store = openStore(flags, true);
@@ -55,7 +60,7 @@ export async function runCommand(modulePath: string, args: string[], flags: RunF
       module: info.sha256,
       entry,
       input,
-      config: { grants, args, env, timeoutMs, maxMemoryBytes },
+      config: { grants, args, env, timeoutMs, maxMemoryBytes, ...(childLimits && { childLimits }) },
       parentId: null,
       status: "pending",
     });
@@ -74,4 +79,15 @@ export async function runCommand(modulePath: string, args: string[], flags: RunF
   } finally {
     await store.close();
   }
+}
+
+/** `--max-children`, `--max-descendants`, `--max-depth`; undefined when none is given (the defaults apply). */
+function childLimitsFromFlags(flags: RunFlags): ChildLimits | undefined {
+  if (flags.maxChildren === undefined && flags.maxDescendants === undefined && flags.maxDepth === undefined) return undefined;
+  const int = (v: string | undefined, flag: string, d: number) => (v === undefined ? d : parsePositiveInt(v, flag));
+  return {
+    children: int(flags.maxChildren, "--max-children", DEFAULT_CHILD_LIMITS.children),
+    descendants: int(flags.maxDescendants, "--max-descendants", DEFAULT_CHILD_LIMITS.descendants),
+    depth: int(flags.maxDepth, "--max-depth", DEFAULT_CHILD_LIMITS.depth),
+  };
 }
