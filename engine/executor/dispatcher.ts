@@ -314,6 +314,9 @@ export class Dispatcher {
           ),
         );
       }
+      // Redone: write the intent again, so the fenced write before the effect refuses an attempt
+      // whose lease was taken (the intent may be another worker's, found in flight).
+      this.o.journal.add(inFlight);
     } else {
       let intent: Uint8Array;
       try {
@@ -324,7 +327,7 @@ export class Dispatcher {
       }
       this.o.journal.add({ seq, op: code, digest, state: EntryState.Intent, payload: intent });
     }
-    await this.o.journal.commit();
+    await this.o.journal.commitBeforeEffect();
     const reply = done(await this.perform(fn, ctx, value));
     await this.o.journal.commit();
     return reply;

@@ -181,6 +181,25 @@ async function moduleKind(store: Store, sha: string): Promise<string | undefined
 }
 
 async function attempt(lease: Lease, previous: { status: RunStatus; wakeAt: number | null }, o: ExecuteOptions): Promise<RunEnd> {
+  // Listen from the start: a lease lost (or a shutdown) while the journal is read or the module
+  // loaded stops the attempt at its first host call, not only one lost after loading.
+  const abort = new AbortController();
+  const onAbort = () => abort.abort(o.signal?.reason);
+  if (o.signal?.aborted) onAbort();
+  else o.signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    return await attemptListening(lease, previous, o, abort);
+  } finally {
+    o.signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+async function attemptListening(
+  lease: Lease,
+  previous: { status: RunStatus; wakeAt: number | null },
+  o: ExecuteOptions,
+  abort: AbortController,
+): Promise<RunEnd> {
   const { store } = o;
   const run = (await store.getRun(lease.runId))!;
   if (run.configProblem !== undefined) {
@@ -205,11 +224,9 @@ async function attempt(lease: Lease, previous: { status: RunStatus; wakeAt: numb
   const journal = new JournalWriter(store, lease, {
     maxBatch: 512,
     maxDelayMs: 20,
+    leaseTtlMs: o.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
     onCommitted: o.onLogs && ((logs) => o.onLogs!(run, logs)),
   });
-  const abort = new AbortController();
-  const onAbort = () => abort.abort(o.signal?.reason);
-  o.signal?.addEventListener("abort", onAbort, { once: true });
   const timeoutMs = run.config.timeoutMs;
   const deadline = timeoutMs === null ? null : Date.now() + timeoutMs;
   const upgradeTo = o.upgradeTo;
@@ -274,6 +291,5 @@ async function attempt(lease: Lease, previous: { status: RunStatus; wakeAt: numb
   } finally {
     wasi.close();
     if (timer) clearTimeout(timer);
-    o.signal?.removeEventListener("abort", onAbort);
   }
 }

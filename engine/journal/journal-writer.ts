@@ -1,3 +1,4 @@
+import { LeaseLost } from "../errors.js";
 import type { Lease, Store } from "../store/types.js";
 import type { JournalEntry, LogRecord } from "./entry.js";
 
@@ -8,6 +9,11 @@ export interface JournalWriterOptions {
   maxDelayMs: number;
   /** Called with the log lines of each committed batch, in order (the CLI prints them). */
   onCommitted?: (logs: readonly LogRecord[]) => void;
+  /**
+   * The lease's time-to-live. With it, `commitBeforeEffect` renews (fenced) a lease whose last
+   * renewal by this process's clock is older than 2/3 of it, and refuses the effect if that fails.
+   */
+  leaseTtlMs?: number;
 }
 
 /**
@@ -74,6 +80,23 @@ export class JournalWriter {
       this.chain = this.writes === 0 ? write() : this.chain.then(write);
     }
     return this.chain;
+  }
+
+  /**
+   * Commits before an effect leaves the process. The caller has added an entry (the intent, or the
+   * intent found in flight, written again), so a write fenced by this attempt's lease token has just
+   * succeeded when this resolves. A lease not renewed for 2/3 of its TTL by this process's own clock
+   * (the process was paused: GC, SIGSTOP, a frozen VM) is renewed first, fenced too: a paused process
+   * never acts on a lease it cannot prove (self-fencing). Throws LeaseLost when either write is refused.
+   */
+  async commitBeforeEffect(): Promise<void> {
+    await this.commit();
+    const ttl = this.options.leaseTtlMs;
+    if (ttl === undefined || Date.now() < this.lease.expiresAt - ttl / 3) return;
+    if (!(await this.store.renewLease(this.lease, ttl))) {
+      this.failure = new LeaseLost(this.lease.runId);
+      throw this.failure;
+    }
   }
 
   /**

@@ -14,6 +14,8 @@ const clock = new GuestClock(data.clock);
 
 interface Running {
   runId: string;
+  /** The lease the attempt writes under; its expiry follows the supervisor's renewals. */
+  lease: Job["lease"];
   stop: AbortController;
   abort: AbortController;
 }
@@ -24,7 +26,7 @@ function post(m: FromThread): void {
 }
 
 async function execute(job: Job): Promise<void> {
-  const ctl: Running = { runId: job.lease.runId, stop: new AbortController(), abort: new AbortController() };
+  const ctl: Running = { runId: job.lease.runId, lease: job.lease, stop: new AbortController(), abort: new AbortController() };
   running.set(job.job, ctl);
   try {
     // The outcome this attempt stored: no need to read the run back.
@@ -76,6 +78,12 @@ port.on("message", (m: ToThread) => {
     case "abort":
       for (const r of targets(m.job)) {
         r.abort.abort(m.reason === "lease_lost" ? new LeaseLost(r.runId) : new ShutdownRequested("SIGTERM"));
+      }
+      break;
+    case "renewed":
+      for (const [job, expiresAt] of m.leases) {
+        const r = running.get(job);
+        if (r && expiresAt > r.lease.expiresAt) r.lease.expiresAt = expiresAt;
       }
       break;
   }

@@ -25,7 +25,9 @@ export type ToThread =
   /** Stop at the next host call or wait (effects in flight finish and are journaled). */
   | { type: "stop"; job: number | null; reason: "shutdown" | "cancel" }
   /** Abort now, including effects in flight (lease lost, shutdown grace over). */
-  | { type: "abort"; job: number | null; reason: "shutdown" | "lease_lost" };
+  | { type: "abort"; job: number | null; reason: "shutdown" | "lease_lost" }
+  /** Leases the supervisor renewed: [job, new expiry] (the thread's self-fencing reads the expiry). */
+  | { type: "renewed"; leases: [number, number][] };
 
 export type FromThread = {
   type: "done";

@@ -22,6 +22,11 @@ export interface SupervisorOptions {
   watchdogMs: number;
   /** On shutdown: how long runs get to reach their next host call before in-flight effects are aborted. */
   graceMs: number;
+  /**
+   * Fault injection for tests (DWE_TEST_STOP_AFTER_CLAIM=1): the process stops itself (SIGSTOP) once,
+   * right after its first claim that took a run and before handing it to a thread.
+   */
+  stopAfterClaim?: boolean;
   /** Extra work each poll (schedules). */
   onPoll?: (now: number) => Promise<void>;
   log: (line: string) => void;
@@ -55,11 +60,14 @@ export class Supervisor {
   private timers: NodeJS.Timeout[] = [];
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private polling = false;
+  private stopOnce: boolean;
   private idle: (() => void) | null = null;
   private stopped!: () => void;
   private readonly done = new Promise<void>((r) => (this.stopped = r));
 
-  constructor(private readonly o: SupervisorOptions) {}
+  constructor(private readonly o: SupervisorOptions) {
+    this.stopOnce = o.stopAfterClaim ?? false;
+  }
 
   /** Starts the threads and the loops; resolves when `shutdown` has finished. */
   async run(): Promise<void> {
@@ -121,6 +129,10 @@ export class Supervisor {
       const free = this.o.concurrency - this.jobs.size;
       if (free <= 0) return;
       const claimed = await this.o.store.claimRuns(this.o.owner, free, this.o.leaseTtlMs, now);
+      if (this.stopOnce && claimed.length > 0) {
+        this.stopOnce = false;
+        process.kill(process.pid, "SIGSTOP");
+      }
       for (const c of claimed) this.dispatch(c);
     } catch (err) {
       this.o.log(`claiming runs failed (will retry): ${describeError(err).message}`);
@@ -156,11 +168,18 @@ export class Supervisor {
         list.map((a) => a.lease),
         this.o.leaseTtlMs,
       );
+      const renewed = new Map<Slot, [number, number][]>();
       checks.forEach((c, i) => {
         const a = list[i]!;
         if (!c.held) this.send(a.slot, { type: "abort", job: a.job, reason: "lease_lost" });
-        else if (c.cancelRequested) this.send(a.slot, { type: "stop", job: a.job, reason: "cancel" });
+        else {
+          const held = renewed.get(a.slot) ?? [];
+          held.push([a.job, a.lease.expiresAt]);
+          renewed.set(a.slot, held);
+          if (c.cancelRequested) this.send(a.slot, { type: "stop", job: a.job, reason: "cancel" });
+        }
       });
+      for (const [slot, leases] of renewed) this.send(slot, { type: "renewed", leases });
     } catch (err) {
       this.o.log(`renewing leases failed (will retry): ${describeError(err).message}`);
     }

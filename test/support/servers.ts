@@ -6,6 +6,8 @@ export interface Received {
   url: string;
   body: string;
   key: string | undefined;
+  /** The client's port (see sender-pid.ts to tell which process sent it, while it is connected). */
+  port: number;
 }
 
 /** A real HTTP server on 127.0.0.1 that records every request; `hold` lets a test stall answers. */
@@ -14,6 +16,8 @@ export class CountingServer {
   private server: http.Server | null = null;
   /** Called for each request once its body is in; resolve to answer. Default: answer at once. */
   hold: (r: Received) => Promise<void> = () => Promise.resolve();
+  /** Called for each new connection with the client's port (before any request on it arrives). */
+  onConnection: (port: number) => void = () => undefined;
   status = 200;
 
   async start(): Promise<string> {
@@ -26,6 +30,7 @@ export class CountingServer {
           url: req.url ?? "",
           body,
           key: req.headers["idempotency-key"] as string | undefined,
+          port: req.socket.remotePort ?? 0,
         };
         this.received.push(r);
         void this.hold(r).then(() => {
@@ -34,6 +39,7 @@ export class CountingServer {
         });
       });
     });
+    this.server.on("connection", (socket) => this.onConnection(socket.remotePort ?? 0));
     await new Promise<void>((r) => this.server!.listen(0, "127.0.0.1", r));
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/`;
   }

@@ -54,6 +54,7 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
     suspendAfterMs,
     watchdogMs,
     graceMs,
+    stopAfterClaim: process.env.DWE_TEST_STOP_AFTER_CLAIM === "1",
     onPoll: (now) => fireDueSchedules(store, now, log),
     log,
   });
