@@ -4,6 +4,7 @@
 // values seen after the resume equal to those seen before the crash).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
@@ -104,7 +105,7 @@ describe("rust-std as a WASI 0.2 component", () => {
     checkConsistent(reference, N);
   });
 
-  it("is transpiled once per component hash: cached in the store and in the cache directory", async () => {
+  it("is transpiled once per component hash, into the store; nothing of it is written to or read from the cache directory", async () => {
     const db = new Database(w.db, { readonly: true });
     try {
       const rows = db.prepare("SELECT kind FROM module_artifacts").all() as { kind: string }[];
@@ -114,15 +115,27 @@ describe("rust-std as a WASI 0.2 component", () => {
     } finally {
       db.close();
     }
-    const dirs = readdirSync(join(w.dir, "cache")).filter((d) => d.startsWith("jco-v1-"));
-    expect(dirs).toHaveLength(1);
-    // A marker in the materialized copy shows whether a later run transpiled again (it would not be kept).
-    writeFileSync(join(w.dir, "cache", dirs[0]!, "marker"), "");
-    const dir = join(w.dir, "again");
+    const cache = join(w.dir, "cache");
+    expect(existsSync(cache) ? readdirSync(cache).filter((d) => d.startsWith("jco-")) : []).toEqual([]);
+  });
+
+  it("a component.js planted in the cache directory (with its .complete marker) is never executed", async () => {
+    const sha = createHash("sha256").update(readFileSync(component)).digest("hex");
+    const marker = join(w.dir, "host-code-ran");
+    const planted = join(w.dir, "cache", `jco-v1-${sha}`);
+    mkdirSync(planted, { recursive: true });
+    writeFileSync(
+      join(planted, "component.js"),
+      `import { writeFileSync } from "node:fs"; writeFileSync(${JSON.stringify(marker)}, "pwned");\n` +
+        "export async function instantiate() { return { run: { run() {} } }; }\n",
+    );
+    writeFileSync(join(planted, ".complete"), "");
+    const dir = join(w.dir, "planted-run");
     mkdirSync(dir);
-    const r = await cli(runArgs("again", dir, 2));
+    const r = await cli(runArgs("planted", dir, 2));
     expect(r.code).toBe(0);
-    expect(existsSync(join(w.dir, "cache", dirs[0]!, "marker"))).toBe(true);
+    expect(existsSync(marker)).toBe(false);
+    expect(fileLines(join(dir, "out.txt"))).toHaveLength(2);
   });
 
   it("file operations (mkdir, create+truncate, writes at offsets, read, rename, readdir, stat, unlink, rmdir) work, journaled under the preview1 op codes", async () => {

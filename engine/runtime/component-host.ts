@@ -48,7 +48,7 @@ export async function runComponent(o: RunComponentOptions): Promise<void> {
   const flag = new Int32Array(shared);
   const { port1, port2 } = new MessageChannel();
   const workerData: ComponentWorkerData = {
-    dir: o.component.dir,
+    files: o.component.files,
     maxPages: Math.max(1, Math.floor((run.config.maxMemoryBytes ?? DEFAULT_MAX_MEMORY) / PAGE)),
     args: [PROGRAM_NAME, ...run.config.args],
     env: Object.keys(run.config.env)

@@ -1,17 +1,14 @@
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
 import { pack, unpack } from "msgpackr";
 import { InvalidModule } from "../errors.js";
-import { cacheDir } from "./cache-dir.js";
 import type { Store } from "../store/types.js";
 import { SUPPORTED_INTERFACES } from "../../host-functions/wasi-p2/index.js";
 
 /**
  * Components are transpiled by jco into JS plus core Wasm modules, once per component hash. The
  * result is stored in the store (`module_artifacts`, kind `jco-v1`, one msgpack blob `{files,
- * imports}`) and written to a per-hash directory of the user cache (`$DWE_CACHE_DIR`, default
- * ~/.cache/dwe) from which it is import()ed. Only the store copy is authoritative; the directory
- * is rebuilt from it when missing.
+ * imports}`) and handed to the component's worker thread as bytes: the JS is imported from a
+ * `data:` URL and the core modules compiled from memory. Nothing of it is read back from disk, so
+ * no file anyone can write (a planted `~/.cache/dwe/jco-v1-<sha>/component.js`) is ever executed.
  */
 export const COMPONENT_ARTIFACT = "jco-v1";
 
@@ -20,8 +17,8 @@ export const COMPONENT_JS = "component.js";
 
 export interface LoadedComponent {
   sha: string;
-  /** Directory holding component.js and its core modules. */
-  dir: string;
+  /** component.js and its core modules, by file name, as stored. */
+  files: Record<string, Uint8Array>;
   /** WASI interfaces the component imports (without versions). */
   imports: string[];
 }
@@ -73,32 +70,6 @@ function decodeArtifact(bytes: Uint8Array): Artifact | undefined {
   }
 }
 
-/** Writes the files to `<cache>/jco-v1-<sha>/` unless already there (atomically: temp dir, rename). */
-function materialize(sha: string, artifact: Artifact): string {
-  const dir = join(cacheDir(), `${COMPONENT_ARTIFACT}-${sha}`);
-  if (existsSync(join(dir, ".complete"))) return dir;
-  const tmp = `${dir}.${process.pid}.${Date.now()}.tmp`;
-  try {
-    for (const [file, data] of Object.entries(artifact.files)) {
-      const path = join(tmp, file);
-      if (!path.startsWith(tmp + "/")) continue;
-      mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, data);
-    }
-    writeFileSync(join(tmp, ".complete"), "");
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(tmp, dir);
-  } catch (err) {
-    rmSync(tmp, { recursive: true, force: true });
-    if (existsSync(join(dir, ".complete"))) return dir; // another process got there first
-    throw new InvalidModule(
-      `cannot write the transpiled component to ${dir}: ${(err as Error).message}; set DWE_CACHE_DIR to a writable directory`,
-      { cause: err },
-    );
-  }
-  return dir;
-}
-
 /**
  * Transpiles (and so checks) a component before a run is created from it, unless the store already
  * holds its artifact; returns the artifact to store with the module, or null when it is there.
@@ -110,10 +81,10 @@ export async function componentArtifactFor(store: Store, sha: string, bytes: Uin
 
 const loaded = new Map<string, LoadedComponent>();
 
-/** The runnable form of a stored component: transpiled once per hash (cached in the store), on disk. */
+/** The runnable form of a stored component: transpiled once per hash (cached in the store and in this process). */
 export async function loadComponent(store: Store, sha: string): Promise<LoadedComponent> {
   const hit = loaded.get(sha);
-  if (hit && existsSync(join(hit.dir, ".complete"))) return hit;
+  if (hit) return hit;
   const stored = await store.getModule(sha);
   if (!stored) throw new InvalidModule(`module ${sha} is missing from the store; the database is incomplete`);
   const cached = await store.getArtifact(sha, COMPONENT_ARTIFACT);
@@ -122,7 +93,7 @@ export async function loadComponent(store: Store, sha: string): Promise<LoadedCo
     artifact = await transpileComponent(stored.bytes, `component ${sha.slice(0, 12)}`);
     await store.putArtifact(sha, COMPONENT_ARTIFACT, pack(artifact));
   }
-  const component = { sha, dir: materialize(sha, artifact), imports: artifact.imports };
+  const component = { sha, files: artifact.files, imports: artifact.imports };
   loaded.set(sha, component);
   return component;
 }

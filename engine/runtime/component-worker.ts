@@ -2,9 +2,6 @@
 // component with dwe's WASI 0.2 imports and runs wasi:cli/run. Every host call is sent to the
 // engine's thread and waited for synchronously (Atomics.wait), so the guest can block on durable
 // timers and effects without JSPI or asyncify.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads";
 import type { Reply } from "../executor/dispatcher.js";
 import type { Grants } from "../executor/grants.js";
@@ -15,7 +12,8 @@ import { COMPONENT_JS } from "./component-loader.js";
 import { withMemoryLimit } from "./wasm-binary.js";
 
 export interface ComponentWorkerData {
-  dir: string;
+  /** The transpiled component as stored (component.js and its core modules): never read from disk. */
+  files: Record<string, Uint8Array>;
   maxPages: number;
   args: string[];
   env: [string, string][];
@@ -82,9 +80,13 @@ interface Transpiled {
 }
 
 try {
-  const mod = (await import(pathToFileURL(join(data.dir, COMPONENT_JS)).href)) as Transpiled;
-  const getCoreModule = (file: string) =>
-    new WebAssembly.Module(withMemoryLimit(new Uint8Array(readFileSync(join(data.dir, file))), data.maxPages) as Uint8Array<ArrayBuffer>);
+  const js = Buffer.from(data.files[COMPONENT_JS]!).toString("base64");
+  const mod = (await import(`data:text/javascript;base64,${js}`)) as Transpiled;
+  const getCoreModule = (file: string) => {
+    const bytes = data.files[file];
+    if (!bytes) throw new Error(`the transpiled component has no core module ${file}`);
+    return new WebAssembly.Module(withMemoryLimit(bytes, data.maxPages) as Uint8Array<ArrayBuffer>);
+  };
   const root = await mod.instantiate(getCoreModule, wasiP2Imports(env));
   let code: number;
   try {

@@ -1,8 +1,6 @@
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
 import { InvalidModule } from "../errors.js";
-import { cacheDir } from "./cache-dir.js";
+import { readCachedArtifact, writeCachedArtifact } from "./artifact-cache.js";
 import type { ModuleKind, Store } from "../store/types.js";
 import { ASYNCIFY_ARTIFACT, asyncifyModule, needsAsyncify } from "./asyncify.js";
 import { compileCore, detectKind, withMemoryLimit } from "./wasm-binary.js";
@@ -72,36 +70,6 @@ export function chooseEntry(info: ModuleInfo, asked: string | undefined, name: s
   throw new InvalidModule(`${name} exports neither 'run' nor '_start'; export an entry function (see docs/abi.md)`);
 }
 
-/**
- * Instrumenting a module takes about a second (binaryen), so the result is also kept in a per-user
- * cache keyed by the module's hash: a new database does not pay for it again. The cache is only an
- * accelerator; a file in it that does not compile is ignored.
- */
-function cacheFile(sha: string): string {
-  return join(cacheDir(), `${ASYNCIFY_ARTIFACT}-${sha}.wasm`);
-}
-
-function readCachedArtifact(sha: string): Uint8Array | undefined {
-  try {
-    const bytes = new Uint8Array(readFileSync(cacheFile(sha)));
-    return WebAssembly.validate(bytes) ? bytes : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function writeCachedArtifact(sha: string, bytes: Uint8Array): void {
-  try {
-    const file = cacheFile(sha);
-    mkdirSync(dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, file);
-  } catch {
-    // A read-only home directory only costs speed.
-  }
-}
-
 const compiled = new Map<string, WebAssembly.Module>();
 
 /**
@@ -118,12 +86,12 @@ export async function loadExecutable(store: Store, sha: string, maxMemoryBytes: 
   if (!stored) throw new InvalidModule(`module ${sha} is missing from the store; the database is incomplete`);
   let bytes = await store.getArtifact(sha, ASYNCIFY_ARTIFACT);
   if (!bytes) {
-    bytes = readCachedArtifact(sha);
+    bytes = readCachedArtifact(ASYNCIFY_ARTIFACT, sha);
     if (!bytes) {
       const plain = compileCore(stored.bytes, `module ${sha.slice(0, 12)}`);
       bytes = needsAsyncify(plain) ? await asyncifyModule(stored.bytes) : stored.bytes;
       compileCore(bytes, `instrumented module ${sha.slice(0, 12)}`); // never cache an artifact that does not compile
-      writeCachedArtifact(sha, bytes);
+      writeCachedArtifact(ASYNCIFY_ARTIFACT, sha, bytes);
     }
     await store.putArtifact(sha, ASYNCIFY_ARTIFACT, bytes);
   }
