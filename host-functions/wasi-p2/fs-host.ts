@@ -91,13 +91,18 @@ function fsRequest(name: string, r: unknown): FsRequest {
   };
 }
 
+/** Refuses to open a FIFO, socket or device (an open or read of one could block the host). */
+function regularOrDirectory(path: string, type: string): void {
+  if (type !== "regular-file" && type !== "directory")
+    throw new WasiError("ENOTSUP", `'${path}' is a ${type}, not a regular file or directory; dwe opens only those`);
+}
+
 /** The type of an existing file or directory being opened, after checking what the open asks. */
 function openExisting(ctx: HostContext, req: FsRequest): { type: string } {
   confinedPath(ctx.grants, req.path, req.write);
   const type = typeAt(ctx.grants, req.path);
   if (type === null) throw new WasiError("ENOENT", `'${req.path}' does not exist`);
-  if (type !== "regular-file" && type !== "directory")
-    throw new WasiError("ENOTSUP", `'${req.path}' is a ${type}, not a regular file or directory; dwe opens only those`);
+  regularOrDirectory(req.path, type);
   if (req.dir && type !== "directory") throw new WasiError("ENOTDIR", `'${req.path}' is not a directory`);
   if (req.write && type === "directory") throw new WasiError("EISDIR", `'${req.path}' is a directory`);
   return { type };
@@ -145,6 +150,7 @@ export const p2FsFunctions: ReadonlyMap<string, HostFunction<FsRequest>> = new M
         if (type !== null && req.excl) throw new WasiError("EEXIST", `'${req.path}' exists`);
         if (type === null && !req.create) throw new WasiError("ENOENT", `'${req.path}' does not exist`);
         if (type === "directory" && (req.trunc || req.write)) throw new WasiError("EISDIR", `'${req.path}' is a directory`);
+        if (type !== null) regularOrDirectory(req.path, type);
         const file = { follow: true, type: "file" } as const;
         if (type === null)
           host(req.path, () => root.withOpen(rel, O_WRONLY | O_CREAT | O_APPEND | (req.excl ? O_EXCL : 0), file, () => undefined));

@@ -28,6 +28,12 @@ export interface FdEntry {
 /** Number of the first descriptor after stdio; preopens follow in grant order. */
 export const FIRST_PREOPEN = 3;
 
+/**
+ * Descriptors a run may have open at once, stdio and preopens included (docs/security.md): a
+ * `path_open` past it is EMFILE, so one run cannot take the process's descriptors.
+ */
+export const MAX_OPEN_FDS = 256;
+
 export class FdTable {
   private readonly fds = new Map<number, FdEntry>();
 
@@ -65,6 +71,11 @@ export class FdTable {
 
   get(fd: number): FdEntry | undefined {
     return this.fds.get(fd);
+  }
+
+  /** How many descriptors are open. */
+  get size(): number {
+    return this.fds.size;
   }
 
   /** The entry, or EBADF for the guest. */

@@ -20,7 +20,7 @@ import { RequestFields } from "../request-fields.js";
 import { ConfinedRoot, fdPath } from "../confined-root.js";
 import { toWasiError, WasiError } from "./errno.js";
 import { FILETYPE, SIZE } from "./constants.js";
-import type { FdEntry } from "./fd-table.js";
+import { MAX_OPEN_FDS, type FdEntry } from "./fd-table.js";
 import { openMode } from "./handles.js";
 import { confinedPath, isGrantRoot } from "./paths.js";
 import type { WasiState } from "./state.js";
@@ -215,6 +215,8 @@ export function fileFunctions(state: WasiState): HostFunction<never>[] {
    */
   const open = (req: OpenReq): number => {
     if (table.get(req.fd)) throw new WasiError("EBADF", `fd ${req.fd} is already open`);
+    // Journaled like any answer of the host, so a replay gets the same EMFILE.
+    if (table.size >= MAX_OPEN_FDS) throw new WasiError("EMFILE", `the run has ${MAX_OPEN_FDS} descriptors open; close some first`);
     const mutates = req.creat || req.trunc;
     const { root, rel } = confinedPath(grants, req.path, req.write || mutates);
     let flags = openMode(req.read, req.write);
