@@ -25,6 +25,17 @@
  *   race); an operation holds at most three descriptors of its own and closes them before it
  *   returns. Cost is linear in the path: paths are capped at MAX_PATH_BYTES (ENAMETOOLONG).
  * Linux only (it needs /proc/self/fd).
+ *
+ * Use (`root` from a grant, `rel` relative to it):
+ *   read/write a file   root.withOpen(rel, O_RDONLY, { follow: true, type: "file" }, (fd) => …)
+ *   list a directory    root.withOpen(rel, O_RDONLY, { follow: true, type: "dir" }, (fd) => readdirSync(fdPath(fd)))
+ *   stat / lstat        root.stat(rel, follow)
+ *   unlink, mkdir, rmdir, readlink, symlink(any target: it is never followed out), lutimes
+ *                       root.at(rel, (p) => unlinkSync(p))
+ *   utimes following    root.at(rel, (p) => lutimesSync(p, a, m), { follow: true })
+ *   rename, link        ConfinedRoot.atBoth(rootA, relA, rootB, relB, renameSync)
+ * Errors: Node's (ENOENT, ELOOP, ENOTDIR…, from the kernel) or ConfinedPathError (`code` for the
+ * dwe ABI, `wasiCode` for WASI).
  */
 import {
   closeSync,
@@ -197,12 +208,19 @@ export class ConfinedRoot {
   }
 
   /**
-   * Runs `fn` on the last component of `rel`, not followed, named by a path valid only during
-   * `fn`: `/proc/self/fd/<parent>/<name>`. For unlink, rmdir, mkdir, rename, lstat, readlink,
-   * symlink, lutimes. The root itself is `/proc/self/fd/<root>/.`.
+   * Runs `fn` on the last component of `rel`, named by a path valid only during `fn`:
+   * `/proc/self/fd/<parent>/<name>`. For unlink, rmdir, mkdir, rename, lstat, readlink, symlink,
+   * lutimes. The root itself is `/proc/self/fd/<root>/.`. Without `follow` a final symlink is
+   * what `fn` gets; with it, final symlinks are followed (confined) first, and `fn` must still
+   * not follow one itself (`lutimesSync`, not `utimesSync`): a race may put one back.
    */
-  at<T>(rel: string, fn: (path: string) => T): T {
-    return this.walk(rel, false, (dir, name) => fn(fdPath(dir, name)));
+  at<T>(rel: string, fn: (path: string) => T, opts: { follow?: boolean } = {}): T {
+    const follow = opts.follow ?? false;
+    return this.walk(rel, follow, (dir, name) => {
+      const path = fdPath(dir, name);
+      if (follow && name !== "." && lstatSync(path).isSymbolicLink()) return IS_LINK;
+      return fn(path);
+    });
   }
 
   /**

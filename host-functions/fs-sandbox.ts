@@ -49,7 +49,7 @@ export function fsError(err: unknown, path: string): GuestVisibleError {
     case "ENOENT":
       return new GuestVisibleError("not_found", `'${p}' does not exist`);
     case "ENOTDIR":
-      return new GuestVisibleError("not_found", `'${p}' does not exist (a part of it is not a directory)`);
+      return new GuestVisibleError("invalid", `'${p}' is not a directory, or a part of its path is not`);
     case "EACCES":
     case "EPERM":
       return new GuestVisibleError("denied", `the host refused access to '${p}'`);
