@@ -192,11 +192,9 @@ describe("hostile files and paths", () => {
     }, 60_000);
   });
 
-  it("a write fd opened before a suspend cannot write after `dwe resume --dir …:ro`: EROFS, the file unchanged", async () => {
-    const dir = join(w.dir, "ro-later");
-    mkdirSync(dir);
-    // Creates out.txt for writing, writes "before", sleeps 2 s (suspends), writes "after".
-    const m = watModule(
+  // Creates out.txt for writing, writes "before", sleeps 2 s (suspends), writes "after".
+  const roLater = () =>
+    watModule(
       w.dir,
       "ro-later",
       wasiGuest(
@@ -222,14 +220,23 @@ describe("hostile files and paths", () => {
           (call $write (i32.const 740) (i32.const 6)))`,
       ),
     );
-    const first = await bounded(["run", m, "--id", "ro-later", "--dir", `${dir}:/data`, "--suspend-after", "100", "--quiet"]);
-    expect(first.code, first.stderr).toBe(75);
-    expect(readFileSync(join(dir, "out.txt"), "utf8")).toBe("before\n");
-    const resumed = await bounded(["resume", "ro-later", "--dir", `${dir}:/data:ro`, "--quiet"]);
-    expect(resumed.code, resumed.stderr).toBe(0);
-    expect(await logs("ro-later")).toEqual(["0", "0", String(EROFS)]);
-    expect(readFileSync(join(dir, "out.txt"), "utf8")).toBe("before\n");
-  }, 90_000);
+
+  for (const [id, name, make] of [
+    ["ro-wasi", "WASI", roLater],
+    ["ro-p2", "component", () => component(roLater())],
+  ] as const) {
+    it(`${name}: a write fd opened before a suspend cannot write after \`dwe resume --dir …:ro\`: EROFS, the file unchanged`, async () => {
+      const dir = join(w.dir, id);
+      mkdirSync(dir);
+      const first = await bounded(["run", make(), "--id", id, "--dir", `${dir}:/data`, "--suspend-after", "100", "--quiet"]);
+      expect(first.code, first.stderr).toBe(75);
+      expect(readFileSync(join(dir, "out.txt"), "utf8")).toBe("before\n");
+      const resumed = await bounded(["resume", id, "--dir", `${dir}:/data:ro`, "--quiet"]);
+      expect(resumed.code, resumed.stderr).toBe(0);
+      expect(await logs(id)).toEqual(["0", "0", String(EROFS)]);
+      expect(readFileSync(join(dir, "out.txt"), "utf8")).toBe("before\n");
+    }, 90_000);
+  }
 
   const SLEEP_60S = `(i64.store (i32.const 300) (i64.const 7))
     (i32.store (i32.const 308) (i32.const 0))
