@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { Packr } from "msgpackr";
 import { dwe, dweAsync, workdir } from "./support/cli.js";
 import { CountingServer } from "./support/servers.js";
-import { WORKER_WASM } from "./support/worker.js";
+import { setTimeout as delay } from "node:timers/promises";
+import { WORKER_WASM, runIn, startWorker, waitFor } from "./support/worker.js";
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true });
 
@@ -79,13 +80,37 @@ describe("dwe import of an untrusted run file", () => {
     const b = dir();
     const imp = dwe(["import", forged], { cwd: b.dir, db: b.db });
     expect(imp.code).toBe(0);
-    expect(imp.stdout).toContain("imported run evil (pending, 0 journal entries)");
+    expect(imp.stdout).toContain("imported run evil (suspended, 0 journal entries)");
     expect(imp.stderr.trim()).toBe(
-      "dwe: run evil was imported without the grants its file carries (dir / -> /; net *; shell (any program)); it has none. " +
-        "Check them, then give them with `dwe resume evil --grant --dir /:/ --allow-net '*' --allow-shell`",
+      "dwe: run evil was imported without the grants its file carries (dir / -> /; net *; shell (any program)); it has none and waits, suspended. " +
+        "Check them, then give them with `dwe resume evil --grant --dir /:/ --allow-net '*' --allow-shell` (or `dwe resume evil` runs it without them)",
     );
     const show = JSON.parse(dwe(["show", "evil", "--json"], { cwd: b.dir, db: b.db }).stdout) as { grants: unknown };
     expect(show.grants).toEqual({ dirs: [], net: [], shell: false });
+
+    // A worker leaves it alone (it waits for the user), while it does execute another run.
+    const other = [
+      "start",
+      WORKER_WASM,
+      "--entry",
+      "steps",
+      "--id",
+      "other",
+      "--allow-net",
+      "127.0.0.1",
+      "--input",
+      JSON.stringify({ url, n: 1 }),
+    ];
+    expect(dwe(other, { cwd: b.dir, db: b.db }).code).toBe(0);
+    const p = startWorker(b);
+    await waitFor("the other run", () => runIn(b.db, "other").status === "completed");
+    await delay(500);
+    await p.stop("SIGKILL");
+    expect(JSON.parse(dwe(["show", "evil", "--json"], { cwd: b.dir, db: b.db }).stdout)).toMatchObject({
+      status: "suspended",
+      attempts: 0,
+    });
+    expect(sentBy("evil")).toBe(0);
 
     // Resumed as it is, the run has no grants: its request is denied, nothing reaches the server.
     const bare = await dweAsync(["resume", "evil", "--quiet"], { cwd: b.dir, db: b.db });

@@ -58,7 +58,11 @@ export async function importCommand(file: string, flags: GlobalOptions & { json?
   const held = !flags.grant && describeGrants(carried).length > 0;
   if (flags.grant) refuseGrantsOverDweFiles(carried, dbPath(flags));
   // A file cannot attach its run to a run of this database (a parent would take its output as a child's).
-  const run = { ...bundle.run, parentId: null, config: { ...bundle.run.config, grants: held ? NO_GRANTS : carried } };
+  let run = { ...bundle.run, parentId: null, config: { ...bundle.run.config, grants: held ? NO_GRANTS : carried } };
+  // A run whose grants are held back waits for the user (suspended, no wake time: no worker claims it)
+  // rather than being executed without them at once; its journal keeps any durable sleep's deadline.
+  const waits = held && !isTerminal(run.status);
+  if (waits) run = { ...run, status: "suspended", wakeAt: null, wakeRequested: false };
   const store = openStore(flags, true);
   try {
     const imported = await store.importRun({ ...bundle, run });
@@ -75,10 +79,11 @@ export async function importCommand(file: string, flags: GlobalOptions & { json?
           (ended ? "\n" : `; continue it with \`dwe resume ${imported.id}\`\n`),
       );
     }
-    if (held && !ended && !flags.json) {
+    if (waits && !flags.json) {
       process.stderr.write(
-        `dwe: run ${imported.id} was imported without the grants its file carries (${describeGrants(carried).join("; ")}); it has none. ` +
-          `Check them, then give them with \`dwe resume ${imported.id} --grant ${grantFlags(carried).join(" ")}\`\n`,
+        `dwe: run ${imported.id} was imported without the grants its file carries (${describeGrants(carried).join("; ")}); ` +
+          `it has none and waits, suspended. Check them, then give them with ` +
+          `\`dwe resume ${imported.id} --grant ${grantFlags(carried).join(" ")}\` (or \`dwe resume ${imported.id}\` runs it without them)\n`,
       );
     }
     return 0;
