@@ -169,7 +169,7 @@ grantOptions(
 )
   .option("--grant", "accept grant flags that widen the run's stored grants")
   .option("--upgrade <module>", "continue on a new module if the journal replays cleanly on it")
-  .option("--no-wait", "do not wait for a suspended run's wake time")
+  .option("--no-wait", "do not wait for a suspended run's wake time or for another process's lease on the run")
   .option("--suspend-after <ms>", "sleeps longer than this suspend the run (default 10000)")
   .option("--json", "print the final run as JSON")
   .option("--quiet", "do not print guest logs")

@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { RunStateError } from "../errors.js";
@@ -18,11 +19,33 @@ export function ownerIsDeadLocally(owner: string): boolean {
   const pid = Number(pidText);
   if (!Number.isInteger(pid) || pid <= 0) return false;
   if (pid === process.pid) return false;
+  return !processAlive(pid);
+}
+
+const HAVE_PROC = existsSync("/proc/self/stat");
+
+/**
+ * Whether process `pid` (on this host) is alive. A zombie is dead: where PID 1 does not reap orphans
+ * (containers without an init) a killed process stays a zombie, and `kill(pid, 0)` succeeds for it,
+ * so /proc/PID/stat's state is read first (Linux); elsewhere `kill(pid, 0)` decides.
+ */
+export function processAlive(pid: number): boolean {
+  if (HAVE_PROC) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    } catch {
+      return false;
+    }
+    // "pid (comm) S ...": comm may hold spaces and parentheses, so the state follows the last ')'.
+    const state = stat.charAt(stat.lastIndexOf(")") + 2);
+    return state !== "Z" && state !== "X";
+  }
   try {
     process.kill(pid, 0);
-    return false;
+    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "ESRCH";
+    return (err as NodeJS.ErrnoException).code !== "ESRCH";
   }
 }
 

@@ -43,6 +43,7 @@ export function toRecord(row: RunRow): RunRecord {
     updatedAt: row.updated_at,
     finishedAt: row.finished_at,
     wakeAt: row.wake_at,
+    wakeRequested: row.wake_requested === 1,
     attempts: row.attempts,
     parentId: row.parent_id,
     leaseOwner: row.lease_owner,

@@ -53,6 +53,8 @@ export interface RunRecord {
   updatedAt: number;
   finishedAt: number | null;
   wakeAt: number | null;
+  /** Something the run waits for arrived (a signal, a child's end): due now, whatever its wakeAt. */
+  wakeRequested: boolean;
   attempts: number;
   parentId: string | null;
   leaseOwner: string | null;

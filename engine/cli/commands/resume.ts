@@ -2,7 +2,10 @@ import { readFileSync } from "node:fs";
 import { setTimeout as delay } from "node:timers/promises";
 import { InvalidModule, RunNotFound, RunStateError, UsageError } from "../../errors.js";
 import { inspectModule } from "../../runtime/module-loader.js";
-import { isTerminal } from "../../store/types.js";
+import { EntryState, type JournalEntry } from "../../journal/entry.js";
+import { opName } from "../../journal/ops.js";
+import { liveLeaseHolder } from "../../store/lease-owner.js";
+import { isTerminal, type RunRecord, type Store } from "../../store/types.js";
 import { EXIT, type GlobalOptions, dbPath, openStore, parseDurability } from "../context.js";
 import { type GrantFlags, grantsFromFlags, parsePositiveInt } from "../options.js";
 import { type Grants, describeGrants, widens } from "../../executor/grants.js";
@@ -37,7 +40,7 @@ export async function resumeCommand(runId: string, flags: ResumeFlags): Promise<
     if (isTerminal(run.status))
       throw new RunStateError(`run ${runId} is ${run.status}; there is nothing to resume (see \`dwe show ${runId}\`)`);
     // A damaged journal is reported before anything is written (not even the lease).
-    await store.readJournal(run.rid);
+    const journal = await store.readJournal(run.rid);
     const grants = resumeGrants(runId, run.config.grants, flags);
     if (grants === undefined) refuseStoredGrants(runId, run.config.grants, dbPath(flags));
     let upgradeTo: string | undefined;
@@ -48,14 +51,19 @@ export async function resumeCommand(runId: string, flags: ResumeFlags): Promise<
       await store.putModule(info.sha256, info.kind, upgrade.bytes);
       upgradeTo = info.sha256;
     }
-    if (run.status === "suspended" && run.wakeAt !== null && run.wakeAt > Date.now()) {
-      const due = new Date(run.wakeAt).toISOString();
+    const now = run.status === "running" ? await waitForLease(store, runId, flags.wait !== false) : run;
+    if (isTerminal(now.status))
+      throw new RunStateError(`run ${runId} is ${now.status} (it ended while this resume waited); there is nothing to resume`);
+    // Woken (its signal or child result is there): due now, whatever its deadline says.
+    if (now.status === "suspended" && !now.wakeRequested && now.wakeAt !== null && now.wakeAt > Date.now()) {
+      const due = new Date(now.wakeAt).toISOString();
+      const what = waitsFor(journal);
       if (flags.wait === false) {
-        process.stderr.write(`dwe: run ${runId} sleeps until ${due}; resume it after that (or without --no-wait to wait here)\n`);
+        process.stderr.write(`dwe: run ${runId} ${what} until ${due}; resume it after that (or without --no-wait to wait here)\n`);
         return EXIT.suspended;
       }
-      process.stderr.write(`dwe: run ${runId} sleeps until ${due}; waiting here (Ctrl-C leaves it suspended)\n`);
-      await delay(run.wakeAt - Date.now());
+      process.stderr.write(`dwe: run ${runId} ${what} until ${due}; waiting here (Ctrl-C leaves it suspended)\n`);
+      await untilWokenOrDue(store, runId, now.wakeAt);
     }
     return await executeAndReport(store, runId, {
       json: flags.json ?? false,
@@ -68,6 +76,56 @@ export async function resumeCommand(runId: string, flags: ResumeFlags): Promise<
     });
   } finally {
     await store.close();
+  }
+}
+
+/**
+ * Waits while a process that may be alive holds the run's lease (a dead or zombie holder on this
+ * host does not count), saying who and until when; with `wait` false, refuses at once. Returns the
+ * run as it is then.
+ */
+async function waitForLease(store: Store, runId: string, wait: boolean): Promise<RunRecord> {
+  let said = false;
+  for (;;) {
+    const run = await store.getRun(runId);
+    if (!run) throw new RunNotFound(runId);
+    const holder = run.status === "running" ? liveLeaseHolder(run, Date.now()) : null;
+    if (holder === null) return run;
+    if (!wait) {
+      throw new RunStateError(
+        `run ${runId} is being executed by ${holder}; not resumed (--no-wait): wait for it, or stop that process and try again`,
+      );
+    }
+    if (!said)
+      process.stderr.write(`dwe: run ${runId} is being executed by ${holder}; waiting for that lease to end (Ctrl-C stops waiting)\n`);
+    said = true;
+    await delay(Math.max(50, Math.min(LEASE_POLL_MS, (run.leaseExpiresAt ?? 0) - Date.now())));
+  }
+}
+
+/** How often a waiting `dwe resume` looks again at the run it waits for. */
+const LEASE_POLL_MS = 250;
+
+/** Sleeps until `wakeAt`, or until the run is woken meanwhile (a signal sent, a child ended). */
+async function untilWokenOrDue(store: Store, runId: string, wakeAt: number): Promise<void> {
+  while (Date.now() < wakeAt) {
+    await delay(Math.min(LEASE_POLL_MS, wakeAt - Date.now()));
+    const run = await store.getRun(runId);
+    if (!run || run.status !== "suspended" || run.wakeRequested) return;
+  }
+}
+
+/** What a suspended run waits for, from its journal's last entry (an intent in flight). */
+function waitsFor(journal: readonly JournalEntry[]): string {
+  const last = journal.at(-1);
+  if (last?.state !== EntryState.Intent) return "sleeps";
+  switch (opName(last.op)) {
+    case "signal.wait":
+      return "waits for a signal";
+    case "child.join":
+      return "waits for a child run";
+    default:
+      return "sleeps";
   }
 }
 
