@@ -127,7 +127,7 @@ for (const backend of backends) {
       expect(server.received).toHaveLength(1);
       expect(senders).toEqual([bPid]);
       expect(connected).not.toContain(aPid);
-      expect(b.log()).toContain("run p1 completed");
+      await waitFor("B's report", () => b.log().includes("run p1 completed"), 30_000);
       expect(a.log()).not.toContain("run p1 completed");
     });
 
