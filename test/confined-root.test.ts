@@ -1,0 +1,141 @@
+// ConfinedRoot (host-functions/confined-root.ts), the one confined file-system layer, on real
+// files: symlinks followed only inside the grant, `..` never above it, FIFOs and sockets refused
+// without blocking, huge paths refused at once, and no descriptor left open, whatever it answers.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFileSync } from "node:child_process";
+import { constants, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfinedRoot, fdPath, MAX_SYMLINK_HOPS } from "../host-functions/confined-root.js";
+
+const { O_RDONLY, O_WRONLY, O_CREAT } = constants;
+
+describe("ConfinedRoot", () => {
+  const base = mkdtempSync(join(tmpdir(), "dwe-confined-"));
+  const grant = join(base, "grant");
+  const outside = join(base, "outside");
+  const root = new ConfinedRoot(grant, "/data");
+  let socket: Server;
+
+  const read = (rel: string, follow = true) => root.withOpen(rel, O_RDONLY, { follow, type: "file" }, (fd) => readFileSync(fd, "utf8"));
+  /** The error code (`code`, or `wasiCode` for a refusal of the layer itself) `f` throws. */
+  const failure = (f: () => unknown): string => {
+    try {
+      f();
+    } catch (err) {
+      const e = err as { wasiCode?: string; code?: string };
+      return e.wasiCode ?? e.code ?? String(err);
+    }
+    return "no error";
+  };
+
+  beforeAll(async () => {
+    mkdirSync(join(grant, "a", "b"), { recursive: true });
+    mkdirSync(outside);
+    writeFileSync(join(grant, "a", "b", "f"), "inside");
+    writeFileSync(join(outside, "secret"), "OUTSIDE");
+    symlinkSync("b", join(grant, "a", "lb")); // relative, inside
+    symlinkSync(join(grant, "a"), join(grant, "abs-in")); // absolute, inside
+    symlinkSync("../../a/b/f", join(grant, "a", "b", "up")); // climbs, stays inside
+    symlinkSync("../outside", join(grant, "rel-out"));
+    symlinkSync(outside, join(grant, "abs-out"));
+    symlinkSync(join(outside, "new"), join(grant, "dangling-out"));
+    symlinkSync("self", join(grant, "self"));
+    execFileSync("mkfifo", [join(grant, "fifo")]);
+    socket = createServer();
+    await new Promise<void>((resolve) => socket.listen(join(grant, "sock"), resolve));
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => socket.close(resolve));
+    rmSync(base, { recursive: true, force: true });
+  });
+
+  it("follows symlinks that stay inside: relative, absolute into the grant, climbing with ..", () => {
+    expect(read("a/b/f")).toBe("inside");
+    expect(read("a/lb/f")).toBe("inside");
+    expect(read("abs-in/b/f")).toBe("inside");
+    expect(read("a/b/up")).toBe("inside");
+    expect(read("a/b/../lb/./f")).toBe("inside");
+  });
+
+  it("refuses every way out: a relative or absolute symlink, .. above the root, a dangling link to create through", () => {
+    expect(failure(() => read("rel-out/secret"))).toBe("ENOTCAPABLE");
+    expect(failure(() => read("abs-out/secret"))).toBe("ENOTCAPABLE");
+    expect(failure(() => read("../outside/secret"))).toBe("ENOTCAPABLE");
+    expect(failure(() => read("a/../../outside/secret"))).toBe("ENOTCAPABLE");
+    expect(failure(() => root.open("dangling-out", O_WRONLY | O_CREAT, { follow: true, type: "file" }))).toBe("ENOTCAPABLE");
+    expect(existsSync(join(outside, "new"))).toBe(false);
+    expect(failure(() => root.stat("rel-out/secret", true))).toBe("ENOTCAPABLE");
+    expect(failure(() => root.at("abs-out/secret", () => undefined))).toBe("ENOTCAPABLE");
+  });
+
+  it("does not follow a final symlink unless asked: open is ELOOP, stat is lstat, unlink removes the link", () => {
+    expect(failure(() => read("a/lb", false))).toBe("ELOOP");
+    expect(root.stat("abs-out", false).isSymbolicLink()).toBe(true);
+    symlinkSync(outside, join(grant, "to-remove"));
+    root.remove("to-remove", false);
+    expect(existsSync(join(grant, "to-remove"))).toBe(false);
+    expect(readFileSync(join(outside, "secret"), "utf8")).toBe("OUTSIDE");
+  });
+
+  it(`stops a symlink loop after ${MAX_SYMLINK_HOPS} hops, and follows a chain of ${MAX_SYMLINK_HOPS}`, () => {
+    expect(failure(() => read("self"))).toBe("ELOOP");
+    mkdirSync(join(grant, "chain"));
+    writeFileSync(join(grant, "chain", "end"), "end of chain");
+    for (let i = 0; i < MAX_SYMLINK_HOPS; i++) symlinkSync(i === 0 ? "end" : `l${i - 1}`, join(grant, "chain", `l${i}`));
+    expect(read(`chain/l${MAX_SYMLINK_HOPS - 1}`)).toBe("end of chain");
+    symlinkSync(`l${MAX_SYMLINK_HOPS - 1}`, join(grant, "chain", "one-more"));
+    expect(failure(() => read("chain/one-more"))).toBe("ELOOP");
+  });
+
+  it("refuses a FIFO and a socket at once, to read and to write, instead of blocking", () => {
+    const t = Date.now();
+    expect(failure(() => read("fifo"))).toBe("ENOTSUP");
+    expect(failure(() => root.open("fifo", O_WRONLY, { follow: true, type: "file" }))).toBe("ENOTSUP");
+    expect(failure(() => root.open("fifo", O_RDONLY, { follow: true, type: "file-or-dir" }))).toBe("ENOTSUP");
+    expect(failure(() => read("sock"))).toBe("ENOTSUP");
+    expect(failure(() => root.open("sock", O_WRONLY, { follow: true, type: "file" }))).toBe("ENOTSUP");
+    expect(Date.now() - t).toBeLessThan(5_000);
+  });
+
+  it("a file where a directory is meant: a trailing slash or a path through it is ENOTDIR", () => {
+    expect(failure(() => read("a/b/f/"))).toBe("ENOTDIR");
+    expect(failure(() => read("a/b/f/x"))).toBe("ENOTDIR");
+    expect(failure(() => root.open("a/b/f", O_RDONLY, { follow: true, type: "dir" }))).toBe("ENOTDIR");
+  });
+
+  it("removes a tree through descriptors: a symlink in it to outside is unlinked, never followed", () => {
+    mkdirSync(join(grant, "tree", "sub", "deeper"), { recursive: true });
+    writeFileSync(join(grant, "tree", "sub", "x"), "x");
+    symlinkSync(outside, join(grant, "tree", "sub", "out"));
+    root.remove("tree", true);
+    expect(existsSync(join(grant, "tree"))).toBe(false);
+    expect(readdirSync(outside)).toEqual(["secret"]);
+  });
+
+  it("refuses a path over 4096 bytes at once; a 4005-byte path of 2,403 components costs little", () => {
+    const huge = "a/".repeat(100_000);
+    let t = performance.now();
+    expect(failure(() => read(huge))).toBe("ENAMETOOLONG");
+    expect(performance.now() - t).toBeLessThan(100);
+    const long = "a/../".repeat(800) + "a/b/f"; // 4005 bytes, 2,403 components, all looked up
+    t = performance.now();
+    expect(read(long)).toBe("inside");
+    expect(performance.now() - t).toBeLessThan(2_000);
+  });
+
+  it("leaves no descriptor open, whatever it answers", () => {
+    const open = () => readdirSync("/proc/self/fd").length;
+    const before = open();
+    for (let i = 0; i < 50; i++) {
+      read("a/lb/f");
+      for (const rel of ["rel-out/secret", "abs-out/secret", "self", "fifo", "sock", "a/b/f/x", "missing/x", "a/lb"])
+        failure(() => read(rel));
+      failure(() => read("a/lb", false));
+      root.stat("a/b/up", true);
+      root.withOpen("a", O_RDONLY, { follow: true, type: "dir" }, (fd) => readdirSync(fdPath(fd)));
+    }
+    expect(open()).toBe(before);
+  });
+});
