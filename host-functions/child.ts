@@ -9,7 +9,8 @@ interface ChildStartRequest {
 }
 
 interface ChildJoinRequest {
-  id: string;
+  /** One child (`id`), or the first of several to end (`ids`, checked in order). */
+  ids: string[];
   timeoutMs: number | null;
 }
 
@@ -38,29 +39,35 @@ export const childStart: HostFunction<ChildStartRequest> = {
 };
 
 /**
- * `child.join`: waits until a child of this run ends; returns `{id, status, output?, error?}`
- * (status `completed`, `failed` or `cancelled`). The parent is suspended while it waits.
+ * `child.join`: waits until a child of this run ends (`id`), or the first of several (`ids`: the
+ * first ended one in list order); returns `{id, status, output?, error?}` (status `completed`,
+ * `failed` or `cancelled`). The parent is suspended while it waits and woken when a child ends.
  */
 export const childJoin: HostFunction<ChildJoinRequest> = {
   name: "child.join",
   kind: "wait",
   parse(request) {
     const f = new RequestFields("child.join", request);
-    return { id: f.str("id"), timeoutMs: f.optUint("timeout_ms") ?? null };
+    const ids = f.has("ids") ? f.strList("ids") : [f.str("id")];
+    if (ids.length === 0) throw new BadRequest("child.join", "field 'ids' must name at least one child");
+    return { ids, timeoutMs: f.optUint("timeout_ms") ?? null };
   },
   deadline(_ctx, req) {
     return req.timeoutMs === null ? null : Date.now() + req.timeoutMs;
   },
   async poll(ctx, req) {
-    const c = await ctx.services.child(req.id);
-    if (!c) throw new GuestVisibleError("not_found", `run ${req.id} is not a child of ${ctx.runId}`);
-    if (!TERMINAL.has(c.status)) return undefined;
-    return {
-      id: c.id,
-      status: c.status,
-      ...(c.output !== null && { output: c.output }),
-      ...(c.error !== null && { error: c.error }),
-    };
+    for (const id of req.ids) {
+      const c = await ctx.services.child(id);
+      if (!c) throw new GuestVisibleError("not_found", `run ${id} is not a child of ${ctx.runId}`);
+      if (!TERMINAL.has(c.status)) continue;
+      return {
+        id: c.id,
+        status: c.status,
+        ...(c.output !== null && { output: c.output }),
+        ...(c.error !== null && { error: c.error }),
+      };
+    }
+    return undefined;
   },
   perform() {
     return undefined;

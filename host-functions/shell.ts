@@ -1,11 +1,15 @@
 import { spawn } from "node:child_process";
-import { resolve } from "node:path";
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { GuestVisibleError } from "../engine/errors.js";
 import { shellAllowed } from "../engine/executor/grants.js";
 import type { HostFunction } from "./types.js";
 import { RequestFields } from "./request-fields.js";
 
 export const MAX_EXEC_OUTPUT = 16 * 1024 * 1024;
+/** What `output_file` returns at most (the rest is cut, as for stdout). */
+export const MAX_OUTPUT_FILE = 1024 * 1024;
 const DEFAULT_TIMEOUT_MS = 60_000;
 const DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin";
 
@@ -16,6 +20,40 @@ interface ExecRequest {
   stdin: Uint8Array;
   timeoutMs: number;
   atMostOnce: boolean;
+  outputFile: boolean;
+}
+
+/**
+ * `output_file`: a fresh empty file the command finds in `DWE_OUTPUT` (as `$GITHUB_OUTPUT` in
+ * GitHub Actions); what it wrote there is returned with the result and the file is removed.
+ */
+class OutputFile {
+  private readonly dir = mkdtempSync(join(tmpdir(), "dwe-output-"));
+  readonly path = join(this.dir, "output");
+  constructor() {
+    writeFileSync(this.path, "", { mode: 0o600 });
+  }
+  /** The first MAX_OUTPUT_FILE bytes written, then removes the file. */
+  take(): Uint8Array {
+    try {
+      const fd = openSync(this.path, "r");
+      try {
+        const buf = new Uint8Array(MAX_OUTPUT_FILE);
+        let n = 0;
+        for (let r = 1; r > 0 && n < buf.length; n += r) r = readSync(fd, buf, n, buf.length - n, n);
+        return buf.slice(0, n);
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      return new Uint8Array(0); // the command removed it: it wrote nothing we can see
+    } finally {
+      this.remove();
+    }
+  }
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
 }
 
 class Capture {
@@ -52,6 +90,7 @@ export const exec: HostFunction<ExecRequest> = {
       stdin: f.bytes("stdin"),
       timeoutMs: f.optUint("timeout_ms", 24 * 3_600_000) ?? DEFAULT_TIMEOUT_MS,
       atMostOnce: f.bool("at_most_once"),
+      outputFile: f.bool("output_file"),
     };
   },
   atMostOnce: (req) => req.atMostOnce,
@@ -65,7 +104,13 @@ export const exec: HostFunction<ExecRequest> = {
           : `running '${program}' was not granted; add it to --allow-shell`,
       );
     }
-    const env = { PATH: process.env.PATH ?? DEFAULT_PATH, ...req.env, DWE_IDEMPOTENCY_KEY: ctx.key };
+    const outputFile = req.outputFile ? new OutputFile() : null;
+    const env = {
+      PATH: process.env.PATH ?? DEFAULT_PATH,
+      ...req.env,
+      DWE_IDEMPOTENCY_KEY: ctx.key,
+      ...(outputFile && { DWE_OUTPUT: outputFile.path }),
+    };
     const cwd = resolve(ctx.cwd, req.cwd ?? ".");
     return new Promise((resolvePromise, reject) => {
       const child = spawn(program, req.argv.slice(1), { cwd, env, stdio: ["pipe", "pipe", "pipe"], signal: ctx.signal });
@@ -81,6 +126,7 @@ export const exec: HostFunction<ExecRequest> = {
       child.stdin.on("error", () => undefined); // the program may exit without reading its input
       child.on("error", (e: NodeJS.ErrnoException) => {
         clearTimeout(timer);
+        outputFile?.remove();
         if (e.code === "ENOENT") reject(new GuestVisibleError("not_found", `program '${program}' not found (cwd ${cwd})`));
         else if (e.name === "AbortError") reject(e);
         else reject(new GuestVisibleError("io", `cannot run '${program}': ${e.message}`));
@@ -93,6 +139,7 @@ export const exec: HostFunction<ExecRequest> = {
           stdout: out.bytes(),
           stderr: err.bytes(),
           key: ctx.key,
+          ...(outputFile && { output_file: outputFile.take() }),
         });
       });
       child.stdin.end(req.stdin);

@@ -4,7 +4,7 @@
 // after a crash finds its children instead of starting new ones.
 
 import { tryCallMsg, Result } from "./abi";
-import { Msg } from "./msgpack";
+import { Msg, MsgValue } from "./msgpack";
 import { Json, JsonValue } from "./json";
 
 /** How a child ended. */
@@ -53,7 +53,10 @@ export function startChildJson(entry: string, input: JsonValue, module: string =
 export function tryJoinChild(id: string, timeoutMs: i64 = -1): Result<ChildResult> {
   const req = Msg.map().set("id", Msg.str(id));
   if (timeoutMs >= 0) req.set("timeout_ms", Msg.int(timeoutMs));
-  const r = tryCallMsg("child.join", req);
+  return childResult(tryCallMsg("child.join", req));
+}
+
+function childResult(r: Result<MsgValue>): Result<ChildResult> {
   if (!r.ok) return Result.failure<ChildResult>(r.error!);
   const m = r.value.asMap();
   const e = m.get("error");
@@ -64,6 +67,18 @@ export function tryJoinChild(id: string, timeoutMs: i64 = -1): Result<ChildResul
     message = e.asMap().getString("message");
   }
   return Result.success<ChildResult>(new ChildResult(m.getString("id"), m.getString("status"), m.getBytes("output"), code, message));
+}
+
+/** Waits until the first of `ids` ends (the first ended one in list order when several have); `timeoutMs < 0`: no limit. */
+export function tryJoinAnyChild(ids: string[], timeoutMs: i64 = -1): Result<ChildResult> {
+  const req = Msg.map().set("ids", Msg.strings(ids));
+  if (timeoutMs >= 0) req.set("timeout_ms", Msg.int(timeoutMs));
+  return childResult(tryCallMsg("child.join", req));
+}
+
+/** `tryJoinAnyChild` without a limit; fails the run on error. */
+export function joinAnyChild(ids: string[]): ChildResult {
+  return tryJoinAnyChild(ids).value;
 }
 
 /** `tryJoinChild` without a limit; fails the run on error (a failed child is a result, not an error). */

@@ -17,6 +17,8 @@ export class ExecOptions {
   timeoutMs: i64 = 0;
   /** Do not run the command again on resume if its outcome is unknown (error `outcome_unknown`). */
   atMostOnce: bool = false;
+  /** Give the command an empty file in `DWE_OUTPUT`; what it writes there comes back in `ExecResult.outputFile` (at most 1 MiB). */
+  outputFile: bool = false;
 }
 
 /** The outcome of a command. A non-zero exit code is a normal result, not an error. */
@@ -32,6 +34,8 @@ export class ExecResult {
     public stderr: Uint8Array,
     /** The idempotency key the command ran with. */
     public key: string,
+    /** What the command wrote to `$DWE_OUTPUT` (with `ExecOptions.outputFile`; else empty). */
+    public outputFile: Uint8Array = new Uint8Array(0),
   ) {}
 
   /** True when the command exited with code 0 and no signal. */
@@ -56,6 +60,7 @@ export function execRequest(argv: string[], opts: ExecOptions | null): MsgMap {
     if (stdin !== null) m.set("stdin", Msg.bin(stdin));
     if (opts.timeoutMs > 0) m.set("timeout_ms", Msg.int(opts.timeoutMs));
     if (opts.atMostOnce) m.set("at_most_once", Msg.bool(true));
+    if (opts.outputFile) m.set("output_file", Msg.bool(true));
   }
   return m;
 }
@@ -72,6 +77,7 @@ export function tryExec(argv: string[], opts: ExecOptions | null = null): Result
     m.getBytes("stdout"),
     m.getBytes("stderr"),
     m.getString("key"),
+    m.getBytes("output_file"),
   ));
 }
 
