@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Compiles the AssemblyScript examples: examples/NAME/assembly/index.ts (or examples/NAME/index.ts)
 // -> examples/NAME/build/NAME.wasm, with the AssemblyScript compiler's JS API (offline, in-process).
+// The workflows that ship with dwe (workflows/NAME, e.g. the pipeline workflow) are built the same way.
 //
 //   node scripts/build-examples.mjs [--force] [NAME...]
 //
@@ -15,6 +16,7 @@ import asc from "assemblyscript/asc";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const EXAMPLES = join(ROOT, "examples");
+const WORKFLOWS = join(ROOT, "workflows");
 const SDK = join(ROOT, "guest-sdk", "assemblyscript");
 
 /** The flags every AssemblyScript guest is built with (see guest-sdk/assemblyscript/README.md). */
@@ -35,13 +37,17 @@ function tsFiles(dir) {
   return out;
 }
 
-/** The AssemblyScript examples: [{ name, entry, srcDir, outFile }]. */
+/** The AssemblyScript examples and shipped workflows: [{ name, entry, srcDir, outFile }]. */
 function findExamples() {
-  if (!existsSync(EXAMPLES)) return [];
+  return [...findIn(EXAMPLES), ...findIn(WORKFLOWS)];
+}
+
+function findIn(root) {
+  if (!existsSync(root)) return [];
   const found = [];
-  for (const ent of readdirSync(EXAMPLES, { withFileTypes: true })) {
+  for (const ent of readdirSync(root, { withFileTypes: true })) {
     if (!ent.isDirectory()) continue;
-    const dir = join(EXAMPLES, ent.name);
+    const dir = join(root, ent.name);
     if (existsSync(join(dir, "Cargo.toml"))) continue; // Rust example
     let entry = join(dir, "assembly", "index.ts");
     let srcDir = join(dir, "assembly");

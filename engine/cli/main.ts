@@ -17,6 +17,7 @@ const verifyCommand = lazy(() => import("./commands/verify.js").then((m) => m.ve
 const logsCommand = lazy(() => import("./commands/show.js").then((m) => m.logsCommand));
 const runsCommand = lazy(() => import("./commands/show.js").then((m) => m.runsCommand));
 const showCommand = lazy(() => import("./commands/show.js").then((m) => m.showCommand));
+const pipelineCommand = lazy(() => import("./commands/pipeline.js").then((m) => m.pipelineCommand));
 const workerCommand = lazy(() => import("./commands/worker.js").then((m) => m.workerCommand));
 const exportCommand = lazy(() => import("./commands/portable.js").then((m) => m.exportCommand));
 const importCommand = lazy(() => import("./commands/portable.js").then((m) => m.importCommand));
@@ -108,6 +109,22 @@ const startCmd = grantOptions(
 childLimitOptions(startCmd).action(
   action((module: string, args: string[], flags: Record<string, unknown>) => runCommand(module, args, { ...flags, detach: true })),
 );
+
+grantOptions(
+  program
+    .command("pipeline")
+    .description("run a YAML pipeline (jobs of shell steps, docs/pipelines.md); checks the file before anything is written")
+    .argument("<file>", "pipeline .yaml file")
+    .option("--id <id>", "run id (default: random)")
+    .option("--input <json|@file|->", "the pipeline's inputs, a JSON object")
+    .option("--env <NAME=VALUE>", "environment variable for every step (repeatable)", collect)
+    .option("--timeout <ms>", "stop each run (the pipeline and each job) after this much active time")
+    .option("--max-memory <size>", "guest memory limit, e.g. 64M (default 256M)")
+    .option("--suspend-after <ms>", "sleeps longer than this suspend the run (default 10000)")
+    .option("--detach", "create the run, print its id and return (a worker executes it)")
+    .option("--json", "print the final run as JSON")
+    .option("--quiet", "do not print step output"),
+).action(action(pipelineCommand));
 
 program
   .command("worker")

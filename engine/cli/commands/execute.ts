@@ -4,6 +4,7 @@ import { newOwnerId } from "../../store/lease-owner.js";
 import type { RunRecord, Store } from "../../store/types.js";
 import type { Grants } from "../../executor/grants.js";
 import { executeInThread } from "../../executor/threaded-run.js";
+import { executeFamily } from "../../executor/run-family.js";
 import type { Durability } from "../../store/sqlite-store.js";
 import { EXIT } from "../context.js";
 import { bytesAsText, runJson } from "../format.js";
@@ -39,34 +40,44 @@ export async function executeAndReport(store: Store, runId: string, opts: Execut
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   let run: RunRecord;
-  const timeoutMs = (await store.getRun(runId))?.config.timeoutMs ?? null;
-  try {
+  const owner = newOwnerId();
+  // One attempt of one run of the family; the root gets the upgrade and the new grants.
+  const executeOne = async (id: string): Promise<RunRecord> => {
+    const root = id === runId;
+    const timeoutMs = (await store.getRun(id))?.config.timeoutMs ?? null;
+    const common = {
+      owner,
+      cwd: process.cwd(),
+      signal: abort.signal,
+      ...(root && opts.upgradeTo !== undefined && { upgradeTo: opts.upgradeTo }),
+      ...(root && opts.grants !== undefined && { grants: opts.grants }),
+      ...(opts.suspendAfterMs !== undefined && { suspendAfterMs: opts.suspendAfterMs }),
+    };
     // A run with a timeout executes in a thread that can be terminated: a guest looping without
     // host calls blocks its thread, and only terminating it stops the loop.
     if (timeoutMs !== null) {
-      run = await executeInThread(store, runId, {
-        owner: newOwnerId(),
-        cwd: process.cwd(),
+      return executeInThread(store, id, {
+        ...common,
         db: opts.db ?? store.location,
         durability: opts.durability ?? "process",
         timeoutMs,
-        signal: abort.signal,
-        ...(opts.upgradeTo !== undefined && { upgradeTo: opts.upgradeTo }),
-        ...(opts.grants !== undefined && { grants: opts.grants }),
-        ...(opts.suspendAfterMs !== undefined && { suspendAfterMs: opts.suspendAfterMs }),
         ...(!opts.quiet && { onLogs: printLogs }),
       });
-    } else
-      run = await executeRun(runId, {
-        store,
-        owner: newOwnerId(),
-        cwd: process.cwd(),
-        signal: abort.signal,
-        ...(opts.upgradeTo !== undefined && { upgradeTo: opts.upgradeTo }),
-        ...(opts.grants !== undefined && { grants: opts.grants }),
-        ...(opts.suspendAfterMs !== undefined && { suspendAfterMs: opts.suspendAfterMs }),
-        ...(!opts.quiet && { onLogs: (_run: RunRecord, logs: readonly LogRecord[]) => printLogs(logs) }),
-      });
+    }
+    return executeRun(id, {
+      ...common,
+      store,
+      ...(!opts.quiet && { onLogs: (_run: RunRecord, logs: readonly LogRecord[]) => printLogs(logs) }),
+    });
+  };
+  try {
+    // Child runs the run waits for are executed here too (unless a worker takes them first).
+    run = await executeFamily(runId, {
+      store,
+      executeOne,
+      signal: abort.signal,
+      onError: (id, message) => process.stderr.write(`dwe: child run ${id} could not be executed here: ${message}\n`),
+    });
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);

@@ -19,20 +19,37 @@ export async function showCommand(runId: string, flags: GlobalOptions & { json?:
   }
 }
 
-/** `dwe logs RUN`: the guest's log lines, once each, in order. */
+/**
+ * `dwe logs RUN`: the guest's log lines, once each, in order; then those of each child run (in the
+ * order they were started, each child's own children after it), so a pipeline's logs show every
+ * job and step.
+ */
 export async function logsCommand(runId: string, flags: GlobalOptions & { json?: boolean; timestamps?: boolean }): Promise<number> {
   const store = openStore(flags, false);
   try {
     const run = await store.getRun(runId);
     if (!run) throw new RunNotFound(runId);
     let out = "";
-    for (const l of await store.readLogs(run.rid)) {
-      if (flags.json)
-        out +=
-          JSON.stringify({ seq: l.seq, at: new Date(l.at).toISOString(), level: l.level, stream: l.stream, message: l.message }) + "\n";
-      else {
-        const msg = l.message.endsWith("\n") ? l.message.slice(0, -1) : l.message;
-        out += (flags.timestamps ? `${new Date(l.at).toISOString()} ${l.level.padEnd(5)} ` : "") + msg + "\n";
+    const family = [run];
+    for (let i = 0; i < family.length; i++) {
+      const r = family[i]!;
+      const children = await store.listRuns({ parentId: r.id, limit: 100_000 });
+      family.splice(i + 1, 0, ...children.sort((a, b) => a.rid - b.rid));
+      for (const l of await store.readLogs(r.rid)) {
+        if (flags.json)
+          out +=
+            JSON.stringify({
+              ...(family.length > 1 && { run: r.id }),
+              seq: l.seq,
+              at: new Date(l.at).toISOString(),
+              level: l.level,
+              stream: l.stream,
+              message: l.message,
+            }) + "\n";
+        else {
+          const msg = l.message.endsWith("\n") ? l.message.slice(0, -1) : l.message;
+          out += (flags.timestamps ? `${new Date(l.at).toISOString()} ${l.level.padEnd(5)} ` : "") + msg + "\n";
+        }
       }
     }
     process.stdout.write(out);

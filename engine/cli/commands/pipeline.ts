@@ -1,0 +1,71 @@
+import { existsSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { UsageError } from "../../errors.js";
+import { parseDirGrant } from "../../executor/grants.js";
+import { EXIT } from "../context.js";
+import { parseEnv } from "../options.js";
+import { compilePipeline } from "../../pipeline/compile.js";
+import { runCommand, type RunFlags } from "./run.js";
+
+/** The pipeline workflow that ships with dwe (workflows/pipeline, built at install). */
+export const PIPELINE_WASM = fileURLToPath(new URL("../../../../workflows/pipeline/build/pipeline.wasm", import.meta.url));
+
+/**
+ * `dwe pipeline FILE.yaml [run flags]`: parses and checks the YAML here, then starts a run of the
+ * pipeline workflow with the parsed definition pinned as its input (docs/pipelines.md). Nothing is
+ * written when the file has a problem.
+ */
+export async function pipelineCommand(file: string, flags: RunFlags): Promise<number> {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new UsageError(
+      `cannot read pipeline '${file}': ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`,
+    );
+  }
+  if (!existsSync(PIPELINE_WASM)) {
+    throw new UsageError(`the pipeline workflow is not built (${PIPELINE_WASM}); run \`npm run build:examples\` in the dwe package`);
+  }
+  const inputs = pipelineInputs(flags.input);
+  const result = compilePipeline(text, {
+    source: file,
+    runEnv: parseEnv(flags.env),
+    inputs,
+    workspace: firstGuestDir(flags.dir),
+  });
+  if (!result.ok) {
+    for (const p of result.problems) process.stderr.write(`dwe: error: ${file}:${p.line}:${p.col}: ${p.message}\n`);
+    return EXIT.error;
+  }
+  const { input: _input, entry: _entry, ...rest } = flags;
+  return runCommand(PIPELINE_WASM, [], { ...rest, input: JSON.stringify(result.def), entry: "run" });
+}
+
+/** `--input` of a pipeline: a JSON object of input values. */
+function pipelineInputs(value: string | undefined): Record<string, unknown> | undefined {
+  if (value === undefined) return undefined;
+  let text = value;
+  if (value.startsWith("@")) {
+    try {
+      text = readFileSync(value.slice(1), "utf8");
+    } catch (err) {
+      throw new UsageError(`cannot read --input file '${value.slice(1)}': ${(err as Error).message}`);
+    }
+  } else if (value === "-") text = readFileSync(0, "utf8");
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new UsageError(`--input of a pipeline must be a JSON object of its inputs, such as '{"target": "staging"}'`);
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
+    throw new UsageError(`--input of a pipeline must be a JSON object of its inputs, such as '{"target": "staging"}'`);
+  return parsed as Record<string, unknown>;
+}
+
+/** The guest path of the first `--dir` grant: where steps run unless they say otherwise. */
+function firstGuestDir(dirs: string[] | undefined): string | null {
+  const spec = dirs?.[0];
+  return spec === undefined ? null : parseDirGrant(spec, process.cwd()).guest;
+}
