@@ -1,0 +1,3 @@
+#!/bin/sh
+# The "application": greets its argument.
+echo "hello, ${1:-you}"
