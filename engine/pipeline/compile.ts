@@ -163,11 +163,7 @@ class Compiler {
     }
     for (const name of Object.keys(given)) {
       if (!this.inputNames.has(name))
-        y.problems.push({
-          line: 1,
-          col: 1,
-          message: `--input gives '${name}', which the pipeline does not declare under \`inputs:\``,
-        });
+        y.problems.push({ line: 0, col: 0, message: `--input gives '${name}', which the pipeline does not declare under \`inputs:\`` });
     }
     return out;
   }

@@ -4,6 +4,7 @@ import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Docum
 // its line and column (one per problem), so a file with three mistakes reports all three.
 
 export interface Problem {
+  /** 1-based; 0 for a problem that is not in the file (a flag). */
   line: number;
   col: number;
   message: string;

@@ -35,7 +35,7 @@ export async function pipelineCommand(file: string, flags: RunFlags): Promise<nu
     workspace: firstGuestDir(flags.dir),
   });
   if (!result.ok) {
-    for (const p of result.problems) process.stderr.write(`dwe: error: ${file}:${p.line}:${p.col}: ${p.message}\n`);
+    for (const p of result.problems) process.stderr.write(`dwe: error: ${p.line > 0 ? `${file}:${p.line}:${p.col}: ` : ""}${p.message}\n`);
     return EXIT.error;
   }
   const { input: _input, entry: _entry, ...rest } = flags;
