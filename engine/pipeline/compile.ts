@@ -19,6 +19,8 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const DEFAULT_STEP_TIMEOUT_MS = 6 * 3_600_000;
 const MAX_STEP_TIMEOUT_MS = 24 * 3_600_000;
 const MAX_ATTEMPTS = 100;
+/** The default limit of children of one run (docs/security.md, child runs). */
+const MAX_JOBS = 256;
 
 /** Known shells: the program and the arguments the script follows. Anything else is split on spaces. */
 const SHELLS: Record<string, string[]> = {
@@ -102,6 +104,8 @@ class Compiler {
     const jobNodes = y.map(jobsEntry.value, "jobs", null);
     if (!jobNodes) return undefined;
     if (jobNodes.size === 0) y.problem(jobsEntry.value ?? jobsEntry.key, "`jobs:` is empty");
+    if (jobNodes.size > MAX_JOBS)
+      y.problem(jobsEntry.key, `${jobNodes.size} jobs is too many: a pipeline has at most ${MAX_JOBS} (each job is a child run)`);
     // Declared outputs first: `needs.<job>.outputs.<name>` is checked against them.
     const declared = new Map<string, Set<string>>();
     const jobMaps = new Map<string, { key: Node; map: Map<string, { key: Node; value: Node | null }> }>();
