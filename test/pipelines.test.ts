@@ -2,7 +2,7 @@
 // through the real CLI: parallel jobs, outputs, failure handling, SIGKILL and resume, a pinned
 // definition, validation errors, `dwe worker`, and the two examples in examples/pipelines.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { chmodSync, cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, dweAsync, exited, spawnDwe, workdir } from "./support/cli.js";
 import { runIn, startWorker, waitFor, type WorkerProcess } from "./support/worker.js";
@@ -174,8 +174,21 @@ describe("dwe pipeline", () => {
     needs: [test]
     if: always()
     steps: [{ run: ./step.sh cleanup }]
+  slow:
+    continue-on-error: true
+    steps:
+      - name: hang
+        run: exec sleep 5
+        timeout: 500ms
+  after-slow:
+    needs: [slow]
+    steps:
+      - name: where
+        working-directory: sub
+        run: basename "$PWD" > ../where.txt
 `,
     );
+    mkdirSync(join(w.dir, "sub"));
     const r = await pipeline("fail.yaml", "--id", "f1");
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
@@ -190,11 +203,15 @@ describe("dwe pipeline", () => {
     expect(starts(ev, "build")).toHaveLength(0);
     expect(starts(ev, "deploy")).toHaveLength(0);
     expect(starts(ev, "cleanup")).toHaveLength(1);
+    // A timed-out step fails its job; the job's continue-on-error lets the jobs that need it run.
+    expect(readFileSync(join(w.dir, "where.txt"), "utf8")).toBe("sub\n");
     const logs = (await dweAsync(["logs", "f1"], here())).stdout;
     expect(logs).toContain("job build skipped: a job it needs did not succeed");
     expect(logs).toContain("job deploy skipped");
     expect(logs).toContain("[lint/style] failed, continuing (continue-on-error)");
     expect(logs).toContain("[test/unit] exit code 3 after");
+    expect(logs).toContain("[slow/hang] timed out after 0.5 s");
+    expect(logs).toMatch(/job slow failed \(continue-on-error\): step 'hang' failed: timed out after 0\.5 s/);
     const run = await show("f1");
     expect(run.status).toBe("failed");
     expect(run.error!.code).toBe("pipeline_failed");
@@ -222,6 +239,18 @@ describe("dwe pipeline", () => {
     // Substituted into run: the shell parses it, so $(…) runs (docs/pipelines.md: pass data through env).
     expect(readFileSync(join(w.dir, "direct.txt"), "utf8")).toBe("\n");
     expect(existsSync(join(w.dir, "pwned-run"))).toBe(true);
+  });
+
+  it("dwe cancel stops a pipeline under a worker: the step in flight ends, no later step starts, the run and its jobs end cancelled", async () => {
+    write("long.yaml", "jobs:\n  long:\n    steps:\n      - run: ./step.sh long 3\n      - run: ./step.sh never\n");
+    expect((await pipeline("long.yaml", "--id", "c1", "--detach")).code).toBe(0);
+    workers.push(startWorker(w));
+    await waitFor("long started", () => starts(events(w.dir), "long").length > 0, 60_000, 20);
+    const c = await dweAsync(["cancel", "c1"], here());
+    expect(c.code).toBe(0);
+    await waitFor("cancelled", () => runIn(w.db, "c1").status === "cancelled" && runIn(w.db, "c1.1").status === "cancelled", 30_000);
+    await waitFor("long ended", () => ended(events(w.dir), "long"), 10_000);
+    expect(starts(events(w.dir), "never")).toHaveLength(0);
   });
 
   describe("SIGKILL and resume", () => {
