@@ -1,0 +1,56 @@
+// `dwe run` of a workflow that starts child runs and joins them executes the children in the same
+// process (engine/executor/run-family.ts), without a worker; a SIGKILL and `dwe resume` go on.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { dweAsync, exited, spawnDwe, workdir } from "./support/cli.js";
+import { CountingServer } from "./support/servers.js";
+import { WORKER_WASM, runsIn, waitFor } from "./support/worker.js";
+
+describe("dwe run executes the child runs a run waits for", () => {
+  let w: ReturnType<typeof workdir>;
+  let server: CountingServer;
+  let url: string;
+  beforeEach(async () => {
+    w = workdir("dwe-family-");
+    server = new CountingServer();
+    url = await server.start();
+  });
+  afterEach(async () => {
+    await server.stop();
+    w.cleanup();
+  });
+  const here = () => ({ cwd: w.dir, db: w.db });
+  const fanout = (id: string, n: number, sleepMs: number) => [
+    "run",
+    WORKER_WASM,
+    "--entry",
+    "fanout",
+    "--id",
+    id,
+    "--allow-net",
+    "127.0.0.1",
+    "--input",
+    JSON.stringify({ url, n, sleep_ms: sleepMs }),
+  ];
+
+  it("a fan-out of 4 children completes in the foreground, the children running at the same time", async () => {
+    const started = Date.now();
+    const r = await dweAsync(fanout("f", 4, 1500), here());
+    expect(r.stderr).not.toContain("error");
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as { children: unknown[] }).children).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }, { i: 3 }]);
+    expect(runsIn(w.db, "parent_id = 'f'").map((c) => c.status)).toEqual(["completed", "completed", "completed", "completed"]);
+    // Four 1.5 s sleeps one after the other would take 6 s.
+    expect(Date.now() - started).toBeLessThan(5500);
+  });
+
+  it("killed while its children sleep, `dwe resume` runs the rest and no child posts twice", async () => {
+    const child = spawnDwe(fanout("k", 3, 2500), here());
+    await waitFor("3 children posted", () => server.received.length >= 3);
+    child.kill("SIGKILL");
+    await exited(child);
+    const r = await dweAsync(["resume", "k"], here());
+    expect(r.code).toBe(0);
+    expect(server.received.map((x) => x.body).sort()).toEqual(["child 0", "child 1", "child 2"]);
+    expect(runsIn(w.db, "parent_id = 'k'").every((c) => c.status === "completed")).toBe(true);
+  });
+});
