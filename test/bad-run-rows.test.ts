@@ -73,6 +73,26 @@ describe("a run row that cannot be decoded", () => {
     expect(dwe(["show", "bad-nil"], { cwd: w.dir, db: w.db }).stdout).toContain("corrupt_run");
   });
 
+  it("dwe resume of such a run, with or without grant flags, fails it with corrupt_run (exit 1), never an internal error", () => {
+    expect(dwe(["start", HELLO, "--id", "a"], { cwd: w.dir, db: w.db }).code).toBe(0);
+    expect(dwe(["start", HELLO, "--id", "b"], { cwd: w.dir, db: w.db }).code).toBe(0);
+    const conn = new Database(w.db);
+    conn.prepare("UPDATE runs SET config = ? WHERE id IN ('a', 'b')").run(BAD_CONFIGS["not-msgpack"]);
+    conn.close();
+    for (const [id, flags] of [
+      ["a", []],
+      ["b", ["--grant", "--allow-net", "127.0.0.1"]],
+    ] as const) {
+      const r = dwe(["resume", id, ...flags], { cwd: w.dir, db: w.db });
+      expect(r.code, id).toBe(1);
+      expect(r.stderr.trim(), id).toMatch(
+        new RegExp(
+          `^dwe: run ${id} failed: corrupt_run: run ${id} cannot be executed: its stored config (is not valid MessagePack|is not a map|has no valid grants)`,
+        ),
+      );
+    }
+  });
+
   describe.runIf(pgEnabled)("PostgreSQL", () => {
     let pgdb: TestDatabase;
     beforeEach(async () => {

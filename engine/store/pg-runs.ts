@@ -1,10 +1,11 @@
 import type pg from "pg";
-import { pack, unpack } from "msgpackr";
+import { pack } from "msgpackr";
 import { LeaseLost } from "../errors.js";
 import type { Grants } from "../executor/grants.js";
 import { type Db, type Query, buf } from "./pg-connection.js";
+import { decodeRunConfig } from "./run-config.js";
 import { type RunRow, toRecord } from "./rows.js";
-import type { Lease, NewRun, RunConfig, RunFilter, RunRecord } from "./types.js";
+import type { Lease, NewRun, RunFilter, RunRecord } from "./types.js";
 
 // Runs' rows: inserting one, listing them, and the fenced updates of a run's module and grants.
 
@@ -51,6 +52,8 @@ export async function setRunGrants(c: Db, lease: Lease, grants: Grants): Promise
     await c.query<{ config: Buffer; lease_token: number }>("SELECT config, lease_token FROM runs WHERE rid = $1 FOR UPDATE", [lease.rid])
   ).rows[0];
   if (!row || row.lease_token !== lease.token) throw new LeaseLost(lease.runId);
-  const config = { ...(unpack(row.config) as RunConfig), grants };
+  const { config: stored, problem } = decodeRunConfig(row.config);
+  if (problem !== null) return; // left as it is: the attempt fails the run with corrupt_run
+  const config = { ...stored, grants };
   await c.query("UPDATE runs SET config = $1, updated_at = $2 WHERE rid = $3", [pack(config), Date.now(), lease.rid]);
 }

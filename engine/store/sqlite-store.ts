@@ -1,8 +1,9 @@
+import { decodeRunConfig } from "./run-config.js";
 import { type RunRow, type ScheduleRow, type SignalRow, toRecord, toSchedule, toSignal } from "./rows.js";
 import Database from "better-sqlite3";
 import { mkdirSync, existsSync } from "node:fs";
 import { dirname } from "node:path";
-import { pack, unpack } from "msgpackr";
+import { pack } from "msgpackr";
 import { DweError, LeaseLost, RunStateError, StoreError } from "../errors.js";
 import type { JournalEntry, LogRecord } from "../journal/entry.js";
 import { migrate } from "./sqlite-schema.js";
@@ -23,7 +24,6 @@ import type {
   Lease,
   ModuleKind,
   NewRun,
-  RunConfig,
   RunEnd,
   RunExport,
   RunFilter,
@@ -147,7 +147,9 @@ export class SqliteStore implements Store {
     const set = this.db.transaction(() => {
       const row = this.stmt.getRun.get(lease.runId) as RunRow | undefined;
       if (!row || row.rid !== lease.rid || row.lease_token !== lease.token) throw new LeaseLost(lease.runId);
-      const config = { ...(unpack(row.config) as RunConfig), grants };
+      const { config: stored, problem } = decodeRunConfig(row.config);
+      if (problem !== null) return; // left as it is: the attempt fails the run with corrupt_run
+      const config = { ...stored, grants };
       this.db
         .prepare("UPDATE runs SET config = ?, updated_at = ? WHERE rid = ? AND lease_token = ?")
         .run(pack(config), Date.now(), lease.rid, lease.token);
