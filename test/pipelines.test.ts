@@ -327,6 +327,18 @@ describe("dwe pipeline", () => {
     });
   });
 
+  it("the run's grants are all a pipeline gets: without --allow-shell, or with a list that lacks bash, the step is denied", async () => {
+    write("ci.yaml", CI_YAML);
+    const none = await dweAsync(["pipeline", "ci.yaml", "--id", "g1", "--dir", w.dir], here());
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain("[test/unit] could not run: denied: running commands was not granted; run with --allow-shell");
+    expect(none.stderr).toContain("job test failed: step 'unit' failed: denied");
+    const list = await dweAsync(["pipeline", "ci.yaml", "--id", "g2", "--allow-shell", "sh", "--dir", w.dir], here());
+    expect(list.code).toBe(1);
+    expect(list.stderr).toContain("running 'bash' was not granted; add it to --allow-shell");
+    expect(events(w.dir)).toEqual([]);
+  });
+
   it("validation: every problem on its own line with line and column, exit 2, nothing written", async () => {
     write(
       "bad.yaml",
