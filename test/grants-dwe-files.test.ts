@@ -6,9 +6,11 @@ import { join } from "node:path";
 import { ROOT, dwe, example, workdir } from "./support/cli.js";
 import { runIn, startWorker, waitFor, type WorkerProcess } from "./support/worker.js";
 import { openStoreAt } from "../engine/store/open.js";
+import { createTestDatabase, pgTestsEnabled, sql } from "./support/postgres.js";
 import type { Grants } from "../engine/executor/grants.js";
 
 const HELLO = example("hello");
+const pgEnabled = await pgTestsEnabled("grants over dwe's own files");
 
 /** Adds run `id` with `grants`, as an import or another host's dwe could have stored it. */
 async function storeRunWithGrants(db: string, template: string, id: string, grants: Grants): Promise<void> {
@@ -92,6 +94,35 @@ describe("grants that contain dwe's own files", () => {
     expect(runIn(w.db, "bad").status).toBe("pending");
     expect(dwe(["resume", "bad", "--grant", "--dir", `${join(w.dir, "data")}:/all`], { cwd: w.dir, db: w.db }).code).toBe(0);
     expect(runIn(w.db, "bad").status).toBe("completed");
+  });
+
+  it.runIf(pgEnabled)("PostgreSQL: a worker fails a run whose grant contains the worker's cache directory", async () => {
+    const pg = await createTestDatabase();
+    try {
+      const at = { dir: w.dir, db: pg.url };
+      const cache = join(w.dir, "cache");
+      expect(dwe(["start", HELLO, "--id", "good"], { cwd: w.dir, db: pg.url }).code).toBe(0);
+      await storeRunWithGrants(pg.url, "good", "bad", { dirs: [{ host: w.dir, guest: "/w", readonly: true }], net: [], shell: false });
+      const p = startWorker(at, [], { DWE_CACHE_DIR: cache });
+      workers.push(p);
+      const status = async (id: string) =>
+        (await sql(pg.url, "SELECT status, error FROM runs WHERE id = $1", [id])).rows[0] as { status: string; error: string | null };
+      const end = Date.now() + 60_000;
+      while (((await status("good")).status !== "completed" || (await status("bad")).status !== "failed") && Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect((await status("good")).status).toBe("completed");
+      const err = JSON.parse((await status("bad")).error!) as { code: string; message: string };
+      expect(err).toEqual({
+        code: "grant_refused",
+        message:
+          `run bad was not executed: its grant --dir ${w.dir} contains the dwe cache ${cache}, which a guest must never reach; ` +
+          "grant a directory that does not contain it, or set DWE_CACHE_DIR to a directory outside every grant",
+      });
+    } finally {
+      for (const p of workers.splice(0)) await p.stop("SIGKILL");
+      await pg.drop();
+    }
   });
 
   it("a worker fails a run whose grant contains its database, with a clear error, and runs the innocent ones", async () => {
