@@ -10,7 +10,7 @@ import { type CancelOutcome, type ClaimedRun, type Lease, type LeaseCheck, type 
 const CLAIMABLE = `
   status = 'pending'
   OR (status = 'suspended' AND (wake_requested = 1 OR (wake_at IS NOT NULL AND wake_at <= $1)))
-  OR (status = 'running' AND (lease_expires IS NULL OR lease_expires <= $1))`;
+  OR ($3::boolean AND status = 'running' AND (lease_expires IS NULL OR lease_expires <= $1))`;
 
 export async function acquireLease(c: Db, runId: string, owner: string, ttlMs: number, steal: boolean): Promise<Lease> {
   const row = (await c.query<RunRow>("SELECT * FROM runs WHERE id = $1 FOR UPDATE", [runId])).rows[0];
@@ -63,26 +63,28 @@ export async function finishRun(q: Query, lease: Lease, end: RunEnd): Promise<vo
 }
 
 /** The body of claimRuns' transaction (the caller returns [] for a limit of 0 or less). */
-export async function claimRuns(c: Db, owner: string, limit: number, ttlMs: number, now: number): Promise<ClaimedRun[]> {
+export async function claimRuns(c: Db, owner: string, limit: number, ttlMs: number, now: number, takeOver: boolean): Promise<ClaimedRun[]> {
   // Rows locked by another worker's claim (or a journal write) are skipped, not waited for.
   const rows = (
     await c.query<{ rid: number; id: string; status: RunStatus; wake_at: number | null; cancel_requested: number; config: Buffer }>(
       `SELECT rid, id, status, wake_at, cancel_requested, config FROM runs WHERE ${CLAIMABLE}
            ORDER BY COALESCE(wake_at, created_at), rid LIMIT $2 FOR UPDATE SKIP LOCKED`,
-      [now, limit],
+      [now, limit, takeOver],
     )
   ).rows;
   const out: ClaimedRun[] = [];
   const take = rows.filter((r) => !r.cancel_requested);
   for (const r of rows) if (r.cancel_requested) await cancelRow(c, r.rid, now);
   if (take.length === 0) return out;
-  const expiresAt = now + ttlMs;
+  // From when the rows are held, not from `now` (read before waiting for a connection and the rows).
+  const locked = Date.now();
+  const expiresAt = locked + ttlMs;
   const tokens = new Map(
     (
       await c.query<{ rid: number; lease_token: number }>(
         `UPDATE runs SET lease_owner = $1, lease_expires = $2, lease_token = lease_token + 1, status = 'running',
              attempts = attempts + 1, wake_requested = 0, updated_at = $3 WHERE rid = ANY($4::bigint[]) RETURNING rid, lease_token`,
-        [owner, expiresAt, now, take.map((r) => r.rid)],
+        [owner, expiresAt, locked, take.map((r) => r.rid)],
       )
     ).rows.map((r) => [r.rid, r.lease_token]),
   );

@@ -284,9 +284,9 @@ export class PgStore implements Store {
 
   // ---- workers (pg-claims.ts) ----
 
-  async claimRuns(owner: string, limit: number, ttlMs: number, now: number): Promise<ClaimedRun[]> {
+  async claimRuns(owner: string, limit: number, ttlMs: number, now: number, takeOver = true): Promise<ClaimedRun[]> {
     if (limit <= 0) return [];
-    return this.tx((c) => claimRuns(c, owner, limit, ttlMs, now), true);
+    return this.tx((c) => claimRuns(c, owner, limit, ttlMs, now, takeOver), true);
   }
 
   async renewLeases(leases: readonly Lease[], ttlMs: number): Promise<LeaseCheck[]> {

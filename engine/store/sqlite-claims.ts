@@ -42,9 +42,23 @@ function finishNow(stmt: Statements, lease: Lease, end: RunEnd): void {
   if (terminal) stmt.wakeParent.run(lease.rid);
 }
 
-export function claimRuns(db: Database.Database, stmt: Statements, owner: string, limit: number, ttlMs: number, now: number): ClaimedRun[] {
+export function claimRuns(
+  db: Database.Database,
+  stmt: Statements,
+  owner: string,
+  limit: number,
+  ttlMs: number,
+  now: number,
+  takeOver: boolean,
+): ClaimedRun[] {
+  const called = Date.now();
   const claim = db.transaction((): ClaimedRun[] => {
-    const rows = stmt.claimable.all({ now, limit }) as {
+    // Times read now, with the write lock held: a lease counts from when it is granted, not from
+    // before a wait for the lock. A claim that waited long for the lock takes no expired lease
+    // over: their holders were most likely blocked by the same lock, unable to renew (docs/worker.md).
+    const locked = Date.now();
+    const takeover = takeOver && locked - called <= ttlMs / 3 ? 1 : 0;
+    const rows = stmt.claimable.all({ now, limit, takeover }) as {
       rid: number;
       id: string;
       status: RunStatus;
@@ -56,11 +70,11 @@ export function claimRuns(db: Database.Database, stmt: Statements, owner: string
     const out: ClaimedRun[] = [];
     for (const r of rows) {
       if (r.cancel_requested) {
-        cancelRow(stmt, r.rid, now);
+        cancelRow(stmt, r.rid, locked);
         continue;
       }
-      const expiresAt = now + ttlMs;
-      stmt.claim.run(owner, expiresAt, now, r.rid);
+      const expiresAt = locked + ttlMs;
+      stmt.claim.run(owner, expiresAt, locked, r.rid);
       const { config } = decodeRunConfig(r.config);
       out.push({
         lease: { runId: r.id, rid: r.rid, owner, token: r.lease_token + 1, expiresAt },

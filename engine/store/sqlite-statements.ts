@@ -39,7 +39,7 @@ export function prepareStatements(db: Database.Database) {
       `SELECT rid, id, status, wake_at, lease_token, cancel_requested, config FROM runs
          WHERE status = 'pending'
             OR (status = 'suspended' AND (wake_requested = 1 OR (wake_at IS NOT NULL AND wake_at <= @now)))
-            OR (status = 'running' AND (lease_expires IS NULL OR lease_expires <= @now))
+            OR (@takeover = 1 AND status = 'running' AND (lease_expires IS NULL OR lease_expires <= @now))
          ORDER BY COALESCE(wake_at, created_at), rid LIMIT @limit`,
     ),
     claim: db.prepare(

@@ -192,9 +192,9 @@ export class SqliteStore implements Store {
     return Promise.resolve(this.stmt.readLogs.all(rid) as LogRecord[]);
   }
 
-  async claimRuns(owner: string, limit: number, ttlMs: number, now: number): Promise<ClaimedRun[]> {
+  async claimRuns(owner: string, limit: number, ttlMs: number, now: number, takeOver = true): Promise<ClaimedRun[]> {
     if (limit <= 0) return Promise.resolve([]);
-    return Promise.resolve(claimRuns(this.db, this.stmt, owner, limit, ttlMs, now));
+    return Promise.resolve(claimRuns(this.db, this.stmt, owner, limit, ttlMs, now, takeOver));
   }
 
   async renewLeases(leases: readonly Lease[], ttlMs: number): Promise<LeaseCheck[]> {

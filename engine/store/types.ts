@@ -200,9 +200,11 @@ export interface Store {
    * Atomically takes up to `limit` runs that are due: pending, suspended with `wake_at <= now` or
    * a wake request (signal, child finished), or running under an expired lease. Each gets a new
    * lease (fencing token + 1) for `owner`. Runs with a pending cancel request are cancelled instead.
-   * SQLite: one IMMEDIATE transaction; PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED.
+   * SQLite: one IMMEDIATE transaction; PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED. Leases expire
+   * `ttlMs` after the rows are held. With `takeOver` false (a worker back from a stall), and on
+   * SQLite when the claim waited longer than ttlMs / 3 for the write lock, no expired lease is taken.
    */
-  claimRuns(owner: string, limit: number, ttlMs: number, now: number): Promise<ClaimedRun[]>;
+  claimRuns(owner: string, limit: number, ttlMs: number, now: number, takeOver?: boolean): Promise<ClaimedRun[]>;
   /** Heartbeat for many leases at once; reports lost leases and cancel requests. */
   renewLeases(leases: readonly Lease[], ttlMs: number): Promise<LeaseCheck[]>;
   /** Cancels a run and its descendants: at once when no live lease holds them, else asks their holder. */

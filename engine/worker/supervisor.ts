@@ -60,6 +60,9 @@ export class Supervisor {
   private timers: NodeJS.Timeout[] = [];
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private polling = false;
+  /** When the event loop last ran a poll or watch tick, and from when expired leases may be taken again. */
+  private lastTick = Date.now();
+  private takeOverFrom = 0;
   private stopOnce: boolean;
   private idle: (() => void) | null = null;
   private stopped!: () => void;
@@ -128,7 +131,8 @@ export class Supervisor {
       if (this.o.onPoll) await this.o.onPoll(now);
       const free = this.o.concurrency - this.jobs.size;
       if (free <= 0) return;
-      const claimed = await this.o.store.claimRuns(this.o.owner, free, this.o.leaseTtlMs, now);
+      this.tick(now);
+      const claimed = await this.o.store.claimRuns(this.o.owner, free, this.o.leaseTtlMs, now, now >= this.takeOverFrom);
       if (this.stopOnce && claimed.length > 0) {
         this.stopOnce = false;
         process.kill(process.pid, "SIGSTOP");
@@ -185,9 +189,25 @@ export class Supervisor {
     }
   }
 
+  /**
+   * Notes that the event loop ran. After a stall longer than the lease TTL (the process was frozen,
+   * or blocked on SQLite's write lock) other workers' leases have likely expired only because they
+   * were blocked too: for one TTL this worker takes none over, so they can renew first.
+   */
+  private tick(now: number): void {
+    if (now - this.lastTick > this.o.leaseTtlMs) {
+      this.takeOverFrom = now + this.o.leaseTtlMs;
+      this.o.log(
+        `this worker stalled for ${now - this.lastTick} ms (frozen or blocked): it takes over no expired lease for ${this.o.leaseTtlMs} ms`,
+      );
+    }
+    this.lastTick = now;
+  }
+
   /** Stops a guest that has been in its own code past its timeout (or the watchdog) by replacing its thread. */
   private watch(): void {
     const now = Date.now();
+    this.tick(now);
     for (const slot of this.slots) {
       if (slot.dead) continue;
       const g = slot.clock.read();

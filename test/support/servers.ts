@@ -40,6 +40,9 @@ export class CountingServer {
       });
     });
     this.server.on("connection", (socket) => this.onConnection(socket.remotePort ?? 0));
+    // Longer than any stall a test makes: a kept-alive socket the server closed while its client was
+    // frozen is reused by the client's agent and fails the next request ("socket hang up").
+    this.server.keepAliveTimeout = 60_000;
     await new Promise<void>((r) => this.server!.listen(0, "127.0.0.1", r));
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/`;
   }
