@@ -1,8 +1,9 @@
 import { setTimeout as delay } from "node:timers/promises";
-import { Packr, unpack } from "msgpackr";
-import { AbiViolation, DweError, GuestVisibleError, NonDeterminismError } from "../errors.js";
+import { Packr } from "msgpackr";
+import { AbiViolation, CorruptJournal, DweError, GuestVisibleError, NonDeterminismError } from "../errors.js";
 import { EntryState, type JournalEntry } from "../journal/entry.js";
 import { digestRequest } from "../journal/hash.js";
+import { decodeMsgpack, PAYLOAD_LIMITS, REQUEST_LIMITS, RefusedMsgpack } from "../journal/msgpack-decoder.js";
 import { OP_CODES, opName } from "../journal/ops.js";
 import type { JournalWriter } from "../journal/journal-writer.js";
 import type { RunRecord } from "../store/types.js";
@@ -185,16 +186,22 @@ export class Dispatcher {
   }
 
   private fail(request: Uint8Array): never {
-    let value: unknown = null;
-    try {
-      value = request.length === 0 ? null : unpack(request);
-    } catch {
-      throw new BadRequest("run.fail", "not valid MessagePack");
-    }
+    const value = request.length === 0 ? null : decodeRequest("run.fail", request);
     const v = (value ?? {}) as { message?: unknown; code?: unknown };
     const message = typeof v.message === "string" ? v.message : typeof value === "string" ? value : "the workflow failed";
     const code = typeof v.code === "string" && /^[a-z0-9_.-]{1,64}$/i.test(v.code) ? v.code : "guest_failed";
     throw new GuestFailed(code, message);
+  }
+
+  /** The data an intent was committed with (null: none), as the engine journaled it. */
+  private intentOf(e: JournalEntry): unknown {
+    if (e.payload.length === 0) return null;
+    try {
+      return decodeMsgpack(e.payload, PAYLOAD_LIMITS);
+    } catch (err) {
+      if (!(err instanceof RefusedMsgpack)) throw err;
+      throw new CorruptJournal(`run ${this.o.run.id}: the intent journaled at seq ${e.seq} cannot be decoded (${err.message})`);
+    }
   }
 
   private ctx(seq: number): HostContext {
@@ -213,15 +220,7 @@ export class Dispatcher {
   }
 
   private parse(fn: HostFunction<never>, op: string, request: Uint8Array): unknown {
-    let value: unknown = null;
-    if (request.length > 0) {
-      try {
-        value = unpack(request);
-      } catch {
-        throw new BadRequest(op, "the request is not valid MessagePack");
-      }
-    }
-    return fn.parse(value);
+    return fn.parse(request.length === 0 ? null : decodeRequest(op, request));
   }
 
   private live(
@@ -298,7 +297,7 @@ export class Dispatcher {
     };
     if (inFlight) {
       // The process died while this effect was running: its outcome is unknown.
-      const intent: unknown = inFlight.payload.length > 0 ? unpack(inFlight.payload) : null;
+      const intent = this.intentOf(inFlight);
       const verdict = fn.recover ? fn.recover(ctx, value, intent) : "redo";
       if (verdict !== "redo") {
         await this.o.journal.commit();
@@ -343,7 +342,8 @@ export class Dispatcher {
   ): Promise<Reply> {
     let until: number;
     if (inFlight) {
-      until = Number((unpack(inFlight.payload) as { until: number }).until);
+      until = Number((this.intentOf(inFlight) as { until?: unknown } | null)?.until);
+      if (Number.isNaN(until)) throw new CorruptJournal(`run ${this.o.run.id}: the intent of ${fn.name} (seq ${ctx.seq}) has no deadline`);
     } else {
       const intent = fn.intent!(ctx, value) as { until: number };
       until = intent.until;
@@ -379,7 +379,7 @@ export class Dispatcher {
   ): Promise<Reply> {
     let until: number | null;
     if (inFlight) {
-      const intent = inFlight.payload.length > 0 ? (unpack(inFlight.payload) as { until?: number | bigint | null }) : {};
+      const intent = (this.intentOf(inFlight) ?? {}) as { until?: number | bigint | null };
       until = intent.until === undefined || intent.until === null ? null : Number(intent.until);
     } else {
       until = fn.deadline!(ctx, value);
@@ -414,6 +414,23 @@ export class Dispatcher {
   }
 }
 
+/** A guest's request, decoded within the ABI's limits (docs/abi.md); anything else is `bad_request`. */
+function decodeRequest(op: string, request: Uint8Array): unknown {
+  try {
+    return decodeMsgpack(request, REQUEST_LIMITS);
+  } catch (err) {
+    if (err instanceof RefusedMsgpack)
+      throw new BadRequest(
+        op,
+        `the request is not valid MessagePack within the ABI's limits: ${err.message} (docs/abi.md, "Encoding rules")`,
+      );
+    throw err;
+  }
+}
+
+/** Requests longer than this are shown by size only in a divergence message. */
+const MAX_SHOWN_REQUEST = 4096;
+
 function describeRecorded(e: JournalEntry): string {
   return `${opName(e.op)} (request digest ${e.digest.toString(16).padStart(8, "0")})`;
 }
@@ -424,10 +441,12 @@ function describeCall(op: string, request: Uint8Array): string {
     shown =
       request.length === 0
         ? ""
-        : " " +
-          JSON.stringify(unpack(request), (_k, v: unknown) =>
-            typeof v === "bigint" ? v.toString() : v instanceof Uint8Array ? `<${v.length} bytes>` : v,
-          );
+        : request.length > MAX_SHOWN_REQUEST
+          ? ` <${request.length} bytes>`
+          : " " +
+            JSON.stringify(decodeMsgpack(request, REQUEST_LIMITS), (_k, v: unknown) =>
+              typeof v === "bigint" ? v.toString() : v instanceof Uint8Array ? `<${v.length} bytes>` : v,
+            );
   } catch {
     shown = ` <${request.length} bytes>`;
   }

@@ -8,6 +8,8 @@
 // a higher version is refused before anything else of it is read. Every journal entry's checksum
 // is checked as the file states it (never recomputed), and the run's config field by field. The
 // file is still untrusted (anyone can write one): `dwe import` holds its grants back.
+// Both layers are decoded by the bounded decoder (engine/journal/msgpack-decoder.ts): a hand-made
+// file cannot make import spend more than a small multiple of its size.
 import { createHash } from "node:crypto";
 import { Packr } from "msgpackr";
 import { InvalidRunFile } from "../errors.js";
@@ -15,6 +17,7 @@ import { EntryState, type JournalEntry, type LogRecord } from "../journal/entry.
 import { entryChecksum } from "../journal/hash.js";
 import { opName } from "../journal/ops.js";
 import { runConfigProblem } from "../store/run-config.js";
+import { decodeMsgpack, FILE_LIMITS } from "../journal/msgpack-decoder.js";
 import { RUN_STATUSES, type RunExport, type SignalRecord } from "../store/types.js";
 
 export const RUN_FILE_FORMAT = "dwe-run";
@@ -36,9 +39,7 @@ export function decodeRunFile(bytes: Uint8Array, source: string): RunExport {
   const bad = (what: string, cause?: unknown) => new InvalidRunFile(`${source} ${what}; nothing was imported`, { cause });
   let outer: unknown;
   try {
-    const items = packr.unpackMultiple(bytes) as unknown[];
-    if (items.length !== 1) throw new Error(`${items.length} values`);
-    outer = items[0];
+    outer = decodeMsgpack(bytes, FILE_LIMITS);
   } catch (err) {
     throw bad(`is not a dwe run file, or it is truncated or damaged (${(err as Error).message})`, err);
   }
@@ -57,7 +58,7 @@ export function decodeRunFile(bytes: Uint8Array, source: string): RunExport {
   if (sha256(o.body) !== o.sha256) throw bad("is damaged: its checksum does not match its contents");
   let b: Record<string, unknown>;
   try {
-    b = packr.unpack(o.body) as Record<string, unknown>;
+    b = decodeMsgpack(o.body, FILE_LIMITS) as Record<string, unknown>;
   } catch (err) {
     throw bad(`has a body that cannot be decoded (${(err as Error).message})`, err);
   }

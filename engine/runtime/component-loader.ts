@@ -1,5 +1,6 @@
-import { pack, unpack } from "msgpackr";
+import { pack } from "msgpackr";
 import { InvalidModule } from "../errors.js";
+import { decodeMsgpack, FILE_LIMITS } from "../journal/msgpack-decoder.js";
 import type { Store } from "../store/types.js";
 import { SUPPORTED_INTERFACES } from "../../host-functions/wasi-p2/index.js";
 
@@ -60,7 +61,7 @@ export async function transpileComponent(bytes: Uint8Array, name: string): Promi
 
 function decodeArtifact(bytes: Uint8Array): Artifact | undefined {
   try {
-    const a = unpack(bytes) as Partial<Artifact> | null;
+    const a = decodeMsgpack(bytes, FILE_LIMITS) as Partial<Artifact> | null;
     if (!a || typeof a.files !== "object" || !Array.isArray(a.imports)) return undefined;
     const files: Record<string, Uint8Array> = {};
     for (const [k, v] of Object.entries(a.files as Record<string, unknown>)) if (v instanceof Uint8Array) files[k] = v;

@@ -1,6 +1,6 @@
-import { unpack } from "msgpackr";
 import type { Reply } from "../../engine/executor/dispatcher.js";
 import type { Grants } from "../../engine/executor/grants.js";
+import { decodeMsgpack, PAYLOAD_LIMITS } from "../../engine/journal/msgpack-decoder.js";
 import { decode } from "../wasi/codec.js";
 
 /**
@@ -52,7 +52,7 @@ export interface HostErrorReply {
 
 export function errorOf(reply: Reply): HostErrorReply {
   try {
-    const v = unpack(reply.bytes) as { code?: unknown; message?: unknown } | null;
+    const v = decodeMsgpack(reply.bytes, PAYLOAD_LIMITS) as { code?: unknown; message?: unknown } | null;
     return { code: typeof v?.code === "string" ? v.code : "io", message: typeof v?.message === "string" ? v.message : "" };
   } catch {
     return { code: "io", message: "" };

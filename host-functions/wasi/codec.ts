@@ -1,6 +1,7 @@
-import { unpack } from "msgpackr";
 import type { Dispatcher, Reply } from "../../engine/executor/dispatcher.js";
 import { encode } from "../../engine/executor/dispatcher.js";
+import { CorruptJournal } from "../../engine/errors.js";
+import { decodeMsgpack, PAYLOAD_LIMITS, RefusedMsgpack } from "../../engine/journal/msgpack-decoder.js";
 import { errnoOfCode } from "./errno.js";
 
 export { encode };
@@ -15,7 +16,11 @@ export function andThen<T>(x: T | Promise<T>, f: (value: T) => Result): Result {
 
 const SCRATCH = new DataView(new ArrayBuffer(8));
 
-/** Decodes a journaled result. Integers of 64 bits (clock readings) skip msgpackr: hot path. */
+/**
+ * Decodes a journaled result (from the store on replay, or just encoded live), within the limits of
+ * journal payloads: an imported run brings its own journal. Integers of 64 bits (clock readings)
+ * skip the decoder: hot path.
+ */
 export function decode(bytes: Uint8Array): unknown {
   if (bytes.length === 0) return null;
   const tag = bytes[0]!;
@@ -23,7 +28,13 @@ export function decode(bytes: Uint8Array): unknown {
     for (let i = 0; i < 8; i++) SCRATCH.setUint8(i, bytes[i + 1]!);
     return tag === 0xcf ? SCRATCH.getBigUint64(0) : SCRATCH.getBigInt64(0);
   }
-  return unpack(bytes) as unknown;
+  try {
+    return decodeMsgpack(bytes, PAYLOAD_LIMITS);
+  } catch (err) {
+    if (err instanceof RefusedMsgpack)
+      throw new CorruptJournal(`a journaled result of ${bytes.length} bytes cannot be decoded: ${err.message}`);
+    throw err;
+  }
 }
 
 export function asBigInt(v: unknown): bigint {
@@ -43,7 +54,7 @@ export function asBytes(v: unknown): Uint8Array {
 function errnoOfReply(reply: Reply): number {
   let code: unknown;
   try {
-    code = (unpack(reply.bytes) as { code?: unknown } | null)?.code;
+    code = (decodeMsgpack(reply.bytes, PAYLOAD_LIMITS) as { code?: unknown } | null)?.code;
   } catch {
     code = undefined;
   }
