@@ -2,7 +2,7 @@ import type { HostFunction } from "../types.js";
 import { RequestFields } from "../request-fields.js";
 import { asBigInt, asBytes, encode, journaled, type Result } from "./codec.js";
 import { ERRNO } from "./errno.js";
-import { CLOCK, EVENTTYPE, SIZE, SUBCLOCKFLAGS_ABSTIME } from "./constants.js";
+import { CLOCK, EVENTTYPE, MAX_SUBSCRIPTIONS, SIZE, SUBCLOCKFLAGS_ABSTIME } from "./constants.js";
 import type { ClockState, WasiEnv, WasiImport } from "./state.js";
 
 /** Largest random_get chunk journaled as one entry (larger requests take several). */
@@ -124,7 +124,7 @@ export function clockImports(env: WasiEnv): Record<string, WasiImport> {
 
   const poll_oneoff = (inPtr: number, outPtr: number, nsubs: number, neventsPtr: number): Result => {
     const n = nsubs >>> 0;
-    if (n === 0) return ERRNO.EINVAL;
+    if (n === 0 || n > MAX_SUBSCRIPTIONS) return ERRNO.EINVAL;
     mem.check(inPtr, n * SIZE.SUBSCRIPTION);
     mem.check(outPtr, n * SIZE.EVENT);
     mem.check(neventsPtr, 4);

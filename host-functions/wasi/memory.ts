@@ -1,6 +1,6 @@
 import type { GuestMemory } from "../../engine/executor/guest-memory.js";
-import { Fault } from "./errno.js";
-import { SIZE } from "./constants.js";
+import { Errno, ERRNO, Fault } from "./errno.js";
+import { MAX_IOVECS, SIZE } from "./constants.js";
 
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 const ENCODER = new TextEncoder();
@@ -82,8 +82,9 @@ export class WasiMemory {
     }
   }
 
-  /** The iovec/ciovec array: checks every entry, returns [ptr, len] pairs and their total. */
+  /** The iovec/ciovec array: checks every entry, returns [ptr, len] pairs and their total; over MAX_IOVECS is EINVAL. */
   iovecs(ptr: number, count: number): { list: Array<[number, number]>; total: number } {
+    if (count >>> 0 > MAX_IOVECS) throw new Errno(ERRNO.EINVAL);
     this.check(ptr, (count >>> 0) * SIZE.IOVEC);
     const list: Array<[number, number]> = [];
     let total = 0;
