@@ -1,4 +1,4 @@
-import { unpack } from "msgpackr";
+import { decodeMsgpack, FILE_LIMITS } from "../journal/msgpack-decoder.js";
 import { NO_GRANTS } from "../executor/grants.js";
 import type { RunConfig } from "./types.js";
 
@@ -51,7 +51,7 @@ export function runConfigProblem(v: unknown): string | null {
 export function decodeRunConfig(bytes: Uint8Array): DecodedConfig {
   let v: unknown;
   try {
-    v = unpack(bytes);
+    v = decodeMsgpack(bytes, FILE_LIMITS);
   } catch (err) {
     return { config: SAFE, problem: `is not valid MessagePack (${(err as Error).message})` };
   }
