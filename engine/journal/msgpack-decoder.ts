@@ -28,7 +28,7 @@ export interface DecodeLimits {
 export const REQUEST_LIMITS: DecodeLimits = { maxBytes: 64 * 1024 * 1024, maxDepth: 32, maxValues: 65_536, undefinedExt: false };
 
 /** Results and intents that dwe encoded and journaled, read back (replay, WASI, components). */
-export const PAYLOAD_LIMITS: DecodeLimits = { maxBytes: 64 * 1024 * 1024, maxDepth: 32, maxValues: 1_048_576, undefinedExt: true };
+export const PAYLOAD_LIMITS: DecodeLimits = { maxBytes: 64 * 1024 * 1024, maxDepth: 32, maxValues: 4_194_304, undefinedExt: true };
 
 /** A portable run file's header and body, and cached artifacts (module bytes, a whole journal). */
 export const FILE_LIMITS: DecodeLimits = { maxBytes: 2 ** 31 - 1, maxDepth: 16, maxValues: 16_777_216, undefinedExt: true };

@@ -30,6 +30,7 @@ const { JournalWriter } = await load("engine/journal/journal-writer.js");
 const { PROVIDED_SIGNATURES } = await load("engine/runtime/import-signatures.js");
 const { SqliteStore } = await load("engine/store/sqlite-store.js");
 const { HOST_FUNCTIONS } = await load("host-functions/registry.js");
+const { decodeMsgpack, scanMsgpack, PAYLOAD_LIMITS } = await load("engine/journal/msgpack-decoder.js");
 const { ProcExit, WasiHost } = await load("host-functions/wasi/preview1.js");
 
 const RUNS = Number(process.argv[2] ?? 500);
@@ -346,6 +347,25 @@ const adversarialRequests = fc.asyncProperty(fc.constantFrom(...OPS), hostileReq
   }
 });
 
+/** The bounded decoder refuses no value msgpackr writes without extensions, and decodes it as msgpackr does. */
+const plainPackr = new Packr({ useRecords: false, variableMapSize: true });
+const decoderAgrees = fc.property(
+  fc.anything({ withBigInt: true, withTypedArray: false, withMap: false, withSet: false, withDate: false, maxDepth: 8 }),
+  (v) => {
+    let bytes;
+    try {
+      bytes = plainPackr.pack(v);
+    } catch {
+      return;
+    }
+    const refused = scanMsgpack(bytes, PAYLOAD_LIMITS);
+    if (refused !== null) throw new Error(`refused ${Buffer.from(bytes).toString("hex").slice(0, 80)}: ${refused}`);
+    const ours = JSON.stringify(decodeMsgpack(bytes, PAYLOAD_LIMITS), (_k, x) => (typeof x === "bigint" ? `${x}n` : x));
+    const theirs = JSON.stringify(plainPackr.unpack(bytes), (_k, x) => (typeof x === "bigint" ? `${x}n` : x));
+    if (ours !== theirs) throw new Error(`decoded ${ours} where msgpackr decodes ${theirs}`);
+  },
+);
+
 /** The inputs of the issue, at every operation: 6 MB of empty maps, and a ~528-byte reference bomb. */
 async function issueCases() {
   for (const request of [
@@ -417,6 +437,7 @@ for (const [name, property, factor] of [
   ["wasi imports", wasiCalls, 4],
   ["adversarial requests", adversarialRequests, 1],
   ["adversarial wasi imports", wasiAdversarial, 1],
+  ["decoder agrees with msgpackr", decoderAgrees, 4],
 ]) {
   const result = await fc.check(property, { numRuns: RUNS * factor, seed: SEED });
   if (result.failed) {
@@ -427,5 +448,5 @@ for (const [name, property, factor] of [
 bigGuest?.close();
 await store.close();
 rmSync(dir, { recursive: true, force: true });
-if (!failed) process.stdout.write(JSON.stringify({ properties: 5, runs: RUNS * 11, seed: SEED, outcomes }) + "\n");
+if (!failed) process.stdout.write(JSON.stringify({ properties: 6, runs: RUNS * 15, seed: SEED, outcomes }) + "\n");
 process.exit(failed ? 1 : 0);
