@@ -1,6 +1,6 @@
 import type Database from "better-sqlite3";
 import { LeaseLost, RunStateError } from "../errors.js";
-import { checkLeaseTakeable } from "./lease-owner.js";
+import { checkLeaseTakeable, ownerIsDeadLocally } from "./lease-owner.js";
 import { decodeRunConfig } from "./run-config.js";
 import { type RunRow, toRecord } from "./rows.js";
 import { type Statements, mustGet } from "./sqlite-statements.js";
@@ -42,6 +42,16 @@ function finishNow(stmt: Statements, lease: Lease, end: RunEnd): void {
   if (terminal) stmt.wakeParent.run(lease.rid);
 }
 
+interface ClaimableRow {
+  rid: number;
+  id: string;
+  status: RunStatus;
+  wake_at: number | null;
+  lease_token: number;
+  cancel_requested: number;
+  config: Buffer;
+}
+
 export function claimRuns(
   db: Database.Database,
   stmt: Statements,
@@ -58,15 +68,17 @@ export function claimRuns(
     // over: their holders were most likely blocked by the same lock, unable to renew (docs/worker.md).
     const locked = Date.now();
     const takeover = takeOver && locked - called <= ttlMs / 3 ? 1 : 0;
-    const rows = stmt.claimable.all({ now, limit, takeover }) as {
-      rid: number;
-      id: string;
-      status: RunStatus;
-      wake_at: number | null;
-      lease_token: number;
-      cancel_requested: number;
-      config: Buffer;
-    }[];
+    const rows = stmt.claimable.all({ now, limit, takeover }) as ClaimableRow[];
+    // Runs whose holder is a dead (or zombie) process on this host are taken at once, not after
+    // their lease expires: a SIGKILLed worker's runs go on at the next poll. A dead holder cannot
+    // renew or write, so no stall rule applies to it.
+    if (rows.length < limit) {
+      for (const holder of stmt.liveLeaseOwners.all(locked) as string[]) {
+        if (holder === owner || !ownerIsDeadLocally(holder)) continue;
+        rows.push(...(stmt.runsHeldBy.all(holder, locked, limit - rows.length) as ClaimableRow[]));
+        if (rows.length >= limit) break;
+      }
+    }
     const out: ClaimedRun[] = [];
     for (const r of rows) {
       if (r.cancel_requested) {

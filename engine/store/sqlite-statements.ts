@@ -42,6 +42,12 @@ export function prepareStatements(db: Database.Database) {
             OR (@takeover = 1 AND status = 'running' AND (lease_expires IS NULL OR lease_expires <= @now))
          ORDER BY COALESCE(wake_at, created_at), rid LIMIT @limit`,
     ),
+    /** Holders of unexpired leases (few: one per live process), to find dead ones on this host. */
+    liveLeaseOwners: db.prepare("SELECT DISTINCT lease_owner FROM runs WHERE status = 'running' AND lease_expires > ?").pluck(),
+    runsHeldBy: db.prepare(
+      `SELECT rid, id, status, wake_at, lease_token, cancel_requested, config FROM runs
+         WHERE status = 'running' AND lease_owner = ? AND lease_expires > ? ORDER BY rid LIMIT ?`,
+    ),
     claim: db.prepare(
       `UPDATE runs SET lease_owner = ?, lease_expires = ?, lease_token = lease_token + 1, status = 'running',
          attempts = attempts + 1, wake_requested = 0, updated_at = ? WHERE rid = ?`,
