@@ -142,6 +142,9 @@ function attemptRun(r) {
       r.proc = null;
       if (/database is locked/i.test(stderr)) problems.push(`${r.id}: a command reported "database is locked": ${stderr.trim()}`);
       if (code === 0) r.done = true;
+      else if (args[0] === "resume" && /^dwe: error: run \S+ is completed; there is nothing to resume/m.test(stderr))
+        // The previous kill landed after its completion was recorded: done (the output is checked below).
+        r.done = true;
       else if (/no run with id|no dwe database at/.test(stderr))
         r.created = false; // killed before `dwe run` created it: start it again
       else if (signal !== "SIGKILL") {
