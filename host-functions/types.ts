@@ -76,6 +76,6 @@ export interface HostFunction<Req = unknown> {
   deadline?(ctx: HostContext, request: Req): number | null;
   /** Waits: the result if what is awaited is there (undefined: not yet). Throws GuestVisibleError for errors. */
   poll?(ctx: HostContext, request: Req): Promise<HostResult>;
-  /** For `log`: the line this call adds to the run's logs. */
-  logLine?(request: Req): { level: string; message: string; stream: string };
+  /** For `log`: the line this call adds to the run's logs (`data`: the exact bytes, for printing WASI stdout/stderr). */
+  logLine?(request: Req): { level: string; message: string; stream: string; data?: Uint8Array };
 }

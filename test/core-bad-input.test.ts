@@ -109,6 +109,9 @@ describe("bad input", () => {
     const cases: [string[], RegExp][] = [
       [["run", example("hello"), "--allow-net", "bad host!"], /bad --allow-net entry 'bad host!'/],
       [["run", example("hello"), "--dir", "data:relative"], /guest path 'relative' must be absolute/],
+      // --dir is checked at start: a missing path or a file is refused before anything is written.
+      [["run", example("hello"), "--dir", "no-such-dir:/data"], /bad --dir 'no-such-dir:\/data': .*no-such-dir does not exist/],
+      [["run", example("hello"), "--dir", `${example("hello")}::/data`], /bad --dir .*hello\.wasm is not a directory/],
       [["run", example("hello"), "--id", "../x"], /bad run id/],
       [["run", example("hello"), "--timeout", "soon"], /bad --timeout 'soon'/],
       [["run", example("hello"), "--max-memory", "lots"], /bad --max-memory 'lots'/],

@@ -151,16 +151,19 @@ describe("WASI replay", () => {
     expect(logs("r4")).toEqual(["0", "AAAA", "BBBB", "extra"]);
   });
 
-  it("argv, environment and stdin come from the run; stdout and stderr are its log streams", () => {
+  it("argv (argv[0] the module's file name), environment and stdin come from the run; stdout and stderr are its log streams and dwe's", () => {
     const r = cli(["run", mod.echo!, "--id", "e1", "--env", "B=2", "--env", "A=1", "--input", "hello stdin", "--", "x", "y z"]);
     expect(r.code, r.stderr).toBe(0);
-    expect(logs("e1")).toEqual(["guest", "x", "y z", "A=1", "B=2", "hello stdin", "to-stderr"]);
+    expect(logs("e1")).toEqual(["echo.wasm", "x", "y z", "A=1", "B=2", "hello stdin", "to-stderr"]);
+    // As wasmtime: the program's stdout is dwe's stdout, byte for byte, and nothing else is.
+    expect(r.stdout).toBe("echo.wasm\nx\ny z\nA=1\nB=2\nhello stdin");
+    expect(r.stderr).toBe("dwe: run e1\nto-stderr");
     const json = cli(["logs", "e1", "--json"])
       .stdout.trim()
       .split("\n")
       .map((l) => JSON.parse(l) as { stream: string; message: string });
     expect(json.at(-1)).toMatchObject({ stream: "stderr", message: "to-stderr" });
-    expect(json[0]).toMatchObject({ stream: "stdout", message: "guest\n" });
+    expect(json[0]).toMatchObject({ stream: "stdout", message: "echo.wasm\n" });
     // Stdin needs no journal entries: it is pinned with the run.
     const shown = JSON.parse(cli(["show", "e1", "--json"]).stdout) as { journal: { byOp: Record<string, number> } };
     expect(Object.keys(shown.journal.byOp)).toEqual(["wasi.fd_write"]);

@@ -35,7 +35,11 @@ export function runJson(run: RunRecord, journal?: JournalSummary, children?: Run
     entry: run.entry,
     input: bytesForJson(run.input),
     output: bytesForJson(run.output),
-    error: run.error,
+    error: run.error && {
+      code: run.error.code,
+      message: run.error.message,
+      ...(run.error.exitCode !== undefined && { exit_code: run.error.exitCode }),
+    },
     created_at: iso(run.createdAt),
     updated_at: iso(run.updatedAt),
     finished_at: iso(run.finishedAt),

@@ -250,7 +250,7 @@ export class Dispatcher {
         const line = reply.ok && fn.logLine ? fn.logLine(value) : undefined;
         this.o.journal.add(
           { seq, op: code, digest, state: reply.ok ? EntryState.Ok : EntryState.Err, payload: reply.bytes },
-          line && { seq, level: line.level, message: line.message, stream: line.stream, at: Date.now() },
+          line && { seq, level: line.level, message: line.message, stream: line.stream, at: Date.now(), data: line.data },
         );
         return reply;
       }

@@ -1,3 +1,4 @@
+import { statSync } from "node:fs";
 import { resolve, posix } from "node:path";
 import { UsageError } from "../errors.js";
 
@@ -26,22 +27,37 @@ export interface Grants {
 
 export const NO_GRANTS: Grants = { dirs: [], net: [], shell: false };
 
-/** Parses `HOST[:GUEST][:ro]`; a relative HOST is taken from `cwd`. */
+/**
+ * Parses `HOST[:GUEST][:ro]`, or wasmtime's `HOST::GUEST[:ro]` (the way to grant a host path that
+ * contains ':'); a relative HOST is taken from `cwd`. The host path must be an existing directory:
+ * a typo is refused here, before a run is made, not found by the guest later.
+ */
 export function parseDirGrant(spec: string, cwd: string): DirGrant {
-  const parts = spec.split(":");
+  const sep = spec.indexOf("::");
+  const hostRaw = sep >= 0 ? spec.slice(0, sep) : spec.split(":")[0]!;
+  const parts = sep >= 0 ? ["", ...spec.slice(sep + 2).split(":")] : spec.split(":");
   let readonly = false;
   if (parts.length > 1 && parts[parts.length - 1] === "ro") {
     readonly = true;
     parts.pop();
   }
-  if (parts.length > 2 || parts[0] === "" || parts.some((p) => p === "")) {
-    throw new UsageError(`bad --dir '${spec}': expected HOST[:GUEST][:ro], for example --dir ./data:/data`);
+  if (parts.length > 2 || hostRaw === "" || parts.slice(1).some((p) => p === "")) {
+    throw new UsageError(`bad --dir '${spec}': expected HOST[:GUEST][:ro] or HOST::GUEST, for example --dir ./data:/data`);
   }
-  const host = resolve(cwd, parts[0]!);
+  const host = resolve(cwd, hostRaw);
   const guestRaw = parts[1] ?? host;
   if (!guestRaw.startsWith("/")) {
     throw new UsageError(`bad --dir '${spec}': the guest path '${guestRaw}' must be absolute, for example /data`);
   }
+  let stat;
+  try {
+    stat = statSync(host);
+  } catch {
+    throw new UsageError(
+      `bad --dir '${spec}': ${host} does not exist; create it or fix the path (a host path with ':' is written HOST::GUEST)`,
+    );
+  }
+  if (!stat.isDirectory()) throw new UsageError(`bad --dir '${spec}': ${host} is not a directory; grant the directory that holds it`);
   return { host, guest: posix.normalize(guestRaw), readonly };
 }
 

@@ -5,7 +5,8 @@ import { JournalWriter } from "../journal/journal-writer.js";
 import { DEFAULT_MAX_MEMORY, loadExecutable } from "../runtime/module-loader.js";
 import { loadComponent, type LoadedComponent } from "../runtime/component-loader.js";
 import { componentHostFunctions } from "../../host-functions/wasi-p2/index.js";
-import type { Lease, RunEnd, RunRecord, RunStatus, Store } from "../store/types.js";
+import type { Lease, RunEnd, RunError, RunRecord, RunStatus, Store } from "../store/types.js";
+import { ComponentExitCode, ComponentTrap } from "../runtime/component-host.js";
 import { HOST_FUNCTIONS } from "../../host-functions/registry.js";
 import { Dispatcher, Suspend } from "./dispatcher.js";
 import { GuestMemory } from "./guest-memory.js";
@@ -68,6 +69,19 @@ function outOfMemory(err: unknown, memory: GuestMemory, limit: number): { code: 
     code: "trap",
     message: `guest trapped: ${err.message} (its memory was ${mib(used)} MiB of its ${mib(limit)} MiB limit; if it ran out, raise --max-memory)`,
   };
+}
+
+/**
+ * The stored error of a failed attempt. A program that exited with a code keeps it (`dwe run`
+ * exits with it); a trap carries the end of what the program wrote to stderr, where a Rust panic
+ * or a C assertion says what went wrong.
+ */
+function failure(err: unknown, memory: GuestMemory, run: RunRecord, wasi: WasiHost): RunError {
+  const exit = err instanceof ProcExit ? err.code : err instanceof ComponentExitCode ? err.status : null;
+  if (exit !== null) return { code: "exit", message: `the program exited with code ${exit}`, exitCode: exit };
+  const error = outOfMemory(err, memory, run.config.maxMemoryBytes ?? DEFAULT_MAX_MEMORY) ?? describeError(err);
+  const said = err instanceof ComponentTrap ? err.stderrTail : err instanceof WebAssembly.RuntimeError ? wasi.stdio.stderrTail() : "";
+  return said === "" ? error : { ...error, message: `${error.message}; the program's stderr ended with: ${said}` };
 }
 
 /** Abort reason for a process that is shutting down: the run stays resumable. */
@@ -283,11 +297,7 @@ async function attemptListening(
     }
     // Keep what was journaled before the failure: it happened.
     await journal.commit().catch(() => undefined);
-    const error =
-      err instanceof ProcExit
-        ? { code: "exit", message: `the program exited with code ${err.code}` }
-        : (outOfMemory(err, memory, run.config.maxMemoryBytes ?? DEFAULT_MAX_MEMORY) ?? describeError(err));
-    return { status: "failed", error };
+    return { status: "failed", error: failure(err, memory, run, wasi) };
   } finally {
     wasi.close();
     if (timer) clearTimeout(timer);

@@ -29,4 +29,6 @@ export interface LogRecord {
   at: number;
   /** `stdout`/`stderr` for WASI output, `log` for the dwe log operation. */
   stream: string;
+  /** WASI output: the bytes as the program wrote them (printed live; not stored: `message` is). */
+  data?: Uint8Array;
 }

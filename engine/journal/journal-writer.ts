@@ -17,6 +17,14 @@ export interface JournalWriterOptions {
 }
 
 /**
+ * Crash testing only (docs/wasi.md, "Under crashes"): with DWE_TEST_CRASH_AFTER_ENTRY=k the
+ * process SIGKILLs itself once journal entry k is committed (and its log lines printed): a batch
+ * that holds entry k is cut after it, so the database holds exactly entries 1..k, as if the
+ * process had died right after that commit. Read once; unset, it costs one comparison per commit.
+ */
+const CRASH_AFTER = Number(process.env.DWE_TEST_CRASH_AFTER_ENTRY ?? 0) || 0;
+
+/**
  * Buffers a run's journal entries and commits them in batches. Entries with no effect outside the
  * run are only buffered; callers `commit()` before anything leaves the process. A failed background
  * commit (lease lost, disk full) is rethrown by the next `add` or `commit`.
@@ -56,8 +64,13 @@ export class JournalWriter {
     }
     if (this.failure !== null) return Promise.reject(this.failure);
     if (this.entries.length > 0 || this.logs.length > 0) {
-      const entries = this.entries;
-      const logs = this.logs;
+      let entries = this.entries;
+      let logs = this.logs;
+      const crash = CRASH_AFTER > 0 && entries.some((e) => e.seq >= CRASH_AFTER);
+      if (crash) {
+        entries = entries.filter((e) => e.seq <= CRASH_AFTER);
+        logs = logs.filter((l) => l.seq <= CRASH_AFTER);
+      }
       this.entries = [];
       this.logs = [];
       this.inFlight += entries.length;
@@ -74,6 +87,7 @@ export class JournalWriter {
           this.inFlight -= entries.length;
         }
         if (logs.length > 0) this.options.onCommitted?.(logs);
+        if (crash) process.kill(process.pid, "SIGKILL");
       };
       // With nothing in flight the batch goes to the store now: SQLite writes it before returning, so
       // a guest in a tight loop of calls that never yields still has its journal written as it goes.

@@ -40,6 +40,11 @@ export const OP_CODES = {
   "wasi.path_unlink_file": 116,
   "wasi.path_rename": 117,
   "wasi.fd_filestat_set_size": 118,
+  "wasi.path_symlink": 119,
+  "wasi.path_readlink": 120,
+  "wasi.path_link": 121,
+  "wasi.fd_filestat_set_times": 122,
+  "wasi.path_filestat_set_times": 123,
 } as const;
 
 export type OpName = keyof typeof OP_CODES;

@@ -26,6 +26,11 @@ const WASI_ASYNC = [
   "path_unlink_file",
   "path_rename",
   "fd_filestat_set_size",
+  "path_symlink",
+  "path_readlink",
+  "path_link",
+  "path_filestat_set_times",
+  "fd_filestat_set_times",
 ] as const;
 
 /**
@@ -36,7 +41,7 @@ const WASI_ASYNC = [
 export const ASYNC_IMPORTS = ["dwe.call", ...WASI_ASYNC.map((n) => `wasi_snapshot_preview1.${n}` as const)] as const;
 
 /** Artifact kind under which the transformed module is cached in the store. Bump on changes. */
-export const ASYNCIFY_ARTIFACT = "asyncify-v2";
+export const ASYNCIFY_ARTIFACT = "asyncify-v3";
 
 const STATE_UNWINDING = 1;
 const STATE_REWINDING = 2;

@@ -1,8 +1,8 @@
-import { MessageChannel, Worker } from "node:worker_threads";
+import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads";
 import { DweError } from "../errors.js";
 import type { Dispatcher, Reply } from "../executor/dispatcher.js";
 import type { RunRecord } from "../store/types.js";
-import { PROGRAM_NAME } from "../../host-functions/wasi/args.js";
+import { argvOf } from "../../host-functions/wasi/args.js";
 import type { LoadedComponent } from "./component-loader.js";
 import type { ComponentWorkerData, HostMessage, WorkerMessage } from "./component-worker.js";
 import { DEFAULT_MAX_MEMORY } from "./module-loader.js";
@@ -17,7 +17,11 @@ import { DEFAULT_MAX_MEMORY } from "./module-loader.js";
 /** The component trapped (or its JS glue threw). */
 export class ComponentTrap extends DweError {
   override name = "ComponentTrap";
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The end of what the component wrote to stderr before it trapped (a Rust panic's message). */
+    readonly stderrTail = "",
+  ) {
     super("trap", `guest trapped: ${message}`);
   }
 }
@@ -50,7 +54,7 @@ export async function runComponent(o: RunComponentOptions): Promise<void> {
   const workerData: ComponentWorkerData = {
     files: o.component.files,
     maxPages: Math.max(1, Math.floor((run.config.maxMemoryBytes ?? DEFAULT_MAX_MEMORY) / PAGE)),
-    args: [PROGRAM_NAME, ...run.config.args],
+    args: argvOf(run),
     env: Object.keys(run.config.env)
       .sort()
       .map((k): [string, string] => [k, run.config.env[k]!]),
@@ -79,7 +83,7 @@ export async function runComponent(o: RunComponentOptions): Promise<void> {
         Atomics.store(flag, 0, 1);
         Atomics.notify(flag, 0);
       };
-      port1.on("message", (msg: WorkerMessage) => {
+      const onMessage = (msg: WorkerMessage) => {
         if (settled) return;
         switch (msg.t) {
           case "call": {
@@ -98,12 +102,18 @@ export async function runComponent(o: RunComponentOptions): Promise<void> {
             end(msg.code === 0 ? undefined : new ComponentExitCode(msg.code));
             return;
           case "trap":
-            end(new ComponentTrap(msg.message));
+            end(new ComponentTrap(msg.message, msg.stderr));
             return;
         }
-      });
+      };
+      port1.on("message", onMessage);
       worker.on("error", (err) => end(new ComponentTrap(err.message)));
-      worker.on("exit", (code) => end(new ComponentTrap(`the component's worker thread ended (code ${code}) before the program did`)));
+      // The worker's exit can be seen before its last message (its exit or trap) is delivered on
+      // the port: read what the port still holds before judging that the worker ended early.
+      worker.on("exit", (code) => {
+        for (let m = receiveMessageOnPort(port1); m && !settled; m = receiveMessageOnPort(port1)) onMessage(m.message as WorkerMessage);
+        end(new ComponentTrap(`the component's worker thread ended (code ${code}) before the program did`));
+      });
       o.signal.addEventListener("abort", () => end(o.signal.reason), { once: true });
     });
   } finally {

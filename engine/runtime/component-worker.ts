@@ -7,7 +7,7 @@ import type { Reply } from "../executor/dispatcher.js";
 import type { Grants } from "../executor/grants.js";
 import { ComponentExit, type P2Env } from "../../host-functions/wasi-p2/host.js";
 import { wasiP2Imports } from "../../host-functions/wasi-p2/index.js";
-import { flushStdio } from "../../host-functions/wasi-p2/io.js";
+import { flushStdio, stderrTail } from "../../host-functions/wasi-p2/io.js";
 import { COMPONENT_JS } from "./component-loader.js";
 import { withMemoryLimit } from "./wasm-binary.js";
 
@@ -28,7 +28,7 @@ export interface ComponentWorkerData {
 export type WorkerMessage =
   | { t: "call"; op: string; request: Uint8Array }
   | { t: "exit"; code: number }
-  | { t: "trap"; name: string; message: string; stack: string };
+  | { t: "trap"; name: string; message: string; stack: string; stderr: string };
 
 /** Answers from the engine's thread: a reply, or "stop" (the run ends here: suspend, divergence, …). */
 export type HostMessage = { t: "reply"; ok: boolean; bytes: Uint8Array } | { t: "stop" };
@@ -106,7 +106,13 @@ try {
 } catch (err) {
   if (!isStopped(err)) {
     const e = err instanceof Error ? err : new Error(String(err));
-    post({ t: "trap", name: e instanceof WebAssembly.RuntimeError ? "RuntimeError" : e.name, message: e.message, stack: e.stack ?? "" });
+    post({
+      t: "trap",
+      name: e instanceof WebAssembly.RuntimeError ? "RuntimeError" : e.name,
+      message: e.message,
+      stack: e.stack ?? "",
+      stderr: stderrTail.text(),
+    });
   }
 } finally {
   port.close();

@@ -1,6 +1,6 @@
 import { unpack } from "msgpackr";
 import { decodeRunConfig } from "./run-config.js";
-import type { RunConfig, RunRecord, RunStatus, ScheduleRecord, SignalRecord } from "./types.js";
+import type { RunConfig, RunError, RunRecord, RunStatus, ScheduleRecord, SignalRecord } from "./types.js";
 
 /** Rows as both stores read them (PostgreSQL's bigint columns are parsed to numbers), and their records. */
 export interface RunRow {
@@ -53,10 +53,13 @@ export function toRecord(row: RunRow): RunRecord {
 }
 
 /** The stored error of a run; a damaged one is shown as such rather than failing the read. */
-function parseError(text: string): { code: string; message: string } {
+function parseError(text: string): RunError {
   try {
-    const e = JSON.parse(text) as { code?: unknown; message?: unknown } | null;
-    if (e && typeof e.code === "string" && typeof e.message === "string") return { code: e.code, message: e.message };
+    const e = JSON.parse(text) as { code?: unknown; message?: unknown; exitCode?: unknown } | null;
+    if (e && typeof e.code === "string" && typeof e.message === "string") {
+      const exit = Number.isSafeInteger(e.exitCode) ? { exitCode: e.exitCode as number } : {};
+      return { code: e.code, message: e.message, ...exit };
+    }
   } catch {
     // fall through
   }

@@ -45,6 +45,7 @@ export function runConfigProblem(v: unknown): string | null {
   if (c !== undefined && (!isObject(c) || !isCount(c.children) || !isCount(c.descendants) || !isCount(c.depth))) {
     return "has malformed child limits";
   }
+  if (v.argv0 !== undefined && typeof v.argv0 !== "string") return "has a malformed argv0";
   return null;
 }
 

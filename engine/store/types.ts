@@ -34,6 +34,18 @@ export interface RunConfig {
   maxMemoryBytes: number | null;
   /** Limits on the child runs of the run's tree (absent: DEFAULT_CHILD_LIMITS); children inherit them. */
   childLimits?: ChildLimits;
+  /** WASI argv[0]: the module's file name (runs made before it was stored get `guest`). */
+  argv0?: string;
+}
+
+/**
+ * Why a run failed or was cancelled. `exitCode` is set when a WASI program ended itself with a
+ * non-zero code (`proc_exit`, `wasi:cli/exit`): `dwe run` exits with it.
+ */
+export interface RunError {
+  code: string;
+  message: string;
+  exitCode?: number;
 }
 
 export interface RunRecord {
@@ -48,7 +60,7 @@ export interface RunRecord {
   configProblem?: string;
   status: RunStatus;
   output: Uint8Array | null;
-  error: { code: string; message: string } | null;
+  error: RunError | null;
   createdAt: number;
   updatedAt: number;
   finishedAt: number | null;
@@ -96,8 +108,8 @@ export interface RunFilter {
 
 export type RunEnd =
   | { status: "completed"; output: Uint8Array | null }
-  | { status: "failed"; error: { code: string; message: string } }
-  | { status: "cancelled"; error: { code: string; message: string } }
+  | { status: "failed"; error: RunError }
+  | { status: "cancelled"; error: RunError }
   | { status: "suspended"; wakeAt: number | null }
   /** Gives the run back as it was before this attempt (a refused upgrade, a store error). */
   | { status: "released"; previous: RunStatus; wakeAt: number | null };

@@ -2,6 +2,7 @@ import type { HostFunction } from "../types.js";
 import { HOST_FUNCTIONS } from "../registry.js";
 import { clockFunctions } from "../wasi/clocks.js";
 import { stdioWrite } from "../wasi/stdio.js";
+import { pathLinkFunctions } from "../wasi/links.js";
 import { cliImports } from "./cli.js";
 import { clocksImports } from "./clocks.js";
 import { filesystemImports } from "./filesystem.js";
@@ -60,5 +61,6 @@ export function componentHostFunctions(): ReadonlyMap<string, HostFunction<never
   for (const [key, f] of p2FsFunctions) map.set(key, f as HostFunction<never>);
   map.set("p2:wasi.fd_read", p2FileRead as HostFunction<never>);
   map.set("p2:wasi.fd_pwrite", p2FileWrite as HostFunction<never>);
+  for (const f of pathLinkFunctions) map.set(`p2:${f.name}`, f);
   return map;
 }

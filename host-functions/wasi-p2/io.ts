@@ -1,5 +1,5 @@
 import { encode } from "../../engine/executor/dispatcher.js";
-import { MAX_STDIO_WRITE } from "../wasi/stdio.js";
+import { MAX_STDIO_WRITE, StderrTail } from "../wasi/stdio.js";
 import { monotonicNow, waitUntil } from "./clocks.js";
 import { asU8, hostCall, ResultError, type HostErrorReply, type P2Env } from "./host.js";
 
@@ -154,7 +154,11 @@ function emit(env: P2Env, fd: 1 | 2, bytes: Uint8Array): void {
   }
 }
 
+/** The end of the component's stderr, quoted by the error of a trap (component-worker.ts). */
+export const stderrTail = new StderrTail();
+
 function stdioWrite(env: P2Env, fd: 1 | 2, contents: Uint8Array): void {
+  if (fd === 2) stderrTail.add(contents);
   const all = new Uint8Array(pending[fd].length + contents.length);
   all.set(pending[fd]);
   all.set(contents, pending[fd].length);

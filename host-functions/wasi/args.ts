@@ -3,15 +3,20 @@ import { ERRNO } from "./errno.js";
 import { utf8, type WasiMemory } from "./memory.js";
 import type { WasiImport } from "./state.js";
 
-/** argv[0] of every WASI program run by dwe (the module's file name is not part of a run). */
+/** argv[0] of a run made before dwe stored the module's file name (kept so its replay is unchanged). */
 export const PROGRAM_NAME = "guest";
+
+/** The WASI argv of a run: the module's file name, then the arguments after `--`. */
+export function argvOf(run: RunRecord): string[] {
+  return [run.config.argv0 ?? PROGRAM_NAME, ...run.config.args];
+}
 
 /**
  * argv and environ come from the run's pinned config, so they need no journal: a resumed run
  * sees exactly what it started with. The environment is only what `--env` passed, sorted by name.
  */
 export function argsImports(mem: WasiMemory, run: RunRecord): Record<string, WasiImport> {
-  const argv = [PROGRAM_NAME, ...run.config.args].map((s) => utf8(s + "\0"));
+  const argv = argvOf(run).map((s) => utf8(s + "\0"));
   const environ = Object.keys(run.config.env)
     .sort()
     .map((k) => utf8(`${k}=${run.config.env[k]}\0`));

@@ -23,12 +23,74 @@ export const RIGHTS = {
   FD_SYNC: 1n << 4n,
   FD_TELL: 1n << 5n,
   FD_WRITE: 1n << 6n,
+  FD_ADVISE: 1n << 7n,
+  FD_ALLOCATE: 1n << 8n,
+  PATH_CREATE_DIRECTORY: 1n << 9n,
+  PATH_CREATE_FILE: 1n << 10n,
+  PATH_LINK_SOURCE: 1n << 11n,
+  PATH_LINK_TARGET: 1n << 12n,
+  PATH_OPEN: 1n << 13n,
   FD_READDIR: 1n << 14n,
+  PATH_READLINK: 1n << 15n,
+  PATH_RENAME_SOURCE: 1n << 16n,
+  PATH_RENAME_TARGET: 1n << 17n,
+  PATH_FILESTAT_GET: 1n << 18n,
+  PATH_FILESTAT_SET_SIZE: 1n << 19n,
+  PATH_FILESTAT_SET_TIMES: 1n << 20n,
   FD_FILESTAT_GET: 1n << 21n,
+  FD_FILESTAT_SET_SIZE: 1n << 22n,
+  FD_FILESTAT_SET_TIMES: 1n << 23n,
+  PATH_SYMLINK: 1n << 24n,
+  PATH_REMOVE_DIRECTORY: 1n << 25n,
+  PATH_UNLINK_FILE: 1n << 26n,
   POLL_FD_READWRITE: 1n << 27n,
+  SOCK_SHUTDOWN: 1n << 28n,
   /** Every right preview1 defines (bits 0-29). */
   ALL: (1n << 30n) - 1n,
 } as const;
+
+/** What a regular file's descriptor can have: no path rights (a file is not a directory). */
+export const FILE_RIGHTS =
+  RIGHTS.FD_DATASYNC |
+  RIGHTS.FD_READ |
+  RIGHTS.FD_SEEK |
+  RIGHTS.FD_FDSTAT_SET_FLAGS |
+  RIGHTS.FD_SYNC |
+  RIGHTS.FD_TELL |
+  RIGHTS.FD_WRITE |
+  RIGHTS.FD_ADVISE |
+  RIGHTS.FD_ALLOCATE |
+  RIGHTS.FD_FILESTAT_GET |
+  RIGHTS.FD_FILESTAT_SET_SIZE |
+  RIGHTS.FD_FILESTAT_SET_TIMES |
+  RIGHTS.POLL_FD_READWRITE;
+
+/**
+ * What a directory's descriptor can have: path rights and stat, never read, write or seek (a
+ * program that reopens a directory with the rights it was given, as wasi-libc and the test suite's
+ * helpers do, must not ask the host for a writable directory).
+ */
+export const DIRECTORY_RIGHTS =
+  RIGHTS.FD_FDSTAT_SET_FLAGS |
+  RIGHTS.FD_SYNC |
+  RIGHTS.FD_DATASYNC |
+  RIGHTS.PATH_CREATE_DIRECTORY |
+  RIGHTS.PATH_CREATE_FILE |
+  RIGHTS.PATH_LINK_SOURCE |
+  RIGHTS.PATH_LINK_TARGET |
+  RIGHTS.PATH_OPEN |
+  RIGHTS.FD_READDIR |
+  RIGHTS.PATH_READLINK |
+  RIGHTS.PATH_RENAME_SOURCE |
+  RIGHTS.PATH_RENAME_TARGET |
+  RIGHTS.PATH_FILESTAT_GET |
+  RIGHTS.PATH_FILESTAT_SET_SIZE |
+  RIGHTS.PATH_FILESTAT_SET_TIMES |
+  RIGHTS.FD_FILESTAT_GET |
+  RIGHTS.FD_FILESTAT_SET_TIMES |
+  RIGHTS.PATH_SYMLINK |
+  RIGHTS.PATH_REMOVE_DIRECTORY |
+  RIGHTS.PATH_UNLINK_FILE;
 
 /** Stdio: no FD_SEEK/FD_TELL, so wasi-libc's isatty() is true and C stdout is line buffered. */
 export const STDIN_RIGHTS = RIGHTS.FD_READ | RIGHTS.FD_FILESTAT_GET | RIGHTS.POLL_FD_READWRITE | RIGHTS.FD_FDSTAT_SET_FLAGS;

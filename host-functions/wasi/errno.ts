@@ -25,6 +25,7 @@ export const ERRNO = {
   ENOSYS: 52,
   ENOTDIR: 54,
   ENOTEMPTY: 55,
+  ENOTSOCK: 57,
   ENOTSUP: 58,
   EOVERFLOW: 61,
   EPERM: 63,

@@ -1,6 +1,6 @@
 import type { Grants } from "../../engine/executor/grants.js";
 import { Errno, ERRNO } from "./errno.js";
-import { FILETYPE, RIGHTS, STDIN_RIGHTS, STDOUT_RIGHTS } from "./constants.js";
+import { DIRECTORY_RIGHTS, FILE_RIGHTS, FILETYPE, STDIN_RIGHTS, STDOUT_RIGHTS } from "./constants.js";
 
 export type FdKind = "stdin" | "stdout" | "stderr" | "dir" | "file";
 
@@ -19,8 +19,10 @@ export interface FdEntry {
   /** Current offset: into the run's input for stdin, into the file for files. */
   offset: number;
   fdflags: number;
+  /** The mode the host handle is opened with (rights can only narrow what it allows). */
   read: boolean;
   write: boolean;
+  /** WASI rights: enforced by the imports, narrowed by fd_fdstat_set_rights, never widened. */
   rightsBase: bigint;
   rightsInheriting: bigint;
 }
@@ -63,8 +65,9 @@ export class FdTable {
         fdflags: 0,
         read: true,
         write: !g.readonly,
-        rightsBase: RIGHTS.ALL,
-        rightsInheriting: RIGHTS.ALL,
+        // Directory rights only (no read, write or seek); what is opened under it may get file rights.
+        rightsBase: DIRECTORY_RIGHTS,
+        rightsInheriting: DIRECTORY_RIGHTS | FILE_RIGHTS,
       });
     });
   }
@@ -103,4 +106,9 @@ export class FdTable {
 
 export function filetypeOf(kind: FdKind): number {
   return kind === "dir" ? FILETYPE.DIRECTORY : kind === "file" ? FILETYPE.REGULAR_FILE : FILETYPE.CHARACTER_DEVICE;
+}
+
+/** Throws ENOTCAPABLE unless the descriptor holds `right`. */
+export function need(e: FdEntry, right: bigint): void {
+  if ((e.rightsBase & right) === 0n) throw new Errno(ERRNO.ENOTCAPABLE);
 }

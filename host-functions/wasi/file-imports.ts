@@ -1,7 +1,7 @@
 import { asBigInt, asBytes, asNumber, encode, journaled, andThen, type Result } from "./codec.js";
 import { Errno, ERRNO } from "./errno.js";
-import { FDFLAGS, FILETYPE, LOOKUP_SYMLINK_FOLLOW, OFLAGS, RIGHTS, SIZE, WHENCE } from "./constants.js";
-import { filetypeOf, type FdEntry } from "./fd-table.js";
+import { DIRECTORY_RIGHTS, FDFLAGS, FILE_RIGHTS, FILETYPE, LOOKUP_SYMLINK_FOLLOW, OFLAGS, RIGHTS, SIZE, WHENCE } from "./constants.js";
+import { filetypeOf, need, type FdEntry } from "./fd-table.js";
 import { MAX_READ, MAX_WRITE, type Dirent3, type Filestat } from "./files.js";
 import { guestPathAt } from "./paths.js";
 import { utf8 } from "./memory.js";
@@ -15,10 +15,11 @@ import type { WasiEnv, WasiImport } from "./state.js";
 export function fileImports(env: WasiEnv): Record<string, WasiImport> {
   const { mem, dispatcher, table, grants, run, handles } = env;
 
+  /** A file fd holding FD_READ or FD_WRITE: EBADF otherwise (as POSIX for a file not opened so). */
   const file = (fd: number, want: "read" | "write"): FdEntry => {
     const e = table.require(fd);
     if (e.kind === "dir") throw new Errno(ERRNO.EISDIR);
-    if (e.kind !== "file" || !e[want]) throw new Errno(ERRNO.EBADF);
+    if (e.kind !== "file" || (e.rightsBase & (want === "read" ? RIGHTS.FD_READ : RIGHTS.FD_WRITE)) === 0n) throw new Errno(ERRNO.EBADF);
     return e;
   };
 
@@ -108,6 +109,8 @@ export function fileImports(env: WasiEnv): Record<string, WasiImport> {
     mem.check(out, 8);
     const e = table.require(fd);
     if (e.kind !== "file") throw new Errno(e.kind === "dir" ? ERRNO.EBADF : ERRNO.ESPIPE);
+    // Telling (a zero move from the current offset) needs FD_TELL or FD_SEEK; any other move FD_SEEK.
+    need(e, whence === WHENCE.CUR && delta === 0n ? RIGHTS.FD_SEEK | RIGHTS.FD_TELL : RIGHTS.FD_SEEK);
     const land = (base: bigint): number => {
       const pos = base + delta;
       if (pos < 0n || pos > BigInt(Number.MAX_SAFE_INTEGER)) return ERRNO.EINVAL;
@@ -126,6 +129,7 @@ export function fileImports(env: WasiEnv): Record<string, WasiImport> {
     mem.check(out, 8);
     const e = table.require(fd);
     if (e.kind !== "file") throw new Errno(e.kind === "dir" ? ERRNO.EBADF : ERRNO.ESPIPE);
+    need(e, RIGHTS.FD_SEEK | RIGHTS.FD_TELL);
     mem.setU64(out, BigInt(e.offset));
     return ERRNO.ESUCCESS;
   };
@@ -165,10 +169,12 @@ export function fileImports(env: WasiEnv): Record<string, WasiImport> {
     return ERRNO.ESUCCESS;
   };
 
+  /** Rights only narrow: asking for one the fd does not hold is ENOTCAPABLE, and nothing changes. */
   const fd_fdstat_set_rights = (fd: number, base: bigint, inheriting: bigint): number => {
     const e = table.require(fd);
-    e.rightsBase &= base;
-    e.rightsInheriting &= inheriting;
+    if ((base & ~e.rightsBase) !== 0n || (inheriting & ~e.rightsInheriting) !== 0n) return ERRNO.ENOTCAPABLE;
+    e.rightsBase = base;
+    e.rightsInheriting = inheriting;
     return ERRNO.ESUCCESS;
   };
 
@@ -228,13 +234,18 @@ export function fileImports(env: WasiEnv): Record<string, WasiImport> {
     return journaled(dispatcher, "wasi.fd_filestat_get", encode({ fd }), (v) => writeFilestat(out, v as Filestat));
   };
 
-  const path = (dirfd: number, ptr: number, len: number) => guestPathAt(table, grants, dirfd, mem.string(ptr, len >>> 0));
+  /** The path `ptr`/`len` names under directory fd `dirfd`, which must hold `right`. */
+  const path = (dirfd: number, ptr: number, len: number, right: bigint) => {
+    const at = guestPathAt(table, grants, dirfd, mem.string(ptr, len >>> 0));
+    need(table.require(dirfd), right);
+    return at;
+  };
 
   const path_filestat_get = (dirfd: number, flags: number, ptr: number, len: number, out: number): Result => {
     mem.check(out, SIZE.FILESTAT);
-    const { guest } = path(dirfd, ptr, len);
+    const at = path(dirfd, ptr, len, RIGHTS.PATH_FILESTAT_GET).path;
     const follow = (flags & LOOKUP_SYMLINK_FOLLOW) !== 0;
-    return journaled(dispatcher, "wasi.path_filestat_get", encode({ path: guest, follow }), (v) => writeFilestat(out, v as Filestat));
+    return journaled(dispatcher, "wasi.path_filestat_get", encode({ path: at, follow }), (v) => writeFilestat(out, v as Filestat));
   };
 
   const fd_readdir = (fd: number, buf: number, bufLen: number, cookie: bigint, bufused: number): Result => {
@@ -243,6 +254,7 @@ export function fileImports(env: WasiEnv): Record<string, WasiImport> {
     mem.check(buf, size);
     const e = table.require(fd);
     if (e.kind !== "dir") return ERRNO.ENOTDIR;
+    need(e, RIGHTS.FD_READDIR);
     if (cookie > BigInt(Number.MAX_SAFE_INTEGER)) return ERRNO.EINVAL;
     const start = Number(cookie);
     return journaled(dispatcher, "wasi.fd_readdir", encode({ fd, cookie: start, len: size }), (v) => {
@@ -272,13 +284,13 @@ export function fileImports(env: WasiEnv): Record<string, WasiImport> {
   };
 
   const pathCall =
-    (op: string) =>
+    (op: string, right: bigint) =>
     (dirfd: number, ptr: number, len: number): Result =>
-      journaled(dispatcher, op, encode({ path: path(dirfd, ptr, len).guest }), () => ERRNO.ESUCCESS);
+      journaled(dispatcher, op, encode({ path: path(dirfd, ptr, len, right).path }), () => ERRNO.ESUCCESS);
 
   const path_rename = (fd: number, oldPtr: number, oldLen: number, newFd: number, newPtr: number, newLen: number): Result => {
-    const from = path(fd, oldPtr, oldLen).guest;
-    const to = path(newFd, newPtr, newLen).guest;
+    const from = path(fd, oldPtr, oldLen, RIGHTS.PATH_RENAME_SOURCE).path;
+    const to = path(newFd, newPtr, newLen, RIGHTS.PATH_RENAME_TARGET).path;
     return journaled(dispatcher, "wasi.path_rename", encode({ from, to }), () => ERRNO.ESUCCESS);
   };
 
@@ -296,17 +308,23 @@ export function fileImports(env: WasiEnv): Record<string, WasiImport> {
     out: number,
   ): Result => {
     mem.check(out, 4);
-    const { guest, grant } = path(dirfd, ptr, len);
+    const { guest, path: at, grant } = path(dirfd, ptr, len, RIGHTS.PATH_OPEN);
     const creat = (oflags & OFLAGS.CREAT) !== 0;
     const trunc = (oflags & OFLAGS.TRUNC) !== 0;
     const dir = (oflags & OFLAGS.DIRECTORY) !== 0;
     if (dir && (creat || trunc)) return ERRNO.EINVAL;
-    const read = (rightsBase & (RIGHTS.FD_READ | RIGHTS.FD_READDIR)) !== 0n;
-    const write = (rightsBase & RIGHTS.FD_WRITE) !== 0n;
+    const parent = table.require(dirfd);
+    if (creat) need(parent, RIGHTS.PATH_CREATE_FILE);
+    if (trunc) need(parent, RIGHTS.PATH_FILESTAT_SET_SIZE);
+    // What is opened gets at most what its directory passes on (its inheriting rights).
+    const base = rightsBase & parent.rightsInheriting;
+    const inheriting = rightsInheriting & parent.rightsInheriting;
+    const read = (base & (RIGHTS.FD_READ | RIGHTS.FD_READDIR)) !== 0n;
+    const write = (base & RIGHTS.FD_WRITE) !== 0n;
     const fd = table.next();
     const request = {
       fd,
-      path: guest,
+      path: at,
       dir,
       follow: (dirflags & LOOKUP_SYMLINK_FOLLOW) !== 0,
       read,
@@ -327,8 +345,9 @@ export function fileImports(env: WasiEnv): Record<string, WasiImport> {
         fdflags: fdflags & 0x1f,
         read,
         write: write && !isDir,
-        rightsBase: rightsBase & RIGHTS.ALL,
-        rightsInheriting: rightsInheriting & RIGHTS.ALL,
+        // A directory has no read, write or seek rights, a file no path rights, whatever was asked.
+        rightsBase: base & (isDir ? DIRECTORY_RIGHTS : FILE_RIGHTS),
+        rightsInheriting: inheriting & RIGHTS.ALL,
       });
       mem.setU32(out, fd);
       return ERRNO.ESUCCESS;
@@ -361,9 +380,9 @@ export function fileImports(env: WasiEnv): Record<string, WasiImport> {
     fd_filestat_get,
     path_filestat_get,
     fd_readdir,
-    path_create_directory: pathCall("wasi.path_create_directory"),
-    path_remove_directory: pathCall("wasi.path_remove_directory"),
-    path_unlink_file: pathCall("wasi.path_unlink_file"),
+    path_create_directory: pathCall("wasi.path_create_directory", RIGHTS.PATH_CREATE_DIRECTORY),
+    path_remove_directory: pathCall("wasi.path_remove_directory", RIGHTS.PATH_REMOVE_DIRECTORY),
+    path_unlink_file: pathCall("wasi.path_unlink_file", RIGHTS.PATH_UNLINK_FILE),
     path_rename,
     path_open,
     fd_filestat_set_size,

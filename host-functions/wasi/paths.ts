@@ -11,7 +11,12 @@ import type { FdTable } from "./fd-table.js";
  * climbing out of the preopen the fd came from, is ENOTCAPABLE. Symlinks are resolved, confined,
  * on the host side (`confinedPath`).
  */
-export function guestPathAt(table: FdTable, grants: Grants, dirfd: number, path: string | null): { guest: string; grant: number } {
+export function guestPathAt(
+  table: FdTable,
+  grants: Grants,
+  dirfd: number,
+  path: string | null,
+): { guest: string; path: string; grant: number } {
   const dir = table.require(dirfd);
   if (dir.kind !== "dir") throw new Errno(ERRNO.ENOTDIR);
   if (path === null) throw new Errno(ERRNO.EINVAL);
@@ -21,10 +26,19 @@ export function guestPathAt(table: FdTable, grants: Grants, dirfd: number, path:
   if (path.startsWith("/")) throw new Errno(ERRNO.ENOTCAPABLE);
   const root = grants.dirs[dir.grant]?.guest;
   if (root === undefined) throw new Errno(ERRNO.EBADF);
-  let guest = posix.normalize(posix.join(dir.guest, path === "" ? "." : path));
-  if (guest.length > 1 && guest.endsWith("/")) guest = guest.slice(0, -1);
+  // Walked component by component from the directory fd, as the OS would: the fd is the
+  // capability, so a `..` that climbs above it is ENOTCAPABLE, even when the path comes back in
+  // (`sub/../../sub/x`), and even while still inside the preopen (as wasmtime).
+  const stack: string[] = [];
+  for (const c of path.split("/")) {
+    if (c === "" || c === ".") continue;
+    if (c !== "..") stack.push(c);
+    else if (stack.pop() === undefined) throw new Errno(ERRNO.ENOTCAPABLE);
+  }
+  const guest = stack.length === 0 ? dir.guest : posix.join(dir.guest, ...stack);
   if (!(guest === root || root === "/" || guest.startsWith(root + "/"))) throw new Errno(ERRNO.ENOTCAPABLE);
-  return { guest, grant: dir.grant };
+  const slash = path.endsWith("/") && guest !== "/";
+  return { guest, path: slash ? guest + "/" : guest, grant: dir.grant };
 }
 
 /** A guest path mapped into its grant: every operation on it goes through `root` (confined-root.ts). */
@@ -49,10 +63,13 @@ export function confinedPath(grants: Grants, guest: string, write: boolean): Con
     throw toWasiError(err, guest);
   }
   if (write && resolved.grant.readonly) throw new WasiError("EROFS", `'${guest}' is in a directory granted read-only (:ro)`);
-  return { root: resolved.root, rel: resolved.rel, readonly: resolved.grant.readonly };
+  // A trailing slash asks for a directory; ConfinedRoot reads it from `rel` (`file/` is ENOTDIR).
+  const rel = guest.length > 1 && guest.endsWith("/") && resolved.rel !== "" ? resolved.rel + "/" : resolved.rel;
+  return { root: resolved.root, rel, readonly: resolved.grant.readonly };
 }
 
 /** True when `guest` is a granted directory itself (which the guest may not remove or rename). */
 export function isGrantRoot(grants: Grants, guest: string): boolean {
-  return grants.dirs.some((g) => g.guest === guest);
+  const path = guest.length > 1 ? guest.replace(/\/+$/, "") || "/" : guest;
+  return grants.dirs.some((g) => g.guest === path);
 }

@@ -10,6 +10,8 @@ import { Errno, ERRNO, Fault } from "./errno.js";
 import { FdTable } from "./fd-table.js";
 import { fileFunctions } from "./files.js";
 import { fileImports } from "./file-imports.js";
+import { linkImports } from "./link-imports.js";
+import { linkFunctions } from "./links.js";
 import { HostHandles } from "./handles.js";
 import { WasiMemory } from "./memory.js";
 import type { ClockState, WasiEnv, WasiImport, WasiState } from "./state.js";
@@ -133,7 +135,7 @@ export class WasiHost implements WasiState {
   /** This run's WASI host functions (all named `wasi.…`), made on first use: most runs of `dwe` ABI guests never need them. */
   get functions(): ReadonlyMap<string, HostFunction<never>> {
     if (this.wasiFunctions) return this.wasiFunctions;
-    const list = [...clockFunctions(this.clock), stdioWrite as HostFunction<never>, ...fileFunctions(this)];
+    const list = [...clockFunctions(this.clock), stdioWrite as HostFunction<never>, ...fileFunctions(this), ...linkFunctions(this)];
     for (const f of list)
       if (!f.name.startsWith(WASI_PREFIX)) throw new Error(`internal: WASI host function ${f.name} is not named ${WASI_PREFIX}…`);
     this.wasiFunctions = new Map(list.map((f) => [f.name, f]));
@@ -164,6 +166,7 @@ export class WasiHost implements WasiState {
       ...argsImports(mem, this.run),
       ...clockImports(env),
       ...fileImports(env),
+      ...linkImports(env),
       proc_exit: (code: number) => {
         throw new ProcExit(code);
       },
@@ -174,7 +177,7 @@ export class WasiHost implements WasiState {
       // Only imports asyncify instrumented may return a promise (a live effect or timer).
       fns[name] = ASYNC.has(`wasi_snapshot_preview1.${name}`) ? driver.wrap(safe) : syncOnly(name, safe);
     }
-    // Everything else (sockets, links, set-times, proc_raise…) answers ENOSYS.
+    // Everything else (proc_raise, names preview1 does not define) answers ENOSYS.
     return new Proxy(fns, { get: (target, name: string) => target[name] ?? (() => ERRNO.ENOSYS) });
   }
 

@@ -31,8 +31,8 @@ export const stdioWrite: HostFunction<StdioWrite> = {
   perform: () => undefined,
   logLine: (req) =>
     req.fd === 2
-      ? { level: "error", message: TEXT.decode(req.data), stream: "stderr" }
-      : { level: "info", message: TEXT.decode(req.data), stream: "stdout" },
+      ? { level: "error", message: TEXT.decode(req.data), stream: "stderr", data: req.data }
+      : { level: "info", message: TEXT.decode(req.data), stream: "stdout", data: req.data },
 };
 
 /**
@@ -44,14 +44,21 @@ export const stdioWrite: HostFunction<StdioWrite> = {
  */
 export class StdioBuffer {
   private readonly pending: Record<1 | 2, Uint8Array> = { 1: new Uint8Array(0), 2: new Uint8Array(0) };
+  private readonly stderr = new StderrTail();
 
   /** Takes all of `data`; journals the complete lines now held (in pieces of at most 64 KiB). */
   write(dispatcher: Dispatcher, fd: 1 | 2, data: Uint8Array): Result {
+    if (fd === 2) this.stderr.add(data);
     const held = this.pending[fd];
     const all = held.length === 0 ? data : concat(held, data);
     const cut = all.length >= MAX_STDIO_WRITE ? all.length : all.lastIndexOf(10) + 1;
     this.pending[fd] = all.slice(cut);
     return emit(dispatcher, fd, all.subarray(0, cut));
+  }
+
+  /** The end of what the program wrote to stderr (a Rust panic's message), for a trap's stored error. */
+  stderrTail(): string {
+    return this.stderr.text();
   }
 
   /** Writes what stdout and stderr hold without a final newline (the program ended). */
@@ -75,4 +82,30 @@ function emit(dispatcher: Dispatcher, fd: 1 | 2, bytes: Uint8Array, from = 0): R
   if (from >= bytes.length) return ERRNO.ESUCCESS;
   const data = bytes.subarray(from, from + MAX_STDIO_WRITE);
   return journaled(dispatcher, "wasi.fd_write", encode({ fd, data }), () => emit(dispatcher, fd, bytes, from + data.length));
+}
+
+/** Largest piece of stderr a failed run's error quotes. */
+const TAIL = 1024;
+
+/**
+ * The last bytes a program wrote to stderr, kept so that a trap's stored error says what the
+ * program said before it (a Rust panic prints its message, then traps). Deterministic: a replay
+ * writes the same bytes again.
+ */
+export class StderrTail {
+  private bytes: Uint8Array = new Uint8Array(0);
+
+  add(data: Uint8Array): void {
+    const all = concat(this.bytes, data.length > TAIL ? data.subarray(data.length - TAIL) : data);
+    this.bytes = all.length > TAIL ? all.slice(all.length - TAIL) : all;
+  }
+
+  /** The kept bytes as text, trimmed, on one line per line ("; " between them). */
+  text(): string {
+    return TEXT.decode(this.bytes)
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l !== "" && !l.startsWith("note: run with `RUST_BACKTRACE=1`"))
+      .join(" ");
+  }
 }

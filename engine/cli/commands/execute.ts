@@ -21,12 +21,22 @@ export interface ExecuteCliOptions {
   durability?: Durability;
 }
 
-/** Prints a committed guest log line to stderr: the message, prefixed by its level unless info. */
-export function printLogs(logs: readonly LogRecord[]): void {
-  let text = "";
-  for (const l of logs)
-    text += (l.level === "info" || l.stream !== "log" ? "" : `${l.level}: `) + l.message + (l.message.endsWith("\n") ? "" : "\n");
-  process.stderr.write(text);
+/**
+ * Prints committed guest output once, as it is committed: a WASI program's stdout to dwe's stdout
+ * and its stderr to dwe's stderr, byte for byte as written (like wasmtime), and `log` lines to
+ * stderr, prefixed by their level unless info. With `json`, stdout carries only the run's JSON, so
+ * the program's stdout goes to stderr too.
+ */
+export function logPrinter(json: boolean): (logs: readonly LogRecord[]) => void {
+  return (logs) => {
+    for (const l of logs) {
+      if (l.stream === "stdout" || l.stream === "stderr") {
+        const bytes = l.data ?? Buffer.from(l.message);
+        if (l.stream === "stdout" && !json) process.stdout.write(bytes);
+        else process.stderr.write(bytes);
+      } else process.stderr.write((l.level === "info" ? "" : `${l.level}: `) + l.message + (l.message.endsWith("\n") ? "" : "\n"));
+    }
+  };
 }
 
 /** Executes a run in this process and reports how it ended; returns the exit code. */
@@ -41,6 +51,7 @@ export async function executeAndReport(store: Store, runId: string, opts: Execut
   process.on("SIGTERM", onSignal);
   let run: RunRecord;
   const owner = newOwnerId();
+  const print = logPrinter(opts.json ?? false);
   // One attempt of one run of the family; the root gets the upgrade and the new grants.
   const executeOne = async (id: string): Promise<RunRecord> => {
     const root = id === runId;
@@ -61,13 +72,13 @@ export async function executeAndReport(store: Store, runId: string, opts: Execut
         db: opts.db ?? store.location,
         durability: opts.durability ?? "process",
         timeoutMs,
-        ...(!opts.quiet && { onLogs: printLogs }),
+        ...(!opts.quiet && { onLogs: print }),
       });
     }
     return executeRun(id, {
       ...common,
       store,
-      ...(!opts.quiet && { onLogs: (_run: RunRecord, logs: readonly LogRecord[]) => printLogs(logs) }),
+      ...(!opts.quiet && { onLogs: (_run: RunRecord, logs: readonly LogRecord[]) => print(logs) }),
     });
   };
   try {
@@ -95,6 +106,10 @@ export function report(run: RunRecord, json: boolean): number {
       }
       return EXIT.ok;
     case "failed":
+      // A WASI program that exited with a code: dwe exits with it and adds nothing (as wasmtime).
+      // `--json` (status, error.code "exit", error.exit_code) tells it from dwe's own outcomes.
+      // A code the OS would truncate to 0 (256, -1…) is 1: a failure never looks like success.
+      if (run.error?.exitCode !== undefined) return run.error.exitCode & 0xff || EXIT.runFailed;
       process.stderr.write(`dwe: run ${run.id} failed: ${run.error?.code ?? "error"}: ${run.error?.message ?? "unknown error"}\n`);
       return EXIT.runFailed;
     case "cancelled":

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { basename } from "node:path";
 import { RunStateError, UsageError } from "../../errors.js";
 import { checkMemoryFits, chooseEntry, inspectModule } from "../../runtime/module-loader.js";
 import { COMPONENT_ARTIFACT, componentArtifactFor } from "../../runtime/component-loader.js";
@@ -60,7 +61,8 @@ export async function runCommand(modulePath: string, args: string[], flags: RunF
       module: info.sha256,
       entry,
       input,
-      config: { grants, args, env, timeoutMs, maxMemoryBytes, ...(childLimits && { childLimits }) },
+      // argv[0] is the module's file name, as wasmtime passes it.
+      config: { grants, args, env, timeoutMs, maxMemoryBytes, argv0: basename(modulePath), ...(childLimits && { childLimits }) },
       parentId: null,
       status: "pending",
     });
