@@ -1,8 +1,9 @@
 import http from "node:http";
 import https from "node:https";
+import type { Socket } from "node:net";
 import { GuestVisibleError } from "../engine/errors.js";
 import { netAllowed } from "../engine/executor/grants.js";
-import type { HostFunction } from "./types.js";
+import { stopReason, type HostContext, type HostFunction } from "./types.js";
 import { BadRequest, RequestFields } from "./request-fields.js";
 
 export const MAX_HTTP_BODY = 64 * 1024 * 1024;
@@ -23,6 +24,41 @@ const agents = {
 };
 
 /**
+ * Headers that frame the message or manage the connection. dwe frames the request itself (it sends
+ * Content-Length for the body it was given) and owns the connection, so a guest header of these
+ * kinds would contradict it (a Transfer-Encoding next to dwe's Content-Length desynchronizes the
+ * server and any proxy) or turn the request into something else (Upgrade, a different Host).
+ */
+const FORBIDDEN_HEADERS = new Set([
+  "connection",
+  "content-length",
+  "expect",
+  "host",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+]);
+/** RFC 9110 token: a header name. */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** A header value: visible characters, spaces and tabs; no CR, LF or NUL. */
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\uffff]*$/;
+
+function checkHeaders(headers: Record<string, string>): void {
+  for (const [name, value] of Object.entries(headers)) {
+    if (!TOKEN.test(name)) throw new GuestVisibleError("invalid", `header name ${JSON.stringify(name)} is not a valid HTTP token`);
+    if (!FIELD_VALUE.test(value)) {
+      throw new GuestVisibleError("invalid", `header '${name}' has a value with CR, LF, NUL or another control character`);
+    }
+    if (FORBIDDEN_HEADERS.has(name.toLowerCase())) {
+      throw new GuestVisibleError("invalid", `header '${name}' cannot be set: dwe frames the request and manages the connection itself`);
+    }
+  }
+}
+
+/**
  * `http.request`: an external effect, at-least-once by default. Each request carries the call's
  * idempotency key in the `Idempotency-Key` header, the same on every retry after a crash.
  */
@@ -33,10 +69,13 @@ export const httpRequest: HostFunction<HttpRequest> = {
     const f = new RequestFields("http.request", request);
     const method = (f.optStr("method") ?? "GET").toUpperCase();
     if (!/^[A-Z]{1,16}$/.test(method)) throw new BadRequest("http.request", "field 'method' must be an HTTP method such as GET");
+    if (method === "CONNECT") throw new GuestVisibleError("invalid", "the CONNECT method is not supported: http.request makes one request");
+    const headers = f.strMap("headers");
+    checkHeaders(headers);
     return {
       method,
       url: f.str("url"),
-      headers: f.strMap("headers"),
+      headers,
       body: f.bytes("body"),
       timeoutMs: f.optUint("timeout_ms", 3_600_000) ?? DEFAULT_TIMEOUT_MS,
       atMostOnce: f.bool("at_most_once"),
@@ -60,45 +99,90 @@ export const httpRequest: HostFunction<HttpRequest> = {
         `network access to ${url.hostname}:${port} was not granted; run with --allow-net ${url.hostname}`,
       );
     }
-    const headers: Record<string, string> = { ...req.headers };
-    if (!Object.keys(headers).some((h) => h.toLowerCase() === "idempotency-key")) headers["Idempotency-Key"] = ctx.key;
-    headers["content-length"] = String(req.body.length);
-    const lib = url.protocol === "https:" ? https : http;
-    return new Promise((resolve, reject) => {
-      const r = lib.request(
-        url,
-        {
-          method: req.method,
-          headers,
-          agent: url.protocol === "https:" ? agents.https : agents.http,
-          timeout: req.timeoutMs,
-          signal: ctx.signal,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on("data", (c: Buffer) => {
-            size += c.length;
-            if (size > MAX_HTTP_BODY) {
-              res.destroy();
-              reject(new GuestVisibleError("invalid", `response body from ${url.host} is over ${MAX_HTTP_BODY} bytes`));
-              return;
-            }
-            chunks.push(c);
-          });
-          res.on("error", (e) => reject(new GuestVisibleError("network", `reading the response from ${url.host}: ${e.message}`)));
-          res.on("end", () => {
-            const hdrs: Record<string, string> = {};
-            for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) hdrs[k] = Array.isArray(v) ? v.join(", ") : v;
-            resolve({ status: res.statusCode ?? 0, headers: hdrs, body: new Uint8Array(Buffer.concat(chunks)), key: ctx.key });
-          });
-        },
-      );
-      r.on("timeout", () => r.destroy(new GuestVisibleError("timeout", `no answer from ${url.host} within ${req.timeoutMs} ms`)));
-      r.on("error", (e) =>
-        reject(e instanceof GuestVisibleError ? e : new GuestVisibleError("network", `${req.method} ${url.href} failed: ${e.message}`)),
-      );
-      r.end(req.body);
-    });
+    return send(ctx, req, url);
   },
 };
+
+interface HttpResult {
+  status: number;
+  headers: Record<string, string>;
+  body: Uint8Array;
+  key: string;
+}
+
+/**
+ * Sends the request and reads the whole response within `timeoutMs` from the start: a total
+ * deadline, so a server that answers slowly, drips its body or never finishes cannot hold the call
+ * (a socket idle timeout would not stop a drip). Ends early when the run is stopped (ctx.signal),
+ * with the stop's reason, so the call stays in flight in the journal instead of getting an answer.
+ */
+function send(ctx: HostContext, req: HttpRequest, url: URL): Promise<HttpResult> {
+  const headers: Record<string, string> = { ...req.headers };
+  if (!Object.keys(headers).some((h) => h.toLowerCase() === "idempotency-key")) headers["Idempotency-Key"] = ctx.key;
+  headers["content-length"] = String(req.body.length);
+  const lib = url.protocol === "https:" ? https : http;
+  const what = `${req.method} ${url.href}`;
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (err: Error | undefined, value?: HttpResult): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      ctx.signal.removeEventListener("abort", onAbort);
+      if (err === undefined) resolve(value!);
+      else {
+        r.destroy();
+        reject(err);
+      }
+    };
+    const onAbort = () => settle(stopReason(ctx.signal));
+    const deadline = setTimeout(
+      () => settle(new GuestVisibleError("timeout", `${what} did not complete within its timeout of ${req.timeoutMs} ms`)),
+      req.timeoutMs,
+    );
+    let answered = false;
+    const r = lib.request(url, { method: req.method, headers, agent: url.protocol === "https:" ? agents.https : agents.http }, (res) => {
+      answered = true;
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on("data", (c: Buffer) => {
+        size += c.length;
+        if (size > MAX_HTTP_BODY) {
+          res.destroy();
+          settle(new GuestVisibleError("invalid", `response body from ${url.host} is over ${MAX_HTTP_BODY} bytes`));
+          return;
+        }
+        chunks.push(c);
+      });
+      res.on("error", (e) => settle(new GuestVisibleError("network", `reading the response from ${url.host}: ${e.message}`)));
+      res.on("end", () => {
+        const hdrs: Record<string, string> = {};
+        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) hdrs[k] = Array.isArray(v) ? v.join(", ") : v;
+        settle(undefined, { status: res.statusCode ?? 0, headers: hdrs, body: new Uint8Array(Buffer.concat(chunks)), key: ctx.key });
+      });
+      // A response cut off mid-body ends with 'close' and no 'end' (or 'error'): not an answer.
+      res.on("close", () => {
+        if (!res.complete) settle(new GuestVisibleError("network", `the response from ${url.host} was cut off`));
+      });
+    });
+    // A server that switches protocols (101) hands over the raw socket, which Node gives only to an
+    // 'upgrade' listener; without one the request would neither answer nor fail.
+    r.on("upgrade", (res: http.IncomingMessage, socket: Socket) => {
+      socket.destroy();
+      settle(
+        new GuestVisibleError(
+          "network",
+          `${what}: the server switched protocols (${res.statusCode ?? 101}), which http.request does not support`,
+        ),
+      );
+    });
+    r.on("error", (e) => settle(e instanceof GuestVisibleError ? e : new GuestVisibleError("network", `${what} failed: ${e.message}`)));
+    r.on("close", () => {
+      // Closed before any response (and without an 'error'): say so rather than wait for the deadline.
+      if (!answered) settle(new GuestVisibleError("network", `${what} failed: the connection closed before a response`));
+    });
+    if (ctx.signal.aborted) onAbort();
+    else ctx.signal.addEventListener("abort", onAbort, { once: true });
+    r.end(req.body);
+  });
+}

@@ -50,6 +50,12 @@ export interface HostContext {
   readonly services: RunServices;
 }
 
+/** Why the run was stopped: the abort reason (RunCancelled, ShutdownRequested, a timeout), thrown as is. */
+export function stopReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new Error("the run was stopped");
+}
+
 /** Result of a host function: any msgpack-encodable value (`undefined` becomes nil). */
 export type HostResult = unknown;
 

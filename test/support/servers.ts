@@ -1,5 +1,5 @@
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 
 export interface Received {
   method: string;
@@ -49,6 +49,44 @@ export class CountingServer {
 
   async stop(): Promise<void> {
     this.server?.closeAllConnections();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+}
+
+/**
+ * A TCP server on 127.0.0.1 that answers HTTP by hand, for servers that misbehave in ways
+ * node:http will not (switching protocols, dripping a body forever). `answer` gets each
+ * connection and the raw bytes of its first request head; `heads` keeps every request head.
+ */
+export class RawHttpServer {
+  readonly heads: string[] = [];
+  private server: net.Server | null = null;
+  private readonly sockets = new Set<net.Socket>();
+
+  constructor(private readonly answer: (socket: net.Socket, head: string) => void) {}
+
+  async start(): Promise<string> {
+    this.server = net.createServer((socket) => {
+      this.sockets.add(socket);
+      socket.on("close", () => this.sockets.delete(socket));
+      socket.on("error", () => undefined);
+      let head = "";
+      const onData = (c: Buffer) => {
+        head += c.toString("latin1");
+        const end = head.indexOf("\r\n\r\n");
+        if (end < 0) return;
+        socket.off("data", onData);
+        this.heads.push(head.slice(0, end));
+        this.answer(socket, head.slice(0, end));
+      };
+      socket.on("data", onData);
+    });
+    await new Promise<void>((r) => this.server!.listen(0, "127.0.0.1", r));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/`;
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
   }
 }
