@@ -1,10 +1,14 @@
 import { spawn } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, constants, mkdtempSync, openSync, readSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { GuestVisibleError } from "../engine/errors.js";
-import { shellAllowed } from "../engine/executor/grants.js";
-import type { HostFunction } from "./types.js";
+import { findOnPath, grantedProgram, type Grants } from "../engine/executor/grants.js";
+import { checkExecEnv } from "./exec-env.js";
+import { fdPath } from "./confined-root.js";
+import { fsError, resolveGuestPath } from "./fs-sandbox.js";
+import { killGroup, trackGroup, untrackGroup } from "./process-groups.js";
+import { stopReason, type HostContext, type HostFunction } from "./types.js";
 import { RequestFields } from "./request-fields.js";
 
 export const MAX_EXEC_OUTPUT = 16 * 1024 * 1024;
@@ -12,6 +16,8 @@ export const MAX_EXEC_OUTPUT = 16 * 1024 * 1024;
 export const MAX_OUTPUT_FILE = 1024 * 1024;
 const DEFAULT_TIMEOUT_MS = 60_000;
 const DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin";
+/** After the program exits, how long a process that escaped its group may keep the output pipes open. */
+const PIPE_GRACE_MS = 2_000;
 
 interface ExecRequest {
   argv: string[];
@@ -56,6 +62,15 @@ class OutputFile {
   }
 }
 
+interface ExecResult {
+  code: number;
+  signal: string | null;
+  stdout: Uint8Array;
+  stderr: Uint8Array;
+  key: string;
+  output_file?: Uint8Array;
+}
+
 class Capture {
   private readonly chunks: Buffer[] = [];
   private size = 0;
@@ -74,7 +89,7 @@ class Capture {
 /**
  * `exec`: runs a program (no shell unless asked for), only with --allow-shell. At-least-once by
  * default; the command sees its idempotency key in DWE_IDEMPOTENCY_KEY. Nothing of the host's
- * environment leaks in but PATH.
+ * environment leaks in but PATH. See docs/security.md ("Commands") for the rules enforced here.
  */
 export const exec: HostFunction<ExecRequest> = {
   name: "exec",
@@ -83,6 +98,7 @@ export const exec: HostFunction<ExecRequest> = {
     const f = new RequestFields("exec", request);
     const argv = f.strList("argv");
     if (argv.length === 0 || argv[0] === "") throw new GuestVisibleError("invalid", "exec needs a program in argv[0]");
+    if (argv.some((a) => a.includes("\0"))) throw new GuestVisibleError("invalid", "exec arguments cannot contain NUL bytes");
     return {
       argv,
       cwd: f.optStr("cwd"),
@@ -95,15 +111,11 @@ export const exec: HostFunction<ExecRequest> = {
   },
   atMostOnce: (req) => req.atMostOnce,
   perform(ctx, req) {
-    const program = req.argv[0]!;
-    if (!shellAllowed(ctx.grants, program)) {
-      throw new GuestVisibleError(
-        "denied",
-        ctx.grants.shell === false
-          ? `running commands was not granted; run with --allow-shell`
-          : `running '${program}' was not granted; add it to --allow-shell`,
-      );
-    }
+    const name = req.argv[0]!;
+    const file = programFile(ctx.grants, name);
+    const allowed = ctx.grants.envOverride ?? [];
+    checkExecEnv(req.env, allowed);
+    const cwd = workingDirectory(ctx.grants, req.cwd);
     const outputFile = req.outputFile ? new OutputFile() : null;
     const env = {
       PATH: process.env.PATH ?? DEFAULT_PATH,
@@ -111,38 +123,127 @@ export const exec: HostFunction<ExecRequest> = {
       DWE_IDEMPOTENCY_KEY: ctx.key,
       ...(outputFile && { DWE_OUTPUT: outputFile.path }),
     };
-    const cwd = resolve(ctx.cwd, req.cwd ?? ".");
-    return new Promise((resolvePromise, reject) => {
-      const child = spawn(program, req.argv.slice(1), { cwd, env, stdio: ["pipe", "pipe", "pipe"], signal: ctx.signal });
-      const out = new Capture();
-      const err = new Capture();
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        child.kill("SIGKILL");
-      }, req.timeoutMs);
-      child.stdout.on("data", (c: Buffer) => out.add(c));
-      child.stderr.on("data", (c: Buffer) => err.add(c));
-      child.stdin.on("error", () => undefined); // the program may exit without reading its input
-      child.on("error", (e: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        outputFile?.remove();
-        if (e.code === "ENOENT") reject(new GuestVisibleError("not_found", `program '${program}' not found (cwd ${cwd})`));
-        else if (e.name === "AbortError") reject(e);
-        else reject(new GuestVisibleError("io", `cannot run '${program}': ${e.message}`));
-      });
-      child.on("close", (code, signal) => {
-        clearTimeout(timer);
-        resolvePromise({
-          code: code ?? -1,
-          signal: signal ?? (timedOut ? "SIGKILL" : null),
-          stdout: out.bytes(),
-          stderr: err.bytes(),
-          key: ctx.key,
-          ...(outputFile && { output_file: outputFile.take() }),
-        });
-      });
-      child.stdin.end(req.stdin);
-    });
+    return run(ctx, req, file, cwd, env, outputFile);
   },
 };
+
+/**
+ * The file to execute for argv[0]: a list grant's fixed path; with any program granted, a bare name
+ * is looked up on the host's PATH (dwe's own, never the one the guest passes in `env`).
+ */
+function programFile(grants: Grants, name: string): string {
+  if (grants.shell === false) throw new GuestVisibleError("denied", "running commands was not granted; run with --allow-shell");
+  if (grants.shell !== true) {
+    const granted = grantedProgram(grants, name);
+    if (!granted) throw new GuestVisibleError("denied", `running '${name}' was not granted; add it to --allow-shell`);
+    return granted.path;
+  }
+  if (name.includes("/")) return name;
+  const found = findOnPath(name, process.env.PATH ?? DEFAULT_PATH);
+  if (found === null) throw new GuestVisibleError("not_found", `program '${name}' not found on the host's PATH`);
+  return found;
+}
+
+/**
+ * The command's working directory: `cwd` is a guest path, resolved (symlinks confined) through its
+ * grant's root like a file path; without one, the first granted directory. Never dwe's own working
+ * directory, and nothing without a grant. The host path handed to the command is the directory
+ * actually opened (read back from its descriptor), not the path as the guest wrote it.
+ */
+function workingDirectory(grants: Grants, cwd: string | undefined): string {
+  const first = grants.dirs[0];
+  if (!first) {
+    throw new GuestVisibleError(
+      "denied",
+      "exec runs its command in a granted directory, and none was granted; run with --dir HOST:GUEST (the first one is the default cwd)",
+    );
+  }
+  const path = cwd ?? first.guest;
+  const { root, rel } = resolveGuestPath(grants, path, false);
+  try {
+    return root.withOpen(rel === "" ? "." : rel, constants.O_RDONLY, { follow: true, type: "dir" }, (fd) => readlinkSync(fdPath(fd)));
+  } catch (err) {
+    throw fsError(err, path);
+  }
+}
+
+/**
+ * Runs the command as the leader of its own process group and answers when it has exited and its
+ * output is in. Whatever it left running in its group is killed then; on `timeout_ms` the whole
+ * group is killed; when the run is stopped (timeout, cancel, shutdown) the group is killed and
+ * the stop's reason thrown, so the call stays in flight in the journal.
+ */
+function run(
+  ctx: HostContext,
+  req: ExecRequest,
+  file: string,
+  cwd: string,
+  env: Record<string, string>,
+  outputFile: OutputFile | null,
+): Promise<ExecResult> {
+  const name = req.argv[0]!;
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, req.argv.slice(1), { argv0: name, cwd, env, stdio: ["pipe", "pipe", "pipe"], detached: true });
+    const pid = child.pid;
+    if (pid !== undefined) trackGroup(pid);
+    const out = new Capture();
+    const err = new Capture();
+    let timedOut = false;
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+    let settled = false;
+    let grace: NodeJS.Timeout | undefined;
+    const end = (): void => {
+      settled = true;
+      clearTimeout(deadline);
+      clearTimeout(grace);
+      ctx.signal.removeEventListener("abort", onAbort);
+      if (pid !== undefined) {
+        killGroup(pid);
+        untrackGroup(pid);
+      }
+      child.stdout.destroy();
+      child.stderr.destroy();
+    };
+    const answer = (): void => {
+      if (settled || exit === null) return;
+      end();
+      resolve({
+        code: exit.code ?? -1,
+        signal: exit.signal ?? (timedOut ? "SIGKILL" : null),
+        stdout: out.bytes(),
+        stderr: err.bytes(),
+        key: ctx.key,
+        ...(outputFile && { output_file: outputFile.take() }),
+      });
+    };
+    const fail = (e: Error): void => {
+      if (settled) return;
+      end();
+      outputFile?.remove();
+      reject(e);
+    };
+    const onAbort = () => fail(stopReason(ctx.signal));
+    const deadline = setTimeout(() => {
+      timedOut = true;
+      if (pid !== undefined) killGroup(pid);
+    }, req.timeoutMs);
+    child.stdout.on("data", (c: Buffer) => out.add(c));
+    child.stderr.on("data", (c: Buffer) => err.add(c));
+    child.stdin.on("error", () => undefined); // the program may exit without reading its input
+    child.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "ENOENT") fail(new GuestVisibleError("not_found", `program '${name}' (${file}) not found`));
+      else fail(new GuestVisibleError("io", `cannot run '${name}': ${e.message}`));
+    });
+    child.on("exit", (code, signal) => {
+      exit = { code, signal };
+      // Nothing the command started outlives it: its group goes now, so the pipes its leftovers
+      // hold close. One that left the group (setsid) gets a short grace to let go of the pipes.
+      if (pid !== undefined) killGroup(pid);
+      grace = setTimeout(answer, PIPE_GRACE_MS);
+    });
+    child.on("close", answer);
+    if (ctx.signal.aborted) onAbort();
+    else ctx.signal.addEventListener("abort", onAbort, { once: true });
+    child.stdin.end(req.stdin);
+  });
+}

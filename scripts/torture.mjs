@@ -58,6 +58,8 @@ const keysLog = join(dir, "exec-keys.log");
 // An `sh` first on PATH that does the real work, then records the command's idempotency key.
 const bin = join(dir, "bin");
 mkdirSync(bin);
+// The commands run in the granted directory `files` (never dwe's own working directory).
+mkdirSync(join(dir, "files"));
 writeFileSync(
   join(bin, "sh"),
   `#!/bin/bash\n/bin/sh "$@"; st=$?\nprintf '%s|%s\\n' "$DWE_IDEMPOTENCY_KEY" "$2" >> '${keysLog}'\nexit $st\n`,
@@ -117,6 +119,8 @@ function attemptRun(r) {
         r.id,
         "--quiet",
         "--allow-shell",
+        "--dir",
+        "files",
         "--allow-net",
         "127.0.0.1",
         "--input",
@@ -205,8 +209,8 @@ for (const row of stored) {
   let repeats = 0;
   const http = received.get(row.id) ?? [];
   const execs = execLines.filter((l) => l.endsWith(`>> 'out-${row.id}.txt'`));
-  const fileLines = existsSync(join(dir, `out-${row.id}.txt`))
-    ? readFileSync(join(dir, `out-${row.id}.txt`), "utf8")
+  const fileLines = existsSync(join(dir, "files", `out-${row.id}.txt`))
+    ? readFileSync(join(dir, "files", `out-${row.id}.txt`), "utf8")
         .split("\n")
         .filter((l) => l !== "")
     : [];

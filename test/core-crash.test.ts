@@ -28,6 +28,7 @@ describe.each(["effects", "effects-rust"])("%s example, SIGKILL and resume", (na
 
   beforeEach(async () => {
     w = workdir();
+    mkdirSync(join(w.dir, "files"));
     server = new CountingServer();
     url = await server.start();
   });
@@ -37,7 +38,19 @@ describe.each(["effects", "effects-rust"])("%s example, SIGKILL and resume", (na
   });
 
   const input = () => JSON.stringify({ n: N, file: "out.txt", url });
-  const runArgs = (id: string) => ["run", example(name), "--id", id, "--allow-shell", "--allow-net", "127.0.0.1", "--input", input()];
+  const runArgs = (id: string) => [
+    "run",
+    example(name),
+    "--id",
+    id,
+    "--allow-shell",
+    "--dir",
+    "files",
+    "--allow-net",
+    "127.0.0.1",
+    "--input",
+    input(),
+  ];
 
   async function finishAndCheck(id: string, env?: Record<string, string>): Promise<void> {
     const resumed = await dweAsync(["resume", id], { cwd: w.dir, db: w.db, ...(env && { env }) });
@@ -69,7 +82,7 @@ describe.each(["effects", "effects-rust"])("%s example, SIGKILL and resume", (na
       };
       const end = await exited(child);
       expect(end.signal).toBe("SIGKILL");
-      expect(lines(join(w.dir, "out.txt"))).toEqual(Array.from({ length: k + 1 }, (_, i) => String(i)));
+      expect(lines(join(w.dir, "files", "out.txt"))).toEqual(Array.from({ length: k + 1 }, (_, i) => String(i)));
 
       await finishAndCheck("h");
 
@@ -78,7 +91,7 @@ describe.each(["effects", "effects-rust"])("%s example, SIGKILL and resume", (na
       const keys = server.received.filter((r) => r.body === String(k)).map((r) => r.key);
       expect(keys[0]).toBeDefined();
       expect(keys[0]).toBe(keys[1]);
-      expect(lines(join(w.dir, "out.txt"))).toEqual(Array.from({ length: N }, (_, i) => String(i)));
+      expect(lines(join(w.dir, "files", "out.txt"))).toEqual(Array.from({ length: N }, (_, i) => String(i)));
     });
   }
 
@@ -105,7 +118,7 @@ describe.each(["effects", "effects-rust"])("%s example, SIGKILL and resume", (na
 
     await finishAndCheck("x", env);
 
-    const out = lines(join(w.dir, "out.txt"));
+    const out = lines(join(w.dir, "files", "out.txt"));
     for (let i = 0; i < N; i++) expect(countOf(out, String(i)), `line ${i}`).toBe(i === 2 ? 2 : 1);
     const execs = lines(keys).filter((l) => l.includes("echo 2 >>"));
     expect(execs).toHaveLength(2);
@@ -119,7 +132,7 @@ describe.each(["effects", "effects-rust"])("%s example, SIGKILL and resume", (na
     const r = await dweAsync(runArgs("clean"), { cwd: w.dir, db: w.db });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ steps: N });
-    expect(lines(join(w.dir, "out.txt"))).toEqual(Array.from({ length: N }, (_, i) => String(i)));
+    expect(lines(join(w.dir, "files", "out.txt"))).toEqual(Array.from({ length: N }, (_, i) => String(i)));
     expect(server.received.map((x) => x.key)).toEqual(Array.from({ length: N }, (_, i) => `clean:${4 * i + 3}`));
   });
 });

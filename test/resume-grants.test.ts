@@ -9,7 +9,7 @@ import Database from "better-sqlite3";
 
 interface Shown {
   status: string;
-  grants: { dirs: unknown[]; net: { host: string; port: number | null }[]; shell: boolean | string[] };
+  grants: { dirs: unknown[]; net: { host: string; port: number | null }[]; shell: boolean | { name: string; path: string }[] };
   error: { code: string; message: string } | null;
 }
 
@@ -51,14 +51,17 @@ describe("resume grants", () => {
       const line = r.stderr.trim();
       expect(line.split("\n")).toHaveLength(1);
       expect(line).toMatch(
-        /^dwe: error: resuming run narrow with .* would widen the grants it was started with \(net 127\.0\.0\.1:\d+; shell sh\); add --grant/,
+        /^dwe: error: resuming run narrow with .* would widen the grants it was started with \(net 127\.0\.0\.1:\d+; shell sh \(\/\S+\/sh\)\); add --grant/,
       );
     }
     const alone = await cli(["resume", "narrow", "--grant"]);
     expect(alone.code).toBe(2);
     expect(alone.stderr).toContain("--grant only confirms grant flags");
     expect(dumpDatabase(w.db, ["runs", "journal"])).toEqual(before);
-    expect((await show("narrow")).grants).toMatchObject({ shell: ["sh"], net: [{ host: "127.0.0.1", port: Number(new URL(url).port) }] });
+    expect((await show("narrow")).grants).toMatchObject({
+      shell: [{ name: "sh", path: expect.stringMatching(/\/sh$/) as unknown }],
+      net: [{ host: "127.0.0.1", port: Number(new URL(url).port) }],
+    });
   });
 
   it("with --grant the wider grants are used and stored", async () => {
@@ -95,6 +98,9 @@ describe("resume grants", () => {
     await detached("wide", ["--allow-shell", "--allow-net", "127.0.0.1"]);
     const r = await cli(["resume", "wide", "--allow-shell", "sh", "--allow-net", "127.0.0.1", "--quiet"]);
     expect(r.code, r.stderr).toBe(0);
-    expect((await show("wide")).grants).toMatchObject({ shell: ["sh"], net: [{ host: "127.0.0.1", port: null }] });
+    expect((await show("wide")).grants).toMatchObject({
+      shell: [{ name: "sh", path: expect.stringMatching(/\/sh$/) as unknown }],
+      net: [{ host: "127.0.0.1", port: null }],
+    });
   });
 });

@@ -61,7 +61,9 @@ export interface NewBenchRun {
 
 /** Creates a pending run of `module` with `input`; returns its id. */
 export async function createRun(store: SqliteStore, r: NewBenchRun): Promise<RunRecord> {
-  const grants: Grants = { dirs: [], net: r.net ? parseNetGrants(r.net) : [], shell: r.shell ?? false };
+  // A command runs in a granted directory: the system's temporary directory, read-only.
+  const dirs = r.shell ? [{ host: tmpdir(), guest: "/tmp", readonly: true }] : [];
+  const grants: Grants = { dirs, net: r.net ? parseNetGrants(r.net) : [], shell: r.shell ?? false };
   return store.createRun({
     id: `bench-${process.pid}-${++runCounter}`,
     module: r.module,

@@ -72,7 +72,12 @@ const grantOptions = (cmd: Command) =>
   cmd
     .option("--dir <HOST[:GUEST][:ro]>", "grant a host directory to the guest (repeatable)", collect)
     .option("--allow-net <hosts>", "grant HTTP to HOST[:PORT],… (repeatable)", collect)
-    .option("--allow-shell [programs]", "grant exec: any program, or only the listed ones (comma-separated)");
+    .option("--allow-shell [programs]", "grant exec: any program, or only the listed ones (comma-separated, fixed to their PATH entry now)")
+    .option(
+      "--allow-env-override <names>",
+      "let exec's env set these protected variables, e.g. PATH,LD_LIBRARY_PATH (repeatable)",
+      collect,
+    );
 
 const runCmd = grantOptions(
   program

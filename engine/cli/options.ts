@@ -1,7 +1,14 @@
 import { readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { UsageError } from "../errors.js";
-import { type Grants, parseDirGrant, parseNetGrants, parseShellGrant } from "../executor/grants.js";
+import {
+  type Grants,
+  checkProgramsOutsideWritableDirs,
+  parseDirGrant,
+  parseEnvOverride,
+  parseNetGrants,
+  parseShellGrant,
+} from "../executor/grants.js";
 import { refuseGrantsOverDweFiles } from "../executor/dwe-files.js";
 
 /** Commander collector for repeatable flags. */
@@ -13,6 +20,7 @@ export interface GrantFlags {
   dir?: string[];
   allowNet?: string[];
   allowShell?: string | boolean;
+  allowEnvOverride?: string[];
 }
 
 /** The grants of the flags; refused when one would expose dwe's own files for the database `db`. */
@@ -22,12 +30,18 @@ export function grantsFromFlags(flags: GrantFlags, cwd: string, db: string): Gra
       `--allow-shell took '${flags.allowShell}' as a program list; put the module path first, or write --allow-shell=PROGRAMS`,
     );
   }
-  const grants = {
+  const envOverride = parseEnvOverride(flags.allowEnvOverride);
+  if (envOverride.length > 0 && (flags.allowShell === undefined || flags.allowShell === false)) {
+    throw new UsageError("--allow-env-override only applies to commands: add --allow-shell, or drop it");
+  }
+  const grants: Grants = {
     dirs: (flags.dir ?? []).map((d) => parseDirGrant(d, cwd)),
     net: (flags.allowNet ?? []).flatMap((n) => parseNetGrants(n)),
     shell: parseShellGrant(flags.allowShell),
+    ...(envOverride.length > 0 && { envOverride }),
   };
   refuseGrantsOverDweFiles(grants, db);
+  checkProgramsOutsideWritableDirs(grants);
   return grants;
 }
 

@@ -201,10 +201,17 @@ async function attempt(lease: Lease, previous: { status: RunStatus; wakeAt: numb
   const onAbort = () => abort.abort(o.signal?.reason);
   if (o.signal?.aborted) onAbort();
   else o.signal?.addEventListener("abort", onAbort, { once: true });
+  // A cancelled run does not wait for an effect in flight (a shutdown does): its command's process
+  // group is killed, its request aborted (host functions watch the signal).
+  const onStop = () => {
+    if (o.stop?.reason instanceof RunCancelled) abort.abort(o.stop.reason);
+  };
+  o.stop?.addEventListener("abort", onStop, { once: true });
   try {
     return await attemptListening(lease, previous, o, abort);
   } finally {
     o.signal?.removeEventListener("abort", onAbort);
+    o.stop?.removeEventListener("abort", onStop);
   }
 }
 

@@ -6,6 +6,7 @@ import type { RunRecord, Store } from "../store/types.js";
 import type { Grants } from "./grants.js";
 import type { FromRunThread, RunThreadData, ToRunThread } from "./run-thread-protocol.js";
 import { ShutdownRequested } from "./run-executor.js";
+import { killGroupsOfThread } from "../../host-functions/process-groups.js";
 
 const LEASE_TTL_MS = 30_000;
 /** Time the thread gets past the run's timeout to stop the guest at a host call by itself. */
@@ -60,6 +61,9 @@ export async function executeInThread(store: Store, runId: string, o: ThreadedRu
     ...(o.grants !== undefined && { grants: o.grants }),
   };
   const worker = new Worker(new URL("./run-thread.js", import.meta.url), { workerData: data, stdout: false, stderr: false });
+  const thread = worker.threadId;
+  // A terminated thread cannot end the commands it started: this thread does.
+  worker.on("exit", () => killGroupsOfThread(thread));
   const send = (m: ToRunThread) => worker.postMessage(m);
   const heartbeat = setInterval(
     () =>

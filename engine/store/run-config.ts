@@ -36,7 +36,11 @@ export function runConfigProblem(v: unknown): string | null {
       return "has a malformed --allow-net grant";
     }
   }
-  if (typeof g.shell !== "boolean" && !isStrings(g.shell)) return "has a malformed --allow-shell grant";
+  // A program list: {name, path} entries; bare names are what an older dwe stored (they grant nothing now).
+  const isProgram = (p: unknown) =>
+    typeof p === "string" || (isObject(p) && typeof p.name === "string" && typeof p.path === "string" && p.path.startsWith("/"));
+  if (typeof g.shell !== "boolean" && !(Array.isArray(g.shell) && g.shell.every(isProgram))) return "has a malformed --allow-shell grant";
+  if (g.envOverride !== undefined && !isStrings(g.envOverride)) return "has a malformed --allow-env-override grant";
   if (!isStrings(v.args)) return "has malformed args";
   if (!isObject(v.env) || !Object.values(v.env).every((s) => typeof s === "string")) return "has a malformed env";
   if (!isLimit(v.timeoutMs)) return "has a malformed timeout";

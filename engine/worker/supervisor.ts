@@ -5,6 +5,7 @@ import { Worker } from "node:worker_threads";
 import { describeError } from "../errors.js";
 import type { ClaimedRun, Lease, RunStatus, Store } from "../store/types.js";
 import { GuestClock, type FromThread, type ThreadData, type ToThread } from "./protocol.js";
+import { killGroupsOfThread } from "../../host-functions/process-groups.js";
 
 export interface SupervisorOptions {
   store: Store;
@@ -99,7 +100,10 @@ export class Supervisor {
     worker.on("error", (err) => {
       this.o.log(`executor thread ${index} crashed: ${describeError(err).message}`);
     });
+    const thread = worker.threadId;
     worker.on("exit", () => {
+      // A terminated thread cannot end the commands it started: this thread does.
+      killGroupsOfThread(thread);
       if (!slot.dead && !this.draining) void this.replace(slot, null);
     });
     return slot;

@@ -135,10 +135,16 @@ function waitsFor(journal: readonly JournalEntry[]): string {
  * grants with --grant.
  */
 export function resumeGrants(runId: string, stored: Grants, flags: ResumeFlags): Grants | undefined {
-  const given = flags.dir !== undefined || flags.allowNet !== undefined || (flags.allowShell !== undefined && flags.allowShell !== false);
+  const given =
+    flags.dir !== undefined ||
+    flags.allowNet !== undefined ||
+    flags.allowEnvOverride !== undefined ||
+    (flags.allowShell !== undefined && flags.allowShell !== false);
   if (!given) {
     if (flags.grant)
-      throw new UsageError("--grant only confirms grant flags (--dir, --allow-net, --allow-shell); give the grants to widen");
+      throw new UsageError(
+        "--grant only confirms grant flags (--dir, --allow-net, --allow-shell, --allow-env-override); give the grants to widen",
+      );
     return undefined;
   }
   const grants = grantsFromFlags(flags, process.cwd(), dbPath(flags));

@@ -2,7 +2,7 @@
 //
 // Input: {"n": N, "file": PATH, "url": URL}. For i in 0..N-1, in this order:
 //   1. read the clock                            (clock.now)
-//   2. exec ["sh", "-c", "echo <i> >> '<PATH>'"]  (exec; PATH relative to the host's cwd)
+//   2. exec ["sh", "-c", "echo <i> >> '<PATH>'"]  (exec; PATH relative to the first --dir)
 //   3. POST "<i>" to URL                          (http.request)
 //   4. log "step <i>"                             (log)
 // Output: {"steps":N}. If a call returns an error, the run fails with that error's message.
