@@ -163,6 +163,8 @@ export class ConfinedRoot {
         // ELOOP: the final component is a symlink (O_NOFOLLOW). With O_CREAT|O_EXCL the kernel
         // answers EEXIST for a symlink instead, as POSIX asks.
         if (code === "ELOOP" && (opts.follow || wantDir)) return IS_LINK;
+        // With O_DIRECTORY, Linux answers ENOTDIR (not ELOOP) for a symlink, even one to a directory.
+        if (code === "ENOTDIR" && wantDir && lstatSync(fdPath(dir, name)).isSymbolicLink()) return IS_LINK;
         // ENXIO: a FIFO without a reader opened for writing, or a socket.
         if (code === "ENXIO") throw this.notRegular(rel, "a FIFO or socket");
         throw err;

@@ -31,6 +31,8 @@ describe("exec grants", () => {
     mkdirSync(data);
     mkdirSync(join(w.dir, "outside"));
     symlinkSync(join(w.dir, "outside"), join(data, "link"));
+    mkdirSync(join(data, "sub"));
+    symlinkSync("sub", join(data, "inside"));
   });
   afterAll(() => w.cleanup());
 
@@ -127,6 +129,11 @@ describe("exec grants", () => {
     const r = await cli(["run", m, "--id", "pwd", "--allow-shell", "pwd", "--dir", `${data}:/data`, "--quiet"]);
     expect(r.code, r.stderr).toBe(0);
     expect(stdoutOf("pwd")).toBe(realpathSync(data) + "\n");
+    // A cwd through a symlink that stays inside the grant is followed.
+    const inside = opGuest(w.dir, "pwd-inside", "exec", { argv: ["pwd"], cwd: "/data/inside" });
+    const ri = await cli(["run", inside, "--id", "pwd-inside", "--allow-shell", "pwd", "--dir", `${data}:/data`, "--quiet"]);
+    expect(ri.code, ri.stderr).toBe(0);
+    expect(stdoutOf("pwd-inside")).toBe(realpathSync(join(data, "sub")) + "\n");
     const none = await cli(["run", m, "--id", "pwd-none", "--allow-shell", "pwd", "--quiet"]);
     failsWith(none, "pwd-none", "denied", "exec runs its command in a granted directory, and none was granted");
   });

@@ -56,7 +56,6 @@ describe("exec process groups", () => {
     });
     const r = await runFor(w, ["run", m, "--id", "timeout", ...grants, "--quiet"]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.ms).toBeLessThan(30_000);
     expect(runOutput(w.db, "timeout")).toMatchObject({ code: -1, signal: "SIGKILL" });
     await expectAllGone(pids);
   });

@@ -6,6 +6,8 @@ import { dweAsync, example, workdir } from "./support/cli.js";
 import { CountingServer } from "./support/servers.js";
 import { abiGuest } from "./support/guest-wat.js";
 import Database from "better-sqlite3";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 
 interface Shown {
   status: string;
@@ -27,6 +29,7 @@ describe("resume grants", () => {
   };
 
   beforeAll(async () => {
+    mkdirSync(join(w.dir, "files")); // the commands' working directory, granted with --dir files
     url = await server.start();
   });
   afterAll(async () => {
@@ -66,14 +69,14 @@ describe("resume grants", () => {
 
   it("with --grant the wider grants are used and stored", async () => {
     await detached("bare2", []);
-    const r = await cli(["resume", "bare2", "--allow-shell", "--allow-net", "127.0.0.1", "--grant", "--quiet"]);
+    const r = await cli(["resume", "bare2", "--allow-shell", "--dir", "files", "--allow-net", "127.0.0.1", "--grant", "--quiet"]);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ steps: 2 });
     const s = await show("bare2");
     expect(s.status).toBe("completed");
     expect(s.grants).toMatchObject({ shell: true, net: [{ host: "127.0.0.1", port: null }] });
     const text = (await cli(["show", "bare2"])).stdout;
-    expect(text).toMatch(/grants +net 127\.0\.0\.1; shell \(any program\)/);
+    expect(text).toMatch(/grants +dir \S+ -> \S+; net 127\.0\.0\.1; shell \(any program\)/);
   });
 
   it("a program list grant admits the named programs only, not a path that ends in one of their names", async () => {
@@ -95,8 +98,8 @@ describe("resume grants", () => {
   });
 
   it("narrower (or equal) grant flags need no --grant; they replace the stored grants", async () => {
-    await detached("wide", ["--allow-shell", "--allow-net", "127.0.0.1"]);
-    const r = await cli(["resume", "wide", "--allow-shell", "sh", "--allow-net", "127.0.0.1", "--quiet"]);
+    await detached("wide", ["--allow-shell", "--dir", "files", "--allow-net", "127.0.0.1"]);
+    const r = await cli(["resume", "wide", "--allow-shell", "sh", "--dir", "files", "--allow-net", "127.0.0.1", "--quiet"]);
     expect(r.code, r.stderr).toBe(0);
     expect((await show("wide")).grants).toMatchObject({
       shell: [{ name: "sh", path: expect.stringMatching(/\/sh$/) as unknown }],

@@ -63,7 +63,6 @@ describe("http.request cannot get stuck", () => {
     const m = opGuest(w.dir, "upgrade", "http.request", { url: urls.upgrading });
     const r = await runFor(w, ["run", m, "--id", "upgrade", "--allow-net", "127.0.0.1", "--quiet"]);
     failsWith(r, "upgrade", "network", /switched protocols \(101\)/);
-    expect(r.ms).toBeLessThan(20_000);
   });
 
   it("in a worker, a run calling a server that switches protocols ends instead of hanging its thread", async () => {
@@ -87,14 +86,12 @@ describe("http.request cannot get stuck", () => {
     const m = opGuest(w.dir, "drip", "http.request", { url: urls.dripping, timeout_ms: 1500 });
     const r = await runFor(w, ["run", m, "--id", "drip", "--allow-net", "127.0.0.1", "--quiet"]);
     failsWith(r, "drip", "timeout", "did not complete within its timeout of 1500 ms");
-    expect(r.ms).toBeLessThan(30_000);
   });
 
   it("the run's --timeout ends a call whose own timeout is longer", async () => {
     const m = opGuest(w.dir, "drip-run", "http.request", { url: urls.dripping, timeout_ms: 3_600_000 });
     const r = await runFor(w, ["run", m, "--id", "drip-run", "--allow-net", "127.0.0.1", "--timeout", "1500", "--quiet"]);
     failsWith(r, "drip-run", "timeout", /ran past its timeout of 1500 ms/);
-    expect(r.ms).toBeLessThan(30_000);
   });
 
   it("CONNECT is refused as `invalid`; nothing is sent", async () => {
