@@ -11,8 +11,8 @@ import { GuestVisibleError } from "../engine/errors.js";
  * - language runtimes' options, startup files and module paths: NODE_*, PYTHON*, PERL5*, PERLLIB,
  *   PERLIO, PERLDB_OPTS, RUBY*, GEM_*, BUNDLE_*, JAVA_TOOL_OPTIONS, _JAVA_OPTIONS, JDK_JAVA_OPTIONS,
  *   CLASSPATH, LUA_*, TCLLIBPATH, PHPRC, PHP_INI_SCAN_DIR, GOFLAGS, RUSTC_WRAPPER, RUSTFLAGS, CARGO_*;
- * - tools that run helpers named in the environment: GIT_*, SSH_ASKPASS, EDITOR, VISUAL, PAGER, LESSOPEN, LESSCLOSE, MANPAGER;
- * - dwe's own: DWE_* (DWE_IDEMPOTENCY_KEY is set by dwe).
+ * - tools that run helpers named in the environment: GIT_*, SSH_ASKPASS, EDITOR, VISUAL, PAGER, LESSOPEN, LESSCLOSE, MANPAGER.
+ * (DWE_IDEMPOTENCY_KEY and DWE_OUTPUT are set by dwe after the guest's env, so they cannot be overridden.)
  * Names are matched case-sensitively, as the programs read them. Program-specific variables not
  * listed here are the granted program's business: granting a program grants what it does with its
  * arguments and environment.
@@ -74,7 +74,6 @@ const PROTECTED_PREFIXES = [
   "LUA_",
   "CARGO_",
   "GIT_",
-  "DWE_",
 ];
 
 export function isProtectedEnv(name: string): boolean {
