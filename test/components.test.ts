@@ -179,7 +179,8 @@ describe("rust-std as a WASI 0.2 component", () => {
       const out = join(dir, "out.txt");
       const child = spawnDwe(runArgs(id, dir, N), { cwd: w.dir, db: w.db, env });
       let printed = "";
-      child.stderr!.on("data", (c: Buffer) => (printed += c.toString()));
+      // The program's stdout is dwe's stdout (docs/wasi.md).
+      child.stdout!.on("data", (c: Buffer) => (printed += c.toString()));
       const deadline = Date.now() + 60_000;
       while (!kill.ready(out, printed) && Date.now() < deadline && child.exitCode === null) await delay(2);
       child.kill("SIGKILL");
@@ -198,7 +199,7 @@ describe("rust-std as a WASI 0.2 component", () => {
       if (seedBefore !== undefined) expect(f.logs[0]).toBe(seedBefore); // random values replayed
       expect(shape(f.logs)).toEqual(shape(reference.logs));
       expect(f.entries).toBe(reference.entries); // the same calls as without a crash
-      const shown = (printed + resumed.stderr).split("\n");
+      const shown = (printed + resumed.stdout).split("\n");
       for (let i = 0; i < N; i++) expect(shown.filter((l) => l === `step ${i}`).length).toBeLessThanOrEqual(1);
     });
   }

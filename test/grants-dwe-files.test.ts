@@ -67,6 +67,8 @@ describe("grants that contain dwe's own files", () => {
     expect(outer.code).toBe(2);
     expect(outer.stderr).toContain(`--dir ${w.dir} contains the dwe cache ${cache}`);
     expect(outer.stderr).toContain("set DWE_CACHE_DIR to a directory outside every grant");
+    // An existing directory inside the cache (a missing one is refused earlier, as missing).
+    mkdirSync(join(cache, "sub"), { recursive: true });
     const inner = dwe(["run", HELLO, "--dir", `${join(cache, "sub")}:/c`], { cwd: w.dir, db: w.db, env });
     expect(inner.code).toBe(2);
     expect(inner.stderr).toContain(`--dir ${join(cache, "sub")} is inside the dwe cache ${cache}`);

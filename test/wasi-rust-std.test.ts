@@ -90,8 +90,8 @@ describe("rust-std (plain WASI) under dwe", () => {
     mkdirSync(dir);
     const r = dwe(runArgs("five", dir, 5), { cwd: w.dir, db: w.db });
     expect(r.code).toBe(0);
-    // Printed once while running (committed log lines go to stderr)...
-    for (let i = 0; i < 5; i++) expect(r.stderr.split("\n").filter((l) => l === `step ${i}`)).toHaveLength(1);
+    // Printed once while running (the program's stdout is dwe's stdout)...
+    for (let i = 0; i < 5; i++) expect(r.stdout.split("\n").filter((l) => l === `step ${i}`)).toHaveLength(1);
     // ...and shown once by `dwe logs`.
     const logs = dwe(["logs", "five"], { cwd: w.dir, db: w.db }).stdout.trim().split("\n");
     for (let i = 0; i < 5; i++) expect(logs.filter((l) => l === `step ${i}`)).toHaveLength(1);
@@ -112,7 +112,7 @@ describe("rust-std (plain WASI) under dwe", () => {
       const out = join(dir, "out.txt");
       const child = spawnDwe(runArgs(id, dir, N), { cwd: w.dir, db: w.db });
       let printed = "";
-      child.stderr!.on("data", (c: Buffer) => (printed += c.toString()));
+      child.stdout!.on("data", (c: Buffer) => (printed += c.toString()));
       const deadline = Date.now() + 60_000;
       const reached = (): boolean => {
         if (k !== "cut") return fileLines(out).length >= k;
@@ -138,7 +138,7 @@ describe("rust-std (plain WASI) under dwe", () => {
       // The same calls as without a crash: nothing done twice, nothing skipped.
       expect(f.entries).toBe(reference.entries);
       // Printed at most once across the killed process and the resume.
-      const shown = (printed + resumed.stderr).split("\n");
+      const shown = (printed + resumed.stdout).split("\n");
       for (let i = 0; i < N; i++) expect(shown.filter((l) => l === `step ${i}`).length).toBeLessThanOrEqual(1);
     });
   }
