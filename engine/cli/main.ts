@@ -91,6 +91,8 @@ const runCmd = grantOptions(
     .option("--entry <export>", "exported function to run (default: run, else _start)")
     .option("--timeout <ms>", "stop the run after this much active time")
     .option("--max-memory <size>", "guest memory limit, e.g. 64M (default 256M)")
+    .option("--max-journal-entries <n>", "fail the run when its journal would hold more entries (default 1000000)")
+    .option("--max-journal-bytes <size>", "fail the run when its journal payloads would take more, e.g. 256M (default 1G)")
     .option("--suspend-after <ms>", "sleeps longer than this suspend the run (default 10000)")
     .option("--detach", "create the run, print its id and return (a worker executes it)")
     .option("--json", "print the final run as JSON")
@@ -109,7 +111,9 @@ const startCmd = grantOptions(
     .option("--env <NAME=VALUE>", "WASI environment variable (repeatable)", collect)
     .option("--entry <export>", "exported function to run (default: run, else _start)")
     .option("--timeout <ms>", "stop the run after this much active time")
-    .option("--max-memory <size>", "guest memory limit, e.g. 64M (default 256M)"),
+    .option("--max-memory <size>", "guest memory limit, e.g. 64M (default 256M)")
+    .option("--max-journal-entries <n>", "fail the run when its journal would hold more entries (default 1000000)")
+    .option("--max-journal-bytes <size>", "fail the run when its journal payloads would take more, e.g. 256M (default 1G)"),
 );
 childLimitOptions(startCmd).action(
   action((module: string, args: string[], flags: Record<string, unknown>) => runCommand(module, args, { ...flags, detach: true })),

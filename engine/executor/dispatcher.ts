@@ -5,7 +5,7 @@ import { EntryState, type JournalEntry } from "../journal/entry.js";
 import { digestRequest } from "../journal/hash.js";
 import { decodeMsgpack, PAYLOAD_LIMITS, REQUEST_LIMITS, RefusedMsgpack } from "../journal/msgpack-decoder.js";
 import { OP_CODES, opName } from "../journal/ops.js";
-import type { JournalWriter } from "../journal/journal-writer.js";
+import { JournalLimitReached, type JournalWriter } from "../journal/journal-writer.js";
 import type { RunRecord } from "../store/types.js";
 import type { HostContext, HostFunction, RunServices } from "../../host-functions/types.js";
 import { BadRequest } from "../../host-functions/request-fields.js";
@@ -92,6 +92,8 @@ export interface DispatcherOptions {
   stop?: AbortSignal;
   /** Signals and child runs (for `signal.wait`, `child.*`). */
   services?: RunServices;
+  /** The run's cap on journal entries: a live call past it fails the run with `journal_limit` (default: none). */
+  maxEntries?: number;
 }
 
 /**
@@ -104,10 +106,12 @@ export class Dispatcher {
   private replayEnded: boolean;
   /** Set while answering a call that cannot wait (no backpressure then). */
   private mustAnswerNow = false;
+  private readonly maxEntries: number;
   output: Uint8Array | null = null;
 
   constructor(private readonly o: DispatcherOptions) {
     this.replayEnded = o.recorded.length === 0 && !o.onReplayEnd;
+    this.maxEntries = o.maxEntries ?? Infinity;
   }
 
   /** True while calls are still being answered from the journal. */
@@ -145,6 +149,7 @@ export class Dispatcher {
         return { ok: recorded.state === EntryState.Ok, bytes: recorded.payload };
       }
     }
+    if (seq > this.maxEntries) throw new JournalLimitReached(this.o.run.id, `${this.maxEntries} entries`, "--max-journal-entries");
     if (!this.replayEnded) {
       this.replayEnded = true;
       if (this.o.onReplayEnd) return this.o.onReplayEnd().then(() => this.live(fn, seq, code, digest, op, request, recorded));

@@ -1,7 +1,7 @@
 import { runGuestToEnd } from "./guest-runner.js";
 import { DweError, NonDeterminismError, RunCancelled, describeError } from "../errors.js";
 import type { LogRecord } from "../journal/entry.js";
-import { JournalWriter } from "../journal/journal-writer.js";
+import { DEFAULT_MAX_JOURNAL_BYTES, DEFAULT_MAX_JOURNAL_ENTRIES, JournalWriter } from "../journal/journal-writer.js";
 import { DEFAULT_MAX_MEMORY, loadExecutable } from "../runtime/module-loader.js";
 import { loadComponent, type LoadedComponent } from "../runtime/component-loader.js";
 import { componentHostFunctions } from "../../host-functions/wasi-p2/index.js";
@@ -247,6 +247,11 @@ async function attemptListening(
     maxDelayMs: 20,
     leaseTtlMs: o.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
     onCommitted: o.onLogs && ((logs) => o.onLogs!(run, logs)),
+    maxBytes: {
+      runId: run.id,
+      limit: run.config.maxJournalBytes ?? DEFAULT_MAX_JOURNAL_BYTES,
+      used: recorded.reduce((n, e) => n + e.payload.length, 0),
+    },
   });
   const timeoutMs = run.config.timeoutMs;
   const deadline = timeoutMs === null ? null : Date.now() + timeoutMs;
@@ -264,6 +269,7 @@ async function attemptListening(
     deadline,
     ...(o.stop && { stop: o.stop }),
     services: runServices(store, lease, run),
+    maxEntries: run.config.maxJournalEntries ?? DEFAULT_MAX_JOURNAL_ENTRIES,
     ...(upgradeTo !== undefined && { onReplayEnd: () => store.setRunModule(lease, upgradeTo) }),
   });
   const memory = new GuestMemory();

@@ -1,6 +1,25 @@
-import { LeaseLost } from "../errors.js";
+import { DweError, LeaseLost } from "../errors.js";
 import type { Lease, Store } from "../store/types.js";
 import type { JournalEntry, LogRecord } from "./entry.js";
+
+/**
+ * Payload bytes buffered before a batch is committed regardless of its entry count, so that large
+ * results (file reads, random bytes) do not pile up in memory 512 at a time; backpressure starts at
+ * 8 times this much buffered or in flight.
+ */
+export const BATCH_BYTES = 4 * 1024 * 1024;
+
+/** Default caps on one run's journal (`--max-journal-entries`, `--max-journal-bytes`). */
+export const DEFAULT_MAX_JOURNAL_ENTRIES = 1_000_000;
+export const DEFAULT_MAX_JOURNAL_BYTES = 1024 * 1024 * 1024;
+
+/** The run's journal reached its cap: the run fails (its journal must also fit in memory on resume). */
+export class JournalLimitReached extends DweError {
+  override name = "JournalLimitReached";
+  constructor(runId: string, what: string, flag: string) {
+    super("journal_limit", `run ${runId} reached its journal limit of ${what}; raise ${flag} if it really needs more`);
+  }
+}
 
 export interface JournalWriterOptions {
   /** Commit once this many entries are buffered. */
@@ -14,6 +33,8 @@ export interface JournalWriterOptions {
    * renewal by this process's clock is older than 2/3 of it, and refuses the effect if that fails.
    */
   leaseTtlMs?: number;
+  /** The run's cap on journal payload bytes (all attempts, intents and results), and what it holds already. */
+  maxBytes?: { runId: string; limit: number; used: number };
 }
 
 /**
@@ -38,18 +59,32 @@ export class JournalWriter {
   /** Batches handed to the store and not yet written, and how many entries they hold. */
   private writes = 0;
   private inFlight = 0;
+  /** Payload bytes buffered, and handed to the store and not yet written. */
+  private bytes = 0;
+  private inFlightBytes = 0;
+  /** Payload bytes the run's journal may still take (Infinity: no cap given). */
+  private room: number;
 
   constructor(
     private readonly store: Store,
     private readonly lease: Lease,
     private readonly options: JournalWriterOptions,
-  ) {}
+  ) {
+    const cap = options.maxBytes;
+    this.room = cap ? cap.limit - cap.used : Infinity;
+  }
 
   add(entry: JournalEntry, log?: LogRecord): void {
     if (this.failure !== null) throw this.failure;
+    const size = entry.payload.length;
+    if ((this.room -= size) < 0) {
+      const cap = this.options.maxBytes!;
+      throw new JournalLimitReached(cap.runId, `${cap.limit} bytes`, "--max-journal-bytes");
+    }
     this.entries.push(entry);
+    this.bytes += size;
     if (log) this.logs.push(log);
-    if (this.entries.length >= this.options.maxBatch) {
+    if (this.entries.length >= this.options.maxBatch || this.bytes >= BATCH_BYTES) {
       void this.commit().catch(() => undefined);
     } else if (this.timer === null) {
       this.timer = setTimeout(() => void this.commit().catch(() => undefined), this.options.maxDelayMs);
@@ -71,9 +106,12 @@ export class JournalWriter {
         entries = entries.filter((e) => e.seq <= CRASH_AFTER);
         logs = logs.filter((l) => l.seq <= CRASH_AFTER);
       }
+      const bytes = this.bytes;
       this.entries = [];
       this.logs = [];
+      this.bytes = 0;
       this.inFlight += entries.length;
+      this.inFlightBytes += bytes;
       const write = async (): Promise<void> => {
         if (this.failure !== null) throw this.failure;
         this.writes++;
@@ -85,6 +123,7 @@ export class JournalWriter {
         } finally {
           this.writes--;
           this.inFlight -= entries.length;
+          this.inFlightBytes -= bytes;
         }
         if (logs.length > 0) this.options.onCommitted?.(logs);
         if (crash) process.kill(process.pid, "SIGKILL");
@@ -118,7 +157,7 @@ export class JournalWriter {
    * journaling more (backpressure: a guest that never yields cannot grow the buffer without bound).
    */
   get backlogged(): boolean {
-    return this.entries.length + this.inFlight >= this.options.maxBatch * 8;
+    return this.entries.length + this.inFlight >= this.options.maxBatch * 8 || this.bytes + this.inFlightBytes >= BATCH_BYTES * 8;
   }
 
   /** Drops what is buffered (used when a run must be left exactly as it was). */
@@ -127,5 +166,6 @@ export class JournalWriter {
     this.timer = null;
     this.entries = [];
     this.logs = [];
+    this.bytes = 0;
   }
 }

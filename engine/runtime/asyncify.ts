@@ -52,9 +52,37 @@ const DATA_BYTES = 64 * 1024;
 /**
  * The guest bytes of the region, set aside from the start of an unwind (or rewind) until its end.
  * Both are synchronous (no other instance runs in between), so one buffer serves every instance of
- * the thread and a waiting run keeps only its saved stack.
+ * the thread and a waiting run keeps only its saved stack. `scratchOwner` is the driver whose guest
+ * bytes the buffer holds: only that driver may copy them back, and only as many as it put there, so
+ * no byte of one run ever lands in another run's memory, whatever its code does.
  */
 const SCRATCH = new Uint8Array(DATA_BYTES);
+let scratchOwner = 0;
+let drivers = 0;
+
+/**
+ * Export names the engine calls on an instance besides the entry and `memory`: binaryen's asyncify
+ * functions. A guest export with such a name is refused, never trusted (docs/security.md).
+ */
+const ENGINE_EXPORT_PREFIX = "asyncify_";
+
+/** Refuses a module whose exports would collide with the functions dwe adds when it instruments it. */
+export function checkEngineExports(exportNames: readonly string[], name: string): void {
+  const clash = exportNames.find((n) => n.startsWith(ENGINE_EXPORT_PREFIX));
+  if (clash !== undefined) {
+    throw new InvalidModule(
+      `${name} exports '${clash}': names starting with '${ENGINE_EXPORT_PREFIX}' are reserved for dwe's own instrumentation ` +
+        `(dwe instruments modules itself); build the module without asyncify and rename that export`,
+    );
+  }
+}
+
+/**
+ * The guest gets a turn of the event loop at least this often while its calls settle at once (a
+ * loop of `sleep 0`): messages (cancel, shutdown), timers and other runs of the thread are served.
+ */
+const YIELD_EVERY_MS = 10;
+let lastYield = 0;
 
 export async function asyncifyModule(bytes: Uint8Array): Promise<Uint8Array> {
   const { default: binaryen } = await import("binaryen");
@@ -93,11 +121,10 @@ export async function asyncifyModule(bytes: Uint8Array): Promise<Uint8Array> {
   }
 }
 
+/** Whether a module has imports that may suspend it: such a module is always instrumented by dwe. */
 export function needsAsyncify(module: WebAssembly.Module): boolean {
   const async = new Set<string>(ASYNC_IMPORTS);
-  const hasAsyncImport = WebAssembly.Module.imports(module).some((i) => async.has(`${i.module}.${i.name}`));
-  const instrumented = WebAssembly.Module.exports(module).some((e) => e.name === "asyncify_get_state");
-  return hasAsyncImport && !instrumented;
+  return WebAssembly.Module.imports(module).some((i) => async.has(`${i.module}.${i.name}`));
 }
 
 interface AsyncifyExports {
@@ -116,6 +143,8 @@ type HostImport = (...args: number[]) => number | bigint | Promise<number | bigi
  * put back before any guest code runs again, so no guest cooperation is needed.
  */
 export class AsyncifyDriver {
+  /** Who owns the save area's bytes (`scratchOwner`); never 0. */
+  private readonly id = ++drivers;
   private exports: AsyncifyExports | null = null;
   private memory: WebAssembly.Memory | null = null;
   private pending: Promise<number | bigint> | null = null;
@@ -127,6 +156,10 @@ export class AsyncifyDriver {
   /** The guest's saved stack while it waits: the part of the region asyncify wrote. */
   private stack: Uint8Array | null = null;
 
+  /**
+   * The asyncify exports are taken from the instance: they can only be binaryen's, since modules
+   * exporting such names are refused (checkEngineExports) before and at every load.
+   */
   bind(instance: WebAssembly.Instance, memory: WebAssembly.Memory): void {
     const e = instance.exports as unknown as Partial<AsyncifyExports>;
     this.exports = typeof e.asyncify_get_state === "function" ? (e as AsyncifyExports) : null;
@@ -161,6 +194,11 @@ export class AsyncifyDriver {
       const pending = this.pending!;
       this.pending = null;
       this.resolved = await pending;
+      const now = performance.now();
+      if (now - lastYield >= YIELD_EVERY_MS) {
+        lastYield = now;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
       this.startRewind(ex);
       fn();
     }
@@ -173,6 +211,7 @@ export class AsyncifyDriver {
     this.limit = size;
     // How much of the region asyncify will use is known only after the unwind: set all of it aside.
     SCRATCH.set(mem.subarray(this.base, this.base + size));
+    scratchOwner = this.id;
     const view = new DataView(this.memory!.buffer);
     view.setUint32(this.base, this.base + 8, true);
     view.setUint32(this.base + 4, this.base + size, true);
@@ -185,6 +224,7 @@ export class AsyncifyDriver {
     const end = new DataView(this.memory!.buffer).getUint32(this.base, true);
     const used = end >= this.base + 8 && end <= this.base + this.limit ? end - this.base : this.limit;
     this.stack = mem.slice(this.base, this.base + used);
+    this.takeScratchBack();
     mem.set(SCRATCH.subarray(0, used), this.base);
   }
 
@@ -192,6 +232,7 @@ export class AsyncifyDriver {
     const mem = new Uint8Array(this.memory!.buffer);
     const used = this.stack!.length;
     SCRATCH.set(mem.subarray(this.base, this.base + used));
+    scratchOwner = this.id;
     this.saved = used;
     mem.set(this.stack!, this.base);
     this.stack = null;
@@ -199,7 +240,14 @@ export class AsyncifyDriver {
   }
 
   private restoreRegion(): void {
+    this.takeScratchBack();
     new Uint8Array(this.memory!.buffer).set(SCRATCH.subarray(0, this.saved), this.base);
     this.saved = 0;
+  }
+
+  /** The buffer must still hold this instance's bytes; after this, nobody's (they are copied back). */
+  private takeScratchBack(): void {
+    if (scratchOwner !== this.id) throw new Error("internal: the asyncify save area does not hold this run's bytes; the run is stopped");
+    scratchOwner = 0;
   }
 }

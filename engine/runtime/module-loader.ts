@@ -2,8 +2,8 @@ import { createHash } from "node:crypto";
 import { InvalidModule } from "../errors.js";
 import { readCachedArtifact, writeCachedArtifact } from "./artifact-cache.js";
 import type { ModuleKind, Store } from "../store/types.js";
-import { ASYNCIFY_ARTIFACT, asyncifyModule, needsAsyncify } from "./asyncify.js";
-import { compileCore, detectKind, withMemoryLimit } from "./wasm-binary.js";
+import { ASYNCIFY_ARTIFACT, asyncifyModule, checkEngineExports, needsAsyncify } from "./asyncify.js";
+import { compileCore, detectKind, exportNames, withMemoryLimit } from "./wasm-binary.js";
 import { checkImportSignatures } from "./import-signatures.js";
 
 /** Imports dwe provides, by module; `*` means any name (unimplemented WASI calls return ENOSYS). */
@@ -48,6 +48,10 @@ export function inspectModule(bytes: Uint8Array, name: string): ModuleInfo {
   }
   checkImportSignatures(bytes, name);
   const exports = WebAssembly.Module.exports(module);
+  checkEngineExports(
+    exports.map((e) => e.name),
+    name,
+  );
   if (!exports.some((e) => e.name === "memory" && e.kind === "memory")) {
     throw new InvalidModule(`${name} does not export its memory as 'memory'; dwe needs it to pass data to the guest`);
   }
@@ -84,6 +88,8 @@ export async function loadExecutable(store: Store, sha: string, maxMemoryBytes: 
   if (hit) return hit;
   const stored = await store.getModule(sha);
   if (!stored) throw new InvalidModule(`module ${sha} is missing from the store; the database is incomplete`);
+  // Checked at every load too: a stored module may predate the check, or come from `dwe import`.
+  checkEngineExports(exportNames(stored.bytes), `module ${sha.slice(0, 12)}`);
   let bytes = await store.getArtifact(sha, ASYNCIFY_ARTIFACT);
   if (!bytes) {
     bytes = readCachedArtifact(ASYNCIFY_ARTIFACT, sha);

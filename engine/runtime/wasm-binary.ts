@@ -41,51 +41,128 @@ function writeU32(value: number): number[] {
 }
 
 /**
- * Caps the maximum of a module's own (defined, not imported) 32-bit memories at `maxPages`, so a
- * guest that grows past its limit sees `memory.grow` fail (and traps or aborts) instead of taking
- * the host's memory. A module whose initial size is already past the limit is refused.
+ * Table elements a module may have in all its tables together (each costs the host a slot, 8 bytes
+ * or more); `table.grow` past its share returns -1. Rust and AssemblyScript tables have a fixed size
+ * of a few hundred or thousand entries.
+ */
+export const MAX_TABLE_ELEMENTS = 1 << 20;
+
+/**
+ * Caps what a module's own (defined, not imported) memories and tables can grow to: the memory's
+ * maximum at `maxPages` (shared memories too), so a guest that grows past its limit sees
+ * `memory.grow` fail (and traps or aborts) instead of taking the host's memory; the tables'
+ * maximums so that together they hold at most MAX_TABLE_ELEMENTS. A module whose initial sizes are
+ * already past the limits, that defines more than one memory, or a 64-bit memory, is refused.
  */
 export function withMemoryLimit(bytes: Uint8Array, maxPages: number): Uint8Array {
+  const parts: Uint8Array[] = [bytes.subarray(0, 8)];
+  let changed = false;
   let pos = 8;
   while (pos < bytes.length) {
     const id = bytes[pos]!;
     const [size, bodyStart] = readU32(bytes, pos + 1);
     const end = bodyStart + size;
     if (end > bytes.length) throw new InvalidModule("module is truncated (a section runs past the end of the file)");
-    if (id === 5) {
-      const out: number[] = [];
-      let [count, p] = readU32(bytes, bodyStart);
-      out.push(...writeU32(count));
-      while (count-- > 0) {
-        const flags = bytes[p]!;
-        if (flags & ~0x01) return bytes; // shared or 64-bit memory: leave alone (instantiation will refuse it)
-        let initial: number;
-        [initial, p] = readU32(bytes, p + 1);
-        let max = maxPages;
-        if (flags & 0x01) {
-          let declared: number;
-          [declared, p] = readU32(bytes, p);
-          max = Math.min(declared, maxPages);
-        }
-        if (initial > maxPages) {
-          throw new InvalidModule(
-            `module needs ${initial} pages of memory at start, over the limit of ${maxPages} pages; raise --max-memory`,
-          );
-        }
-        out.push(0x01, ...writeU32(initial), ...writeU32(max));
-      }
-      const header = [5, ...writeU32(out.length)];
-      const result = new Uint8Array(pos + header.length + out.length + (bytes.length - end));
-      result.set(bytes.subarray(0, pos), 0);
-      result.set(header, pos);
-      result.set(out, pos + header.length);
-      result.set(bytes.subarray(end), pos + header.length + out.length);
-      return result;
+    const body = id === 5 ? cappedMemories(bytes, bodyStart, maxPages) : id === 4 ? cappedTables(bytes, bodyStart) : null;
+    if (body === null) {
+      parts.push(bytes.subarray(pos, end));
+    } else {
+      parts.push(new Uint8Array([id, ...writeU32(body.length), ...body]));
+      changed = true;
     }
     pos = end;
   }
-  return bytes;
+  if (!changed) return bytes;
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
+
+/** Reads limits (flags already read): [initial, declared maximum or null, next position]. */
+function readLimits(bytes: Uint8Array, flags: number, p: number): [number, number | null, number] {
+  let initial: number;
+  [initial, p] = readU32(bytes, p);
+  if ((flags & 0x01) === 0) return [initial, null, p];
+  let max: number;
+  [max, p] = readU32(bytes, p);
+  return [initial, max, p];
+}
+
+function cappedMemories(bytes: Uint8Array, at: number, maxPages: number): number[] {
+  let [count, p] = readU32(bytes, at);
+  if (count > 1) throw new InvalidModule(`module defines ${count} memories; dwe runs modules with one memory`);
+  const out = writeU32(count);
+  while (count-- > 0) {
+    const flags = bytes[p]!;
+    if (flags & ~0x03) throw new InvalidModule("module defines a 64-bit memory, which dwe does not run; build for wasm32");
+    const [initial, declared, next] = readLimits(bytes, flags, p + 1);
+    p = next;
+    if (initial > maxPages) {
+      throw new InvalidModule(`module needs ${initial} pages of memory at start, over the limit of ${maxPages} pages; raise --max-memory`);
+    }
+    // A shared memory (flag 0x02) has a maximum and keeps its flag; both get the run's cap.
+    out.push(flags | 0x01, ...writeU32(initial), ...writeU32(Math.min(declared ?? maxPages, maxPages)));
+  }
+  return out;
+}
+
+function cappedTables(bytes: Uint8Array, at: number): number[] {
+  const [count, start] = readU32(bytes, at);
+  let p = start;
+  const tables: { type: number; initial: number; declared: number | null }[] = [];
+  for (let i = 0; i < count; i++) {
+    const type = bytes[p]!;
+    const flags = bytes[p + 1]!;
+    if ((type !== 0x70 && type !== 0x6f) || flags & ~0x01) {
+      throw new InvalidModule("module defines a table of a kind dwe does not run (only funcref and externref tables, 32-bit)");
+    }
+    const [initial, declared, next] = readLimits(bytes, flags, p + 2);
+    tables.push({ type, initial, declared });
+    p = next;
+  }
+  const total = tables.reduce((n, t) => n + t.initial, 0);
+  if (total > MAX_TABLE_ELEMENTS) {
+    throw new InvalidModule(`module's tables start with ${total} elements, over the limit of ${MAX_TABLE_ELEMENTS}`);
+  }
+  // Each table may grow by an equal share of what is left, so all of them together stay in bounds.
+  const share = count === 0 ? 0 : Math.floor((MAX_TABLE_ELEMENTS - total) / count);
+  const out = writeU32(count);
+  for (const t of tables) {
+    out.push(t.type, 0x01, ...writeU32(t.initial), ...writeU32(Math.min(t.declared ?? Infinity, t.initial + share)));
+  }
+  return out;
+}
+
+/** The names a core module exports, read from its export section (without compiling it). */
+export function exportNames(bytes: Uint8Array): string[] {
+  const names: string[] = [];
+  let pos = 8;
+  while (pos < bytes.length) {
+    const id = bytes[pos]!;
+    const [size, bodyStart] = readU32(bytes, pos + 1);
+    const end = bodyStart + size;
+    if (end > bytes.length) throw new InvalidModule("module is truncated (a section runs past the end of the file)");
+    if (id === 7) {
+      let [count, p] = readU32(bytes, bodyStart);
+      while (count-- > 0) {
+        let len: number;
+        [len, p] = readU32(bytes, p);
+        if (p + len > end) throw new InvalidModule("module is truncated (an export name runs past its section)");
+        names.push(NAME_DECODER.decode(bytes.subarray(p, p + len)));
+        [, p] = readU32(bytes, p + len + 1); // kind byte, then the index
+      }
+      return names;
+    }
+    pos = end;
+  }
+  return names;
+}
+
+const NAME_DECODER = new TextDecoder();
 
 /** Compiles a core module, turning V8's CompileError into a message that names the file. */
 export function compileCore(bytes: Uint8Array, name: string): WebAssembly.Module {

@@ -45,6 +45,8 @@ export function runConfigProblem(v: unknown): string | null {
   if (!isObject(v.env) || !Object.values(v.env).every((s) => typeof s === "string")) return "has a malformed env";
   if (!isLimit(v.timeoutMs)) return "has a malformed timeout";
   if (!isLimit(v.maxMemoryBytes)) return "has a malformed memory limit";
+  if (v.maxJournalEntries !== undefined && !isLimit(v.maxJournalEntries)) return "has a malformed journal entry limit";
+  if (v.maxJournalBytes !== undefined && !isLimit(v.maxJournalBytes)) return "has a malformed journal byte limit";
   const c = v.childLimits;
   if (c !== undefined && (!isObject(c) || !isCount(c.children) || !isCount(c.descendants) || !isCount(c.depth))) {
     return "has malformed child limits";

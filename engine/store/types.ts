@@ -34,6 +34,9 @@ export interface RunConfig {
   maxMemoryBytes: number | null;
   /** Limits on the child runs of the run's tree (absent: DEFAULT_CHILD_LIMITS); children inherit them. */
   childLimits?: ChildLimits;
+  /** Caps on the run's journal: entries, and payload bytes (absent or null: the defaults, journal-writer.ts). */
+  maxJournalEntries?: number | null;
+  maxJournalBytes?: number | null;
   /** WASI argv[0]: the module's file name (runs made before it was stored get `guest`). */
   argv0?: string;
 }

@@ -3,6 +3,8 @@ import { Errno, ERRNO, Fault } from "./errno.js";
 import { MAX_IOVECS, SIZE } from "./constants.js";
 
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
+/** Bytes one fd_write/fd_pwrite takes from the guest (the file write limit, files.ts MAX_WRITE). */
+export const MAX_GATHER = 16 * 1024 * 1024;
 const ENCODER = new TextEncoder();
 
 /**
@@ -98,15 +100,20 @@ export class WasiMemory {
     return { list, total };
   }
 
-  /** Concatenates the bytes of a ciovec array (for writes). */
+  /**
+   * Concatenates the bytes of a ciovec array (for writes), at most MAX_GATHER of them (a short
+   * write): iovecs may all point at the same buffer, so their total is not bounded by guest memory.
+   */
   gather(ptr: number, count: number): Uint8Array {
     const { list, total } = this.iovecs(ptr, count);
-    if (list.length === 1) return this.bytes(list[0]![0], list[0]![1]);
-    const out = new Uint8Array(total);
+    if (list.length === 1) return this.bytes(list[0]![0], Math.min(list[0]![1], MAX_GATHER));
+    const out = new Uint8Array(Math.min(total, MAX_GATHER));
     let at = 0;
     for (const [p, l] of list) {
-      out.set(this.u8!.subarray(p >>> 0, (p >>> 0) + l), at);
-      at += l;
+      const n = Math.min(l, out.length - at);
+      out.set(this.u8!.subarray(p >>> 0, (p >>> 0) + n), at);
+      at += n;
+      if (at === out.length) break;
     }
     return out;
   }

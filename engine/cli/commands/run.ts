@@ -18,6 +18,8 @@ export interface RunFlags extends GlobalOptions, GrantFlags {
   maxChildren?: string;
   maxDescendants?: string;
   maxDepth?: string;
+  maxJournalEntries?: string;
+  maxJournalBytes?: string;
   suspendAfter?: string;
   json?: boolean;
   quiet?: boolean;
@@ -43,6 +45,9 @@ export async function runCommand(modulePath: string, args: string[], flags: RunF
   const env = parseEnv(flags.env);
   const timeoutMs = flags.timeout === undefined ? null : parsePositiveInt(flags.timeout, "--timeout");
   const maxMemoryBytes = flags.maxMemory === undefined ? null : parseSize(flags.maxMemory, "--max-memory");
+  const maxJournalEntries =
+    flags.maxJournalEntries === undefined ? null : parsePositiveInt(flags.maxJournalEntries, "--max-journal-entries");
+  const maxJournalBytes = flags.maxJournalBytes === undefined ? null : parseSize(flags.maxJournalBytes, "--max-journal-bytes");
   const suspendAfterMs = flags.suspendAfter === undefined ? undefined : parsePositiveInt(flags.suspendAfter, "--suspend-after");
   const childLimits = childLimitsFromFlags(flags);
   if (info.kind === "core") checkMemoryFits(bytes, maxMemoryBytes);
@@ -61,8 +66,18 @@ export async function runCommand(modulePath: string, args: string[], flags: RunF
       module: info.sha256,
       entry,
       input,
-      // argv[0] is the module's file name, as wasmtime passes it.
-      config: { grants, args, env, timeoutMs, maxMemoryBytes, argv0: basename(modulePath), ...(childLimits && { childLimits }) },
+      config: {
+        grants,
+        args,
+        env,
+        timeoutMs,
+        maxMemoryBytes,
+        // argv[0] is the module's file name, as wasmtime passes it.
+        argv0: basename(modulePath),
+        ...(maxJournalEntries !== null && { maxJournalEntries }),
+        ...(maxJournalBytes !== null && { maxJournalBytes }),
+        ...(childLimits && { childLimits }),
+      },
       parentId: null,
       status: "pending",
     });
