@@ -230,6 +230,16 @@ describe("guests cannot forge the engine's asyncify exports", () => {
     });
   });
 
+  it("dwe cancel ends a guest looping in its own code soon, as cancelled, not at the watchdog", async () => {
+    start(abiGuest(w.dir, "spin", { body: "(loop $forever (br $forever))" }), "spin");
+    worker(); // the watchdog is 60 s
+    await waitFor("the spin run claimed", () => runIn(w.db, "spin").status === "running", 30_000);
+    const c = await dweAsync(["cancel", "spin"], { cwd: w.dir, db: w.db });
+    expect(c.code, c.stderr).toBe(0);
+    const r = await waitFor("the spin run cancelled", () => runIn(w.db, "spin").status === "cancelled" && runIn(w.db, "spin"), 30_000);
+    expect(JSON.parse(r.error!)).toMatchObject({ code: "cancelled" });
+  });
+
   describe("a genuine guest suspended at every call (sleep 0 in a loop) does not starve its thread", () => {
     it("dwe cancel stops it, and a run on the same thread completes meanwhile", async () => {
       start(sleepZeroLoop(w.dir), "looper");

@@ -2,8 +2,8 @@
 // renews their leases, stops guests that run past their timeout, fires schedules, and shuts down
 // cleanly on SIGTERM/SIGINT. See docs/worker.md.
 import { Worker } from "node:worker_threads";
-import { describeError } from "../errors.js";
-import type { ClaimedRun, Lease, RunStatus, Store } from "../store/types.js";
+import { describeError, RunCancelled } from "../errors.js";
+import type { ClaimedRun, Lease, RunEnd, RunStatus, Store } from "../store/types.js";
 import { GuestClock, type FromThread, type ThreadData, type ToThread } from "./protocol.js";
 import { killGroupsOfThread } from "../../host-functions/process-groups.js";
 
@@ -40,7 +40,15 @@ interface Assigned {
   wakeAt: number | null;
   timeoutMs: number | null;
   slot: Slot;
+  /** When the heartbeat first saw a cancel request for it (the run was asked to stop). */
+  cancelSeenAt?: number;
 }
+
+/**
+ * A cancelled run still in its own code this long after it was asked to stop (it cannot see the
+ * request before its next host call) is ended by replacing its thread, not left to the watchdog.
+ */
+const CANCEL_GRACE_MS = 1_000;
 
 interface Slot {
   index: number;
@@ -184,7 +192,10 @@ export class Supervisor {
           const held = renewed.get(a.slot) ?? [];
           held.push([a.job, a.lease.expiresAt]);
           renewed.set(a.slot, held);
-          if (c.cancelRequested) this.send(a.slot, { type: "stop", job: a.job, reason: "cancel" });
+          if (c.cancelRequested) {
+            a.cancelSeenAt ??= Date.now();
+            this.send(a.slot, { type: "stop", job: a.job, reason: "cancel" });
+          }
         }
       });
       for (const [slot, leases] of renewed) this.send(slot, { type: "renewed", leases });
@@ -218,6 +229,10 @@ export class Supervisor {
       if (!g) continue;
       const a = this.jobs.get(g.job);
       if (!a) continue;
+      if (a.cancelSeenAt !== undefined && now - Math.max(a.cancelSeenAt, g.since) > CANCEL_GRACE_MS) {
+        void this.replace(slot, { job: g.job, end: { status: "cancelled", error: describeError(new RunCancelled(a.lease.runId)) } });
+        continue;
+      }
       const limit = Math.min(a.timeoutMs ?? Infinity, this.o.watchdogMs);
       const spent = now - g.since;
       if (spent <= limit) continue;
@@ -225,16 +240,16 @@ export class Supervisor {
         a.timeoutMs !== null && a.timeoutMs <= this.o.watchdogMs
           ? `run ${a.lease.runId} ran past its timeout of ${a.timeoutMs} ms in its own code (no host call for ${spent} ms) and was stopped; raise --timeout if it needs longer`
           : `run ${a.lease.runId} ran its own code for ${spent} ms without a host call and was stopped by the worker's watchdog (--watchdog ${this.o.watchdogMs} ms); an infinite loop?`;
-      void this.replace(slot, { job: g.job, error: { code: "timeout", message } });
+      void this.replace(slot, { job: g.job, end: { status: "failed", error: { code: "timeout", message } } });
     }
   }
 
   /**
    * Terminates a thread and starts a new one in its place. The run that blocked it (if any) fails
-   * with `culprit.error`; its other runs are given back to the store and simply claimed again
+   * as `culprit.end` says (failed, or cancelled); its other runs are given back to the store and simply claimed again
    * (they replay from their journals).
    */
-  private async replace(slot: Slot, culprit: { job: number; error: { code: string; message: string } } | null): Promise<void> {
+  private async replace(slot: Slot, culprit: { job: number; end: RunEnd & { status: "failed" | "cancelled" } } | null): Promise<void> {
     if (slot.dead) return;
     slot.dead = true;
     if (culprit === null) {
@@ -243,9 +258,12 @@ export class Supervisor {
       if (g)
         culprit = {
           job: g.job,
-          error: {
-            code: "crashed",
-            message: `the executor thread died while run ${this.jobs.get(g.job)?.lease.runId ?? "?"} was running guest code (out of memory?)`,
+          end: {
+            status: "failed",
+            error: {
+              code: "crashed",
+              message: `the executor thread died while run ${this.jobs.get(g.job)?.lease.runId ?? "?"} was running guest code (out of memory?)`,
+            },
           },
         };
     }
@@ -254,14 +272,11 @@ export class Supervisor {
       const a = this.jobs.get(job);
       if (!a) continue;
       this.jobs.delete(job);
-      const end =
-        culprit && culprit.job === job
-          ? ({ status: "failed", error: culprit.error } as const)
-          : ({ status: "released", previous: "pending", wakeAt: null } as const);
+      const end: RunEnd = culprit && culprit.job === job ? culprit.end : { status: "released", previous: "pending", wakeAt: null };
       await this.o.store.finishRun(a.lease, end).catch(() => undefined);
       this.o.log(
-        end.status === "failed"
-          ? `run ${a.lease.runId} failed: ${end.error.code}: ${end.error.message}`
+        end.status === "failed" || end.status === "cancelled"
+          ? `run ${a.lease.runId} ${end.status}: ${end.error.code}: ${end.error.message}`
           : `run ${a.lease.runId} given back (its thread was replaced)`,
       );
     }
