@@ -59,10 +59,17 @@ export interface NewBenchRun {
   shell?: boolean;
 }
 
+let cmdDir: string | null = null;
+function commandDir(): string {
+  cmdDir ??= mkdtempSync(join(tmpdir(), "dwe-bench-cmd-"));
+  return cmdDir;
+}
+
 /** Creates a pending run of `module` with `input`; returns its id. */
 export async function createRun(store: SqliteStore, r: NewBenchRun): Promise<RunRecord> {
-  // A command runs in a granted directory: the system's temporary directory, read-only.
-  const dirs = r.shell ? [{ host: tmpdir(), guest: "/tmp", readonly: true }] : [];
+  // A command runs in a granted directory: an empty one of its own, read-only (a grant over the
+  // system's temporary directory would contain the bench database, which dwe refuses).
+  const dirs = r.shell ? [{ host: commandDir(), guest: "/tmp", readonly: true }] : [];
   const grants: Grants = { dirs, net: r.net ? parseNetGrants(r.net) : [], shell: r.shell ?? false };
   return store.createRun({
     id: `bench-${process.pid}-${++runCounter}`,

@@ -26,7 +26,7 @@ export const EXPECTED_FAILURES: Record<"core" | "component", Record<string, stri
     "rust/nofollow_errors": REBASE,
     "rust/path_link": REBASE,
     "rust/path_symlink_trailing_slashes": REBASE,
-    "rust/symlink_create": REBASE,
+    "rust/dangling_symlink": REBASE,
     "rust/unlink_file_trailing_slashes": REBASE,
   },
   component: {
