@@ -3,29 +3,12 @@
 // --timeout, when it is cancelled, and when dwe exits. The grandchildren below record their pids;
 // afterwards each must be gone (a zombie counts as gone).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { DWE, dweAsync, exited, spawnDwe, workdir, type CliResult } from "./support/cli.js";
+import { dweAsync, exited, runFor, spawnDwe, workdir } from "./support/cli.js";
 import { opGuest, runOutput } from "./support/op-guest.js";
 import { alive, pidsIn } from "./support/processes.js";
 import { runIn, startWorker, waitFor } from "./support/worker.js";
-
-function runFor(w: { dir: string; db: string }, args: string[], killAfterMs = 60_000): Promise<CliResult & { ms: number }> {
-  return new Promise((resolve) => {
-    const started = Date.now();
-    const child = spawn(process.execPath, [DWE, "--db", w.db, ...args], { cwd: w.dir, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    const kill = setTimeout(() => child.kill("SIGKILL"), killAfterMs);
-    child.on("close", (code) => {
-      clearTimeout(kill);
-      resolve({ code, stdout, stderr, ms: Date.now() - started });
-    });
-  });
-}
 
 describe("exec process groups", () => {
   const w = workdir();

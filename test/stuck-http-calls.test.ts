@@ -3,28 +3,10 @@
 // (switching protocols). Headers that would frame the request differently from dwe, or inject
 // lines, are refused as `invalid`, and so is a sleep that is not a valid date.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawn } from "node:child_process";
-import { DWE, workdir, type CliResult } from "./support/cli.js";
+import { runFor, workdir, type CliResult } from "./support/cli.js";
 import { opGuest } from "./support/op-guest.js";
 import { RawHttpServer } from "./support/servers.js";
 import { runIn, startWorker, waitFor } from "./support/worker.js";
-
-/** `dwe run`, killed after `killAfterMs` if it has not ended by itself (code null then). */
-function runFor(w: { dir: string; db: string }, args: string[], killAfterMs = 60_000): Promise<CliResult & { ms: number }> {
-  return new Promise((resolve) => {
-    const started = Date.now();
-    const child = spawn(process.execPath, [DWE, "--db", w.db, ...args], { cwd: w.dir, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    const kill = setTimeout(() => child.kill("SIGKILL"), killAfterMs);
-    child.on("close", (code) => {
-      clearTimeout(kill);
-      resolve({ code, stdout, stderr, ms: Date.now() - started });
-    });
-  });
-}
 
 describe("http.request cannot get stuck", () => {
   const w = workdir();

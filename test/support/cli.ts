@@ -61,3 +61,20 @@ export function exited(child: ChildProcess): Promise<{ code: number | null; sign
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   return new Promise((r) => child.on("exit", (code, signal) => r({ code, signal })));
 }
+
+/** `dwe ARGS`, killed with SIGKILL after `killAfterMs` if it has not ended by itself (code null then). */
+export function runFor(w: { dir: string; db: string }, args: string[], killAfterMs = 60_000): Promise<CliResult & { ms: number }> {
+  return new Promise((resolvePromise) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, [DWE, "--db", w.db, ...args], { cwd: w.dir, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    const kill = setTimeout(() => child.kill("SIGKILL"), killAfterMs);
+    child.on("close", (code) => {
+      clearTimeout(kill);
+      resolvePromise({ code, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
