@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Compiles the AssemblyScript examples: examples/NAME/assembly/index.ts (or examples/NAME/index.ts)
 // -> examples/NAME/build/NAME.wasm, with the AssemblyScript compiler's JS API (offline, in-process).
-// The workflows that ship with dwe (workflows/NAME, e.g. the pipeline workflow) are built the same way.
+// The workflow that ships with dwe, guest-sdk/pipeline (the pipeline workflow, on the AssemblyScript
+// SDK), is built the same way, to guest-sdk/pipeline/build/pipeline.wasm.
 //
 //   node scripts/build-examples.mjs [--force] [NAME...]
 //
@@ -10,14 +11,15 @@
 // Exits 1 if any example fails to compile.
 
 import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import asc from "assemblyscript/asc";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const EXAMPLES = join(ROOT, "examples");
-const WORKFLOWS = join(ROOT, "workflows");
 const SDK = join(ROOT, "guest-sdk", "assemblyscript");
+/** The workflows that ship with dwe: built like the examples, from guest-sdk/NAME/index.ts. */
+const SHIPPED = [join(ROOT, "guest-sdk", "pipeline")];
 
 /** The flags every AssemblyScript guest is built with (see guest-sdk/assemblyscript/README.md). */
 export const ASC_FLAGS = ["--optimizeLevel", "3", "--shrinkLevel", "1", "--noAssert", "--runtime", "incremental"];
@@ -39,7 +41,11 @@ function tsFiles(dir) {
 
 /** The AssemblyScript examples and shipped workflows: [{ name, entry, srcDir, outFile }]. */
 function findExamples() {
-  return [...findIn(EXAMPLES), ...findIn(WORKFLOWS)];
+  const shipped = SHIPPED.filter((dir) => existsSync(join(dir, "index.ts"))).map((dir) => {
+    const name = basename(dir);
+    return { name, entry: join(dir, "index.ts"), srcDir: dir, outFile: join(dir, "build", `${name}.wasm`) };
+  });
+  return [...findIn(EXAMPLES), ...shipped];
 }
 
 function findIn(root) {

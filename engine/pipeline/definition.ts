@@ -1,5 +1,5 @@
 // The parsed form of a pipeline YAML file: what `dwe pipeline` pins as the run's input and what the
-// pipeline workflow (workflows/pipeline) executes. Expressions arrive parsed (ASTs), so the guest
+// pipeline workflow (guest-sdk/pipeline) executes. Expressions arrive parsed (ASTs), so the guest
 // only evaluates them; names were checked on the host. The format is versioned: a run keeps the
 // definition (and the module) it started with, so a change here needs a new PIPELINE_FORMAT.
 

@@ -3,7 +3,7 @@ import type { BinaryOp, Expr, Literal, StatusFunction, Template } from "./defini
 // The `${{ }}` expression language of pipelines (a GitHub Actions subset): literals ('text' with ''
 // for a quote, numbers, true, false, null), context references (a.b.c), the status functions
 // success(), failure(), always(), `!`, comparisons and `&&` / `||`, with parentheses. Parsed here
-// on the host; evaluated by the pipeline workflow (workflows/pipeline), deterministically.
+// on the host; evaluated by the pipeline workflow (guest-sdk/pipeline), deterministically.
 
 /** A problem in an expression: `at` is the offset in the expression's text. */
 export class ExpressionError extends Error {

@@ -7,8 +7,8 @@ import { parseEnv } from "../options.js";
 import { compilePipeline } from "../../pipeline/compile.js";
 import { runCommand, type RunFlags } from "./run.js";
 
-/** The pipeline workflow that ships with dwe (workflows/pipeline, built at install). */
-export const PIPELINE_WASM = fileURLToPath(new URL("../../../../workflows/pipeline/build/pipeline.wasm", import.meta.url));
+/** The pipeline workflow that ships with dwe (guest-sdk/pipeline, built at install like the examples). */
+export const PIPELINE_WASM = fileURLToPath(new URL("../../../../guest-sdk/pipeline/build/pipeline.wasm", import.meta.url));
 
 /**
  * `dwe pipeline FILE.yaml [run flags]`: parses and checks the YAML here, then starts a run of the

@@ -13,7 +13,7 @@
 import {
   inputJson, outputJson, fail, log, now, sleep, tryExec, ExecOptions, startChildJson, joinAnyChild,
   Json, JsonObject, JsonArray, JsonValue,
-} from "../../../guest-sdk/assemblyscript";
+} from "../assemblyscript";
 import { Scope, evaluate, render, addEnv } from "./expr";
 
 const FORMAT = 1;

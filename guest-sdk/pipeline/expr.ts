@@ -2,7 +2,7 @@
 // Actions' rules: values are null, booleans, numbers or strings; `==` compares strings ignoring
 // case and converts mixed types to numbers; `&&` / `||` return one of their operands.
 
-import { JsonValue, JsonObject, formatNumber } from "../../../guest-sdk/assemblyscript";
+import { JsonValue, JsonObject, formatNumber } from "../assemblyscript";
 
 export const NULL: i32 = 0;
 export const BOOL: i32 = 1;
