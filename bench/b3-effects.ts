@@ -1,6 +1,6 @@
 // B3: overhead of external effects: a run making N HTTP calls to a local server and N exec calls
 // (`true`), against the same calls made directly from Node; per call, in both durability modes.
-import type { Durability } from "../engine/store/sqlite-store.js";
+import type { Durability } from "../engine/store/types.js";
 import { atMost, type Benchmark, type Figure } from "./lib/figure.js";
 import { createRun, execute, putModule, executable, tempStore } from "./lib/engine.js";
 import { directExec, directHttp } from "./lib/direct.js";

@@ -1,5 +1,5 @@
 import type { Grants } from "../engine/executor/grants.js";
-import type { OpName } from "../engine/journal/ops.js";
+import type { OpName } from "../engine/kernel/ops.js";
 
 /**
  * How a host function is journaled; this alone decides the commit rule (docs/architecture.md):

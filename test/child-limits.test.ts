@@ -8,7 +8,7 @@ import { dwe, workdir } from "./support/cli.js";
 import { abiGuest } from "./support/guest-wat.js";
 import { createTestDatabase, pgTestsEnabled, sql, type TestDatabase } from "./support/postgres.js";
 import { startWorker, type WorkerProcess } from "./support/worker.js";
-import { opCode } from "../engine/journal/ops.js";
+import { opCode } from "../engine/kernel/ops.js";
 
 const pgEnabled = await pgTestsEnabled("child run limits");
 const CHILD_START = opCode("child.start")!;

@@ -6,8 +6,8 @@ import { executeRun, type ExecuteOptions } from "../../engine/executor/run-execu
 import { parseNetGrants, type Grants } from "../../engine/executor/grants.js";
 import { loadExecutable, inspectModule } from "../../engine/runtime/module-loader.js";
 import { newOwnerId } from "../../engine/store/lease-owner.js";
-import { SqliteStore, type Durability } from "../../engine/store/sqlite-store.js";
-import type { RunRecord } from "../../engine/store/types.js";
+import { SqliteStore } from "../../engine/store/sqlite-store.js";
+import type { Durability, RunRecord } from "../../engine/store/types.js";
 
 export interface BenchStore {
   store: SqliteStore;

@@ -3,8 +3,7 @@ import { resolve } from "node:path";
 import { StoreError, UsageError } from "../errors.js";
 import { openStoreAt } from "../store/open.js";
 import { isPostgresUrl } from "../store/pg-url.js";
-import type { Durability } from "../store/sqlite-store.js";
-import type { Store } from "../store/types.js";
+import type { Durability, Store } from "../store/types.js";
 
 export interface GlobalOptions {
   db?: string;

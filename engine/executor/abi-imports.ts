@@ -1,8 +1,9 @@
 import { AbiViolation, DweError } from "../errors.js";
-import type { Dispatcher, Reply } from "./dispatcher.js";
+import type { Dispatcher } from "./dispatcher.js";
+import type { Reply } from "../kernel/reply.js";
 import type { GuestMemory } from "./guest-memory.js";
 import type { AsyncifyDriver } from "../runtime/asyncify.js";
-import { encode } from "./dispatcher.js";
+import { encode } from "../kernel/reply.js";
 
 /** Largest response the host hands a guest in one piece (docs/abi.md). */
 export const MAX_RESPONSE = 64 * 1024 * 1024;

@@ -1,20 +1,14 @@
 import { setTimeout as delay } from "node:timers/promises";
-import { Packr } from "msgpackr";
 import { AbiViolation, CorruptJournal, DweError, GuestVisibleError, NonDeterminismError } from "../errors.js";
 import { EntryState, type JournalEntry } from "../journal/entry.js";
 import { digestRequest } from "../journal/hash.js";
-import { decodeMsgpack, PAYLOAD_LIMITS, REQUEST_LIMITS, RefusedMsgpack } from "../journal/msgpack-decoder.js";
-import { OP_CODES, opName } from "../journal/ops.js";
+import { decodeMsgpack, PAYLOAD_LIMITS, REQUEST_LIMITS, RefusedMsgpack } from "../kernel/msgpack-decoder.js";
+import { OP_CODES, opName } from "../kernel/ops.js";
+import { encode, type Dispatch, type Reply } from "../kernel/reply.js";
 import { JournalLimitReached, type JournalWriter } from "../journal/journal-writer.js";
 import type { RunRecord } from "../store/types.js";
 import type { HostContext, HostFunction, RunServices } from "../../host-functions/types.js";
 import { BadRequest } from "../../host-functions/request-fields.js";
-
-/** The answer to one guest call: success bytes, or an error map the guest may handle. */
-export interface Reply {
-  ok: boolean;
-  bytes: Uint8Array;
-}
 
 /** Thrown out of the guest to suspend the run until `wakeAt` (a long sleep, a wait; null: until woken). */
 export class Suspend extends Error {
@@ -45,27 +39,8 @@ export class RunTimeout extends DweError {
   }
 }
 
-const packr = new Packr({ useRecords: false, variableMapSize: true });
 const EMPTY = new Uint8Array(0);
 const OK_NIL: Reply = { ok: true, bytes: EMPTY };
-
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
-const INT64_SCRATCH = new DataView(new ArrayBuffer(9));
-INT64_SCRATCH.setUint8(0, 0xd3);
-const INT64_BYTES = new Uint8Array(INT64_SCRATCH.buffer);
-
-export function encode(value: unknown): Uint8Array {
-  if (value === undefined || value === null) return EMPTY;
-  if (typeof value === "bigint" && value >= INT64_MIN && value <= INT64_MAX) {
-    // The hot case (clock.now): the same bytes msgpackr writes (int 64), without its buffer juggling.
-    INT64_SCRATCH.setBigInt64(1, value);
-    const out = new Uint8Array(9); // small enough to live on V8's heap: no backing store to allocate
-    out.set(INT64_BYTES);
-    return out;
-  }
-  return packr.pack(value).slice();
-}
 
 function errorReply(err: GuestVisibleError): Reply {
   return { ok: false, bytes: encode({ code: err.code, message: err.message }) };
@@ -101,7 +76,7 @@ export interface DispatcherOptions {
  * journal during replay (checking for divergence) and otherwise performs it live under the commit
  * rule of its kind.
  */
-export class Dispatcher {
+export class Dispatcher implements Dispatch {
   private seq = 0;
   private replayEnded: boolean;
   /** Set while answering a call that cannot wait (no backpressure then). */

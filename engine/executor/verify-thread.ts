@@ -4,7 +4,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { DweError, describeError } from "../errors.js";
 import { openStoreAt } from "../store/open.js";
 import { explainStoreError } from "../store/damaged-database.js";
-import type { Durability } from "../store/sqlite-store.js";
+import type { Durability } from "../store/types.js";
 import { verifyRun } from "./verify-run.js";
 
 export interface VerifyThreadData {

@@ -8,16 +8,16 @@
 // a higher version is refused before anything else of it is read. Every journal entry's checksum
 // is checked as the file states it (never recomputed), and the run's config field by field. The
 // file is still untrusted (anyone can write one): `dwe import` holds its grants back.
-// Both layers are decoded by the bounded decoder (engine/journal/msgpack-decoder.ts): a hand-made
+// Both layers are decoded by the bounded decoder (engine/kernel/msgpack-decoder.ts): a hand-made
 // file cannot make import spend more than a small multiple of its size.
 import { createHash } from "node:crypto";
 import { Packr } from "msgpackr";
 import { InvalidRunFile } from "../errors.js";
 import { EntryState, type JournalEntry, type LogRecord } from "../journal/entry.js";
 import { entryChecksum } from "../journal/hash.js";
-import { opName } from "../journal/ops.js";
+import { opName } from "../kernel/ops.js";
 import { runConfigProblem } from "../store/run-config.js";
-import { decodeMsgpack, FILE_LIMITS } from "../journal/msgpack-decoder.js";
+import { decodeMsgpack, FILE_LIMITS } from "../kernel/msgpack-decoder.js";
 import { RUN_STATUSES, type RunExport, type SignalRecord } from "../store/types.js";
 
 export const RUN_FILE_FORMAT = "dwe-run";

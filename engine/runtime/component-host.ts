@@ -1,6 +1,6 @@
 import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads";
 import { DweError } from "../errors.js";
-import type { Dispatcher, Reply } from "../executor/dispatcher.js";
+import type { Dispatch, Reply } from "../kernel/reply.js";
 import type { RunRecord } from "../store/types.js";
 import { argvOf } from "../../host-functions/wasi/args.js";
 import type { LoadedComponent } from "./component-loader.js";
@@ -37,7 +37,7 @@ export class ComponentExitCode extends DweError {
 export interface RunComponentOptions {
   component: LoadedComponent;
   run: RunRecord;
-  dispatcher: Dispatcher;
+  dispatcher: Dispatch;
   /** Aborted: the worker is terminated and the reason thrown (timeout, lost lease, shutdown). */
   signal: AbortSignal;
 }

@@ -1,6 +1,6 @@
 import { pack } from "msgpackr";
 import { InvalidModule } from "../errors.js";
-import { decodeMsgpack, FILE_LIMITS } from "../journal/msgpack-decoder.js";
+import { decodeMsgpack, FILE_LIMITS } from "../kernel/msgpack-decoder.js";
 import type { Store } from "../store/types.js";
 import { SUPPORTED_INTERFACES } from "../../host-functions/wasi-p2/index.js";
 

@@ -3,7 +3,7 @@
 // engine's thread and waited for synchronously (Atomics.wait), so the guest can block on durable
 // timers and effects without JSPI or asyncify.
 import { receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads";
-import type { Reply } from "../executor/dispatcher.js";
+import type { Reply } from "../kernel/reply.js";
 import type { Grants } from "../executor/grants.js";
 import { ComponentExit, type P2Env } from "../../host-functions/wasi-p2/host.js";
 import { wasiP2Imports } from "../../host-functions/wasi-p2/index.js";

@@ -1,6 +1,7 @@
 import { PgStore } from "./pg-store.js";
 import { isPostgresUrl, parsePgUrl } from "./pg-url.js";
-import { SqliteStore, type Durability } from "./sqlite-store.js";
+import { SqliteStore } from "./sqlite-store.js";
+import type { Durability } from "./types.js";
 import type { Store } from "./types.js";
 
 /**

@@ -1,7 +1,7 @@
 import { CorruptJournal, LeaseLost } from "../errors.js";
 import type { EntryState, JournalEntry, LogRecord } from "../journal/entry.js";
 import { entryChecksum } from "../journal/hash.js";
-import { opName } from "../journal/ops.js";
+import { opName } from "../kernel/ops.js";
 import { type Db, type Query, buf } from "./pg-connection.js";
 import type { JournalSummary, Lease } from "./types.js";
 

@@ -1,4 +1,4 @@
-import { decodeMsgpack, FILE_LIMITS } from "../journal/msgpack-decoder.js";
+import { decodeMsgpack, FILE_LIMITS } from "../kernel/msgpack-decoder.js";
 import { NO_GRANTS } from "../executor/grants.js";
 import type { RunConfig } from "./types.js";
 

@@ -2,7 +2,7 @@ import type Database from "better-sqlite3";
 import { CorruptJournal, LeaseLost } from "../errors.js";
 import type { EntryState, JournalEntry, LogRecord } from "../journal/entry.js";
 import { entryChecksum } from "../journal/hash.js";
-import { opName } from "../journal/ops.js";
+import { opName } from "../kernel/ops.js";
 import type { Statements } from "./sqlite-statements.js";
 import type { JournalSummary, Lease } from "./types.js";
 

@@ -28,10 +28,9 @@ import type {
   RunExport,
   RunFilter,
   RunRecord,
+  Durability,
   Store,
 } from "./types.js";
-
-export type Durability = "process" | "fsync";
 
 /** Moved to engine/errors.ts (shared by both stores); re-exported for existing imports. */
 export { LeaseLost } from "../errors.js";

@@ -88,6 +88,12 @@ export interface NewRun {
 }
 
 /** Proof of ownership of a run: journal writes carrying a stale token are refused. */
+/**
+ * How hard a commit is pushed to disk (`--durability`): `process` survives the process being killed,
+ * `fsync` also power loss. A store option, not a backend's: SQLite maps it to `synchronous`.
+ */
+export type Durability = "process" | "fsync";
+
 export interface Lease {
   runId: string;
   rid: number;

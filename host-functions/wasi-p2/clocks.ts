@@ -1,4 +1,4 @@
-import { encode } from "../../engine/executor/dispatcher.js";
+import { encode } from "../../engine/kernel/reply.js";
 import { CLOCK } from "../wasi/constants.js";
 import { asBig, hostCall, type P2Env } from "./host.js";
 import type { IoTypes } from "./io.js";

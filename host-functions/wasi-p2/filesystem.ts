@@ -1,5 +1,5 @@
 import { posix } from "node:path";
-import { encode } from "../../engine/executor/dispatcher.js";
+import { encode } from "../../engine/kernel/reply.js";
 import { MAX_PATH_BYTES } from "../confined-root.js";
 import type { Datetime } from "./clocks.js";
 import { asBig, hostCall, ResultError, type P2Env } from "./host.js";

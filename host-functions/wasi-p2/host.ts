@@ -1,6 +1,6 @@
-import type { Reply } from "../../engine/executor/dispatcher.js";
+import type { Reply } from "../../engine/kernel/reply.js";
 import type { Grants } from "../../engine/executor/grants.js";
-import { decodeMsgpack, PAYLOAD_LIMITS } from "../../engine/journal/msgpack-decoder.js";
+import { decodeMsgpack, PAYLOAD_LIMITS } from "../../engine/kernel/msgpack-decoder.js";
 import { decode } from "../wasi/codec.js";
 
 /**

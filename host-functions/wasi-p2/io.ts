@@ -1,4 +1,4 @@
-import { encode } from "../../engine/executor/dispatcher.js";
+import { encode } from "../../engine/kernel/reply.js";
 import { MAX_STDIO_WRITE, StderrTail } from "../wasi/stdio.js";
 import { monotonicNow, waitUntil } from "./clocks.js";
 import { asU8, hostCall, ResultError, type HostErrorReply, type P2Env } from "./host.js";

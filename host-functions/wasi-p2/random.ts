@@ -1,4 +1,4 @@
-import { encode } from "../../engine/executor/dispatcher.js";
+import { encode } from "../../engine/kernel/reply.js";
 import { RANDOM_CHUNK } from "../wasi/clocks.js";
 import { asU8, hostCall, type P2Env } from "./host.js";
 

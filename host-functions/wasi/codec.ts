@@ -1,7 +1,6 @@
-import type { Dispatcher, Reply } from "../../engine/executor/dispatcher.js";
-import { encode } from "../../engine/executor/dispatcher.js";
+import { encode, type Dispatch, type Reply } from "../../engine/kernel/reply.js";
 import { CorruptJournal } from "../../engine/errors.js";
-import { decodeMsgpack, PAYLOAD_LIMITS, RefusedMsgpack } from "../../engine/journal/msgpack-decoder.js";
+import { decodeMsgpack, PAYLOAD_LIMITS, RefusedMsgpack } from "../../engine/kernel/msgpack-decoder.js";
 import { errnoOfCode } from "./errno.js";
 
 export { encode };
@@ -66,6 +65,6 @@ function errnoOfReply(reply: Reply): number {
  * successful result to `done`; an error result becomes the errno it names. `done` runs in replay
  * and live alike, so whatever it changes in the fd table is the same in both.
  */
-export function journaled(dispatcher: Dispatcher, op: string, request: Uint8Array, done: (value: unknown) => Result): Result {
+export function journaled(dispatcher: Dispatch, op: string, request: Uint8Array, done: (value: unknown) => Result): Result {
   return andThen(dispatcher.call(op, request), (reply) => (reply.ok ? done(decode(reply.bytes)) : errnoOfReply(reply)));
 }

@@ -1,4 +1,4 @@
-import type { Dispatcher } from "../../engine/executor/dispatcher.js";
+import type { Dispatch } from "../../engine/kernel/reply.js";
 import type { GuestMemory } from "../../engine/executor/guest-memory.js";
 import type { AsyncifyDriver } from "../../engine/runtime/asyncify.js";
 import { ASYNC_IMPORTS } from "../../engine/runtime/asyncify.js";
@@ -150,7 +150,7 @@ export class WasiHost implements WasiState {
     return new WithWasi(base, () => this.functions);
   }
 
-  imports(memory: GuestMemory, dispatcher: Dispatcher, driver: AsyncifyDriver): Record<string, (...args: never[]) => unknown> {
+  imports(memory: GuestMemory, dispatcher: Dispatch, driver: AsyncifyDriver): Record<string, (...args: never[]) => unknown> {
     const mem = new WasiMemory(memory);
     const env: WasiEnv = {
       run: this.run,
@@ -185,7 +185,7 @@ export class WasiHost implements WasiState {
    * Journals what stdout/stderr hold without a final newline. Call it when the program has ended
    * (its entry returned, or proc_exit), outside the guest, before `dispatcher.finish()`.
    */
-  flushStdio(dispatcher: Dispatcher): Promise<void> {
+  flushStdio(dispatcher: Dispatch): Promise<void> {
     return this.stdio.flush(dispatcher);
   }
 

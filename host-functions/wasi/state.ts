@@ -1,4 +1,4 @@
-import type { Dispatcher } from "../../engine/executor/dispatcher.js";
+import type { Dispatch } from "../../engine/kernel/reply.js";
 import type { Grants } from "../../engine/executor/grants.js";
 import type { RunRecord } from "../../engine/store/types.js";
 import type { FdTable } from "./fd-table.js";
@@ -27,7 +27,7 @@ export interface WasiState {
 /** What the imports of one instance work with. */
 export interface WasiEnv extends WasiState {
   readonly mem: WasiMemory;
-  readonly dispatcher: Dispatcher;
+  readonly dispatcher: Dispatch;
 }
 
 /** A WASI import: its parameters are i32 (number) or i64 (bigint); it returns an errno. */

@@ -1,4 +1,4 @@
-import type { Dispatcher } from "../../engine/executor/dispatcher.js";
+import type { Dispatch } from "../../engine/kernel/reply.js";
 import type { HostFunction } from "../types.js";
 import { BadRequest, RequestFields } from "../request-fields.js";
 import { encode, journaled, type Result } from "./codec.js";
@@ -47,7 +47,7 @@ export class StdioBuffer {
   private readonly stderr = new StderrTail();
 
   /** Takes all of `data`; journals the complete lines now held (in pieces of at most 64 KiB). */
-  write(dispatcher: Dispatcher, fd: 1 | 2, data: Uint8Array): Result {
+  write(dispatcher: Dispatch, fd: 1 | 2, data: Uint8Array): Result {
     if (fd === 2) this.stderr.add(data);
     const held = this.pending[fd];
     const all = held.length === 0 ? data : concat(held, data);
@@ -62,7 +62,7 @@ export class StdioBuffer {
   }
 
   /** Writes what stdout and stderr hold without a final newline (the program ended). */
-  async flush(dispatcher: Dispatcher): Promise<void> {
+  async flush(dispatcher: Dispatch): Promise<void> {
     for (const fd of [1, 2] as const) {
       const rest = this.pending[fd];
       this.pending[fd] = new Uint8Array(0);
@@ -78,7 +78,7 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-function emit(dispatcher: Dispatcher, fd: 1 | 2, bytes: Uint8Array, from = 0): Result {
+function emit(dispatcher: Dispatch, fd: 1 | 2, bytes: Uint8Array, from = 0): Result {
   if (from >= bytes.length) return ERRNO.ESUCCESS;
   const data = bytes.subarray(from, from + MAX_STDIO_WRITE);
   return journaled(dispatcher, "wasi.fd_write", encode({ fd, data }), () => emit(dispatcher, fd, bytes, from + data.length));

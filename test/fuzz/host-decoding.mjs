@@ -30,7 +30,7 @@ const { JournalWriter } = await load("engine/journal/journal-writer.js");
 const { PROVIDED_SIGNATURES } = await load("engine/runtime/import-signatures.js");
 const { SqliteStore } = await load("engine/store/sqlite-store.js");
 const { HOST_FUNCTIONS } = await load("host-functions/registry.js");
-const { decodeMsgpack, scanMsgpack, PAYLOAD_LIMITS } = await load("engine/journal/msgpack-decoder.js");
+const { decodeMsgpack, scanMsgpack, PAYLOAD_LIMITS } = await load("engine/kernel/msgpack-decoder.js");
 const { ProcExit, WasiHost } = await load("host-functions/wasi/preview1.js");
 
 const RUNS = Number(process.argv[2] ?? 500);

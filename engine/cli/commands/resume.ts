@@ -3,7 +3,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { InvalidModule, RunNotFound, RunStateError, UsageError } from "../../errors.js";
 import { inspectModule } from "../../runtime/module-loader.js";
 import { EntryState, type JournalEntry } from "../../journal/entry.js";
-import { opName } from "../../journal/ops.js";
+import { opName } from "../../kernel/ops.js";
 import { liveLeaseHolder } from "../../store/lease-owner.js";
 import { isTerminal, type RunRecord, type Store } from "../../store/types.js";
 import { EXIT, type GlobalOptions, dbPath, openStore, parseDurability } from "../context.js";
