@@ -1,6 +1,6 @@
 import { posix } from "node:path";
 import { GuestVisibleError } from "../engine/errors.js";
-import type { DirGrant, Grants } from "../engine/executor/grants.js";
+import type { DirGrant, Grants } from "../engine/kernel/grants.js";
 import { checkPathLength, ConfinedRoot, shown } from "./confined-root.js";
 
 export interface ResolvedPath {

@@ -1,6 +1,6 @@
 import { constants, fstatSync, readFileSync, readdirSync, writeFileSync, type BigIntStats } from "node:fs";
 import { GuestVisibleError } from "../engine/errors.js";
-import type { Grants } from "../engine/executor/grants.js";
+import type { Grants } from "../engine/kernel/grants.js";
 import type { HostFunction } from "./types.js";
 import { RequestFields } from "./request-fields.js";
 import { fsError, resolveGuestPath } from "./fs-sandbox.js";

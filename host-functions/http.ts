@@ -2,7 +2,7 @@ import http from "node:http";
 import https from "node:https";
 import type { Socket } from "node:net";
 import { GuestVisibleError } from "../engine/errors.js";
-import { netAllowed } from "../engine/executor/grants.js";
+import { netAllowed } from "../engine/kernel/grants.js";
 import { stopReason, type HostContext, type HostFunction } from "./types.js";
 import { BadRequest, RequestFields } from "./request-fields.js";
 

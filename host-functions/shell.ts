@@ -3,7 +3,7 @@ import { closeSync, constants, mkdtempSync, openSync, readSync, readlinkSync, rm
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GuestVisibleError } from "../engine/errors.js";
-import { findOnPath, grantedProgram, type Grants } from "../engine/executor/grants.js";
+import { findOnPath, grantedProgram, type Grants } from "../engine/kernel/grants.js";
 import { checkExecEnv } from "./exec-env.js";
 import { fdPath } from "./confined-root.js";
 import { fsError, resolveGuestPath } from "./fs-sandbox.js";

@@ -1,4 +1,4 @@
-import type { Grants } from "../engine/executor/grants.js";
+import type { Grants } from "../engine/kernel/grants.js";
 import type { OpName } from "../engine/kernel/ops.js";
 
 /**

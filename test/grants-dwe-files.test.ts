@@ -7,7 +7,7 @@ import { ROOT, dwe, example, workdir } from "./support/cli.js";
 import { runIn, startWorker, waitFor, type WorkerProcess } from "./support/worker.js";
 import { openStoreAt } from "../engine/store/open.js";
 import { createTestDatabase, pgTestsEnabled, sql } from "./support/postgres.js";
-import type { Grants } from "../engine/executor/grants.js";
+import type { Grants } from "../engine/kernel/grants.js";
 
 const HELLO = example("hello");
 const pgEnabled = await pgTestsEnabled("grants over dwe's own files");

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { executeRun, type ExecuteOptions } from "../../engine/executor/run-executor.js";
-import { parseNetGrants, type Grants } from "../../engine/executor/grants.js";
+import { parseNetGrants, type Grants } from "../../engine/kernel/grants.js";
 import { loadExecutable, inspectModule } from "../../engine/runtime/module-loader.js";
 import { newOwnerId } from "../../engine/store/lease-owner.js";
 import { SqliteStore } from "../../engine/store/sqlite-store.js";

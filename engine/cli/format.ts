@@ -1,5 +1,5 @@
 import type { JournalSummary, RunRecord } from "../store/types.js";
-import { describeGrants } from "../executor/grants.js";
+import { describeGrants } from "../kernel/grants.js";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 

@@ -8,7 +8,7 @@ import {
   parseEnvOverride,
   parseNetGrants,
   parseShellGrant,
-} from "../executor/grants.js";
+} from "../kernel/grants.js";
 import { refuseGrantsOverDweFiles } from "../executor/dwe-files.js";
 
 /** Commander collector for repeatable flags. */

@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { DweError } from "../errors.js";
 import { isPostgresUrl } from "../store/pg-url.js";
 import { cacheDir, defaultCacheDir } from "../runtime/cache-dir.js";
-import type { DirGrant, Grants } from "./grants.js";
+import type { DirGrant, Grants } from "../kernel/grants.js";
 
 /**
  * A guest must never reach dwe's own files through a `--dir` grant: the database holds every run's

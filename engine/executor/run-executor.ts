@@ -11,7 +11,7 @@ import { HOST_FUNCTIONS } from "../../host-functions/registry.js";
 import { Dispatcher, Suspend } from "./dispatcher.js";
 import { GuestMemory } from "./guest-memory.js";
 import { runServices } from "./run-services.js";
-import type { Grants } from "./grants.js";
+import type { Grants } from "../kernel/grants.js";
 import { GrantCoversDweFiles, refuseGrantsOverDweFiles } from "./dwe-files.js";
 import { LeaseLost, StoreError } from "../errors.js";
 import { WasiHost, ProcExit } from "../../host-functions/wasi/preview1.js";

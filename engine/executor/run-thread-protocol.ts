@@ -1,6 +1,6 @@
 import type { LogRecord } from "../journal/entry.js";
 import type { Durability, Lease, RunStatus } from "../store/types.js";
-import type { Grants } from "./grants.js";
+import type { Grants } from "../kernel/grants.js";
 
 /** What the thread of a `dwe run --timeout` needs: its own connection, and the lease taken for it. */
 export interface RunThreadData {

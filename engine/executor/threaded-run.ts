@@ -2,7 +2,7 @@ import { Worker } from "node:worker_threads";
 import { DweError } from "../errors.js";
 import type { LogRecord } from "../journal/entry.js";
 import type { Durability, RunRecord, Store } from "../store/types.js";
-import type { Grants } from "./grants.js";
+import type { Grants } from "../kernel/grants.js";
 import type { FromRunThread, RunThreadData, ToRunThread } from "./run-thread-protocol.js";
 import { ShutdownRequested } from "./run-executor.js";
 import { killGroupsOfThread } from "../../host-functions/process-groups.js";

@@ -4,7 +4,7 @@
 // timers and effects without JSPI or asyncify.
 import { receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads";
 import type { Reply } from "../kernel/reply.js";
-import type { Grants } from "../executor/grants.js";
+import type { Grants } from "../kernel/grants.js";
 import { ComponentExit, type P2Env } from "../../host-functions/wasi-p2/host.js";
 import { wasiP2Imports } from "../../host-functions/wasi-p2/index.js";
 import { flushStdio, stderrTail } from "../../host-functions/wasi-p2/io.js";

@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { pack } from "msgpackr";
 import { LeaseLost } from "../errors.js";
-import type { Grants } from "../executor/grants.js";
+import type { Grants } from "../kernel/grants.js";
 import { type Db, type Query, buf } from "./pg-connection.js";
 import { decodeRunConfig } from "./run-config.js";
 import { type RunRow, toRecord } from "./rows.js";

@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { RunStateError, StoreError } from "../errors.js";
 import type { JournalEntry, LogRecord } from "../journal/entry.js";
-import type { Grants } from "../executor/grants.js";
+import type { Grants } from "../kernel/grants.js";
 import { type RunRow, type ScheduleRow, type SignalRow, toRecord, toSchedule, toSignal } from "./rows.js";
 import { migratePg } from "./pg-schema.js";
 import { pgLocation, type PgTarget } from "./pg-url.js";

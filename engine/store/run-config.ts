@@ -1,5 +1,5 @@
 import { decodeMsgpack, FILE_LIMITS } from "../kernel/msgpack-decoder.js";
-import { NO_GRANTS } from "../executor/grants.js";
+import { NO_GRANTS } from "../kernel/grants.js";
 import type { RunConfig } from "./types.js";
 
 /**

@@ -7,7 +7,7 @@ import { pack } from "msgpackr";
 import { DweError, LeaseLost, RunStateError, StoreError } from "../errors.js";
 import type { JournalEntry, LogRecord } from "../journal/entry.js";
 import { migrate } from "./sqlite-schema.js";
-import type { Grants } from "../executor/grants.js";
+import type { Grants } from "../kernel/grants.js";
 import { type Statements, mustGet, prepareStatements } from "./sqlite-statements.js";
 import { type AppendTx, appendTransaction, readJournal, summarizeJournal, wideInserts } from "./sqlite-journal.js";
 import { acquireLease, claimRuns, finishRun, renewLeases, requestCancel } from "./sqlite-claims.js";

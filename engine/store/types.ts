@@ -1,6 +1,6 @@
 import type { JournalEntry, LogRecord } from "../journal/entry.js";
 import type { ChildLimits } from "./child-limits.js";
-import type { Grants } from "../executor/grants.js";
+import type { Grants } from "../kernel/grants.js";
 
 export const RUN_STATUSES = ["pending", "running", "suspended", "completed", "failed", "cancelled"] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];

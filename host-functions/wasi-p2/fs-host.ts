@@ -11,7 +11,7 @@ import {
   writeSync,
   type BigIntStats,
 } from "node:fs";
-import type { Grants } from "../../engine/executor/grants.js";
+import type { Grants } from "../../engine/kernel/grants.js";
 import type { HostContext, HostFunction } from "../types.js";
 import { RequestFields } from "../request-fields.js";
 import { ConfinedRoot, fdPath } from "../confined-root.js";

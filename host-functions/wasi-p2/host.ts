@@ -1,5 +1,5 @@
 import type { Reply } from "../../engine/kernel/reply.js";
-import type { Grants } from "../../engine/executor/grants.js";
+import type { Grants } from "../../engine/kernel/grants.js";
 import { decodeMsgpack, PAYLOAD_LIMITS } from "../../engine/kernel/msgpack-decoder.js";
 import { decode } from "../wasi/codec.js";
 

@@ -1,4 +1,4 @@
-import type { Grants } from "../../engine/executor/grants.js";
+import type { Grants } from "../../engine/kernel/grants.js";
 import { Errno, ERRNO } from "./errno.js";
 import { DIRECTORY_RIGHTS, FILE_RIGHTS, FILETYPE, STDIN_RIGHTS, STDOUT_RIGHTS } from "./constants.js";
 

@@ -14,7 +14,7 @@ import {
   type BigIntStats,
   type Dirent,
 } from "node:fs";
-import type { Grants } from "../../engine/executor/grants.js";
+import type { Grants } from "../../engine/kernel/grants.js";
 import type { HostFunction } from "../types.js";
 import { RequestFields } from "../request-fields.js";
 import { ConfinedRoot, fdPath } from "../confined-root.js";

@@ -1,5 +1,5 @@
 import { closeSync, constants, fsyncSync } from "node:fs";
-import type { Grants } from "../../engine/executor/grants.js";
+import type { Grants } from "../../engine/kernel/grants.js";
 import type { FdEntry } from "./fd-table.js";
 import { confinedPath } from "./paths.js";
 import { toWasiError, WasiError } from "./errno.js";

@@ -6,7 +6,7 @@ import type { HostFunction } from "../types.js";
 import { RequestFields } from "../request-fields.js";
 import { toWasiError, WasiError } from "./errno.js";
 import { confinedPath } from "./paths.js";
-import type { Grants } from "../../engine/executor/grants.js";
+import type { Grants } from "../../engine/kernel/grants.js";
 import type { WasiState } from "./state.js";
 
 /**

@@ -1,5 +1,5 @@
 import { posix } from "node:path";
-import type { Grants } from "../../engine/executor/grants.js";
+import type { Grants } from "../../engine/kernel/grants.js";
 import { MAX_PATH_BYTES, type ConfinedRoot } from "../confined-root.js";
 import { resolveGuestPath } from "../fs-sandbox.js";
 import { Errno, ERRNO, toWasiError, WasiError } from "./errno.js";

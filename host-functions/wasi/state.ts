@@ -1,5 +1,5 @@
 import type { Dispatch } from "../../engine/kernel/reply.js";
-import type { Grants } from "../../engine/executor/grants.js";
+import type { Grants } from "../../engine/kernel/grants.js";
 import type { RunRecord } from "../../engine/store/types.js";
 import type { FdTable } from "./fd-table.js";
 import type { HostHandles } from "./handles.js";

@@ -2,7 +2,7 @@ import type { LogRecord } from "../../journal/entry.js";
 import { executeRun, ShutdownRequested } from "../../executor/run-executor.js";
 import { newOwnerId } from "../../store/lease-owner.js";
 import type { Durability, RunRecord, Store } from "../../store/types.js";
-import type { Grants } from "../../executor/grants.js";
+import type { Grants } from "../../kernel/grants.js";
 import { executeInThread } from "../../executor/threaded-run.js";
 import { executeFamily } from "../../executor/run-family.js";
 import { EXIT } from "../context.js";

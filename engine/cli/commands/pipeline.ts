@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { UsageError } from "../../errors.js";
-import { parseDirGrant } from "../../executor/grants.js";
+import { parseDirGrant } from "../../kernel/grants.js";
 import { EXIT } from "../context.js";
 import { parseEnv } from "../options.js";
 import { compilePipeline } from "../../pipeline/compile.js";

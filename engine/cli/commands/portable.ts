@@ -5,7 +5,7 @@ import { RunNotFound, RunStateError, UsageError } from "../../errors.js";
 import { decodeRunFile, encodeRunFile } from "../../portable/run-file.js";
 import { liveLeaseHolder } from "../../store/lease-owner.js";
 import { type GlobalOptions, dbPath, openStore } from "../context.js";
-import { NO_GRANTS, describeGrants, grantFlags } from "../../executor/grants.js";
+import { NO_GRANTS, describeGrants, grantFlags } from "../../kernel/grants.js";
 import { refuseGrantsOverDweFiles } from "../../executor/dwe-files.js";
 import { isTerminal } from "../../store/types.js";
 

@@ -8,7 +8,7 @@ import { liveLeaseHolder } from "../../store/lease-owner.js";
 import { isTerminal, type RunRecord, type Store } from "../../store/types.js";
 import { EXIT, type GlobalOptions, dbPath, openStore, parseDurability } from "../context.js";
 import { type GrantFlags, grantsFromFlags, parsePositiveInt } from "../options.js";
-import { type Grants, describeGrants, widens } from "../../executor/grants.js";
+import { type Grants, describeGrants, widens } from "../../kernel/grants.js";
 import { executeAndReport } from "./execute.js";
 import { GrantCoversDweFiles, refuseGrantsOverDweFiles } from "../../executor/dwe-files.js";
 
