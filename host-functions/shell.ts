@@ -10,6 +10,7 @@ import { fsError, resolveGuestPath } from "./fs-sandbox.js";
 import { killGroup, trackGroup, untrackGroup } from "./process-groups.js";
 import { stopReason, type HostContext, type HostFunction } from "./types.js";
 import { RequestFields } from "./request-fields.js";
+import { LiveLines } from "./live-output.js";
 
 export const MAX_EXEC_OUTPUT = 16 * 1024 * 1024;
 /** What `output_file` returns at most (the rest is cut, as for stdout). */
@@ -27,6 +28,8 @@ interface ExecRequest {
   timeoutMs: number;
   atMostOnce: boolean;
   outputFile: boolean;
+  /** Show the output as the command runs, each line with this prefix (see LiveLines). */
+  live: string | undefined;
 }
 
 /**
@@ -107,6 +110,7 @@ export const exec: HostFunction<ExecRequest> = {
       timeoutMs: f.optUint("timeout_ms", 24 * 3_600_000) ?? DEFAULT_TIMEOUT_MS,
       atMostOnce: f.bool("at_most_once"),
       outputFile: f.bool("output_file"),
+      live: f.optStr("live"),
     };
   },
   atMostOnce: (req) => req.atMostOnce,
@@ -188,6 +192,10 @@ function run(
     if (pid !== undefined) trackGroup(pid);
     const out = new Capture();
     const err = new Capture();
+    // Shown as it arrives when this process prints the run's output; journaled with the result.
+    const show = req.live !== undefined ? ctx.live : undefined;
+    const liveOut = show && new LiveLines(show, "stdout", req.live!);
+    const liveErr = show && new LiveLines(show, "stderr", req.live!);
     let timedOut = false;
     let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
     let settled = false;
@@ -203,6 +211,8 @@ function run(
       }
       child.stdout.destroy();
       child.stderr.destroy();
+      liveOut?.end();
+      liveErr?.end();
     };
     const answer = (): void => {
       if (settled || exit === null) return;
@@ -227,8 +237,14 @@ function run(
       timedOut = true;
       if (pid !== undefined) killGroup(pid);
     }, req.timeoutMs);
-    child.stdout.on("data", (c: Buffer) => out.add(c));
-    child.stderr.on("data", (c: Buffer) => err.add(c));
+    child.stdout.on("data", (c: Buffer) => {
+      out.add(c);
+      liveOut?.add(c);
+    });
+    child.stderr.on("data", (c: Buffer) => {
+      err.add(c);
+      liveErr?.add(c);
+    });
     child.stdin.on("error", () => undefined); // the program may exit without reading its input
     child.on("error", (e: NodeJS.ErrnoException) => {
       if (e.code === "ENOENT") fail(new GuestVisibleError("not_found", `program '${name}' (${file}) not found`));

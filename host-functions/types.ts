@@ -48,7 +48,15 @@ export interface HostContext {
   setOutput(bytes: Uint8Array): void;
   /** Signals and child runs (for `wait` kinds and `child.start`). */
   readonly services: RunServices;
+  /**
+   * Where output shown while a call runs goes (exec with `live`): set when this process prints the
+   * run's output; never called on replay, where nothing runs.
+   */
+  readonly live?: LiveOutput;
 }
+
+/** Prints a command's output as it runs: `stdout` to dwe's stdout, `stderr` to its stderr. */
+export type LiveOutput = (stream: "stdout" | "stderr", data: Uint8Array) => void;
 
 /** Why the run was stopped: the abort reason (RunCancelled, ShutdownRequested, a timeout), thrown as is. */
 export function stopReason(signal: AbortSignal): Error {

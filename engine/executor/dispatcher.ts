@@ -7,7 +7,7 @@ import { OP_CODES, opName } from "../kernel/ops.js";
 import { encode, type Dispatch, type Reply } from "../kernel/reply.js";
 import { JournalLimitReached, type JournalWriter } from "../journal/journal-writer.js";
 import type { RunRecord } from "../store/types.js";
-import type { HostContext, HostFunction, RunServices } from "../../host-functions/types.js";
+import type { HostContext, HostFunction, LiveOutput, RunServices } from "../../host-functions/types.js";
 import { BadRequest } from "../../host-functions/request-fields.js";
 
 /** Thrown out of the guest to suspend the run until `wakeAt` (a long sleep, a wait; null: until woken). */
@@ -69,6 +69,8 @@ export interface DispatcherOptions {
   services?: RunServices;
   /** The run's cap on journal entries: a live call past it fails the run with `journal_limit` (default: none). */
   maxEntries?: number;
+  /** Where a command's output is shown as it runs (exec with `live`); unset: nowhere. */
+  live?: LiveOutput;
 }
 
 /**
@@ -196,6 +198,7 @@ export class Dispatcher implements Dispatch {
         this.output = bytes;
       },
       services: this.o.services ?? NO_SERVICES,
+      ...(this.o.live && { live: this.o.live }),
     };
   }
 

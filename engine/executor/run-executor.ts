@@ -33,6 +33,8 @@ export interface ExecuteOptions {
   grants?: Grants;
   /** Receives the run's log lines once each, as they are committed. */
   onLogs?: (run: RunRecord, logs: readonly LogRecord[]) => void;
+  /** Receives a command's output as it runs (exec with `live`), before it is journaled; never on replay. */
+  onLive?: (run: RunRecord, stream: "stdout" | "stderr", data: Uint8Array) => void;
   debug?: (line: string) => void;
   signal?: AbortSignal;
   /** A lease already taken (a worker's `claimRuns`) and the run's state before it was taken. */
@@ -270,6 +272,7 @@ async function attemptListening(
     ...(o.stop && { stop: o.stop }),
     services: runServices(store, lease, run),
     maxEntries: run.config.maxJournalEntries ?? DEFAULT_MAX_JOURNAL_ENTRIES,
+    ...(o.onLive && { live: (stream: "stdout" | "stderr", data: Uint8Array) => o.onLive!(run, stream, data) }),
     ...(upgradeTo !== undefined && { onReplayEnd: () => store.setRunModule(lease, upgradeTo) }),
   });
   const memory = new GuestMemory();

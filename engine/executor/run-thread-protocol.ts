@@ -15,7 +15,7 @@ export interface RunThreadData {
   suspendAfterMs?: number;
   upgradeTo?: string;
   grants?: Grants;
-  /** Forward committed log lines to the main thread (which prints them). */
+  /** Forward committed log lines, and commands' live output, to the main thread (which prints them). */
   logs: boolean;
 }
 
@@ -28,4 +28,7 @@ export type ToRunThread =
   | { type: "lease_lost" };
 
 export type FromRunThread =
-  { type: "logs"; logs: LogRecord[] } | { type: "done" } | { type: "error"; error: { code: string; message: string }; exitCode: number };
+  | { type: "logs"; logs: LogRecord[] }
+  | { type: "live"; stream: "stdout" | "stderr"; data: Uint8Array }
+  | { type: "done" }
+  | { type: "error"; error: { code: string; message: string }; exitCode: number };

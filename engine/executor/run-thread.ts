@@ -34,7 +34,10 @@ try {
     ...(data.suspendAfterMs !== undefined && { suspendAfterMs: data.suspendAfterMs }),
     ...(data.upgradeTo !== undefined && { upgradeTo: data.upgradeTo }),
     ...(data.grants !== undefined && { grants: data.grants }),
-    ...(data.logs && { onLogs: (_run, logs) => post({ type: "logs", logs: [...logs] }) }),
+    ...(data.logs && {
+      onLogs: (_run, logs) => post({ type: "logs", logs: [...logs] }),
+      onLive: (_run, stream, bytes) => post({ type: "live", stream, data: bytes }),
+    }),
   });
   post({ type: "done" });
 } catch (caught) {

@@ -24,6 +24,8 @@ export interface ThreadedRunOptions {
   /** Aborted with ShutdownRequested: the run is stopped at its next host call and stays resumable. */
   signal?: AbortSignal;
   onLogs?: (logs: readonly LogRecord[]) => void;
+  /** A command's output as it runs (exec with `live`); forwarded only with `onLogs`. */
+  onLive?: (stream: "stdout" | "stderr", data: Uint8Array) => void;
 }
 
 /** A stored error, thrown again on this side of the thread boundary. */
@@ -96,6 +98,7 @@ export async function executeInThread(store: Store, runId: string, o: ThreadedRu
       };
       worker.on("message", (m: FromRunThread) => {
         if (m.type === "logs") o.onLogs?.(m.logs);
+        else if (m.type === "live") o.onLive?.(m.stream, m.data);
         else if (m.type === "done") settle({});
         else settle({ error: new ThreadError(m.error.code, m.error.message, m.exitCode) });
       });

@@ -19,6 +19,13 @@ export class ExecOptions {
   atMostOnce: bool = false;
   /** Give the command an empty file in `DWE_OUTPUT`; what it writes there comes back in `ExecResult.outputFile` (at most 1 MiB). */
   outputFile: bool = false;
+  /**
+   * Show the command's output while it runs, each line prefixed with this ("" for none): its stdout
+   * on dwe's stdout, its stderr on dwe's stderr, when dwe prints the run's output (`dwe run`,
+   * `dwe resume`, `dwe pipeline` without --quiet). Nothing is shown on replay. The output still comes
+   * back in the result; log it with `logShown` to keep it for `dwe logs` without printing it twice.
+   */
+  live: string | null = null;
 }
 
 /** The outcome of a command. A non-zero exit code is a normal result, not an error. */
@@ -61,6 +68,8 @@ export function execRequest(argv: string[], opts: ExecOptions | null): MsgMap {
     if (opts.timeoutMs > 0) m.set("timeout_ms", Msg.int(opts.timeoutMs));
     if (opts.atMostOnce) m.set("at_most_once", Msg.bool(true));
     if (opts.outputFile) m.set("output_file", Msg.bool(true));
+    const live = opts.live;
+    if (live !== null) m.set("live", Msg.str(live));
   }
   return m;
 }

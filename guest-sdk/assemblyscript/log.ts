@@ -21,6 +21,14 @@ export function log(message: string, level: string = "info", fields: MsgMap | nu
   call("log", req.encode());
 }
 
+/**
+ * Stores a command's output that `exec` with `ExecOptions.live` already showed as it ran: `dwe logs`
+ * shows it, the live printer does not print it again.
+ */
+export function logShown(message: string, level: string = "info"): void {
+  call("log", Msg.map().set("level", Msg.str(level)).set("message", Msg.str(message)).set("stream", Msg.str("exec")).encode());
+}
+
 /** `log(message, "debug")`. */
 export function logDebug(message: string): void { log(message, "debug"); }
 

@@ -11,7 +11,7 @@
 // same decisions: a step that finished is answered from the journal, never run again.
 
 import {
-  inputJson, outputJson, fail, log, now, sleep, tryExec, ExecOptions, startChildJson, joinAnyChild,
+  inputJson, outputJson, fail, log, logShown, now, sleep, tryExec, ExecOptions, startChildJson, joinAnyChild,
   Json, JsonObject, JsonArray, JsonValue,
 } from "../assemblyscript";
 import { Scope, evaluate, render, addEnv } from "./expr";
@@ -243,6 +243,7 @@ export function job(): void {
       opts.env = s.env;
       opts.timeoutMs = timeout;
       opts.outputFile = true;
+      opts.live = tag; // shown as it runs, each line tagged with its job and step
       if (cwd.length > 0) opts.cwd = cwd;
       log(tag + "$ " + firstLine(script) + (attempts > 1 ? "   (attempt " + a.toString() + " of " + attempts.toString() + ")" : ""));
       const t0 = now();
@@ -294,13 +295,16 @@ function firstLine(script: string): string {
   return nl < 0 ? t : t.slice(0, nl) + " ...";
 }
 
-/** Logs a command's output, each line tagged with its job and step, as one log entry. */
+/**
+ * Keeps a command's output for `dwe logs`, each line tagged with its job and step, as one log entry
+ * (it was shown live as it ran, so it is not printed again).
+ */
 function printLines(tag: string, text: string): void {
   if (text.length == 0) return;
   const lines = text.split("\n");
   if (lines.length > 0 && lines[lines.length - 1].length == 0) lines.pop();
   for (let i = 0; i < lines.length; i++) lines[i] = tag + lines[i];
-  log(lines.join("\n"));
+  logShown(lines.join("\n"));
 }
 
 /**

@@ -24,17 +24,30 @@ export interface ExecuteCliOptions {
  * Prints committed guest output once, as it is committed: a WASI program's stdout to dwe's stdout
  * and its stderr to dwe's stderr, byte for byte as written (like wasmtime), and `log` lines to
  * stderr, prefixed by their level unless info. With `json`, stdout carries only the run's JSON, so
- * the program's stdout goes to stderr too.
+ * the program's stdout goes to stderr too. A command's output that was shown live as it ran
+ * (stream `exec`, see livePrinter) is not printed again.
  */
 export function logPrinter(json: boolean): (logs: readonly LogRecord[]) => void {
   return (logs) => {
     for (const l of logs) {
+      if (l.stream === "exec") continue;
       if (l.stream === "stdout" || l.stream === "stderr") {
         const bytes = l.data ?? Buffer.from(l.message);
         if (l.stream === "stdout" && !json) process.stdout.write(bytes);
         else process.stderr.write(bytes);
       } else process.stderr.write((l.level === "info" ? "" : `${l.level}: `) + l.message + (l.message.endsWith("\n") ? "" : "\n"));
     }
+  };
+}
+
+/**
+ * Prints a command's output as it runs (exec with `live`, as the pipeline workflow's steps do):
+ * its stdout to dwe's stdout and its stderr to dwe's stderr; with `json`, both to stderr.
+ */
+export function livePrinter(json: boolean): (stream: "stdout" | "stderr", data: Uint8Array) => void {
+  return (stream, data) => {
+    if (stream === "stdout" && !json) process.stdout.write(data);
+    else process.stderr.write(data);
   };
 }
 
@@ -51,6 +64,7 @@ export async function executeAndReport(store: Store, runId: string, opts: Execut
   let run: RunRecord;
   const owner = newOwnerId();
   const print = logPrinter(opts.json ?? false);
+  const live = livePrinter(opts.json ?? false);
   // One attempt of one run of the family; the root gets the upgrade and the new grants.
   const executeOne = async (id: string): Promise<RunRecord> => {
     const root = id === runId;
@@ -71,13 +85,16 @@ export async function executeAndReport(store: Store, runId: string, opts: Execut
         db: opts.db ?? store.location,
         durability: opts.durability ?? "process",
         timeoutMs,
-        ...(!opts.quiet && { onLogs: print }),
+        ...(!opts.quiet && { onLogs: print, onLive: live }),
       });
     }
     return executeRun(id, {
       ...common,
       store,
-      ...(!opts.quiet && { onLogs: (_run: RunRecord, logs: readonly LogRecord[]) => print(logs) }),
+      ...(!opts.quiet && {
+        onLogs: (_run: RunRecord, logs: readonly LogRecord[]) => print(logs),
+        onLive: (_run: RunRecord, stream: "stdout" | "stderr", data: Uint8Array) => live(stream, data),
+      }),
     });
   };
   try {
