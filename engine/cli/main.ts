@@ -145,6 +145,7 @@ program
   .option("--watchdog <ms>", "stop guest code running this long without a host call (default 60000, or $DWE_WATCHDOG_MS)")
   .option("--grace <ms>", "on SIGTERM, time runs get to reach their next host call (default 10000, or $DWE_SHUTDOWN_GRACE_MS)")
   .option("--suspend-after <ms>", "sleeps longer than this suspend the run (default 10000)")
+  .option("--max-crashes <n>", "fail a run after this many attempts in a row crash outside guest code (default 5, or $DWE_MAX_CRASHES)")
   .option("--quiet", "do not log run outcomes")
   .action(action(workerCommand));
 

@@ -42,7 +42,8 @@ export async function finishRun(q: Query, lease: Lease, end: RunEnd): Promise<vo
   const r = await q<{ n: number }>(
     `WITH f AS (
          UPDATE runs SET status = $1, output = $2, error = $3, wake_at = $4, finished_at = $5,
-         lease_owner = NULL, lease_expires = NULL, attempts = attempts - $6, updated_at = $7
+         lease_owner = NULL, lease_expires = NULL, attempts = attempts - $6, updated_at = $7,
+         crashes = CASE WHEN $11::boolean THEN crashes + 1 ELSE 0 END
          WHERE rid = $8 AND lease_token = $9 RETURNING parent_id),
        w AS (UPDATE runs SET wake_requested = 1 WHERE $10::boolean AND id = (SELECT parent_id FROM f))
        SELECT COUNT(*)::int AS n FROM f`,
@@ -52,11 +53,12 @@ export async function finishRun(q: Query, lease: Lease, end: RunEnd): Promise<vo
       end.status === "failed" || end.status === "cancelled" ? JSON.stringify(end.error) : null,
       end.status === "suspended" || end.status === "released" ? end.wakeAt : null,
       terminal ? now : null,
-      end.status === "released" ? 1 : 0,
+      end.status === "released" && end.crashed !== true ? 1 : 0,
       now,
       lease.rid,
       lease.token,
       terminal,
+      end.status === "released" && end.crashed === true,
     ],
   );
   if (r.rows[0]?.n !== 1) throw new LeaseLost(lease.runId);
@@ -66,8 +68,16 @@ export async function finishRun(q: Query, lease: Lease, end: RunEnd): Promise<vo
 export async function claimRuns(c: Db, owner: string, limit: number, ttlMs: number, now: number, takeOver: boolean): Promise<ClaimedRun[]> {
   // Rows locked by another worker's claim (or a journal write) are skipped, not waited for.
   const rows = (
-    await c.query<{ rid: number; id: string; status: RunStatus; wake_at: number | null; cancel_requested: number; config: Buffer }>(
-      `SELECT rid, id, status, wake_at, cancel_requested, config FROM runs WHERE ${CLAIMABLE}
+    await c.query<{
+      rid: number;
+      id: string;
+      status: RunStatus;
+      wake_at: number | null;
+      cancel_requested: number;
+      config: Buffer;
+      crashes: number;
+    }>(
+      `SELECT rid, id, status, wake_at, cancel_requested, config, crashes FROM runs WHERE ${CLAIMABLE}
            ORDER BY COALESCE(wake_at, created_at), rid LIMIT $2 FOR UPDATE SKIP LOCKED`,
       [now, limit, takeOver],
     )
@@ -95,6 +105,7 @@ export async function claimRuns(c: Db, owner: string, limit: number, ttlMs: numb
       previous: r.status,
       wakeAt: r.wake_at,
       timeoutMs: config.timeoutMs,
+      crashes: r.crashes,
     });
   }
   return out;

@@ -92,6 +92,10 @@ export const PG_MIGRATIONS: readonly string[] = [
     created_at BIGINT NOT NULL
   );
   `,
+  // 3: consecutive attempts that crashed outside guest code (poison runs, docs/worker.md)
+  `
+  ALTER TABLE runs ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 const APP_ID = "dwe";

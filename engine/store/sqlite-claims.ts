@@ -35,7 +35,9 @@ function finishNow(stmt: Statements, lease: Lease, end: RunEnd): void {
     error: end.status === "failed" || end.status === "cancelled" ? JSON.stringify(end.error) : null,
     wakeAt: end.status === "suspended" || end.status === "released" ? end.wakeAt : null,
     finishedAt: terminal ? now : null,
-    undo: end.status === "released" ? 1 : 0,
+    // A crashed attempt happened (it counts); a clean give-back undoes the claim's count.
+    undo: end.status === "released" && end.crashed !== true ? 1 : 0,
+    crashed: end.status === "released" && end.crashed === true ? 1 : 0,
     now,
   });
   if (r.changes !== 1) throw new LeaseLost(lease.runId);
@@ -50,6 +52,7 @@ interface ClaimableRow {
   lease_token: number;
   cancel_requested: number;
   config: Buffer;
+  crashes: number;
 }
 
 export function claimRuns(
@@ -93,6 +96,7 @@ export function claimRuns(
         previous: r.status,
         wakeAt: r.wake_at,
         timeoutMs: config.timeoutMs,
+        crashes: r.crashes,
       });
     }
     return out;

@@ -91,6 +91,10 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     created_at INTEGER NOT NULL
   );
   `,
+  // 3: consecutive attempts that crashed outside guest code (poison runs, docs/worker.md)
+  `
+  ALTER TABLE runs ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 const APP_ID = "dwe";

@@ -27,7 +27,8 @@ export function prepareStatements(db: Database.Database) {
     setModule: db.prepare("UPDATE runs SET module = ?, updated_at = ? WHERE rid = ? AND lease_token = ?"),
     finish: db.prepare(
       `UPDATE runs SET status = @status, output = @output, error = @error, wake_at = @wakeAt, finished_at = @finishedAt,
-         lease_owner = NULL, lease_expires = NULL, attempts = attempts - @undo, updated_at = @now
+         lease_owner = NULL, lease_expires = NULL, attempts = attempts - @undo,
+         crashes = CASE WHEN @crashed = 1 THEN crashes + 1 ELSE 0 END, updated_at = @now
          WHERE rid = @rid AND lease_token = @token`,
     ),
     readJournal: db.prepare("SELECT seq, op, digest, state, payload, sum FROM journal WHERE rid = ? ORDER BY seq").raw(),
@@ -36,7 +37,7 @@ export function prepareStatements(db: Database.Database) {
     readLogs: db.prepare("SELECT seq, stream, level, message, at FROM logs WHERE rid = ? ORDER BY seq"),
     wakeParent: db.prepare("UPDATE runs SET wake_requested = 1 WHERE id = (SELECT parent_id FROM runs WHERE rid = ?)"),
     claimable: db.prepare(
-      `SELECT rid, id, status, wake_at, lease_token, cancel_requested, config FROM runs
+      `SELECT rid, id, status, wake_at, lease_token, cancel_requested, config, crashes FROM runs
          WHERE status = 'pending'
             OR (status = 'suspended' AND (wake_requested = 1 OR (wake_at IS NOT NULL AND wake_at <= @now)))
             OR (@takeover = 1 AND status = 'running' AND (lease_expires IS NULL OR lease_expires <= @now))
@@ -45,7 +46,7 @@ export function prepareStatements(db: Database.Database) {
     /** Holders of unexpired leases (few: one per live process), to find dead ones on this host. */
     liveLeaseOwners: db.prepare("SELECT DISTINCT lease_owner FROM runs WHERE status = 'running' AND lease_expires > ?").pluck(),
     runsHeldBy: db.prepare(
-      `SELECT rid, id, status, wake_at, lease_token, cancel_requested, config FROM runs
+      `SELECT rid, id, status, wake_at, lease_token, cancel_requested, config, crashes FROM runs
          WHERE status = 'running' AND lease_owner = ? AND lease_expires > ? ORDER BY rid LIMIT ?`,
     ),
     claim: db.prepare(

@@ -120,8 +120,12 @@ export type RunEnd =
   | { status: "failed"; error: RunError }
   | { status: "cancelled"; error: RunError }
   | { status: "suspended"; wakeAt: number | null }
-  /** Gives the run back as it was before this attempt (a refused upgrade, a store error). */
-  | { status: "released"; previous: RunStatus; wakeAt: number | null };
+  /**
+   * Gives the run back as it was before this attempt (a refused upgrade, a store error). `crashed`:
+   * the attempt crashed outside guest code (its executor thread died), counted towards the
+   * worker's --max-crashes; any other end of an attempt resets that count.
+   */
+  | { status: "released"; previous: RunStatus; wakeAt: number | null; crashed?: boolean };
 
 /** A run taken by `claimRuns`: its new lease and what it was before (to give it back unchanged). */
 export interface ClaimedRun {
@@ -130,6 +134,8 @@ export interface ClaimedRun {
   wakeAt: number | null;
   /** The run's --timeout (null: none), for the worker's watchdog. */
   timeoutMs: number | null;
+  /** Attempts in a row before this one that crashed outside guest code (poison runs, docs/worker.md). */
+  crashes: number;
 }
 
 /** Result of renewing one lease: whether it is still held, and whether cancellation was asked. */

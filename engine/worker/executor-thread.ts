@@ -25,7 +25,16 @@ function post(m: FromThread): void {
   port.postMessage(m);
 }
 
+/** Fault injection for tests: this thread dies (an uncaught error, outside guest code) when it is given this run. */
+const CRASH_RUN = process.env.DWE_TEST_CRASH_RUN;
+
 async function execute(job: Job): Promise<void> {
+  if (CRASH_RUN !== undefined && job.lease.runId === CRASH_RUN) {
+    setImmediate(() => {
+      throw new Error(`test crash of the executor thread (DWE_TEST_CRASH_RUN=${CRASH_RUN})`);
+    });
+    return;
+  }
   const ctl: Running = { runId: job.lease.runId, lease: job.lease, stop: new AbortController(), abort: new AbortController() };
   running.set(job.job, ctl);
   try {

@@ -3,7 +3,7 @@
 // cleanly on SIGTERM/SIGINT. See docs/worker.md.
 import { Worker } from "node:worker_threads";
 import { describeError, RunCancelled } from "../errors.js";
-import type { ClaimedRun, Lease, RunEnd, RunStatus, Store } from "../store/types.js";
+import type { ClaimedRun, Lease, RunEnd, RunError, RunStatus, Store } from "../store/types.js";
 import { GuestClock, type FromThread, type ThreadData, type ToThread } from "./protocol.js";
 import { killGroupsOfThread } from "../../host-functions/process-groups.js";
 
@@ -23,6 +23,8 @@ export interface SupervisorOptions {
   watchdogMs: number;
   /** On shutdown: how long runs get to reach their next host call before in-flight effects are aborted. */
   graceMs: number;
+  /** Attempts in a row that crash outside guest code after which a run fails (a poison run). */
+  maxCrashes: number;
   /**
    * Fault injection for tests (DWE_TEST_STOP_AFTER_CLAIM=1): the process stops itself (SIGSTOP) once,
    * right after its first claim that took a run and before handing it to a thread.
@@ -39,6 +41,8 @@ interface Assigned {
   previous: RunStatus;
   wakeAt: number | null;
   timeoutMs: number | null;
+  /** Attempts in a row before this one that crashed outside guest code. */
+  crashes: number;
   slot: Slot;
   /** When the heartbeat first saw a cancel request for it (the run was asked to stop). */
   cancelSeenAt?: number;
@@ -57,12 +61,20 @@ interface Slot {
   jobs: Set<number>;
   /** Set while the thread is being replaced; its jobs are being given back. */
   dead: boolean;
+  /**
+   * A thread of its own for one run whose last attempt crashed (outside the pool, ended with it),
+   * so that a further crash is blamed on that run alone, not on runs that shared its thread.
+   */
+  isolated: boolean;
+  /** Why the thread died, when it reported an uncaught error. */
+  died?: string;
 }
 
 const THREAD_URL = new URL("./executor-thread.js", import.meta.url);
 
 export class Supervisor {
   private readonly slots: Slot[] = [];
+  private readonly isolated = new Set<Slot>();
   private readonly jobs = new Map<number, Assigned>();
   private nextJob = 1;
   private draining = false;
@@ -91,7 +103,12 @@ export class Supervisor {
     await this.done;
   }
 
-  private spawn(index: number): Slot {
+  /** The pool's threads and the isolated ones. */
+  private allSlots(): Slot[] {
+    return [...this.slots, ...this.isolated];
+  }
+
+  private spawn(index: number, isolated = false): Slot {
     const clock = new GuestClock(new SharedArrayBuffer(GuestClock.BYTES));
     const data: ThreadData = {
       db: this.o.db,
@@ -103,10 +120,11 @@ export class Supervisor {
       clock: clock.buffer,
     };
     const worker = new Worker(THREAD_URL, { workerData: data, resourceLimits: { maxOldGenerationSizeMb: 2048 } });
-    const slot: Slot = { index, worker, clock, jobs: new Set(), dead: false };
+    const slot: Slot = { index, worker, clock, jobs: new Set(), dead: false, isolated };
     worker.on("message", (m: FromThread) => this.onMessage(m));
     worker.on("error", (err) => {
-      this.o.log(`executor thread ${index} crashed: ${describeError(err).message}`);
+      slot.died = describeError(err).message;
+      this.o.log(`executor thread ${isolated ? "(isolated)" : index} crashed: ${slot.died}`);
     });
     const thread = worker.threadId;
     worker.on("exit", () => {
@@ -122,6 +140,7 @@ export class Supervisor {
     if (!a) return;
     this.jobs.delete(m.job);
     a.slot.jobs.delete(m.job);
+    if (a.slot.isolated) this.retire(a.slot);
     const detail = m.error ? `: ${m.error.code}: ${m.error.message}` : "";
     this.o.log(`run ${a.lease.runId} ${m.status === "lease_lost" ? "lost its lease (another worker took it)" : m.status}${detail}`);
     if (this.jobs.size === 0) this.idle?.();
@@ -162,10 +181,23 @@ export class Supervisor {
       void this.o.store.finishRun(c.lease, { status: "released", previous: "pending", wakeAt: null }).catch(() => undefined);
       return;
     }
-    const live = this.slots.filter((s) => !s.dead);
-    const slot = live.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a), live[0]!);
+    if (c.crashes >= this.o.maxCrashes) {
+      // Crashed that often under a worker with a higher --max-crashes.
+      const end = { status: "failed" as const, error: poisoned(c.lease.runId, c.crashes, this.o.maxCrashes, null) };
+      void this.o.store.finishRun(c.lease, end).catch(() => undefined);
+      this.o.log(`run ${c.lease.runId} failed: ${end.error.code}: ${end.error.message}`);
+      return;
+    }
+    let slot: Slot;
+    if (c.crashes > 0) {
+      slot = this.spawn(-1, true);
+      this.isolated.add(slot);
+    } else {
+      const live = this.slots.filter((s) => !s.dead);
+      slot = live.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a), live[0]!);
+    }
     const job = this.nextJob++;
-    const a: Assigned = { job, lease: c.lease, previous: c.previous, wakeAt: c.wakeAt, timeoutMs: c.timeoutMs, slot };
+    const a: Assigned = { job, lease: c.lease, previous: c.previous, wakeAt: c.wakeAt, timeoutMs: c.timeoutMs, crashes: c.crashes, slot };
     this.jobs.set(job, a);
     slot.jobs.add(job);
     this.send(slot, { type: "run", job: { job, lease: c.lease, previous: c.previous, wakeAt: c.wakeAt } });
@@ -223,7 +255,7 @@ export class Supervisor {
   private watch(): void {
     const now = Date.now();
     this.tick(now);
-    for (const slot of this.slots) {
+    for (const slot of this.allSlots()) {
       if (slot.dead) continue;
       const g = slot.clock.read();
       if (!g) continue;
@@ -267,25 +299,40 @@ export class Supervisor {
           },
         };
     }
+    // Died by itself with no run in guest code: the runs on it crashed outside guest code (an engine
+    // or host-function fault, the thread's heap limit in host code); each such attempt counts.
+    const crashed = culprit === null;
     await slot.worker.terminate().catch(() => undefined);
     for (const job of slot.jobs) {
       const a = this.jobs.get(job);
       if (!a) continue;
       this.jobs.delete(job);
-      const end: RunEnd = culprit && culprit.job === job ? culprit.end : { status: "released", previous: "pending", wakeAt: null };
+      let end: RunEnd;
+      if (culprit && culprit.job === job) end = culprit.end;
+      else if (crashed && a.crashes + 1 >= this.o.maxCrashes)
+        end = { status: "failed", error: poisoned(a.lease.runId, a.crashes + 1, this.o.maxCrashes, slot.died ?? null) };
+      else end = { status: "released", previous: "pending", wakeAt: null, ...(crashed && { crashed: true }) };
       await this.o.store.finishRun(a.lease, end).catch(() => undefined);
       this.o.log(
         end.status === "failed" || end.status === "cancelled"
           ? `run ${a.lease.runId} ${end.status}: ${end.error.code}: ${end.error.message}`
-          : `run ${a.lease.runId} given back (its thread was replaced)`,
+          : `run ${a.lease.runId} given back (its thread ${crashed ? "crashed" : "was replaced"})`,
       );
     }
     slot.jobs.clear();
     if (this.jobs.size === 0) this.idle?.();
+    if (slot.isolated) this.isolated.delete(slot);
     if (!this.draining) {
-      this.slots[slot.index] = this.spawn(slot.index);
+      if (!slot.isolated) this.slots[slot.index] = this.spawn(slot.index);
       void this.poll();
     }
+  }
+
+  /** Ends an isolated thread once its run's attempt ended. */
+  private retire(slot: Slot): void {
+    slot.dead = true;
+    this.isolated.delete(slot);
+    void slot.worker.terminate().catch(() => undefined);
   }
 
   /**
@@ -297,13 +344,13 @@ export class Supervisor {
     if (this.draining) return;
     this.draining = true;
     for (const t of this.timers) clearInterval(t); // the heartbeat goes on while runs drain
-    for (const s of this.slots) this.send(s, { type: "stop", job: null, reason: "shutdown" });
+    for (const s of this.allSlots()) this.send(s, { type: "stop", job: null, reason: "shutdown" });
     if (!(await this.waitIdle(this.o.graceMs))) {
-      for (const s of this.slots) this.send(s, { type: "abort", job: null, reason: "shutdown" });
+      for (const s of this.allSlots()) this.send(s, { type: "abort", job: null, reason: "shutdown" });
       await this.waitIdle(2_000);
     }
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-    for (const s of this.slots) {
+    for (const s of this.allSlots()) {
       s.dead = true;
       await s.worker.terminate().catch(() => undefined);
     }
@@ -332,4 +379,15 @@ export class Supervisor {
   get inFlight(): number {
     return this.jobs.size;
   }
+}
+
+/** The error of a run failed for crashing its executor `crashes` times in a row (a poison run). */
+function poisoned(runId: string, crashes: number, max: number, died: string | null): RunError {
+  return {
+    code: "crashed",
+    message:
+      `run ${runId} was failed after ${crashes} attempts in a row crashed outside guest code ` +
+      `(its executor thread died${died === null ? "" : `: ${died}`}); it is not retried again (--max-crashes ${max}). ` +
+      `The worker's log names each crash; fix the cause, then start the run again`,
+  };
 }

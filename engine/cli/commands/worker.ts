@@ -13,6 +13,7 @@ export interface WorkerFlags extends GlobalOptions {
   watchdog?: string;
   grace?: string;
   suspendAfter?: string;
+  maxCrashes?: string;
   quiet?: boolean;
 }
 
@@ -36,6 +37,7 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
   const watchdogMs = num(flags.watchdog, "--watchdog", "DWE_WATCHDOG_MS", 60_000);
   const graceMs = num(flags.grace, "--grace", "DWE_SHUTDOWN_GRACE_MS", 10_000);
   const suspendAfterMs = num(flags.suspendAfter, "--suspend-after", "DWE_SUSPEND_AFTER_MS", 10_000);
+  const maxCrashes = num(flags.maxCrashes, "--max-crashes", "DWE_MAX_CRASHES", 5);
   const durability = parseDurability(flags.durability);
   const db = dbPath(flags);
   const store = openStore(flags, true);
@@ -54,6 +56,7 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
     suspendAfterMs,
     watchdogMs,
     graceMs,
+    maxCrashes,
     stopAfterClaim: process.env.DWE_TEST_STOP_AFTER_CLAIM === "1",
     onPoll: (now) => fireDueSchedules(store, now, log),
     log,
