@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { copyFileSync } from "node:fs";
 import { join } from "node:path";
-import { dwe, workdir } from "./support/cli.js";
+import { dwe, runFor, spawnDwe, workdir } from "./support/cli.js";
+import { waitFor } from "./support/worker.js";
 import { compileAs } from "./support/assemblyscript.js";
 import { dumpDatabase } from "./support/database.js";
 
@@ -12,7 +13,7 @@ describe("resume --upgrade", () => {
   const mod: Record<string, string> = {};
 
   beforeAll(async () => {
-    for (const name of ["sleepy-a", "sleepy-a2", "sleepy-swapped", "sleepy-short"]) {
+    for (const name of ["sleepy-a", "sleepy-a2", "sleepy-swapped", "sleepy-short", "sleepy-long"]) {
       mod[name] = await compileAs(`test/fixtures/core/${name}.ts`, join(w.dir, "build"));
     }
   });
@@ -66,6 +67,38 @@ describe("resume --upgrade", () => {
     const a2 = JSON.parse(cli(["show", "up", "--json"]).stdout) as { module: string };
     expect(a2.module).not.toBe(beforeModule());
     expect(cli(["logs", "up"]).stdout.trim()).toBe("after the sleep (a2)");
+  });
+
+  // Issue 10.4: a refused upgrade is reported before any wait, not after it.
+  it("a diverging upgrade of a run suspended for an hour is refused at once, before waiting for its timer; the run is unchanged", async () => {
+    expect(cli(["run", mod["sleepy-long"]!, "--id", "long", "--suspend-after", "100"]).code).toBe(75);
+    const before = JSON.parse(cli(["show", "long", "--json"]).stdout) as Record<string, unknown>;
+    const r = await runFor(w, ["resume", "long", "--upgrade", mod["sleepy-swapped"]!], 30_000);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("upgrade refused, the run is unchanged");
+    expect(r.stderr).toMatch(/diverged from its journal at seq 1/);
+    expect(r.stderr).not.toContain("waiting here");
+    const after = JSON.parse(cli(["show", "long", "--json"]).stdout) as Record<string, unknown>;
+    expect({ ...after, updated_at: null }).toEqual({ ...before, updated_at: null });
+  });
+
+  it("a diverging upgrade of a run another live process holds is refused at once, before waiting for that lease", async () => {
+    const holder = spawnDwe(["run", mod["sleepy-long"]!, "--id", "held", "--suspend-after", "7200000"], { cwd: w.dir, db: w.db });
+    try {
+      await waitFor("the holder to sleep", () => {
+        const shown = cli(["show", "held", "--json"]);
+        if (shown.code !== 0) return false;
+        const run = JSON.parse(shown.stdout) as { status: string; journal: { entries: number } };
+        return run.status === "running" && run.journal.entries >= 2;
+      });
+      const r = await runFor(w, ["resume", "held", "--upgrade", mod["sleepy-swapped"]!], 30_000);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain("upgrade refused, the run is unchanged");
+      expect(r.stderr).not.toContain("waiting for that lease");
+      expect(holder.exitCode).toBeNull();
+    } finally {
+      holder.kill("SIGKILL");
+    }
   });
 
   function beforeModule(): string {

@@ -97,10 +97,10 @@ export class ShutdownRequested extends Error {
 export const DEFAULT_SUSPEND_AFTER_MS = 10_000;
 const DEFAULT_LEASE_TTL_MS = 30_000;
 
-/** The upgrade target diverged from the run's journal: the run is left as it was. */
+/** The upgrade target diverged from the run's journal (or its check did not finish): the run is left as it was. */
 export class UpgradeRefused extends DweError {
   override name = "UpgradeRefused";
-  constructor(cause: NonDeterminismError) {
+  constructor(cause: NonDeterminismError | { message: string }) {
     super("upgrade_refused", `upgrade refused, the run is unchanged: ${cause.message}`, { cause });
   }
 }

@@ -71,6 +71,8 @@ export interface VerifyOptions {
   debug?: (line: string) => void;
   /** Told after every host call whether the whole journal has been consumed (for a watchdog that may have to stop the replay). */
   onProgress?: (replayed: number, consumedAll: boolean) => void;
+  /** Replay on this module (sha256, stored) instead of the run's own: `dwe resume --upgrade`'s check. */
+  module?: string;
 }
 
 export async function verifyRun(store: Store, runId: string, o: VerifyOptions = {}): Promise<VerifyReport> {
@@ -109,10 +111,11 @@ export async function verifyRun(store: Store, runId: string, o: VerifyOptions = 
     };
   }
   const done = entries > 0 && recorded[entries - 1]!.state === EntryState.Intent ? entries - 1 : entries;
+  const sha = o.module ?? run.module;
   const guest: Guest =
-    (await ro.getModule(run.module))?.kind === "component"
-      ? { component: await loadComponent(ro, run.module) }
-      : { module: await loadExecutable(ro, run.module, run.config.maxMemoryBytes) };
+    (await ro.getModule(sha))?.kind === "component"
+      ? { component: await loadComponent(ro, sha) }
+      : { module: await loadExecutable(ro, sha, run.config.maxMemoryBytes) };
   return replay(run, ro, recorded, done, guest, o);
 }
 

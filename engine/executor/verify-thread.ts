@@ -14,6 +14,8 @@ export interface VerifyThreadData {
   /** [replayed, consumedAll] */
   progress: SharedArrayBuffer;
   debug: boolean;
+  /** Replay on this stored module (sha256) instead of the run's own. */
+  module?: string;
 }
 
 const data = workerData as VerifyThreadData;
@@ -23,6 +25,7 @@ let started = false;
 const store = openStoreAt(data.db, data.durability, false);
 try {
   const report = await verifyRun(store, data.runId, {
+    ...(data.module !== undefined && { module: data.module }),
     ...(data.debug && { debug: (line: string) => port.postMessage({ type: "debug", line }) }),
     onProgress: (replayed, all) => {
       if (!started) {

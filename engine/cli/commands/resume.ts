@@ -10,6 +10,9 @@ import { EXIT, type GlobalOptions, dbPath, openStore, parseDurability } from "..
 import { type GrantFlags, grantsFromFlags, parsePositiveInt } from "../options.js";
 import { type Grants, describeGrants, widens } from "../../kernel/grants.js";
 import { executeAndReport } from "./execute.js";
+import { DEFAULT_VERIFY_TIMEOUT_MS } from "./verify.js";
+import { verifyInThread } from "../../executor/verify-in-thread.js";
+import { UpgradeRefused } from "../../executor/run-executor.js";
 import { GrantCoversDweFiles, refuseGrantsOverDweFiles } from "../../executor/dwe-files.js";
 
 export interface ResumeFlags extends GlobalOptions, GrantFlags {
@@ -50,6 +53,9 @@ export async function resumeCommand(runId: string, flags: ResumeFlags): Promise<
         throw new InvalidModule(`${upgrade.path} has no exported function '${run.entry}', the entry of run ${runId}`);
       await store.putModule(info.sha256, info.kind, upgrade.bytes);
       upgradeTo = info.sha256;
+      // Checked in full before any wait (for another process's lease, or for a timer): a refusal
+      // comes now, not after the wait. The attempt checks again, on the journal as it is then.
+      if (waitAhead(run)) await checkUpgrade(store, run, upgradeTo, flags);
     }
     const now = run.status === "running" ? await waitForLease(store, runId, flags.wait !== false) : run;
     if (isTerminal(now.status))
@@ -101,6 +107,29 @@ async function waitForLease(store: Store, runId: string, wait: boolean): Promise
     said = true;
     await delay(Math.max(50, Math.min(LEASE_POLL_MS, (run.leaseExpiresAt ?? 0) - Date.now())));
   }
+}
+
+/** Whether resuming `run` now would first wait (or, with --no-wait, refuse): a live holder's lease, a timer not due. */
+function waitAhead(run: RunRecord): boolean {
+  const now = Date.now();
+  if (run.status === "running") return liveLeaseHolder(run, now) !== null;
+  return run.status === "suspended" && !run.wakeRequested && run.wakeAt !== null && run.wakeAt > now;
+}
+
+/**
+ * Replays the run's journal on the upgrade target, without side effects or writes (as `dwe
+ * verify`, in a thread with its timeout): refused unless the recorded part replays cleanly.
+ */
+async function checkUpgrade(store: Store, run: RunRecord, upgradeTo: string, flags: ResumeFlags): Promise<void> {
+  const report = await verifyInThread(store, run, {
+    db: dbPath(flags),
+    durability: parseDurability(flags.durability),
+    debug: flags.debug ?? false,
+    timeoutMs: run.config.timeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS,
+    module: upgradeTo,
+  });
+  if (report.intact && report.deterministic) return;
+  throw new UpgradeRefused(report);
 }
 
 /** How often a waiting `dwe resume` looks again at the run it waits for. */
