@@ -1,0 +1,171 @@
+// Who performed each effect of the effects example, seen from outside dwe: the HTTP server on
+// 127.0.0.1 tells the sending process by its connection (/proc), and the `sh` the workers find
+// first on their PATH appends its idempotency key and its parent (the worker) to a file before it
+// does the work.
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { join } from "node:path";
+
+export interface Performance {
+  run: string;
+  kind: "exec" | "http";
+  step: number;
+  /** The idempotency key it carried (`Idempotency-Key`, `DWE_IDEMPOTENCY_KEY`). */
+  key: string | null;
+  /** The worker process that performed it; null when it could not be told (it died at once). */
+  pid: number | null;
+  /** When it started (ms since the epoch, this machine's clock). */
+  at: number;
+}
+
+/** The effect's identity: one HTTP request or one command of one step of one run. */
+export const effectId = (p: Pick<Performance, "run" | "kind" | "step">) => `${p.run} ${p.kind} ${p.step}`;
+
+/** The inode of the client end of a loopback TCP connection from `clientPort` to `serverPort`. */
+function clientSocketInode(clientPort: number, serverPort: number): string | null {
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text: string;
+    try {
+      text = readFileSync(table, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      const [local, remote, inode] = [cols[1], cols[2], cols[9]];
+      if (local === undefined || remote === undefined || inode === undefined) continue;
+      const port = (address: string) => parseInt(address.slice(address.lastIndexOf(":") + 1), 16);
+      if (port(local) === clientPort && port(remote) === serverPort) return inode;
+    }
+  }
+  return null;
+}
+
+/** The pid among `pids` holding socket `inode` open, or null. */
+function holderOf(inode: string, pids: readonly number[]): number | null {
+  const want = `socket:[${inode}]`;
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`) === want) return pid;
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return null;
+}
+
+/**
+ * The effects example's HTTP endpoint: `POST /<run>` with body `<step>`. Records each request with
+ * its sender; answers after a random delay (so faults find requests in flight); `onArrival`, when
+ * set, is called once with the sender of the next request before it is answered.
+ */
+export class EffectsServer {
+  readonly performed: Performance[] = [];
+  onArrival: ((pid: number | null) => void) | null = null;
+  private server: http.Server | null = null;
+  private port = 0;
+  private readonly senders = new WeakMap<Socket, number | null>();
+
+  constructor(
+    /** The worker processes that may be sending. */
+    private readonly candidates: () => readonly number[],
+    private readonly answerDelayMs: () => number,
+  ) {}
+
+  private senderOf(socket: Socket): number | null {
+    const known = this.senders.get(socket);
+    if (known !== undefined && known !== null) return known;
+    const inode = clientSocketInode(socket.remotePort ?? 0, this.port);
+    const pid = inode === null ? null : holderOf(inode, this.candidates());
+    this.senders.set(socket, pid);
+    return pid;
+  }
+
+  async start(): Promise<string> {
+    this.server = http.createServer((req, res) => {
+      const at = Date.now();
+      const pid = this.senderOf(req.socket);
+      let body = "";
+      req.on("data", (c: Buffer) => (body += c.toString()));
+      req.on("end", () => {
+        const key = req.headers["idempotency-key"];
+        this.performed.push({
+          run: decodeURIComponent((req.url ?? "/").slice(1)),
+          kind: "http",
+          step: Number(body),
+          key: typeof key === "string" ? key : null,
+          pid,
+          at,
+        });
+        const hook = this.onArrival;
+        this.onArrival = null;
+        hook?.(pid);
+        setTimeout(() => {
+          res.writeHead(200, { "content-type": "text/plain" });
+          res.end("ok");
+        }, this.answerDelayMs());
+      });
+    });
+    // Told at once, before the sender can be killed (a dead process holds no socket to find).
+    this.server.on("connection", (socket: Socket) => void this.senderOf(socket));
+    // Longer than any stop: a kept-alive socket the server closed while its client was frozen would
+    // be reused by the client and fail its next request.
+    this.server.keepAliveTimeout = 120_000;
+    await new Promise<void>((r) => this.server!.listen(0, "127.0.0.1", 1024, r));
+    this.port = (this.server.address() as AddressInfo).port;
+    return `http://127.0.0.1:${this.port}/`;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+}
+
+/**
+ * Puts an `sh` in `<dir>/bin` that appends "time|parent pid|idempotency key|script" to `<dir>/exec.log`
+ * (one write, so lines never interleave) and then becomes /bin/sh. Returns the directory to put
+ * first on the workers' PATH (dwe looks `sh` up on its own PATH) and the log's path.
+ */
+export function installRecordingShell(dir: string): { bin: string; log: string } {
+  const bin = join(dir, "bin");
+  const log = join(dir, "exec.log");
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(
+    join(bin, "sh"),
+    `#!/bin/bash\nprintf '%s|%s|%s|%s\\n' "$EPOCHREALTIME" "$PPID" "$DWE_IDEMPOTENCY_KEY" "$2" >> '${log}'\nexec /bin/sh "$@"\n`,
+  );
+  chmodSync(join(bin, "sh"), 0o755);
+  return { bin, log };
+}
+
+/** The commands recorded by `installRecordingShell`; a parent that was no worker (the worker had died) is null. */
+export function recordedCommands(log: string, workers: ReadonlySet<number>): Performance[] {
+  if (!existsSync(log)) return [];
+  const out: Performance[] = [];
+  for (const line of readFileSync(log, "utf8").split("\n")) {
+    const [time, ppid, key, script] = line.split("|");
+    if (time === undefined || ppid === undefined || key === undefined || script === undefined) continue;
+    const m = /^echo (\d+) >> 'out-(.+)\.txt'$/.exec(script);
+    if (!m) continue;
+    const pid = Number(ppid);
+    out.push({
+      run: m[2]!,
+      kind: "exec",
+      step: Number(m[1]),
+      key: key === "" ? null : key,
+      pid: workers.has(pid) ? pid : null,
+      at: Math.round(Number(time) * 1000),
+    });
+  }
+  return out;
+}
