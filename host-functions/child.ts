@@ -1,5 +1,5 @@
 import { GuestVisibleError } from "../engine/errors.js";
-import type { HostFunction } from "./types.js";
+import type { HostFunction } from "../engine/kernel/host-function.js";
 import { BadRequest, RequestFields } from "./request-fields.js";
 
 interface ChildStartRequest {

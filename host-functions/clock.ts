@@ -1,4 +1,4 @@
-import type { HostFunction } from "./types.js";
+import type { HostFunction } from "../engine/kernel/host-function.js";
 
 /** `clock.now`: wall-clock milliseconds since the epoch, recorded so a replay sees the same time. */
 export const clockNow: HostFunction<null> = {

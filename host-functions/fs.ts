@@ -1,7 +1,7 @@
 import { constants, fstatSync, readFileSync, readdirSync, writeFileSync, type BigIntStats } from "node:fs";
 import { GuestVisibleError } from "../engine/errors.js";
 import type { Grants } from "../engine/kernel/grants.js";
-import type { HostFunction } from "./types.js";
+import type { HostFunction } from "../engine/kernel/host-function.js";
 import { RequestFields } from "./request-fields.js";
 import { fsError, resolveGuestPath } from "./fs-sandbox.js";
 import { fdPath } from "./confined-root.js";

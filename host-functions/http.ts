@@ -3,7 +3,7 @@ import https from "node:https";
 import type { Socket } from "node:net";
 import { GuestVisibleError } from "../engine/errors.js";
 import { netAllowed } from "../engine/kernel/grants.js";
-import { stopReason, type HostContext, type HostFunction } from "./types.js";
+import { stopReason, type HostContext, type HostFunction } from "../engine/kernel/host-function.js";
 import { BadRequest, RequestFields } from "./request-fields.js";
 
 export const MAX_HTTP_BODY = 64 * 1024 * 1024;

@@ -1,4 +1,4 @@
-import type { LiveOutput } from "./types.js";
+import type { LiveOutput } from "../engine/kernel/host-function.js";
 
 /** A line longer than this is shown in pieces rather than held back until its newline. */
 const MAX_LINE = 64 * 1024;

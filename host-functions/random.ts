@@ -1,5 +1,5 @@
 import { randomFillSync } from "node:crypto";
-import type { HostFunction } from "./types.js";
+import type { HostFunction } from "../engine/kernel/host-function.js";
 import { RequestFields } from "./request-fields.js";
 
 export const MAX_RANDOM_BYTES = 65536;

@@ -1,4 +1,4 @@
-import type { HostFunction } from "./types.js";
+import type { HostFunction } from "../engine/kernel/host-function.js";
 import { runOutput } from "./run-output.js";
 import { log } from "./log.js";
 import { clockNow } from "./clock.js";

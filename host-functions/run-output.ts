@@ -1,5 +1,5 @@
 import { DweError } from "../engine/errors.js";
-import type { HostFunction } from "./types.js";
+import type { HostFunction } from "../engine/kernel/host-function.js";
 import { BadRequest } from "./request-fields.js";
 
 /** Largest run output (`run.output`) a guest may set: 16 MiB (docs/abi.md). */

@@ -8,7 +8,7 @@ import { checkExecEnv } from "./exec-env.js";
 import { fdPath } from "./confined-root.js";
 import { fsError, resolveGuestPath } from "./fs-sandbox.js";
 import { killGroup, trackGroup, untrackGroup } from "./process-groups.js";
-import { stopReason, type HostContext, type HostFunction } from "./types.js";
+import { stopReason, type HostContext, type HostFunction } from "../engine/kernel/host-function.js";
 import { RequestFields } from "./request-fields.js";
 import { LiveLines } from "./live-output.js";
 

@@ -1,4 +1,4 @@
-import type { HostFunction } from "./types.js";
+import type { HostFunction } from "../engine/kernel/host-function.js";
 import { BadRequest, RequestFields } from "./request-fields.js";
 
 interface SignalWaitRequest {

@@ -1,5 +1,5 @@
 import { GuestVisibleError } from "../engine/errors.js";
-import type { HostFunction } from "./types.js";
+import type { HostFunction } from "../engine/kernel/host-function.js";
 import { RequestFields } from "./request-fields.js";
 
 interface SleepRequest {

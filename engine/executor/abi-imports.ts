@@ -1,8 +1,8 @@
 import { AbiViolation, DweError } from "../errors.js";
 import type { Dispatcher } from "./dispatcher.js";
 import type { Reply } from "../kernel/reply.js";
-import type { GuestMemory } from "./guest-memory.js";
-import type { AsyncifyDriver } from "../runtime/asyncify.js";
+import type { GuestMemory } from "../kernel/guest-memory.js";
+import type { AsyncifyDriver } from "../kernel/asyncify.js";
 import { encode } from "../kernel/reply.js";
 
 /** Largest response the host hands a guest in one piece (docs/abi.md). */

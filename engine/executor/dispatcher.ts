@@ -7,7 +7,7 @@ import { OP_CODES, opName } from "../kernel/ops.js";
 import { encode, type Dispatch, type Reply } from "../kernel/reply.js";
 import { JournalLimitReached, type JournalWriter } from "../journal/journal-writer.js";
 import type { RunRecord } from "../store/types.js";
-import type { HostContext, HostFunction, LiveOutput, RunServices } from "../../host-functions/types.js";
+import type { HostContext, HostFunction, LiveOutput, RunServices } from "../kernel/host-function.js";
 import { BadRequest } from "../../host-functions/request-fields.js";
 
 /** Thrown out of the guest to suspend the run until `wakeAt` (a long sleep, a wait; null: until woken). */

@@ -1,7 +1,8 @@
 import { AbiViolation } from "../errors.js";
+import type { GuestMemory } from "../kernel/guest-memory.js";
 
 /** Bounds-checked access to a guest's linear memory. Every pointer from a guest goes through here. */
-export class GuestMemory {
+export class CheckedGuestMemory implements GuestMemory {
   private memory: WebAssembly.Memory | null = null;
   /** A view of the whole memory; growing the memory detaches it (length 0), and it is renewed. */
   private u8: Uint8Array = new Uint8Array(0);

@@ -1,19 +1,19 @@
 import { DweError } from "../errors.js";
-import { AsyncifyDriver } from "../runtime/asyncify.js";
+import { AsyncifyInstanceDriver } from "../runtime/asyncify.js";
 import { runComponent } from "../runtime/component-host.js";
 import type { LoadedComponent } from "../runtime/component-loader.js";
 import type { RunRecord } from "../store/types.js";
 import { ProcExit, type WasiHost } from "../../host-functions/wasi/preview1.js";
 import { abiImports } from "./abi-imports.js";
 import type { Dispatcher } from "./dispatcher.js";
-import type { GuestMemory } from "./guest-memory.js";
+import type { CheckedGuestMemory } from "./guest-memory.js";
 
 /** What a guest needs to run: its code (a core module or a component) and the run's host state. */
 export interface GuestRun {
   run: RunRecord;
   dispatcher: Dispatcher;
   wasi: WasiHost;
-  memory: GuestMemory;
+  memory: CheckedGuestMemory;
   module?: WebAssembly.Module | undefined;
   component?: LoadedComponent | undefined;
   signal: AbortSignal;
@@ -51,7 +51,7 @@ export async function runGuestToEnd(g: GuestRun): Promise<void> {
     await dispatcher.finish();
     return;
   }
-  const driver = new AsyncifyDriver();
+  const driver = new AsyncifyInstanceDriver();
   const imports: WebAssembly.Imports = abiImports(memory, dispatcher, driver, g.debug);
   // The WASI import object costs more to build than the rest of the setup: only for modules that use it.
   if (importsWasi(g.module!)) imports.wasi_snapshot_preview1 = wasi.imports(memory, dispatcher, driver);

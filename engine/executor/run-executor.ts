@@ -9,7 +9,7 @@ import type { Lease, RunEnd, RunError, RunRecord, RunStatus, Store } from "../st
 import { ComponentExitCode, ComponentTrap } from "../runtime/component-host.js";
 import { HOST_FUNCTIONS } from "../../host-functions/registry.js";
 import { Dispatcher, Suspend } from "./dispatcher.js";
-import { GuestMemory } from "./guest-memory.js";
+import { CheckedGuestMemory } from "./guest-memory.js";
 import { runServices } from "./run-services.js";
 import type { Grants } from "../kernel/grants.js";
 import { GrantCoversDweFiles, refuseGrantsOverDweFiles } from "./dwe-files.js";
@@ -56,7 +56,7 @@ function isStoreFailure(err: unknown): boolean {
  * A trap with the guest's memory near its limit is most likely a failed `memory.grow` (allocators
  * trap on it): say so, rather than only "unreachable".
  */
-function outOfMemory(err: unknown, memory: GuestMemory, limit: number): { code: string; message: string } | null {
+function outOfMemory(err: unknown, memory: CheckedGuestMemory, limit: number): { code: string; message: string } | null {
   if (!(err instanceof WebAssembly.RuntimeError) || !memory.bound) return null;
   const used = memory.buffer.byteLength;
   const mib = (n: number) => (n / (1024 * 1024)).toFixed(1).replace(/\.0$/, "");
@@ -78,7 +78,7 @@ function outOfMemory(err: unknown, memory: GuestMemory, limit: number): { code: 
  * exits with it); a trap carries the end of what the program wrote to stderr, where a Rust panic
  * or a C assertion says what went wrong.
  */
-function failure(err: unknown, memory: GuestMemory, run: RunRecord, wasi: WasiHost): RunError {
+function failure(err: unknown, memory: CheckedGuestMemory, run: RunRecord, wasi: WasiHost): RunError {
   const exit = err instanceof ProcExit ? err.code : err instanceof ComponentExitCode ? err.status : null;
   if (exit !== null) return { code: "exit", message: `the program exited with code ${exit}`, exitCode: exit };
   const error = outOfMemory(err, memory, run.config.maxMemoryBytes ?? DEFAULT_MAX_MEMORY) ?? describeError(err);
@@ -275,7 +275,7 @@ async function attemptListening(
     ...(o.onLive && { live: (stream: "stdout" | "stderr", data: Uint8Array) => o.onLive!(run, stream, data) }),
     ...(upgradeTo !== undefined && { onReplayEnd: () => store.setRunModule(lease, upgradeTo) }),
   });
-  const memory = new GuestMemory();
+  const memory = new CheckedGuestMemory();
   const debug = o.debug ?? (() => undefined);
   const timer =
     timeoutMs === null

@@ -2,7 +2,7 @@ import { GuestVisibleError } from "../errors.js";
 import { compileCore } from "../runtime/wasm-binary.js";
 import type { Lease, RunRecord, Store } from "../store/types.js";
 import { ChildLimitReached } from "../store/child-limits.js";
-import type { ChildState, RunServices } from "../../host-functions/types.js";
+import type { ChildState, RunServices } from "../kernel/host-function.js";
 
 const exportsByModule = new Map<string, string[]>();
 

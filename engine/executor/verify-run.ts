@@ -10,7 +10,7 @@ import { ProcExit, WasiHost } from "../../host-functions/wasi/preview1.js";
 import { componentHostFunctions } from "../../host-functions/wasi-p2/index.js";
 import { loadComponent, type LoadedComponent } from "../runtime/component-loader.js";
 import { Dispatcher } from "./dispatcher.js";
-import { GuestMemory } from "./guest-memory.js";
+import { CheckedGuestMemory } from "./guest-memory.js";
 import { readOnlyStore } from "./read-only-store.js";
 
 /** How a verification replay ended. */
@@ -165,7 +165,7 @@ async function replay(
       return r;
     };
   }
-  const memory = new GuestMemory();
+  const memory = new CheckedGuestMemory();
   let returned = false;
   try {
     await runGuestToEnd({

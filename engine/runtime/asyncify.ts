@@ -1,4 +1,5 @@
 import { InvalidModule } from "../errors.js";
+import { ASYNC_IMPORTS, type AsyncifyDriver, type HostImport } from "../kernel/asyncify.js";
 
 /**
  * Lets a synchronous guest wait on asynchronous host work (HTTP, commands, sleeps) without a thread
@@ -6,39 +7,6 @@ import { InvalidModule } from "../errors.js";
  * import and rewound when the promise settles. Many runs then share one thread. See
  * docs/architecture.md ("Concurrency model") for why this was chosen over worker threads per run.
  */
-
-/** WASI imports that make journaled calls: live effects and timers await commits (docs/wasi.md). */
-const WASI_ASYNC = [
-  "poll_oneoff",
-  "clock_time_get",
-  "random_get",
-  "fd_read",
-  "fd_pread",
-  "fd_write",
-  "fd_pwrite",
-  "fd_seek",
-  "fd_filestat_get",
-  "path_filestat_get",
-  "fd_readdir",
-  "path_open",
-  "path_create_directory",
-  "path_remove_directory",
-  "path_unlink_file",
-  "path_rename",
-  "fd_filestat_set_size",
-  "path_symlink",
-  "path_readlink",
-  "path_link",
-  "path_filestat_set_times",
-  "fd_filestat_set_times",
-] as const;
-
-/**
- * Imports that may suspend the guest. Everything else is answered synchronously. Every WASI import
- * that can reach the journal is here, not only the effects: with `resume --upgrade`, the first call
- * past the replayed journal awaits the module switch, whatever its kind.
- */
-export const ASYNC_IMPORTS = ["dwe.call", ...WASI_ASYNC.map((n) => `wasi_snapshot_preview1.${n}` as const)] as const;
 
 /** Artifact kind under which the transformed module is cached in the store. Bump on changes. */
 export const ASYNCIFY_ARTIFACT = "asyncify-v3";
@@ -135,14 +103,12 @@ interface AsyncifyExports {
   asyncify_get_state(): number;
 }
 
-type HostImport = (...args: number[]) => number | bigint | Promise<number | bigint>;
-
 /**
  * Drives one instance: wraps async-capable imports and calls exports until they really return.
  * The stack is saved in a region of the guest's own memory whose previous content is set aside and
  * put back before any guest code runs again, so no guest cooperation is needed.
  */
-export class AsyncifyDriver {
+export class AsyncifyInstanceDriver implements AsyncifyDriver {
   /** Who owns the save area's bytes (`scratchOwner`); never 0. */
   private readonly id = ++drivers;
   private exports: AsyncifyExports | null = null;

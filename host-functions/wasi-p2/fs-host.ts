@@ -12,7 +12,7 @@ import {
   type BigIntStats,
 } from "node:fs";
 import type { Grants } from "../../engine/kernel/grants.js";
-import type { HostContext, HostFunction } from "../types.js";
+import type { HostContext, HostFunction } from "../../engine/kernel/host-function.js";
 import { RequestFields } from "../request-fields.js";
 import { ConfinedRoot, fdPath } from "../confined-root.js";
 import { toWasiError, WasiError } from "../wasi/errno.js";

@@ -1,4 +1,4 @@
-import type { HostFunction } from "../types.js";
+import type { HostFunction } from "../../engine/kernel/host-function.js";
 import { HOST_FUNCTIONS } from "../registry.js";
 import { clockFunctions } from "../wasi/clocks.js";
 import { stdioWrite } from "../wasi/stdio.js";

@@ -1,4 +1,4 @@
-import type { RunRecord } from "../../engine/store/types.js";
+import type { GuestRun } from "../../engine/kernel/guest-run.js";
 import { ERRNO } from "./errno.js";
 import { utf8, type WasiMemory } from "./memory.js";
 import type { WasiImport } from "./state.js";
@@ -7,7 +7,7 @@ import type { WasiImport } from "./state.js";
 export const PROGRAM_NAME = "guest";
 
 /** The WASI argv of a run: the module's file name, then the arguments after `--`. */
-export function argvOf(run: RunRecord): string[] {
+export function argvOf(run: GuestRun): string[] {
   return [run.config.argv0 ?? PROGRAM_NAME, ...run.config.args];
 }
 
@@ -15,7 +15,7 @@ export function argvOf(run: RunRecord): string[] {
  * argv and environ come from the run's pinned config, so they need no journal: a resumed run
  * sees exactly what it started with. The environment is only what `--env` passed, sorted by name.
  */
-export function argsImports(mem: WasiMemory, run: RunRecord): Record<string, WasiImport> {
+export function argsImports(mem: WasiMemory, run: GuestRun): Record<string, WasiImport> {
   const argv = argvOf(run).map((s) => utf8(s + "\0"));
   const environ = Object.keys(run.config.env)
     .sort()

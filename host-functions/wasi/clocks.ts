@@ -1,4 +1,4 @@
-import type { HostFunction } from "../types.js";
+import type { HostFunction } from "../../engine/kernel/host-function.js";
 import { RequestFields } from "../request-fields.js";
 import { asBigInt, asBytes, encode, journaled, type Result } from "./codec.js";
 import { ERRNO } from "./errno.js";

@@ -15,7 +15,7 @@ import {
   type Dirent,
 } from "node:fs";
 import type { Grants } from "../../engine/kernel/grants.js";
-import type { HostFunction } from "../types.js";
+import type { HostFunction } from "../../engine/kernel/host-function.js";
 import { RequestFields } from "../request-fields.js";
 import { ConfinedRoot, fdPath } from "../confined-root.js";
 import { toWasiError, WasiError } from "./errno.js";

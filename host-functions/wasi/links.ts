@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { linkSync, lstatSync, readlinkSync, symlinkSync } from "node:fs";
 import { ConfinedRoot } from "../confined-root.js";
 import { posix } from "node:path";
-import type { HostFunction } from "../types.js";
+import type { HostFunction } from "../../engine/kernel/host-function.js";
 import { RequestFields } from "../request-fields.js";
 import { toWasiError, WasiError } from "./errno.js";
 import { confinedPath } from "./paths.js";

@@ -1,4 +1,4 @@
-import type { GuestMemory } from "../../engine/executor/guest-memory.js";
+import type { GuestMemory } from "../../engine/kernel/guest-memory.js";
 import { Errno, ERRNO, Fault } from "./errno.js";
 import { MAX_IOVECS, SIZE } from "./constants.js";
 

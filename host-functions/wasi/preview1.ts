@@ -1,9 +1,8 @@
 import type { Dispatch } from "../../engine/kernel/reply.js";
-import type { GuestMemory } from "../../engine/executor/guest-memory.js";
-import type { AsyncifyDriver } from "../../engine/runtime/asyncify.js";
-import { ASYNC_IMPORTS } from "../../engine/runtime/asyncify.js";
-import type { RunRecord } from "../../engine/store/types.js";
-import type { HostFunction } from "../types.js";
+import type { GuestMemory } from "../../engine/kernel/guest-memory.js";
+import { ASYNC_IMPORTS, type AsyncifyDriver } from "../../engine/kernel/asyncify.js";
+import type { GuestRun } from "../../engine/kernel/guest-run.js";
+import type { HostFunction } from "../../engine/kernel/host-function.js";
 import { argsImports } from "./args.js";
 import { clockFunctions, clockImports } from "./clocks.js";
 import { Errno, ERRNO, Fault } from "./errno.js";
@@ -126,7 +125,7 @@ export class WasiHost implements WasiState {
   readonly stdio = new StdioBuffer();
   private wasiFunctions: ReadonlyMap<string, HostFunction<never>> | null = null;
 
-  constructor(readonly run: RunRecord) {
+  constructor(readonly run: GuestRun) {
     this.grants = run.config.grants;
     this.table = new FdTable(this.grants);
     this.handles = new HostHandles(this.grants);

@@ -1,6 +1,6 @@
 import type { Dispatch } from "../../engine/kernel/reply.js";
 import type { Grants } from "../../engine/kernel/grants.js";
-import type { RunRecord } from "../../engine/store/types.js";
+import type { GuestRun } from "../../engine/kernel/guest-run.js";
 import type { FdTable } from "./fd-table.js";
 import type { HostHandles } from "./handles.js";
 import type { WasiMemory } from "./memory.js";
@@ -16,7 +16,7 @@ export interface ClockState {
 
 /** Per-run WASI state shared by the host functions (live side) and the imports (guest side). */
 export interface WasiState {
-  readonly run: RunRecord;
+  readonly run: GuestRun;
   readonly grants: Grants;
   readonly table: FdTable;
   readonly handles: HostHandles;

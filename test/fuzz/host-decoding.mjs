@@ -25,7 +25,7 @@ const load = (p) => import(new URL(p, dist).href);
 const { DweError } = await load("engine/errors.js");
 const { abiImports } = await load("engine/executor/abi-imports.js");
 const { Dispatcher, Suspend } = await load("engine/executor/dispatcher.js");
-const { GuestMemory } = await load("engine/executor/guest-memory.js");
+const { CheckedGuestMemory } = await load("engine/executor/guest-memory.js");
 const { JournalWriter } = await load("engine/journal/journal-writer.js");
 const { PROVIDED_SIGNATURES } = await load("engine/runtime/import-signatures.js");
 const { SqliteStore } = await load("engine/store/sqlite-store.js");
@@ -109,7 +109,7 @@ const services = {
 /** A fresh guest: memory, a dispatcher journaling into the store, the ABI and WASI imports (no asyncify: async answers are awaited). */
 function guest(pages) {
   const wasm = new WebAssembly.Memory({ initial: pages, maximum: Math.max(4, pages) });
-  const memory = new GuestMemory();
+  const memory = new CheckedGuestMemory();
   memory.bind(wasm);
   const wasi = new WasiHost(run);
   const dispatcher = new Dispatcher({

@@ -1,5 +1,5 @@
-import type { Grants } from "../engine/kernel/grants.js";
-import type { OpName } from "../engine/kernel/ops.js";
+import type { Grants } from "./grants.js";
+import type { OpName } from "./ops.js";
 
 /**
  * How a host function is journaled; this alone decides the commit rule (docs/architecture.md):
