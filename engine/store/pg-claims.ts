@@ -1,16 +1,20 @@
 import { LeaseLost, RunNotFound, RunStateError } from "../errors.js";
 import { checkLeaseTakeable } from "./lease-owner.js";
 import { decodeRunConfig } from "./run-config.js";
+import { DEAD_WORKERS } from "./pg-worker-session.js";
 import { type Db, type Query, buf } from "./pg-connection.js";
 import { type RunRow, toRecord } from "./rows.js";
 import { type CancelOutcome, type ClaimedRun, type Lease, type LeaseCheck, type RunEnd, type RunStatus, RUN_TRANSITIONS } from "./types.js";
 
 // Leases: taking one for a run, renewing it, ending a run under it; workers' claims and renewals; cancelling.
 
+// The last line: runs held by a worker whose database session is gone (it died), taken at once,
+// not after their lease; a dead session cannot renew or write, so no stall rule applies to it.
 const CLAIMABLE = `
   status = 'pending'
   OR (status = 'suspended' AND (wake_requested = 1 OR (wake_at IS NOT NULL AND wake_at <= $1)))
-  OR ($3::boolean AND status = 'running' AND (lease_expires IS NULL OR lease_expires <= $1))`;
+  OR ($3::boolean AND status = 'running' AND (lease_expires IS NULL OR lease_expires <= $1))
+  OR (status = 'running' AND lease_expires > $1 AND lease_owner <> $4 AND lease_owner IN (${DEAD_WORKERS}))`;
 
 export async function acquireLease(c: Db, runId: string, owner: string, ttlMs: number, steal: boolean): Promise<Lease> {
   const row = (await c.query<RunRow>("SELECT * FROM runs WHERE id = $1 FOR UPDATE", [runId])).rows[0];
@@ -79,7 +83,7 @@ export async function claimRuns(c: Db, owner: string, limit: number, ttlMs: numb
     }>(
       `SELECT rid, id, status, wake_at, cancel_requested, config, crashes FROM runs WHERE ${CLAIMABLE}
            ORDER BY COALESCE(wake_at, created_at), rid LIMIT $2 FOR UPDATE SKIP LOCKED`,
-      [now, limit, takeOver],
+      [now, limit, takeOver, owner],
     )
   ).rows;
   const out: ClaimedRun[] = [];

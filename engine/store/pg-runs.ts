@@ -4,6 +4,7 @@ import { LeaseLost } from "../errors.js";
 import type { Grants } from "../kernel/grants.js";
 import { type Db, type Query, buf } from "./pg-connection.js";
 import { decodeRunConfig } from "./run-config.js";
+import { WAKE_CHANNEL } from "./pg-worker-session.js";
 import { type RunRow, toRecord } from "./rows.js";
 import type { Lease, NewRun, RunFilter, RunRecord } from "./types.js";
 
@@ -17,7 +18,10 @@ export function insertRunParams(run: NewRun, now: number): unknown[] {
 }
 
 export async function insertRun(c: Db, run: NewRun): Promise<RunRecord> {
-  return toRecord((await c.query<RunRow>(INSERT_RUN, insertRunParams(run, Date.now()))).rows[0]!);
+  const row = (await c.query<RunRow>(INSERT_RUN, insertRunParams(run, Date.now()))).rows[0]!;
+  // Delivered at commit: idle workers claim it now, not at their next poll.
+  if (run.status === "pending") await c.query(`SELECT pg_notify('${WAKE_CHANNEL}', '')`);
+  return toRecord(row);
 }
 
 export async function listRuns(q: Query, filter: RunFilter): Promise<RunRecord[]> {

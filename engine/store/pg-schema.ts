@@ -96,6 +96,14 @@ export const PG_MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE runs ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0;
   `,
+  // 4: workers whose liveness is a database session (pg-worker-session.ts, docs/worker.md)
+  `
+  CREATE TABLE workers (
+    id BIGSERIAL PRIMARY KEY,
+    owner TEXT NOT NULL UNIQUE,
+    started_at BIGINT NOT NULL
+  );
+  `,
 ];
 
 const APP_ID = "dwe";

@@ -1,4 +1,5 @@
 import { LeaseLost, RunNotFound, RunStateError } from "../errors.js";
+import { WAKE_CHANNEL } from "./pg-worker-session.js";
 import { type Db, buf } from "./pg-connection.js";
 import { insertRun } from "./pg-runs.js";
 import { type RunRow, type SignalRow, toRecord, toSignal } from "./rows.js";
@@ -21,7 +22,8 @@ export async function sendSignal(c: Db, runId: string, name: string, data: Uint8
       Date.now(),
     ])
   ).rows[0]!.id;
-  await c.query("UPDATE runs SET wake_requested = 1 WHERE rid = $1", [row.rid]);
+  // The notification (delivered at commit) wakes idle workers to claim the run now.
+  await c.query(`UPDATE runs SET wake_requested = 1 WHERE rid = $1 RETURNING pg_notify('${WAKE_CHANNEL}', '')`, [row.rid]);
   return id;
 }
 

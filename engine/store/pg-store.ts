@@ -25,9 +25,12 @@ import { acquireLease, claimRuns, finishRun, renewLease, renewLeases, requestCan
 import { createChild, sendSignal, takeSignal } from "./pg-signals-children.js";
 import { addSchedule, fireSchedule } from "./pg-schedules.js";
 import { exportRun, importRun } from "./pg-export.js";
+import { PgWorkerSession } from "./pg-worker-session.js";
 import type {
   CancelOutcome,
   ClaimedRun,
+  WorkerEvents,
+  WorkerSession,
   JournalSummary,
   Lease,
   LeaseCheck,
@@ -56,6 +59,8 @@ export class PgStore implements Store {
   private readonly pool: pg.Pool;
   private readonly target: PgTarget;
   private readonly durability: Durability;
+  /** Connection options (synchronous_commit, search_path), for connections outside the pool. */
+  private readonly options: string;
   private ready: Promise<void> | null = null;
   private closed = false;
   /** q, bound: how the pg-*.ts modules run a statement outside a transaction. */
@@ -72,10 +77,11 @@ export class PgStore implements Store {
     const sync = this.durability === "fsync" ? "on" : "off";
     const options = [`-c synchronous_commit=${sync}`];
     if (target.schema !== null) options.push(`-c search_path=${target.schema.replace(/[^A-Za-z0-9_]/g, "")}`);
+    this.options = options.join(" ");
     this.pool = new (pgLib().Pool)({
       connectionString: target.url,
       max: opts.poolSize ?? poolSizeFromEnv(),
-      options: options.join(" "),
+      options: this.options,
       types: TYPES,
       application_name: "dwe",
       connectionTimeoutMillis: 10_000,
@@ -283,6 +289,11 @@ export class PgStore implements Store {
   }
 
   // ---- workers (pg-claims.ts) ----
+
+  async openWorkerSession(owner: string, events: WorkerEvents): Promise<WorkerSession> {
+    await this.db();
+    return PgWorkerSession.open({ url: this.target.url, options: this.options }, owner, events);
+  }
 
   async claimRuns(owner: string, limit: number, ttlMs: number, now: number, takeOver = true): Promise<ClaimedRun[]> {
     if (limit <= 0) return [];

@@ -95,6 +95,10 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE runs ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0;
   `,
+  // 4: PostgreSQL's worker sessions (pg-worker-session.ts); on SQLite a worker's liveness is its pid
+  `
+  SELECT 1;
+  `,
 ];
 
 const APP_ID = "dwe";

@@ -17,6 +17,7 @@ import { exportRun, importRun } from "./sqlite-export.js";
 import type {
   CancelOutcome,
   ClaimedRun,
+  WorkerSession,
   JournalSummary,
   LeaseCheck,
   ScheduleRecord,
@@ -189,6 +190,11 @@ export class SqliteStore implements Store {
 
   async readLogs(rid: number): Promise<LogRecord[]> {
     return Promise.resolve(this.stmt.readLogs.all(rid) as LogRecord[]);
+  }
+
+  /** Nothing to hold: a worker's liveness on SQLite is its pid on this host (lease-owner.ts). */
+  openWorkerSession(): Promise<WorkerSession> {
+    return Promise.resolve({ close: () => Promise.resolve() });
   }
 
   async claimRuns(owner: string, limit: number, ttlMs: number, now: number, takeOver = true): Promise<ClaimedRun[]> {

@@ -185,6 +185,21 @@ export interface RunExport {
   signals: SignalRecord[];
 }
 
+/** What a worker's session tells the worker (PostgreSQL; see pg-worker-session.ts). */
+export interface WorkerEvents {
+  /** Something may have become claimable (a new run, a signal): claim now, not at the next poll. */
+  onWake(): void;
+  /** The session is gone while the worker lives: other workers may take its runs at once. */
+  onLost(): void;
+  /** The session is back (a new connection holds the worker's lock again). */
+  onRestored(): void;
+}
+
+/** A worker's presence in the store, ended by `close` (graceful stop) or by its process dying. */
+export interface WorkerSession {
+  close(): Promise<void>;
+}
+
 /**
  * The store: modules, runs, journals and logs. One interface, implemented on SQLite (default)
  * and PostgreSQL; both pass test/store-conformance.test.ts.
@@ -232,6 +247,12 @@ export interface Store {
    * SQLite when the claim waited longer than ttlMs / 3 for the write lock, no expired lease is taken.
    */
   claimRuns(owner: string, limit: number, ttlMs: number, now: number, takeOver?: boolean): Promise<ClaimedRun[]>;
+  /**
+   * Makes `owner` a worker whose death other workers see at once: on PostgreSQL a connection holding
+   * a session-level advisory lock (released by the server when the connection dies) that also
+   * LISTENs for wake-ups; on SQLite nothing (a worker on this host is seen dead by its pid).
+   */
+  openWorkerSession(owner: string, events: WorkerEvents): Promise<WorkerSession>;
   /** Heartbeat for many leases at once; reports lost leases and cancel requests. */
   renewLeases(leases: readonly Lease[], ttlMs: number): Promise<LeaseCheck[]>;
   /** Cancels a run and its descendants: at once when no live lease holds them, else asks their holder. */

@@ -3,7 +3,7 @@
 // cleanly on SIGTERM/SIGINT. See docs/worker.md.
 import { Worker } from "node:worker_threads";
 import { describeError, RunCancelled } from "../errors.js";
-import type { ClaimedRun, Lease, RunEnd, RunError, RunStatus, Store } from "../store/types.js";
+import type { ClaimedRun, Lease, RunEnd, RunError, RunStatus, Store, WorkerSession } from "../store/types.js";
 import { GuestClock, type FromThread, type ThreadData, type ToThread } from "./protocol.js";
 import { killGroupsOfThread } from "../../host-functions/process-groups.js";
 
@@ -86,6 +86,9 @@ export class Supervisor {
   private takeOverFrom = 0;
   private stopOnce: boolean;
   private idle: (() => void) | null = null;
+  private session: WorkerSession | null = null;
+  /** The worker's database session is gone (PostgreSQL): its runs may be taken at once; claim nothing. */
+  private sessionLost = false;
   private stopped!: () => void;
   private readonly done = new Promise<void>((r) => (this.stopped = r));
 
@@ -95,6 +98,16 @@ export class Supervisor {
 
   /** Starts the threads and the loops; resolves when `shutdown` has finished. */
   async run(): Promise<void> {
+    // Held before the first claim: another worker that sees it gone takes its runs at once.
+    this.session = await this.o.store.openWorkerSession(this.o.owner, {
+      onWake: () => void this.poll(),
+      onLost: () => this.onSessionLost(),
+      onRestored: () => {
+        this.sessionLost = false;
+        this.o.log("database session restored: claiming again");
+        void this.poll();
+      },
+    });
     for (let i = 0; i < this.o.threads; i++) this.slots.push(this.spawn(i));
     this.timers.push(setInterval(() => void this.poll(), this.o.pollMs));
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), Math.max(50, Math.floor(this.o.leaseTtlMs / 3)));
@@ -154,8 +167,19 @@ export class Supervisor {
     return Math.max(1, Math.floor(this.o.concurrency / 16));
   }
 
+  /**
+   * Other workers may take this worker's runs as soon as its session is gone: every run is stopped
+   * now (effects in flight aborted, as after a crash) and given back, and nothing is claimed until
+   * the session is back. Writes its runs still try are fenced.
+   */
+  private onSessionLost(): void {
+    this.sessionLost = true;
+    this.o.log(`lost its database session: giving back its ${this.jobs.size} run(s) and claiming nothing until it is back`);
+    for (const s of this.allSlots()) this.send(s, { type: "abort", job: null, reason: "shutdown" });
+  }
+
   private async poll(): Promise<void> {
-    if (this.polling || this.draining) return;
+    if (this.polling || this.draining || this.sessionLost) return;
     this.polling = true;
     try {
       const now = Date.now();
@@ -358,6 +382,7 @@ export class Supervisor {
       await this.o.store.finishRun(a.lease, { status: "released", previous: "pending", wakeAt: null }).catch(() => undefined);
     }
     this.jobs.clear();
+    await this.session?.close().catch(() => undefined);
     this.stopped();
   }
 
