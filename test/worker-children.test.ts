@@ -7,6 +7,8 @@ import { WORKER_WASM, runIn, runsIn, startRuns, startWorker, waitFor, type Worke
 
 describe("child runs and cancellation", () => {
   let w: ReturnType<typeof workdir>;
+  // The CLI runs in the test's directory, as the worker does: relative paths (--input @FILE) resolve there.
+  const cli = (args: string[]) => dweAsync(args, { cwd: w.dir, db: w.db });
   let server: CountingServer;
   let url: string;
   const workers: WorkerProcess[] = [];
@@ -57,9 +59,9 @@ describe("child runs and cancellation", () => {
     // Each child's POST happened once (they were all done before the kill).
     expect(server.received.map((r) => r.body).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `child ${i}`).sort());
 
-    const shown = JSON.parse((await dweAsync(["show", "p", "--json"], w)).stdout) as { children: { id: string; status: string }[] };
+    const shown = JSON.parse((await cli(["show", "p", "--json"])).stdout) as { children: { id: string; status: string }[] };
     expect(shown.children.map((c) => c.id).sort()).toEqual([...out.ids].sort());
-    const child = JSON.parse((await dweAsync(["show", out.ids[0]!, "--json"], w)).stdout) as { parent: string };
+    const child = JSON.parse((await cli(["show", out.ids[0]!, "--json"])).stdout) as { parent: string };
     expect(child.parent).toBe("p");
   });
 
@@ -67,13 +69,13 @@ describe("child runs and cancellation", () => {
     const [id] = await startRuns(w, [[WORKER_WASM, "--entry", "signals", "--id", "s", "--input", JSON.stringify({ name: "go" })]]);
     worker();
     await waitFor("suspended", () => runIn(w.db, id!).status === "suspended");
-    const r = await dweAsync(["cancel", id!], w);
+    const r = await cli(["cancel", id!]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("s cancelled");
-    await dweAsync(["signal", id!, "go"], w).then((x) => expect(x.code).toBe(2));
+    await cli(["signal", id!, "go"]).then((x) => expect(x.code).toBe(2));
     await delay(500);
     expect(runIn(w.db, id!).status).toBe("cancelled");
-    const resumed = await dweAsync(["resume", id!], w);
+    const resumed = await cli(["resume", id!]);
     expect(resumed.code).toBe(2);
   });
 
@@ -96,9 +98,9 @@ describe("child runs and cancellation", () => {
     await waitFor("children running", () => server.received.filter((r) => r.body.startsWith("child")).length >= 3);
     await waitFor("busy sleeping", () => server.received.some((r) => r.body === "0"));
     await delay(200);
-    const r = await dweAsync(["cancel", id!], w);
+    const r = await cli(["cancel", id!]);
     expect(r.code).toBe(0);
-    const busy = await dweAsync(["cancel", "busy"], w);
+    const busy = await cli(["cancel", "busy"]);
     expect(busy.stdout).toContain("busy cancelling");
     await waitFor("all cancelled", () => runsIn(w.db, "status = 'cancelled'").length === 5, 10_000);
     expect(JSON.parse(runIn(w.db, "busy").error!).code).toBe("cancelled");

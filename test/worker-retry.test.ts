@@ -6,6 +6,8 @@ import { WORKER_WASM } from "./support/worker.js";
 
 describe("retry policy", () => {
   let w: ReturnType<typeof workdir>;
+  // The CLI runs in the test's directory, as the worker does: relative paths (--input @FILE) resolve there.
+  const cli = (args: string[]) => dweAsync(args, { cwd: w.dir, db: w.db });
   let server: CountingServer;
   let url: string;
   beforeEach(async () => {
@@ -23,24 +25,38 @@ describe("retry policy", () => {
       server.status = server.received.length <= 2 ? 503 : 200;
       return Promise.resolve();
     };
-    const run = await dweAsync(
-      ["run", WORKER_WASM, "--entry", "flaky", "--id", "r1", "--allow-net", "127.0.0.1", "--input", JSON.stringify({ url, attempts: 4 })],
-      w,
-    );
+    const run = await cli([
+      "run",
+      WORKER_WASM,
+      "--entry",
+      "flaky",
+      "--id",
+      "r1",
+      "--allow-net",
+      "127.0.0.1",
+      "--input",
+      JSON.stringify({ url, attempts: 4 }),
+    ]);
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual({ status: 200 });
     expect(server.received.length).toBe(3);
     expect(new Set(server.received.map((r) => r.key)).size).toBe(3);
-    const shown = JSON.parse((await dweAsync(["show", "r1", "--json"], w)).stdout) as { journal: { byOp: Record<string, number> } };
+    const shown = JSON.parse((await cli(["show", "r1", "--json"])).stdout) as { journal: { byOp: Record<string, number> } };
     expect(shown.journal.byOp).toMatchObject({ "http.request": 3, sleep: 2 });
   });
 
   it("gives up after the policy's attempts and returns the last response", async () => {
     server.status = 503;
-    const run = await dweAsync(
-      ["run", WORKER_WASM, "--entry", "flaky", "--allow-net", "127.0.0.1", "--input", JSON.stringify({ url, attempts: 2 })],
-      w,
-    );
+    const run = await cli([
+      "run",
+      WORKER_WASM,
+      "--entry",
+      "flaky",
+      "--allow-net",
+      "127.0.0.1",
+      "--input",
+      JSON.stringify({ url, attempts: 2 }),
+    ]);
     expect(JSON.parse(run.stdout)).toEqual({ status: 503 });
     expect(server.received.length).toBe(2);
   });

@@ -27,6 +27,8 @@ describe("cron", () => {
 
 describe("dwe schedule + workers", () => {
   let w: ReturnType<typeof workdir>;
+  // The CLI runs in the test's directory, as the worker does: relative paths (--input @FILE) resolve there.
+  const cli = (args: string[]) => dweAsync(args, { cwd: w.dir, db: w.db });
   const workers: WorkerProcess[] = [];
   beforeEach(() => {
     w = workdir("dwe-schedule-");
@@ -37,28 +39,44 @@ describe("dwe schedule + workers", () => {
   });
 
   it("add, list, remove; bad cron is a one-line error with exit 2", async () => {
-    const bad = await dweAsync(["schedule", "add", "x", WORKER_WASM, "--cron", "61 * * * *"], w);
+    const bad = await cli(["schedule", "add", "x", WORKER_WASM, "--cron", "61 * * * *"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^dwe: error: bad --cron '61 \* \* \* \*': minute field/);
-    const add = await dweAsync(
-      ["schedule", "add", "nightly", WORKER_WASM, "--cron", "0 3 * * *", "--entry", "signals", "--input", '{"timeout_ms":0}'],
-      w,
-    );
+    const add = await cli([
+      "schedule",
+      "add",
+      "nightly",
+      WORKER_WASM,
+      "--cron",
+      "0 3 * * *",
+      "--entry",
+      "signals",
+      "--input",
+      '{"timeout_ms":0}',
+    ]);
     expect(add.stderr).toBe("");
     expect(add.stdout).toMatch(/^nightly: next run at \d{4}-\d\d-\d\dT03:00:00.000Z/);
-    const dup = await dweAsync(["schedule", "add", "nightly", WORKER_WASM, "--cron", "0 3 * * *"], w);
+    const dup = await cli(["schedule", "add", "nightly", WORKER_WASM, "--cron", "0 3 * * *"]);
     expect(dup.code).toBe(2);
-    const list = JSON.parse((await dweAsync(["schedule", "list", "--json"], w)).stdout) as { name: string; cron: string; entry: string }[];
+    const list = JSON.parse((await cli(["schedule", "list", "--json"])).stdout) as { name: string; cron: string; entry: string }[];
     expect(list).toMatchObject([{ name: "nightly", cron: "0 3 * * *", entry: "signals" }]);
-    expect((await dweAsync(["schedule", "remove", "nightly"], w)).code).toBe(0);
-    expect((await dweAsync(["schedule", "remove", "nightly"], w)).code).toBe(2);
+    expect((await cli(["schedule", "remove", "nightly"])).code).toBe(0);
+    expect((await cli(["schedule", "remove", "nightly"])).code).toBe(2);
   });
 
   it("two workers on one database start exactly one run per due tick", async () => {
-    const add = await dweAsync(
-      ["schedule", "add", "tick", WORKER_WASM, "--cron", "0 0 1 1 *", "--entry", "signals", "--input", '{"timeout_ms":0}'],
-      w,
-    );
+    const add = await cli([
+      "schedule",
+      "add",
+      "tick",
+      WORKER_WASM,
+      "--cron",
+      "0 0 1 1 *",
+      "--entry",
+      "signals",
+      "--input",
+      '{"timeout_ms":0}',
+    ]);
     expect(add.code).toBe(0);
     workers.push(startWorker(w, [], { DWE_POLL_MS: "20" }), startWorker(w, [], { DWE_POLL_MS: "20" }));
     // Make the schedule due five times (as if five ticks came), racing both workers each time.

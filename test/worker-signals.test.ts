@@ -4,9 +4,13 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { dweAsync, workdir } from "./support/cli.js";
 import { WORKER_WASM, runIn, startRuns, startWorker, waitFor, type WorkerProcess } from "./support/worker.js";
 import Database from "better-sqlite3";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 
 describe("signals", () => {
   let w: ReturnType<typeof workdir>;
+  // The CLI runs in the test's directory, as the worker does: relative paths (--input @FILE) resolve there.
+  const cli = (args: string[]) => dweAsync(args, { cwd: w.dir, db: w.db });
   const workers: WorkerProcess[] = [];
   beforeEach(() => {
     w = workdir("dwe-signal-");
@@ -20,10 +24,13 @@ describe("signals", () => {
     workers.push(p);
     return p;
   };
-  const start = async (id: string, input: object) =>
-    (await startRuns(w, [[WORKER_WASM, "--entry", "signals", "--id", id, "--input", JSON.stringify(input)]]))[0]!;
+  // The input goes by a relative @FILE: `dwe start` finds it only when it runs in the test's directory.
+  const start = async (id: string, input: object) => {
+    writeFileSync(join(w.dir, `${id}.json`), JSON.stringify(input));
+    return (await startRuns(w, [[WORKER_WASM, "--entry", "signals", "--id", id, "--input", `@${id}.json`]]))[0]!;
+  };
   const signal = async (id: string, name: string, data: unknown) => {
-    const r = await dweAsync(["signal", id, name, "--data", JSON.stringify(data)], w);
+    const r = await cli(["signal", id, name, "--data", JSON.stringify(data)]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
   };
@@ -92,15 +99,15 @@ describe("signals", () => {
 
   it("bad input: unknown run, finished run, bad JSON are one-line errors with exit 2", async () => {
     const id = await start("x1", { name: "go", count: 1, timeout_ms: 0 });
-    const none = await dweAsync(["signal", "nope", "go"], w);
+    const none = await cli(["signal", "nope", "go"]);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/^dwe: error: no run with id 'nope'/);
-    const bad = await dweAsync(["signal", id, "go", "--data", "{oops"], w);
+    const bad = await cli(["signal", id, "go", "--data", "{oops"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^dwe: error: bad --data/);
     worker();
     await completed(id);
-    const late = await dweAsync(["signal", id, "go"], w);
+    const late = await cli(["signal", id, "go"]);
     expect(late.code).toBe(2);
     expect(late.stderr).toContain("is completed");
   });

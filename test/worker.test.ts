@@ -8,6 +8,8 @@ import { WORKER_WASM, runIn, runsIn, startRuns, startWorker, waitFor, type Worke
 
 describe("dwe worker", () => {
   let w: ReturnType<typeof workdir>;
+  // The CLI runs in the test's directory, as the worker does: relative paths (--input @FILE) resolve there.
+  const cli = (args: string[]) => dweAsync(args, { cwd: w.dir, db: w.db });
   let server: CountingServer;
   let url: string;
   const workers: WorkerProcess[] = [];
@@ -162,7 +164,7 @@ describe("dwe worker", () => {
     expect(Date.now() - t0).toBeLessThan(13_000);
     const r = runIn(w.db, id!);
     expect(r.status).toBe("pending");
-    const shown = JSON.parse((await dweAsync(["show", id!, "--json"], w)).stdout) as {
+    const shown = JSON.parse((await cli(["show", id!, "--json"])).stdout) as {
       journal: { intents: number; byOp: Record<string, number> };
     };
     expect(shown.journal.intents).toBe(0);

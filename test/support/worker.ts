@@ -78,7 +78,7 @@ export async function startRuns(w: { dir: string; db: string }, argLists: string
   const lane = async () => {
     while (next < argLists.length) {
       const i = next++;
-      const r = await dweAsync(["start", ...argLists[i]!], w);
+      const r = await dweAsync(["start", ...argLists[i]!], { cwd: w.dir, db: w.db });
       if (r.code !== 0) throw new Error(`dwe start failed: ${r.stderr}`);
       ids[i] = r.stdout.trim();
     }
