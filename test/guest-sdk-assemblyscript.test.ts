@@ -202,7 +202,7 @@ describe("AssemblyScript guest SDK", () => {
     };
     expect(norm(sent)).toEqual(norm(expected));
     // Exact encodings chosen by the guest's writer (smallest form).
-    const raw = r.calls[0].raw;
+    const raw = r.calls[0]!.raw;
     const hex = Buffer.from(raw).toString("hex");
     expect(hex.startsWith("de001b")).toBe(true); // map16, 27 entries
     expect(hex).toContain("a36e696c" + "c0"); // "nil": nil
@@ -452,15 +452,14 @@ describe("AssemblyScript guest SDK", () => {
 // ---- the examples -----------------------------------------------------------------------------
 
 describe("AssemblyScript examples", () => {
-  const mods: Record<string, WebAssembly.Module> = {};
+  let mods: { hello: WebAssembly.Module; effects: WebAssembly.Module; order: WebAssembly.Module };
   beforeAll(() => {
     execFileSync(process.execPath, [join(ROOT, "scripts/build-examples.mjs"), "hello", "effects", "order"], {
       cwd: ROOT,
       stdio: "pipe",
     });
-    for (const name of ["hello", "effects", "order"]) {
-      mods[name] = new WebAssembly.Module(readFileSync(join(ROOT, "examples", name, "build", `${name}.wasm`)));
-    }
+    const load = (name: string) => new WebAssembly.Module(readFileSync(join(ROOT, "examples", name, "build", `${name}.wasm`)));
+    mods = { hello: load("hello"), effects: load("effects"), order: load("order") };
   }, 180_000);
 
   it("every example imports only dwe.call, dwe.response, env.abort and exports run and memory", () => {
