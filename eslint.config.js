@@ -1,4 +1,4 @@
-// Lint for the TypeScript of the engine, host functions and benchmarks (not the guests: AssemblyScript
+// Lint for the TypeScript of the engine, host functions, benchmarks and tests (not the guests: AssemblyScript
 // is not TypeScript). Type-checked rules catch the bugs that matter in an engine: floating promises,
 // misused promises, unsafe `any`.
 import tseslint from "typescript-eslint";
@@ -27,4 +27,6 @@ export default tseslint.config(
       "@typescript-eslint/prefer-promise-reject-errors": "off",
     },
   },
+  // The plain-JavaScript scripts (scripts/, test/fuzz/) are in no tsconfig: linted without types.
+  { files: ["**/*.mjs"], ...tseslint.configs.disableTypeChecked },
 );

@@ -15,7 +15,7 @@
 // (a kill is scheduled min-delay + random(max-delay) ms after a command starts, for 60% of commands;
 // a quarter of the HTTP requests that arrive kill their run's process before being answered)
 // Exit 0 when every check holds, 1 otherwise (the violations are listed).
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";

@@ -2,7 +2,7 @@
 // SQLite file, and journal rows whose payload or columns were altered. Each gets one line naming
 // the file or run (and seq) and what to do, a non-zero exit, and the database is left unchanged.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { dwe, example, workdir } from "./support/cli.js";

@@ -102,7 +102,7 @@ describe("child run limits", () => {
     ).toBe(0);
     workers.push(startWorker(w));
     await settled(
-      async () => sqliteRows(w.db),
+      () => Promise.resolve(sqliteRows(w.db)),
       (n) => n === 2 + 20 + 3,
     );
     const { runs, entries } = sqliteRows(w.db);

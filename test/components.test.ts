@@ -105,7 +105,7 @@ describe("rust-std as a WASI 0.2 component", () => {
     checkConsistent(reference, N);
   });
 
-  it("is transpiled once per component hash, into the store; nothing of it is written to or read from the cache directory", async () => {
+  it("is transpiled once per component hash, into the store; nothing of it is written to or read from the cache directory", () => {
     const db = new Database(w.db, { readonly: true });
     try {
       const rows = db.prepare("SELECT kind FROM module_artifacts").all() as { kind: string }[];

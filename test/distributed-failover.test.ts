@@ -74,7 +74,7 @@ suite("workers on several hosts, one PostgreSQL database", () => {
         "SELECT seq, state, encode(payload, 'hex') AS p FROM journal WHERE rid = (SELECT rid FROM runs WHERE id = $1) ORDER BY seq",
         [id],
       )
-    ).rows;
+    ).rows as Record<string, unknown>[];
   const poll = async <T>(what: string, check: () => Promise<T | false | undefined>): Promise<T> => {
     let last: T | false | undefined;
     const end = Date.now() + 90_000;
@@ -137,7 +137,7 @@ suite("workers on several hosts, one PostgreSQL database", () => {
     expect(server.received.map((r) => r.body)).toEqual(["0", "1", "2", "3", "4", "5"]);
     expect(new Set(server.received.map((r) => r.key)).size).toBe(6);
     const show = await dweAsync(["show", "k1", "--json"], { cwd: w.dir, db: db.url });
-    expect(JSON.parse(show.stdout).journal.byOp["http.request"]).toBe(6);
+    expect((JSON.parse(show.stdout) as { journal: { byOp: Record<string, number> } }).journal.byOp["http.request"]).toBe(6);
   });
 
   it("children, signals, timers and cron ticks work across hosts, each fired once", async () => {
@@ -188,7 +188,10 @@ suite("workers on several hosts, one PostgreSQL database", () => {
       await poll(
         "tick fired",
         async () =>
-          Number((await sql(db.url, "SELECT last_tick FROM schedules WHERE name = 'tick'")).rows[0].last_tick) === tick || undefined,
+          Number(
+            ((await sql(db.url, "SELECT last_tick FROM schedules WHERE name = 'tick'")).rows[0] as { last_tick: unknown } | undefined)
+              ?.last_tick,
+          ) === tick || undefined,
       );
     }
     const finished = async (id: string) => {
@@ -198,12 +201,12 @@ suite("workers on several hosts, one PostgreSQL database", () => {
     const fan = await poll("fan-out", () => finished("fan"));
     const sig = await poll("signals", () => finished("sig"));
     const timer = await poll("timer", () => finished("timer"));
-    expect(JSON.parse(fan.output!).children).toEqual([0, 1, 2, 3, 4, 5].map((i) => ({ i })));
+    expect((JSON.parse(fan.output!) as { children: unknown }).children).toEqual([0, 1, 2, 3, 4, 5].map((i) => ({ i })));
     expect(JSON.parse(sig.output!)).toEqual({ got: [1, 2], timed_out: false });
     expect(JSON.parse(timer.output!)).toEqual({ steps: 2 });
     const bodies = server.received.map((r) => r.body).sort();
     expect(bodies).toEqual([...[0, 1, 2, 3, 4, 5].map((i) => `child ${i}`), "0", "1"].sort());
-    const tickRuns = (await sql(db.url, "SELECT id FROM runs WHERE id LIKE 'tick.%' ORDER BY id")).rows.map((r) => r.id as string);
+    const tickRuns = (await sql(db.url, "SELECT id FROM runs WHERE id LIKE 'tick.%' ORDER BY id")).rows.map((r: { id: string }) => r.id);
     expect(tickRuns).toEqual(ticks.map((t) => `tick.${t}`).sort());
     const logs = ws.map((p) => p.log()).join("");
     expect(logs.match(/started run tick\./g)?.length).toBe(3);

@@ -16,15 +16,26 @@ const ASC_FLAGS = ["--optimizeLevel", "3", "--shrinkLevel", "1", "--noAssert", "
 // ---- fake host --------------------------------------------------------------------------------
 
 type Reply = { ok: unknown } | { raw: Uint8Array } | { err: { code: string; message: string } } | undefined;
-type Handler = (op: string, req: any) => Reply;
+/** The request fields the handlers below read (each handler knows the shape of its own ops). */
+interface Req {
+  len: number;
+  path: string;
+  method: string;
+  body: Uint8Array;
+  argv: string[];
+  data: Uint8Array;
+  code: string;
+  message: string;
+}
+type Handler = (op: string, req: Req) => Reply;
 interface Call {
   op: string;
-  req: any;
+  req: unknown;
   raw: Uint8Array;
 }
 
 class RunFailed extends Error {
-  constructor(public req: any) {
+  constructor(public req: unknown) {
     super(`run.fail: ${JSON.stringify(req)}`);
   }
 }
@@ -33,12 +44,11 @@ class GuestAbort extends Error {}
 interface RunResult {
   calls: Call[];
   output?: Uint8Array;
-  failed?: any;
+  failed?: Req;
 }
 
 /** Runs export `entry` of `mod` with a fake host; `handler` answers ops other than run.*. */
 function runGuest(mod: WebAssembly.Module, entry: string, handler: Handler = () => undefined, input = ""): RunResult {
-  let memory!: WebAssembly.Memory;
   let pending: Uint8Array = new Uint8Array(0);
   const calls: Call[] = [];
   const result: RunResult = { calls };
@@ -54,7 +64,7 @@ function runGuest(mod: WebAssembly.Module, entry: string, handler: Handler = () 
         const mem = new Uint8Array(memory.buffer);
         const op = dec.decode(mem.subarray(opPtr, opPtr + opLen));
         const raw = mem.slice(reqPtr, reqPtr + reqLen);
-        const req = reqLen === 0 ? null : unpack(raw);
+        const req: unknown = reqLen === 0 ? null : unpack(raw);
         calls.push({ op, req, raw });
         let reply: Reply;
         switch (op) {
@@ -62,14 +72,14 @@ function runGuest(mod: WebAssembly.Module, entry: string, handler: Handler = () 
             reply = { ok: Buffer.from(input) };
             break;
           case "run.output":
-            result.output = Buffer.from(req);
+            result.output = Buffer.from(req as Uint8Array);
             reply = undefined;
             break;
           case "run.fail":
-            result.failed = req;
+            result.failed = req as Req;
             throw new RunFailed(req);
           default:
-            reply = handler(op, req);
+            reply = handler(op, req as Req);
         }
         if (reply === undefined) {
           pending = new Uint8Array(0);
@@ -95,8 +105,8 @@ function runGuest(mod: WebAssembly.Module, entry: string, handler: Handler = () 
       },
     },
   };
-  const inst = new WebAssembly.Instance(mod, imports as unknown as WebAssembly.Imports);
-  memory = inst.exports.memory as WebAssembly.Memory;
+  const inst = new WebAssembly.Instance(mod, imports);
+  const memory = inst.exports.memory as WebAssembly.Memory;
   try {
     (inst.exports[entry] as () => void)();
   } catch (e) {
@@ -109,7 +119,7 @@ const text = (b?: Uint8Array) => Buffer.from(b ?? new Uint8Array(0)).toString("u
 const ops = (r: RunResult) => r.calls.map((c) => c.op);
 
 /** msgpackr gives BigInt for every int64/uint64 encoding; compare numbers by value. */
-function norm(v: any): any {
+function norm(v: unknown): unknown {
   if (typeof v === "bigint") return Number.isSafeInteger(Number(v)) ? Number(v) : v;
   if (v instanceof Uint8Array) return { bin: Array.from(v) };
   if (Array.isArray(v)) return v.map(norm);
@@ -128,13 +138,13 @@ async function compile(entry: string): Promise<WebAssembly.Module> {
       write() {
         return true;
       },
-    } as any,
+    },
     stderr: {
       write(s: string | Uint8Array) {
         stderr += String(s);
         return true;
       },
-    } as any,
+    },
   });
   if (error || !binary) throw new Error(`asc failed for ${entry}:\n${stderr}\n${error?.message ?? "no output"}`);
   return new WebAssembly.Module(new Uint8Array(binary));
@@ -164,7 +174,7 @@ describe("AssemblyScript guest SDK", () => {
   });
 
   it("round-trips every msgpack type through the host", () => {
-    let sent: any;
+    let sent: unknown;
     const r = runGuest(mod, "msgpackEcho", (op, req) => {
       expect(op).toBe("test.echo");
       sent = req;
@@ -256,8 +266,8 @@ describe("AssemblyScript guest SDK", () => {
     const raw = Buffer.from("dc" + parts.length.toString(16).padStart(4, "0") + parts.join(""), "hex");
     const r = runGuest(mod, "msgpackDecode", () => ({ raw }));
     expect(r.failed).toBeUndefined();
-    const got = unpack(r.output!) as any[];
-    const want = unpack(raw) as any[];
+    const got = unpack(r.output!) as unknown[];
+    const want = unpack(raw) as unknown[];
     expect(got.length).toBe(parts.length);
     expect(norm(got)).toEqual(norm(want));
     // The guest re-encodes the float32 as float64, with the same value.
@@ -309,8 +319,8 @@ describe("AssemblyScript guest SDK", () => {
     expect(text(runGuest(mod, "inputAsJson", undefined, "").output)).toBe("null-input");
     expect(text(runGuest(mod, "inputAsJson", undefined, ' {"n": 3} ').output)).toBe('{"n":3}');
     const bad = runGuest(mod, "inputAsJson", undefined, "{nope");
-    expect(bad.failed.code).toBe("invalid_input");
-    expect(bad.failed.message).toMatch(/^input is not valid JSON: json: /);
+    expect(bad.failed!.code).toBe("invalid_input");
+    expect(bad.failed!.message).toMatch(/^input is not valid JSON: json: /);
   });
 
   it("sends the documented request of every wrapper and decodes the results", () => {
@@ -385,7 +395,7 @@ describe("AssemblyScript guest SDK", () => {
         ["fs.stat", { path: "/data/a.txt" }],
         ["fs.stat", { path: "/data/missing" }],
         ["fs.remove", { path: "/data/dir", recursive: true }],
-        ["run.output", r.calls.at(-1)!.req],
+        ["run.output", r.calls.at(-1)?.req],
       ]),
     );
     expect(JSON.parse(text(r.output))).toEqual({
@@ -581,7 +591,7 @@ describe("AssemblyScript examples", () => {
       "log",
       "run.output",
     ]);
-    const summary = JSON.parse(text(r.output));
+    const summary: unknown = JSON.parse(text(r.output));
     expect(summary).toMatchObject({
       order_id: "A-1001",
       amount: 42.5,
@@ -592,7 +602,7 @@ describe("AssemblyScript examples", () => {
       status: "completed",
       receipt: "/receipts/A-1001.txt",
     });
-    const receipt = r.calls.find((c) => c.op === "fs.write")!.req;
+    const receipt = r.calls.find((c) => c.op === "fs.write")!.req as Req;
     expect(JSON.parse(text(receipt.data))).toMatchObject({ order_id: "A-1001", shipment: "shipped A-1001" });
   });
 });

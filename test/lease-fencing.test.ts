@@ -5,7 +5,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { LeaseLost } from "../engine/errors.js";
-import { ShutdownRequested, executeAttempt } from "../engine/executor/run-executor.js";
+import { executeAttempt } from "../engine/executor/run-executor.js";
 import { EntryState } from "../engine/journal/entry.js";
 import { openStoreAt } from "../engine/store/open.js";
 import type { Lease, RunRecord, Store } from "../engine/store/types.js";

@@ -93,7 +93,10 @@ describe("portable runs: dwe export, dwe import, dwe resume elsewhere", () => {
     await delay(200);
     child.kill("SIGKILL");
     await exited(child);
-    const show = JSON.parse(dwe(["show", "p1", "--json"], { cwd: a.dir, db: a.db }).stdout);
+    const show = JSON.parse(dwe(["show", "p1", "--json"], { cwd: a.dir, db: a.db }).stdout) as {
+      status: string;
+      journal: { byOp: Record<string, number>; intents: number };
+    };
     expect(show.status).toBe("running");
     // Killed inside a sleep: every request sent was answered and journaled (the one intent is the sleep's).
     const done = bodiesOf("p1").length;
@@ -210,7 +213,7 @@ describe("portable runs: dwe export, dwe import, dwe resume elsewhere", () => {
           [],
           `p${schemas}`,
         )
-      ).rows[0];
+      ).rows[0] as { runs: number; journal: number };
     const pgBefore = await count();
     const dup = dwe(["import", file], { cwd: target.dir, db: pgLocation });
     expect(dup.code).toBe(2);

@@ -107,7 +107,7 @@ describe("SQLite: the write lock held past the lease TTL", () => {
         ],
         { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] },
       );
-      await new Promise<void>((r) => holder.stdout!.once("data", () => r()));
+      await new Promise<void>((r) => holder.stdout.once("data", () => r()));
       const claimed = await store.claimRuns("w", 10, 1_000, Date.now());
       const got = Date.now();
       expect(claimed.map((c) => c.lease.runId)).toEqual(["pending"]);

@@ -30,22 +30,26 @@ const dirs: { cleanup: () => void }[] = [];
 const sqlite: Backend = {
   name: "sqlite",
   enabled: () => true,
-  setup: async () => undefined,
-  teardown: async () => dirs.forEach((d) => d.cleanup()),
+  setup: () => Promise.resolve(),
+  teardown: () => {
+    dirs.forEach((d) => d.cleanup());
+    return Promise.resolve();
+  },
   fresh: () => {
     const w = workdir("dwe-conf-");
     dirs.push(w);
     return w.db;
   },
-  raw: async (location, text) => {
+  raw: (location, text) => {
     const db = new Database(location);
     try {
       db.exec(text);
     } finally {
       db.close();
     }
+    return Promise.resolve();
   },
-  cut: async () => undefined,
+  cut: () => Promise.resolve(),
 };
 
 const pgEnabled = await pgTestsEnabled("store conformance");

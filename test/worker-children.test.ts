@@ -103,6 +103,6 @@ describe("child runs and cancellation", () => {
     const busy = await cli(["cancel", "busy"]);
     expect(busy.stdout).toContain("busy cancelling");
     await waitFor("all cancelled", () => runsIn(w.db, "status = 'cancelled'").length === 5, 10_000);
-    expect(JSON.parse(runIn(w.db, "busy").error!).code).toBe("cancelled");
+    expect((JSON.parse(runIn(w.db, "busy").error!) as { code: string }).code).toBe("cancelled");
   });
 });

@@ -35,7 +35,7 @@ describe("signals", () => {
     expect(r.code).toBe(0);
   };
   const completed = (id: string) =>
-    waitFor(`${id} completed`, () => runIn(w.db, id).status === "completed" && JSON.parse(runIn(w.db, id).output!));
+    waitFor(`${id} completed`, () => runIn(w.db, id).status === "completed" && (JSON.parse(runIn(w.db, id).output!) as unknown));
   const consumed = (id: string) => {
     const db = new Database(w.db, { readonly: true });
     try {

@@ -136,10 +136,10 @@ describe("dwe worker", () => {
     const spin = runIn(w.db, "spin");
     expect(spin.status).toBe("failed");
     expect(JSON.parse(spin.error!)).toMatchObject({ code: "timeout" });
-    expect(JSON.parse(spin.error!).message).toContain("ran past its timeout of 1500 ms");
+    expect((JSON.parse(spin.error!) as { message: string }).message).toContain("ran past its timeout of 1500 ms");
     const calls = runIn(w.db, "spin-calls");
     expect(calls.status).toBe("failed");
-    expect(JSON.parse(calls.error!).code).toBe("timeout");
+    expect((JSON.parse(calls.error!) as { code: string }).code).toBe("timeout");
     expect(runIn(w.db, "hog").status).toBe("failed");
     for (let i = 0; i < 5; i++) expect(runIn(w.db, `o${i}`).status).toBe("completed");
     expect(server.received.length).toBeGreaterThanOrEqual(15);

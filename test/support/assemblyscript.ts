@@ -13,8 +13,8 @@ export async function compileAs(source: string, outDir: string): Promise<string>
     writeFile(name: string, contents: Uint8Array | string) {
       if (name.endsWith(".wasm")) binary = contents as Uint8Array;
     },
-    stdout: { write: () => true } as never,
-    stderr: { write: (s: string | Uint8Array) => ((stderr += String(s)), true) } as never,
+    stdout: { write: () => true },
+    stderr: { write: (s: string | Uint8Array) => ((stderr += String(s)), true) },
   });
   if (error || !binary) throw new Error(`asc failed for ${source}:\n${stderr}\n${error?.message ?? "no output"}`);
   mkdirSync(outDir, { recursive: true });

@@ -39,7 +39,7 @@ export interface TestDatabase {
   /** URL of the test database (no schema parameter). */
   url: string;
   /** Drops the database, ending any connection still open to it. */
-  drop(): Promise<void>;
+  drop: () => Promise<void>;
 }
 
 async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
