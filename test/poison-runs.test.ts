@@ -65,7 +65,7 @@ describe("poison runs", () => {
     await startRuns(w, [
       [WORKER_WASM, "--entry", "slow", "--id", "poison", "--allow-net", "127.0.0.1", "--input", JSON.stringify({ url })],
     ]);
-    const bad = await dweAsync(["worker", "--max-crashes", "0"], w);
+    const bad = await dweAsync(["worker", "--max-crashes", "0"], { cwd: w.dir, db: w.db });
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split("\n")).toHaveLength(1);
     expect(bad.stderr).toContain("--max-crashes");
