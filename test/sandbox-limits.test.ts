@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import binaryen from "binaryen";
 import Database from "better-sqlite3";
-import { BATCH_BYTES, JournalWriter } from "../engine/journal/journal-writer.js";
+import { BATCH_BYTES, JournalWriter } from "../engine/executor/journal-writer.js";
 import { EntryState } from "../engine/journal/entry.js";
 import { newOwnerId } from "../engine/store/lease-owner.js";
 import { openStoreAt } from "../engine/store/open.js";

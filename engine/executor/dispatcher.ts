@@ -5,7 +5,7 @@ import { digestRequest } from "../journal/hash.js";
 import { decodeMsgpack, PAYLOAD_LIMITS, REQUEST_LIMITS, RefusedMsgpack } from "../kernel/msgpack-decoder.js";
 import { OP_CODES, opName } from "../kernel/ops.js";
 import { encode, type Dispatch, type Reply } from "../kernel/reply.js";
-import { JournalLimitReached, type JournalWriter } from "../journal/journal-writer.js";
+import { JournalLimitReached, type JournalWriter } from "./journal-writer.js";
 import type { RunRecord } from "../store/types.js";
 import type { HostContext, HostFunction, LiveOutput, RunServices } from "../kernel/host-function.js";
 import { BadRequest } from "../../host-functions/request-fields.js";

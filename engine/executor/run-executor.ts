@@ -1,7 +1,7 @@
 import { runGuestToEnd } from "./guest-runner.js";
 import { DweError, NonDeterminismError, RunCancelled, describeError } from "../errors.js";
 import type { LogRecord } from "../journal/entry.js";
-import { DEFAULT_MAX_JOURNAL_BYTES, DEFAULT_MAX_JOURNAL_ENTRIES, JournalWriter } from "../journal/journal-writer.js";
+import { DEFAULT_MAX_JOURNAL_BYTES, DEFAULT_MAX_JOURNAL_ENTRIES, JournalWriter } from "./journal-writer.js";
 import { DEFAULT_MAX_MEMORY, loadExecutable } from "../runtime/module-loader.js";
 import { loadComponent, type LoadedComponent } from "../runtime/component-loader.js";
 import { componentHostFunctions } from "../../host-functions/wasi-p2/index.js";

@@ -1,7 +1,7 @@
 import { runGuestToEnd } from "./guest-runner.js";
 import { CorruptJournal, DweError, NonDeterminismError, RunNotFound, describeError } from "../errors.js";
 import { EntryState, type JournalEntry } from "../journal/entry.js";
-import { JournalWriter } from "../journal/journal-writer.js";
+import { JournalWriter } from "./journal-writer.js";
 import { opCode, opName } from "../kernel/ops.js";
 import { loadExecutable } from "../runtime/module-loader.js";
 import { isTerminal, type RunRecord, type RunStatus, type Store } from "../store/types.js";

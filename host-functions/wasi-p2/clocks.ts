@@ -1,7 +1,6 @@
 import { encode } from "../../engine/kernel/reply.js";
 import { CLOCK } from "../wasi/constants.js";
 import { asBig, hostCall, type P2Env } from "./host.js";
-import type { IoTypes } from "./io.js";
 
 /**
  * wasi:clocks. Readings use the preview1 operations (`wasi.clock_time_get`, the same op code and
@@ -42,7 +41,12 @@ export function waitUntil(env: P2Env, deadline: bigint): void {
   if (deadline > env.clock.lastMonotonic) env.clock.lastMonotonic = deadline;
 }
 
-export function clocksImports(env: P2Env, io: IoTypes): Record<string, Record<string, unknown>> {
+/** What the clocks need of wasi:io (io.ts's IoTypes): a pollable ready at a monotonic deadline. io.ts imports the clocks, so they do not import it back. */
+interface ClockPollables {
+  clockPollable(deadline: bigint): unknown;
+}
+
+export function clocksImports(env: P2Env, io: ClockPollables): Record<string, Record<string, unknown>> {
   return {
     "wasi:clocks/monotonic-clock": {
       now: () => monotonicNow(env),

@@ -1,6 +1,6 @@
 import { DweError, LeaseLost } from "../errors.js";
 import type { Lease, Store } from "../store/types.js";
-import type { JournalEntry, LogRecord } from "./entry.js";
+import type { JournalEntry, LogRecord } from "../journal/entry.js";
 
 /**
  * Payload bytes buffered before a batch is committed regardless of its entry count, so that large
