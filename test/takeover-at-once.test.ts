@@ -79,7 +79,7 @@ describe.each([
   const start = async (id: string, input: object) => {
     const r = await dweAsync(
       ["start", WORKER_WASM, "--entry", "steps", "--id", id, "--allow-net", "127.0.0.1", "--input", JSON.stringify(input)],
-      at(),
+      { cwd: w.dir, db: at().db },
     );
     expect(r.code, r.stderr).toBe(0);
   };
