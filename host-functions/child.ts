@@ -1,4 +1,4 @@
-import { GuestVisibleError } from "../engine/errors.js";
+import { GuestVisibleError } from "../engine/kernel/errors.js";
 import type { HostFunction } from "../engine/kernel/host-function.js";
 import { BadRequest, RequestFields } from "./request-fields.js";
 

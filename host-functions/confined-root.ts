@@ -50,7 +50,7 @@ import {
   unlinkSync,
   type BigIntStats,
 } from "node:fs";
-import { GuestVisibleError } from "../engine/errors.js";
+import { GuestVisibleError } from "../engine/kernel/errors.js";
 
 /** Longest path a guest may name, in bytes (Linux's PATH_MAX); also the longest symlink target followed. */
 export const MAX_PATH_BYTES = 4096;

@@ -1,4 +1,4 @@
-import { GuestVisibleError } from "../engine/errors.js";
+import { GuestVisibleError } from "../engine/kernel/errors.js";
 
 /**
  * Environment variables a guest may not set for its commands unless the user allows each one with

@@ -1,5 +1,5 @@
 import { posix } from "node:path";
-import { GuestVisibleError } from "../engine/errors.js";
+import { GuestVisibleError } from "../engine/kernel/errors.js";
 import type { DirGrant, Grants } from "../engine/kernel/grants.js";
 import { checkPathLength, ConfinedRoot, shown } from "./confined-root.js";
 

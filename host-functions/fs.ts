@@ -1,5 +1,5 @@
 import { constants, fstatSync, readFileSync, readdirSync, writeFileSync, type BigIntStats } from "node:fs";
-import { GuestVisibleError } from "../engine/errors.js";
+import { GuestVisibleError } from "../engine/kernel/errors.js";
 import type { Grants } from "../engine/kernel/grants.js";
 import type { HostFunction } from "../engine/kernel/host-function.js";
 import { RequestFields } from "./request-fields.js";

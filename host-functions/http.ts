@@ -1,7 +1,7 @@
 import http from "node:http";
 import https from "node:https";
 import type { Socket } from "node:net";
-import { GuestVisibleError } from "../engine/errors.js";
+import { GuestVisibleError } from "../engine/kernel/errors.js";
 import { netAllowed } from "../engine/kernel/grants.js";
 import { stopReason, type HostContext, type HostFunction } from "../engine/kernel/host-function.js";
 import { BadRequest, RequestFields } from "./request-fields.js";

@@ -1,4 +1,4 @@
-import { DweError } from "../engine/errors.js";
+import { DweError } from "../engine/kernel/errors.js";
 
 /** A request that does not have the shape its operation requires: a guest or SDK bug. */
 export class BadRequest extends DweError {

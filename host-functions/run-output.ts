@@ -1,4 +1,4 @@
-import { DweError } from "../engine/errors.js";
+import { DweError } from "../engine/kernel/errors.js";
 import type { HostFunction } from "../engine/kernel/host-function.js";
 import { BadRequest } from "./request-fields.js";
 

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { closeSync, constants, mkdtempSync, openSync, readSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { GuestVisibleError } from "../engine/errors.js";
+import { GuestVisibleError } from "../engine/kernel/errors.js";
 import { findOnPath, grantedProgram, type Grants } from "../engine/kernel/grants.js";
 import { checkExecEnv } from "./exec-env.js";
 import { fdPath } from "./confined-root.js";

@@ -4,7 +4,7 @@
 // a real HTTP server on 127.0.0.1 that tells which process sent each request.
 import { setTimeout as delay } from "node:timers/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { LeaseLost } from "../engine/errors.js";
+import { LeaseLost } from "../engine/kernel/errors.js";
 import { executeAttempt } from "../engine/executor/run-executor.js";
 import { EntryState } from "../engine/journal/entry.js";
 import { openStoreAt } from "../engine/store/open.js";

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import Database from "better-sqlite3";
 import pg from "pg";
-import { CorruptJournal, LeaseLost, RunNotFound, RunStateError, StoreError } from "../engine/errors.js";
+import { CorruptJournal, LeaseLost, RunNotFound, RunStateError, StoreError } from "../engine/kernel/errors.js";
 import type { JournalEntry } from "../engine/journal/entry.js";
 import { openStoreAt } from "../engine/store/open.js";
 import type { Lease, NewRun, RunConfig, Store } from "../engine/store/types.js";

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { StoreError, UsageError } from "../errors.js";
+import { StoreError, UsageError } from "../kernel/errors.js";
 import { openStoreAt } from "../store/open.js";
 import { isPostgresUrl } from "../store/pg-url.js";
 import type { Durability, Store } from "../store/types.js";

@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from "commander";
-import { DweError, describeError } from "../errors.js";
+import { DweError, describeError } from "../kernel/errors.js";
 import { EXIT, type GlobalOptions, dbPath } from "./context.js";
 import { explainStoreError } from "../store/damaged-database.js";
 import { collect } from "./options.js";

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
-import { UsageError } from "../errors.js";
+import { UsageError } from "../kernel/errors.js";
 import {
   type Grants,
   checkProgramsOutsideWritableDirs,

@@ -1,4 +1,4 @@
-import { AbiViolation, DweError } from "../errors.js";
+import { AbiViolation, DweError } from "../kernel/errors.js";
 import type { Dispatcher } from "./dispatcher.js";
 import type { Reply } from "../kernel/reply.js";
 import type { GuestMemory } from "../kernel/guest-memory.js";

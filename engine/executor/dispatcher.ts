@@ -1,5 +1,5 @@
 import { setTimeout as delay } from "node:timers/promises";
-import { AbiViolation, CorruptJournal, DweError, GuestVisibleError, NonDeterminismError } from "../errors.js";
+import { AbiViolation, CorruptJournal, DweError, GuestVisibleError, NonDeterminismError } from "../kernel/errors.js";
 import { EntryState, type JournalEntry } from "../journal/entry.js";
 import { digestRequest } from "../journal/hash.js";
 import { decodeMsgpack, PAYLOAD_LIMITS, REQUEST_LIMITS, RefusedMsgpack } from "../kernel/msgpack-decoder.js";

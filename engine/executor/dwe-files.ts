@@ -1,7 +1,7 @@
 import { realpathSync } from "node:fs";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DweError } from "../errors.js";
+import { DweError } from "../kernel/errors.js";
 import { isPostgresUrl } from "../store/pg-url.js";
 import { cacheDir, defaultCacheDir } from "../runtime/cache-dir.js";
 import type { DirGrant, Grants } from "../kernel/grants.js";

@@ -1,4 +1,4 @@
-import { AbiViolation } from "../errors.js";
+import { AbiViolation } from "../kernel/errors.js";
 import type { GuestMemory } from "../kernel/guest-memory.js";
 
 /** Bounds-checked access to a guest's linear memory. Every pointer from a guest goes through here. */

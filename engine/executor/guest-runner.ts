@@ -1,4 +1,4 @@
-import { DweError } from "../errors.js";
+import { DweError } from "../kernel/errors.js";
 import { AsyncifyInstanceDriver } from "../runtime/asyncify.js";
 import { runComponent } from "../runtime/component-host.js";
 import type { LoadedComponent } from "../runtime/component-loader.js";

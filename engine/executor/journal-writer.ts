@@ -1,4 +1,4 @@
-import { DweError, LeaseLost } from "../errors.js";
+import { DweError, LeaseLost } from "../kernel/errors.js";
 import type { Lease, Store } from "../store/types.js";
 import type { JournalEntry, LogRecord } from "../journal/entry.js";
 

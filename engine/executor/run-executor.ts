@@ -1,5 +1,5 @@
 import { runGuestToEnd } from "./guest-runner.js";
-import { DweError, NonDeterminismError, RunCancelled, describeError } from "../errors.js";
+import { DweError, NonDeterminismError, RunCancelled, describeError } from "../kernel/errors.js";
 import type { LogRecord } from "../journal/entry.js";
 import { DEFAULT_MAX_JOURNAL_BYTES, DEFAULT_MAX_JOURNAL_ENTRIES, JournalWriter } from "./journal-writer.js";
 import { DEFAULT_MAX_MEMORY, loadExecutable } from "../runtime/module-loader.js";
@@ -13,7 +13,7 @@ import { CheckedGuestMemory } from "./guest-memory.js";
 import { runServices } from "./run-services.js";
 import type { Grants } from "../kernel/grants.js";
 import { GrantCoversDweFiles, refuseGrantsOverDweFiles } from "./dwe-files.js";
-import { LeaseLost, StoreError } from "../errors.js";
+import { LeaseLost, StoreError } from "../kernel/errors.js";
 import { WasiHost, ProcExit } from "../../host-functions/wasi/preview1.js";
 
 export interface ExecuteOptions {

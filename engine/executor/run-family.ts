@@ -1,5 +1,5 @@
 import { setTimeout as delay } from "node:timers/promises";
-import { RunStateError, describeError } from "../errors.js";
+import { RunStateError, describeError } from "../kernel/errors.js";
 import { liveLeaseHolder } from "../store/lease-owner.js";
 import { isTerminal, type RunRecord, type Store } from "../store/types.js";
 

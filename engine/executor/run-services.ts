@@ -1,4 +1,4 @@
-import { GuestVisibleError } from "../errors.js";
+import { GuestVisibleError } from "../kernel/errors.js";
 import { compileCore } from "../runtime/wasm-binary.js";
 import type { Lease, RunRecord, Store } from "../store/types.js";
 import { ChildLimitReached } from "../store/child-limits.js";

@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import { DweError } from "../errors.js";
+import { DweError } from "../kernel/errors.js";
 import type { LogRecord } from "../journal/entry.js";
 import type { Durability, RunRecord, Store } from "../store/types.js";
 import type { Grants } from "../kernel/grants.js";

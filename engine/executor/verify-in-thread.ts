@@ -1,7 +1,7 @@
 // A verification replay in a thread of its own, stopped after a timeout (a guest looping without
 // host calls cannot hold up the caller): `dwe verify`, and `dwe resume --upgrade`'s check.
 import { Worker } from "node:worker_threads";
-import { DweError } from "../errors.js";
+import { DweError } from "../kernel/errors.js";
 import type { Durability, RunRecord, Store } from "../store/types.js";
 import { timedOutReport, type VerifyReport } from "./verify-run.js";
 import type { VerifyThreadData } from "./verify-thread.js";

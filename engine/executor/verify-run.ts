@@ -1,5 +1,5 @@
 import { runGuestToEnd } from "./guest-runner.js";
-import { CorruptJournal, DweError, NonDeterminismError, RunNotFound, describeError } from "../errors.js";
+import { CorruptJournal, DweError, NonDeterminismError, RunNotFound, describeError } from "../kernel/errors.js";
 import { EntryState, type JournalEntry } from "../journal/entry.js";
 import { JournalWriter } from "./journal-writer.js";
 import { opCode, opName } from "../kernel/ops.js";

@@ -1,7 +1,7 @@
 // The thread of `dwe verify`: replays the run on its own (read-only) use of the store, reporting
 // progress through shared memory so the main thread can stop a guest that loops without host calls.
 import { parentPort, workerData } from "node:worker_threads";
-import { DweError, describeError } from "../errors.js";
+import { DweError, describeError } from "../kernel/errors.js";
 import { openStoreAt } from "../store/open.js";
 import { explainStoreError } from "../store/damaged-database.js";
 import type { Durability } from "../store/types.js";

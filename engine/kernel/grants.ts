@@ -1,6 +1,6 @@
 import { accessSync, constants, realpathSync, statSync } from "node:fs";
 import { delimiter, isAbsolute, join, resolve, posix, sep } from "node:path";
-import { UsageError } from "../errors.js";
+import { UsageError } from "./errors.js";
 
 /** A host directory made visible to the guest at a guest path. */
 export interface DirGrant {

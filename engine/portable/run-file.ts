@@ -12,7 +12,7 @@
 // file cannot make import spend more than a small multiple of its size.
 import { createHash } from "node:crypto";
 import { Packr } from "msgpackr";
-import { InvalidRunFile } from "../errors.js";
+import { InvalidRunFile } from "../kernel/errors.js";
 import { EntryState, type JournalEntry, type LogRecord } from "../journal/entry.js";
 import { entryChecksum } from "../journal/hash.js";
 import { opName } from "../kernel/ops.js";

@@ -1,4 +1,4 @@
-import { InvalidModule } from "../errors.js";
+import { InvalidModule } from "../kernel/errors.js";
 import { ASYNC_IMPORTS, type AsyncifyDriver, type HostImport } from "../kernel/asyncify.js";
 
 /**

@@ -1,5 +1,5 @@
 import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads";
-import { DweError } from "../errors.js";
+import { DweError } from "../kernel/errors.js";
 import type { Dispatch, Reply } from "../kernel/reply.js";
 import type { RunRecord } from "../store/types.js";
 import { argvOf } from "../../host-functions/wasi/args.js";

@@ -1,5 +1,5 @@
 import { pack } from "msgpackr";
-import { InvalidModule } from "../errors.js";
+import { InvalidModule } from "../kernel/errors.js";
 import { decodeMsgpack, FILE_LIMITS } from "../kernel/msgpack-decoder.js";
 import type { Store } from "../store/types.js";
 import { SUPPORTED_INTERFACES } from "../../host-functions/wasi-p2/index.js";

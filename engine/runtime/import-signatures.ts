@@ -1,4 +1,4 @@
-import { InvalidModule } from "../errors.js";
+import { InvalidModule } from "../kernel/errors.js";
 
 /**
  * Signatures of the functions dwe provides to guests. A JavaScript host function accepts any

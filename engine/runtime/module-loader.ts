@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { InvalidModule } from "../errors.js";
+import { InvalidModule } from "../kernel/errors.js";
 import { readCachedArtifact, writeCachedArtifact } from "./artifact-cache.js";
 import type { ModuleKind, Store } from "../store/types.js";
 import { ASYNCIFY_ARTIFACT, asyncifyModule, checkEngineExports, needsAsyncify } from "./asyncify.js";

@@ -1,4 +1,4 @@
-import { InvalidModule } from "../errors.js";
+import { InvalidModule } from "../kernel/errors.js";
 import type { ModuleKind } from "../store/types.js";
 
 const MAGIC = [0x00, 0x61, 0x73, 0x6d];

@@ -1,4 +1,4 @@
-import { DweError } from "../errors.js";
+import { DweError } from "../kernel/errors.js";
 
 /**
  * How many child runs a run tree may make (docs/security.md, "Limits"): each run's direct

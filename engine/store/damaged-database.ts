@@ -1,4 +1,4 @@
-import { StoreError } from "../errors.js";
+import { StoreError } from "../kernel/errors.js";
 
 /** SQLite result codes that mean the file itself is damaged or not a database. */
 const DAMAGED = /^SQLITE_(CORRUPT|NOTADB)/;

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
-import { RunStateError } from "../errors.js";
+import { RunStateError } from "../kernel/errors.js";
 import { RUN_TRANSITIONS, type RunRecord } from "./types.js";
 
 /** Identifies one executing process: `host:pid:nonce`. */

@@ -1,4 +1,4 @@
-import { LeaseLost, RunNotFound, RunStateError } from "../errors.js";
+import { LeaseLost, RunNotFound, RunStateError } from "../kernel/errors.js";
 import { checkLeaseTakeable } from "./lease-owner.js";
 import { decodeRunConfig } from "./run-config.js";
 import { DEAD_WORKERS } from "./pg-worker-session.js";

@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import type pg from "pg";
-import { DweError, StoreError } from "../errors.js";
+import { DweError, StoreError } from "../kernel/errors.js";
 
 // The pg driver as the PostgreSQL store uses it: loading, value types, retries and errors.
 

@@ -1,5 +1,5 @@
 import { pack } from "msgpackr";
-import { RunNotFound, RunStateError, StoreError } from "../errors.js";
+import { RunNotFound, RunStateError, StoreError } from "../kernel/errors.js";
 import type { LogRecord } from "../journal/entry.js";
 import { type Db, buf } from "./pg-connection.js";
 import { type JournalRow, checkJournal, putEntries, putLogs } from "./pg-journal.js";

@@ -1,4 +1,4 @@
-import { CorruptJournal, LeaseLost } from "../errors.js";
+import { CorruptJournal, LeaseLost } from "../kernel/errors.js";
 import type { EntryState, JournalEntry, LogRecord } from "../journal/entry.js";
 import { entryChecksum } from "../journal/hash.js";
 import { opName } from "../kernel/ops.js";

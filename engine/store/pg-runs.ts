@@ -1,6 +1,6 @@
 import type pg from "pg";
 import { pack } from "msgpackr";
-import { LeaseLost } from "../errors.js";
+import { LeaseLost } from "../kernel/errors.js";
 import type { Grants } from "../kernel/grants.js";
 import { type Db, type Query, buf } from "./pg-connection.js";
 import { decodeRunConfig } from "./run-config.js";

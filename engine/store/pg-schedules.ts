@@ -1,5 +1,5 @@
 import { pack } from "msgpackr";
-import { RunStateError } from "../errors.js";
+import { RunStateError } from "../kernel/errors.js";
 import { type Db, type Query, UNIQUE, buf } from "./pg-connection.js";
 import { INSERT_RUN, insertRunParams } from "./pg-runs.js";
 import type { NewRun, ScheduleRecord } from "./types.js";

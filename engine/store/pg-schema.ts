@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { StoreError } from "../errors.js";
+import { StoreError } from "../kernel/errors.js";
 
 /**
  * Ordered migrations of the PostgreSQL store, mirroring SQLITE_MIGRATIONS one for one (same

@@ -1,4 +1,4 @@
-import { LeaseLost, RunNotFound, RunStateError } from "../errors.js";
+import { LeaseLost, RunNotFound, RunStateError } from "../kernel/errors.js";
 import { WAKE_CHANNEL } from "./pg-worker-session.js";
 import { type Db, buf } from "./pg-connection.js";
 import { insertRun } from "./pg-runs.js";

@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { RunStateError, StoreError } from "../errors.js";
+import { RunStateError, StoreError } from "../kernel/errors.js";
 import type { JournalEntry, LogRecord } from "../journal/entry.js";
 import type { Grants } from "../kernel/grants.js";
 import { type RunRow, type ScheduleRow, type SignalRow, toRecord, toSchedule, toSignal } from "./rows.js";

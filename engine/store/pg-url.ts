@@ -1,4 +1,4 @@
-import { UsageError } from "../errors.js";
+import { UsageError } from "../kernel/errors.js";
 
 /** Where a PostgreSQL store lives: a connection URL and, optionally, a schema inside the database. */
 export interface PgTarget {

@@ -1,5 +1,5 @@
 import type Database from "better-sqlite3";
-import { LeaseLost, RunStateError } from "../errors.js";
+import { LeaseLost, RunStateError } from "../kernel/errors.js";
 import { checkLeaseTakeable, ownerIsDeadLocally } from "./lease-owner.js";
 import { decodeRunConfig } from "./run-config.js";
 import { type RunRow, toRecord } from "./rows.js";

@@ -1,6 +1,6 @@
 import type Database from "better-sqlite3";
 import { pack } from "msgpackr";
-import { RunNotFound, RunStateError, StoreError } from "../errors.js";
+import { RunNotFound, RunStateError, StoreError } from "../kernel/errors.js";
 import type { JournalEntry, LogRecord } from "../journal/entry.js";
 import { entryChecksum } from "../journal/hash.js";
 import { type RunRow, type SignalRow, toRecord, toSignal } from "./rows.js";

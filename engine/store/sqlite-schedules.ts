@@ -1,6 +1,6 @@
 import type Database from "better-sqlite3";
 import { pack } from "msgpackr";
-import { RunStateError } from "../errors.js";
+import { RunStateError } from "../kernel/errors.js";
 import type { Statements } from "./sqlite-statements.js";
 import type { NewRun, ScheduleRecord } from "./types.js";
 

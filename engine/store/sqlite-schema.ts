@@ -1,5 +1,5 @@
 import type Database from "better-sqlite3";
-import { StoreError } from "../errors.js";
+import { StoreError } from "../kernel/errors.js";
 
 /**
  * Ordered migrations. The database records how many have run in `dwe_meta.schema_version`;

@@ -1,6 +1,6 @@
 import type Database from "better-sqlite3";
 import { pack } from "msgpackr";
-import { LeaseLost, RunStateError } from "../errors.js";
+import { LeaseLost, RunStateError } from "../kernel/errors.js";
 import { type RunRow, type SignalRow, toRecord, toSignal } from "./rows.js";
 import { type Statements, mustGet } from "./sqlite-statements.js";
 import { TREE_SQL, type TreeCounts, checkChildLimits } from "./child-limits.js";

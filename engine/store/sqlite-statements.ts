@@ -1,5 +1,5 @@
 import type Database from "better-sqlite3";
-import { RunNotFound } from "../errors.js";
+import { RunNotFound } from "../kernel/errors.js";
 import { type RunRow, toRecord } from "./rows.js";
 import type { RunRecord } from "./types.js";
 

@@ -4,7 +4,7 @@ import Database from "better-sqlite3";
 import { mkdirSync, existsSync } from "node:fs";
 import { dirname } from "node:path";
 import { pack } from "msgpackr";
-import { DweError, LeaseLost, RunStateError, StoreError } from "../errors.js";
+import { DweError, LeaseLost, RunStateError, StoreError } from "../kernel/errors.js";
 import type { JournalEntry, LogRecord } from "../journal/entry.js";
 import { migrate } from "./sqlite-schema.js";
 import type { Grants } from "../kernel/grants.js";
@@ -33,8 +33,8 @@ import type {
   Store,
 } from "./types.js";
 
-/** Moved to engine/errors.ts (shared by both stores); re-exported for existing imports. */
-export { LeaseLost } from "../errors.js";
+/** Moved to engine/kernel/errors.ts (shared by both stores); re-exported for existing imports. */
+export { LeaseLost } from "../kernel/errors.js";
 
 /**
  * The embedded store: one SQLite file in WAL mode. The prepared statements are in

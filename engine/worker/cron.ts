@@ -1,4 +1,4 @@
-import { UsageError } from "../errors.js";
+import { UsageError } from "../kernel/errors.js";
 
 /**
  * A 5-field cron expression, evaluated in UTC: `minute hour day-of-month month day-of-week`.

@@ -1,4 +1,4 @@
-import { describeError } from "../errors.js";
+import { describeError } from "../kernel/errors.js";
 import type { Store } from "../store/types.js";
 import { Cron } from "./cron.js";
 

@@ -2,7 +2,7 @@
 // renews their leases, stops guests that run past their timeout, fires schedules, and shuts down
 // cleanly on SIGTERM/SIGINT. See docs/worker.md.
 import { Worker } from "node:worker_threads";
-import { describeError, RunCancelled } from "../errors.js";
+import { describeError, RunCancelled } from "../kernel/errors.js";
 import type { ClaimedRun, Lease, RunEnd, RunError, RunStatus, Store, WorkerSession } from "../store/types.js";
 import { GuestClock, type FromThread, type ThreadData, type ToThread } from "./protocol.js";
 import { killGroupsOfThread } from "../../host-functions/process-groups.js";

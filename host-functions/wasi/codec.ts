@@ -1,5 +1,5 @@
 import { encode, type Dispatch, type Reply } from "../../engine/kernel/reply.js";
-import { CorruptJournal } from "../../engine/errors.js";
+import { CorruptJournal } from "../../engine/kernel/errors.js";
 import { decodeMsgpack, PAYLOAD_LIMITS, RefusedMsgpack } from "../../engine/kernel/msgpack-decoder.js";
 import { errnoOfCode } from "./errno.js";
 

@@ -1,4 +1,4 @@
-import { GuestVisibleError } from "../../engine/errors.js";
+import { GuestVisibleError } from "../../engine/kernel/errors.js";
 import { ConfinedPathError } from "../confined-root.js";
 
 /** WASI preview1 errno values (the subset dwe returns), by name. */

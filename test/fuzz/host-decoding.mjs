@@ -22,7 +22,7 @@ import { Packr, pack } from "msgpackr";
 
 const dist = new URL("../../dist/", import.meta.url);
 const load = (p) => import(new URL(p, dist).href);
-const { DweError } = await load("engine/errors.js");
+const { DweError } = await load("engine/kernel/errors.js");
 const { abiImports } = await load("engine/executor/abi-imports.js");
 const { Dispatcher, Suspend } = await load("engine/executor/dispatcher.js");
 const { CheckedGuestMemory } = await load("engine/executor/guest-memory.js");

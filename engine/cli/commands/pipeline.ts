@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { UsageError } from "../../errors.js";
+import { UsageError } from "../../kernel/errors.js";
 import { parseDirGrant } from "../../kernel/grants.js";
 import { EXIT } from "../context.js";
 import { parseEnv } from "../options.js";

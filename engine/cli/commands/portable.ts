@@ -1,7 +1,7 @@
 // `dwe export RUN [-o FILE]` and `dwe import FILE`: move a run between databases (docs/distributed.md).
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { RunNotFound, RunStateError, UsageError } from "../../errors.js";
+import { RunNotFound, RunStateError, UsageError } from "../../kernel/errors.js";
 import { decodeRunFile, encodeRunFile } from "../../portable/run-file.js";
 import { liveLeaseHolder } from "../../store/lease-owner.js";
 import { type GlobalOptions, dbPath, openStore } from "../context.js";

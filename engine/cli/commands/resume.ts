@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { setTimeout as delay } from "node:timers/promises";
-import { InvalidModule, RunNotFound, RunStateError, UsageError } from "../../errors.js";
+import { InvalidModule, RunNotFound, RunStateError, UsageError } from "../../kernel/errors.js";
 import { inspectModule } from "../../runtime/module-loader.js";
 import { EntryState, type JournalEntry } from "../../journal/entry.js";
 import { opName } from "../../kernel/ops.js";

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
-import { RunStateError, UsageError } from "../../errors.js";
+import { RunStateError, UsageError } from "../../kernel/errors.js";
 import { checkMemoryFits, chooseEntry, inspectModule } from "../../runtime/module-loader.js";
 import { COMPONENT_ARTIFACT, componentArtifactFor } from "../../runtime/component-loader.js";
 import { type GlobalOptions, dbPath, openStore, parseDurability } from "../context.js";

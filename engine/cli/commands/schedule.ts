@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { UsageError } from "../../errors.js";
+import { UsageError } from "../../kernel/errors.js";
 import { chooseEntry, inspectModule } from "../../runtime/module-loader.js";
 import { Cron } from "../../worker/cron.js";
 import { type GlobalOptions, dbPath, openStore } from "../context.js";

@@ -1,4 +1,4 @@
-import { RunNotFound, UsageError } from "../../errors.js";
+import { RunNotFound, UsageError } from "../../kernel/errors.js";
 import { RUN_STATUSES, type RunStatus } from "../../store/types.js";
 import { type GlobalOptions, openStore } from "../context.js";
 import { runJson, runText } from "../format.js";

@@ -1,4 +1,4 @@
-import { UsageError } from "../../errors.js";
+import { UsageError } from "../../kernel/errors.js";
 import { checkSignalName } from "../../../host-functions/signal.js";
 import { type GlobalOptions, openStore } from "../context.js";
 

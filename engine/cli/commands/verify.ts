@@ -1,4 +1,4 @@
-import { RunNotFound } from "../../errors.js";
+import { RunNotFound } from "../../kernel/errors.js";
 import type { VerifyReport } from "../../executor/verify-run.js";
 import { verifyInThread } from "../../executor/verify-in-thread.js";
 import { EXIT, type GlobalOptions, dbPath, openStore, parseDurability } from "../context.js";
