@@ -33,7 +33,8 @@
  *   unlink, mkdir, rmdir, readlink, symlink(any target: it is never followed out), lutimes
  *                       root.at(rel, (p) => unlinkSync(p))
  *   utimes following    root.at(rel, (p) => lutimesSync(p, a, m), { follow: true })
- *   rename, link        ConfinedRoot.atBoth(rootA, relA, rootB, relB, renameSync)
+ *   rename              ConfinedRoot.atBoth(rootA, relA, rootB, relB, renameSync, { a: true, b: true })
+ *   (a trailing `/` on rel: see `at`; calls that act on a name only pass `nameOnly`)
  * Errors: Node's (ENOENT, ELOOP, ENOTDIR…, from the kernel) or ConfinedPathError (`code` for the
  * dwe ABI, `wasiCode` for WASI).
  */
@@ -115,6 +116,11 @@ function kindOf(s: BigIntStats): string {
   return "not a regular file";
 }
 
+/** Whether `rel` ends with `/` or `/.`: it names a directory (`""` and `"."` are the root). */
+function endsWithSlash(rel: string): boolean {
+  return /\/\.?$/.test(rel);
+}
+
 /** A path as shown in messages: cut after 100 characters, so a huge path never makes a huge message. */
 export function shown(path: string): string {
   return path.length <= 100 ? path : `${path.slice(0, 100)}… (${path.length} characters)`;
@@ -148,13 +154,17 @@ export class ConfinedRoot {
   /**
    * Opens `rel` and returns the host descriptor (the caller closes it). `flags` are open(2)
    * flags (O_NOFOLLOW, O_NONBLOCK and O_NOCTTY are added); with `follow` a final symlink is
-   * followed (confined), without it an open of a symlink fails with ELOOP. A trailing `/` asks
-   * for a directory. The opened file must be of `type`; a FIFO, socket or device never is.
+   * followed (confined), without it an open of a symlink fails with ELOOP (ENOTDIR for a
+   * `type: "dir"` open, as Linux answers O_DIRECTORY|O_NOFOLLOW). A trailing `/` asks for a
+   * directory and follows a final symlink, as POSIX resolves `link/`. The opened file must be of
+   * `type`; a FIFO, socket or device never is.
    */
   open(rel: string, flags: number, opts: { follow: boolean; type: OpenType; mode?: number }): number {
-    const wantDir = opts.type === "dir" || /\/\.?$/.test(rel);
+    const slash = endsWithSlash(rel);
+    const wantDir = opts.type === "dir" || slash;
+    const follow = opts.follow || slash;
     const all = flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | (wantDir ? O_DIRECTORY : 0);
-    return this.walk(rel, opts.follow || wantDir, (dir, name) => {
+    return this.walk(rel, follow, (dir, name) => {
       let fd: number;
       try {
         fd = openSync(fdPath(dir, name), all, opts.mode ?? 0o666);
@@ -162,9 +172,9 @@ export class ConfinedRoot {
         const code = errnoOf(err);
         // ELOOP: the final component is a symlink (O_NOFOLLOW). With O_CREAT|O_EXCL the kernel
         // answers EEXIST for a symlink instead, as POSIX asks.
-        if (code === "ELOOP" && (opts.follow || wantDir)) return IS_LINK;
+        if (code === "ELOOP" && follow) return IS_LINK;
         // With O_DIRECTORY, Linux answers ENOTDIR (not ELOOP) for a symlink, even one to a directory.
-        if (code === "ENOTDIR" && wantDir && lstatSync(fdPath(dir, name)).isSymbolicLink()) return IS_LINK;
+        if (code === "ENOTDIR" && wantDir && follow && lstatSync(fdPath(dir, name)).isSymbolicLink()) return IS_LINK;
         // ENXIO: a FIFO without a reader opened for writing, or a socket.
         if (code === "ENXIO") throw this.notRegular(rel, "a FIFO or socket");
         throw err;
@@ -189,12 +199,15 @@ export class ConfinedRoot {
     }
   }
 
-  /** stat (`follow`, or a trailing `/`) or lstat of `rel`. */
+  /** stat (`follow`, or a trailing `/`: then it must be a directory) or lstat of `rel`. */
   stat(rel: string, follow: boolean): BigIntStats {
-    const deref = follow || rel.endsWith("/");
+    const slash = endsWithSlash(rel);
+    const deref = follow || slash;
     return this.walk(rel, deref, (dir, name) => {
       const s = lstatSync(fdPath(dir, name), { bigint: true });
-      return deref && s.isSymbolicLink() ? IS_LINK : s;
+      if (deref && s.isSymbolicLink()) return IS_LINK;
+      if (slash && !s.isDirectory()) throw this.notDir(rel);
+      return s;
     });
   }
 
@@ -215,12 +228,26 @@ export class ConfinedRoot {
    * lutimes. The root itself is `/proc/self/fd/<root>/.`. Without `follow` a final symlink is
    * what `fn` gets; with it, final symlinks are followed (confined) first, and `fn` must still
    * not follow one itself (`lutimesSync`, not `utimesSync`): a race may put one back.
+   *
+   * A trailing `/` (or `/.`) on `rel` asks for a directory. With `nameOnly`, `fn` gets the path
+   * with the slash and the kernel answers as for any path (`file/` ENOTDIR, `new/` ENOENT for
+   * symlink and link, EEXIST for an existing name): only for calls that never resolve their last
+   * component even with a trailing slash (unlink, rmdir, mkdir, symlink, rename, link's new name),
+   * or the kernel would follow a final symlink out of the grant. Without it, the last component
+   * must be a directory (a symlink is followed only with `follow`), else ENOTDIR; `fn` gets the
+   * path without the slash.
    */
-  at<T>(rel: string, fn: (path: string) => T, opts: { follow?: boolean } = {}): T {
+  at<T>(rel: string, fn: (path: string) => T, opts: { follow?: boolean; nameOnly?: boolean } = {}): T {
     const follow = opts.follow ?? false;
+    const slash = endsWithSlash(rel);
     return this.walk(rel, follow, (dir, name) => {
       const path = fdPath(dir, name);
-      if (follow && name !== "." && lstatSync(path).isSymbolicLink()) return IS_LINK;
+      if (name === ".") return fn(path);
+      if (slash && opts.nameOnly) return fn(`${path}/`);
+      if (!follow && !slash) return fn(path);
+      const s = lstatSync(path);
+      if (follow && s.isSymbolicLink()) return IS_LINK;
+      if (slash && !s.isDirectory()) throw this.notDir(rel);
       return fn(path);
     });
   }
@@ -278,9 +305,20 @@ export class ConfinedRoot {
     }
   }
 
-  /** `at` for two paths at once (rename, link), each confined to its own root. */
-  static atBoth<T>(a: ConfinedRoot, relA: string, b: ConfinedRoot, relB: string, fn: (pathA: string, pathB: string) => T): T {
-    return a.at(relA, (pa) => b.at(relB, (pb) => fn(pa, pb)));
+  /**
+   * `at` for two paths at once (rename, link), each confined to its own root. `nameOnly` as for
+   * `at`, for each path: rename acts on both names, link on its new name only (its old one, with
+   * a trailing slash, is resolved by the kernel).
+   */
+  static atBoth<T>(
+    a: ConfinedRoot,
+    relA: string,
+    b: ConfinedRoot,
+    relB: string,
+    fn: (pathA: string, pathB: string) => T,
+    nameOnly: { a: boolean; b: boolean } = { a: false, b: false },
+  ): T {
+    return a.at(relA, (pa) => b.at(relB, (pb) => fn(pa, pb), { nameOnly: nameOnly.b }), { nameOnly: nameOnly.a });
   }
 
   /** The guest path of `rel`, for messages. */
@@ -291,7 +329,7 @@ export class ConfinedRoot {
 
   private checkType(rel: string, s: BigIntStats, type: OpenType): void {
     if (s.isFile()) {
-      if (type === "dir") throw new ConfinedPathError("invalid", "ENOTDIR", `'${this.guestPath(rel)}' is not a directory`);
+      if (type === "dir") throw this.notDir(rel);
       return;
     }
     if (s.isDirectory()) {
@@ -299,6 +337,10 @@ export class ConfinedRoot {
       return;
     }
     throw this.notRegular(rel, kindOf(s));
+  }
+
+  private notDir(rel: string): ConfinedPathError {
+    return new ConfinedPathError("invalid", "ENOTDIR", `'${this.guestPath(rel)}' is not a directory`);
   }
 
   private notRegular(rel: string, what: string): ConfinedPathError {

@@ -3,7 +3,21 @@
 // without blocking, huge paths refused at once, and no descriptor left open, whatever it answers.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { constants, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  constants,
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmdirSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -103,6 +117,42 @@ describe("ConfinedRoot", () => {
     expect(failure(() => read("a/b/f/"))).toBe("ENOTDIR");
     expect(failure(() => read("a/b/f/x"))).toBe("ENOTDIR");
     expect(failure(() => root.open("a/b/f", O_RDONLY, { follow: true, type: "dir" }))).toBe("ENOTDIR");
+  });
+
+  it("a trailing slash on a name-only call goes to the kernel (ENOTDIR, ENOENT, EEXIST), never through a symlink out", () => {
+    mkdirSync(join(grant, "slash"));
+    writeFileSync(join(grant, "slash", "file"), "f");
+    symlinkSync(outside, join(grant, "slash", "out"));
+    const s = new ConfinedRoot(join(grant, "slash"), "/s");
+    expect(failure(() => s.at("file/", (p) => unlinkSync(p), { nameOnly: true }))).toBe("ENOTDIR");
+    expect(failure(() => s.at("out/", (p) => unlinkSync(p), { nameOnly: true }))).toBe("ENOTDIR");
+    expect(failure(() => s.at("out/", (p) => rmdirSync(p), { nameOnly: true }))).toBe("ENOTDIR");
+    expect(failure(() => s.at("new/", (p) => symlinkSync("x", p), { nameOnly: true }))).toBe("ENOENT");
+    expect(failure(() => s.at("out/", (p) => symlinkSync("x", p), { nameOnly: true }))).toBe("EEXIST");
+    expect(failure(() => s.at("out/", (p) => mkdirSync(p), { nameOnly: true }))).toBe("EEXIST");
+    s.at("dir/", (p) => mkdirSync(p), { nameOnly: true });
+    expect(failure(() => s.at("dir/", (p) => unlinkSync(p), { nameOnly: true }))).toBe("EISDIR");
+    expect(failure(() => ConfinedRoot.atBoth(s, "file", s, "link/", linkSync, { a: false, b: true }))).toBe("ENOENT");
+    s.at("dir/", (p) => rmdirSync(p), { nameOnly: true });
+    expect(readdirSync(join(grant, "slash")).sort()).toEqual(["file", "out"]);
+    expect(readdirSync(outside)).toEqual(["secret"]);
+  });
+
+  it("a trailing slash on any other call asks for a directory: a file, or a symlink not followed, is ENOTDIR", () => {
+    const seen: string[] = [];
+    expect(failure(() => root.at("a/b/f/", (p) => seen.push(p)))).toBe("ENOTDIR");
+    expect(failure(() => root.at("abs-out/", (p) => seen.push(p)))).toBe("ENOTDIR");
+    expect(failure(() => root.at("abs-out/", (p) => seen.push(p), { follow: true }))).toBe("ENOTCAPABLE");
+    expect(failure(() => root.stat("a/b/f/", false))).toBe("ENOTDIR");
+    expect(seen).toEqual([]);
+    expect(root.at("a/lb/", (p) => lstatSync(p).isDirectory(), { follow: true })).toBe(true);
+    expect(root.stat("a/lb/", false).isDirectory()).toBe(true);
+  });
+
+  it("opens a final symlink as a directory only when told to follow it (ENOTDIR otherwise, as Linux's O_DIRECTORY|O_NOFOLLOW)", () => {
+    expect(failure(() => root.open("a/lb", O_RDONLY, { follow: false, type: "dir" }))).toBe("ENOTDIR");
+    expect(failure(() => root.open("dangling-out", O_RDONLY, { follow: false, type: "dir" }))).toBe("ENOTDIR");
+    root.withOpen("a/lb", O_RDONLY, { follow: true, type: "dir" }, (fd) => expect(readdirSync(fdPath(fd))).toContain("f"));
   });
 
   it("removes a tree through descriptors: a symlink in it to outside is unlinked, never followed", () => {

@@ -359,7 +359,8 @@ export function fileFunctions(state: WasiState): HostFunction<never>[] {
     perform(_ctx, req) {
       if (name !== "wasi.path_create_directory") notRoot(req.path);
       const { root, rel } = confinedPath(grants, req.path, true);
-      io(req.path, () => root.at(rel, act));
+      // Each act works on the name only: a trailing slash goes to the kernel (`file/` is ENOTDIR).
+      io(req.path, () => root.at(rel, act, { nameOnly: true }));
       return undefined;
     },
   });
@@ -376,10 +377,8 @@ export function fileFunctions(state: WasiState): HostFunction<never>[] {
   );
   const pathUnlinkFile = pathEffect(
     "wasi.path_unlink_file",
-    (h) => {
-      if (lstatSync(h).isDirectory()) throw new WasiError("EISDIR", "is a directory");
-      unlinkSync(h);
-    },
+    // Linux's unlink answers EISDIR for a directory, with or without a trailing slash.
+    (h) => unlinkSync(h),
     (before, now) => before && !now,
   );
 
@@ -402,7 +401,7 @@ export function fileFunctions(state: WasiState): HostFunction<never>[] {
       notRoot(req.to);
       const from = confinedPath(grants, req.from, true);
       const to = confinedPath(grants, req.to, true);
-      io(req.from, () => ConfinedRoot.atBoth(from.root, from.rel, to.root, to.rel, renameSync));
+      io(req.from, () => ConfinedRoot.atBoth(from.root, from.rel, to.root, to.rel, renameSync, { a: true, b: true }));
       return undefined;
     },
   };

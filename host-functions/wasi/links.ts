@@ -140,7 +140,7 @@ export const pathLinkFunctions: HostFunction<never>[] = (() => {
     perform(ctx, req) {
       checkSymlinkTarget(ctx.grants, req.path, req.target);
       const { root, rel } = confinedPath(ctx.grants, req.path, true);
-      io(req.path, () => root.at(rel, (p) => symlinkSync(req.target, p)));
+      io(req.path, () => root.at(rel, (p) => symlinkSync(req.target, p), { nameOnly: true }));
       return undefined;
     },
   };
@@ -172,7 +172,9 @@ export const pathLinkFunctions: HostFunction<never>[] = (() => {
     perform(ctx, req) {
       const from = confinedPath(ctx.grants, req.from, true);
       const to = confinedPath(ctx.grants, req.to, true);
-      io(req.from, () => ConfinedRoot.atBoth(from.root, from.rel, to.root, to.rel, linkSync));
+      // link(2) resolves a trailing slash on its old name (not on its new one), so only the new
+      // one goes to the kernel as it is.
+      io(req.from, () => ConfinedRoot.atBoth(from.root, from.rel, to.root, to.rel, linkSync, { a: false, b: true }));
       return undefined;
     },
   };

@@ -14,21 +14,13 @@ const LANGS = ["assemblyscript", "c", "rust"] as const;
 const JCO = join(ROOT, "node_modules", "@bytecodealliance", "jco", "dist", "jco.js");
 
 /** Tests that cannot pass in a mode, and why (docs/wasi.md, "The official test suite"). */
-const REBASE =
-  "passed before the rebase onto ConfinedRoot (issue 12 report); a trailing slash or a final symlink on unlink/symlink/link is not yet handled through the confined walk";
 const ADAPTER_TRAP = "jco's preview1 adapter traps (assertion at adapter line 2858) in this AssemblyScript program; not investigated yet";
 const P2_LINKS = "wasi:filesystem symlink-at, readlink-at and link-at are not wired to the host yet (preview1's links.ts is)";
 const P2_TIMES = "wasi:filesystem set-times(-at) is not wired to the host yet (preview1's links.ts is)";
 const P2_PATHS = "wasi:filesystem descriptors drop a trailing slash and allow '..' above the descriptor (fixed for preview1 only)";
 
 export const EXPECTED_FAILURES: Record<"core" | "component", Record<string, string>> = {
-  core: {
-    "rust/nofollow_errors": REBASE,
-    "rust/path_link": REBASE,
-    "rust/path_symlink_trailing_slashes": REBASE,
-    "rust/dangling_symlink": REBASE,
-    "rust/unlink_file_trailing_slashes": REBASE,
-  },
+  core: {},
   component: {
     "assemblyscript/args_get-multiple-arguments": ADAPTER_TRAP,
     "assemblyscript/environ_get-multiple-variables": ADAPTER_TRAP,
