@@ -22,6 +22,18 @@ const agents = {
   http: new http.Agent({ keepAlive: true, maxSockets: 256 }),
   https: new https.Agent({ keepAlive: true, maxSockets: 256 }),
 };
+/**
+ * New connections only: for `at_most_once` requests (a request on a kept-alive connection can meet
+ * a server that closed it while idle, and whether it was read then cannot be told), and for the
+ * one retry of a request that failed that way.
+ */
+const fresh = {
+  http: new http.Agent({ keepAlive: false, maxSockets: 256 }),
+  https: new https.Agent({ keepAlive: false, maxSockets: 256 }),
+};
+
+/** Errors of a kept-alive connection the server had closed (idle timeout), seen on writing to it. */
+const STALE_CONNECTION = new Set(["ECONNRESET", "EPIPE"]);
 
 /**
  * Headers that frame the message or manage the connection. dwe frames the request itself (it sends
@@ -131,7 +143,7 @@ function send(ctx: HostContext, req: HttpRequest, url: URL): Promise<HttpResult>
       ctx.signal.removeEventListener("abort", onAbort);
       if (err === undefined) resolve(value!);
       else {
-        r.destroy();
+        r?.destroy();
         reject(err);
       }
     };
@@ -140,49 +152,65 @@ function send(ctx: HostContext, req: HttpRequest, url: URL): Promise<HttpResult>
       () => settle(new GuestVisibleError("timeout", `${what} did not complete within its timeout of ${req.timeoutMs} ms`)),
       req.timeoutMs,
     );
+    const pool = url.protocol === "https:" ? "https" : "http";
     let answered = false;
-    const r = lib.request(url, { method: req.method, headers, agent: url.protocol === "https:" ? agents.https : agents.http }, (res) => {
-      answered = true;
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on("data", (c: Buffer) => {
-        size += c.length;
-        if (size > MAX_HTTP_BODY) {
-          res.destroy();
-          settle(new GuestVisibleError("invalid", `response body from ${url.host} is over ${MAX_HTTP_BODY} bytes`));
+    let r: http.ClientRequest | undefined;
+    const start = (agent: http.Agent): void => {
+      const q = lib.request(url, { method: req.method, headers, agent }, (res) => {
+        answered = true;
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on("data", (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_HTTP_BODY) {
+            res.destroy();
+            settle(new GuestVisibleError("invalid", `response body from ${url.host} is over ${MAX_HTTP_BODY} bytes`));
+            return;
+          }
+          chunks.push(c);
+        });
+        res.on("error", (e) => settle(new GuestVisibleError("network", `reading the response from ${url.host}: ${e.message}`)));
+        res.on("end", () => {
+          const hdrs: Record<string, string> = {};
+          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) hdrs[k] = Array.isArray(v) ? v.join(", ") : v;
+          settle(undefined, { status: res.statusCode ?? 0, headers: hdrs, body: new Uint8Array(Buffer.concat(chunks)), key: ctx.key });
+        });
+        // A response cut off mid-body ends with 'close' and no 'end' (or 'error'): not an answer.
+        res.on("close", () => {
+          if (!res.complete) settle(new GuestVisibleError("network", `the response from ${url.host} was cut off`));
+        });
+      });
+      // A server that switches protocols (101) hands over the raw socket, which Node gives only to an
+      // 'upgrade' listener; without one the request would neither answer nor fail.
+      r = q;
+      q.on("upgrade", (res: http.IncomingMessage, socket: Socket) => {
+        socket.destroy();
+        settle(
+          new GuestVisibleError(
+            "network",
+            `${what}: the server switched protocols (${res.statusCode ?? 101}), which http.request does not support`,
+          ),
+        );
+      });
+      q.on("error", (e: NodeJS.ErrnoException) => {
+        // A kept-alive connection the server closed while it was idle (its FIN not yet seen, as
+        // after a stall of this thread): the request was not answered and is sent once more on a
+        // new connection, within the same deadline, with the same idempotency key.
+        if (q.reusedSocket && !answered && !settled && agent !== fresh[pool] && STALE_CONNECTION.has(e.code ?? "")) {
+          q.removeAllListeners("close");
+          start(fresh[pool]);
           return;
         }
-        chunks.push(c);
+        settle(e instanceof GuestVisibleError ? e : new GuestVisibleError("network", `${what} failed: ${e.message}`));
       });
-      res.on("error", (e) => settle(new GuestVisibleError("network", `reading the response from ${url.host}: ${e.message}`)));
-      res.on("end", () => {
-        const hdrs: Record<string, string> = {};
-        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) hdrs[k] = Array.isArray(v) ? v.join(", ") : v;
-        settle(undefined, { status: res.statusCode ?? 0, headers: hdrs, body: new Uint8Array(Buffer.concat(chunks)), key: ctx.key });
+      q.on("close", () => {
+        // Closed before any response (and without an 'error'): say so rather than wait for the deadline.
+        if (!answered) settle(new GuestVisibleError("network", `${what} failed: the connection closed before a response`));
       });
-      // A response cut off mid-body ends with 'close' and no 'end' (or 'error'): not an answer.
-      res.on("close", () => {
-        if (!res.complete) settle(new GuestVisibleError("network", `the response from ${url.host} was cut off`));
-      });
-    });
-    // A server that switches protocols (101) hands over the raw socket, which Node gives only to an
-    // 'upgrade' listener; without one the request would neither answer nor fail.
-    r.on("upgrade", (res: http.IncomingMessage, socket: Socket) => {
-      socket.destroy();
-      settle(
-        new GuestVisibleError(
-          "network",
-          `${what}: the server switched protocols (${res.statusCode ?? 101}), which http.request does not support`,
-        ),
-      );
-    });
-    r.on("error", (e) => settle(e instanceof GuestVisibleError ? e : new GuestVisibleError("network", `${what} failed: ${e.message}`)));
-    r.on("close", () => {
-      // Closed before any response (and without an 'error'): say so rather than wait for the deadline.
-      if (!answered) settle(new GuestVisibleError("network", `${what} failed: the connection closed before a response`));
-    });
+      q.end(req.body);
+    };
     if (ctx.signal.aborted) onAbort();
     else ctx.signal.addEventListener("abort", onAbort, { once: true });
-    r.end(req.body);
+    if (!settled) start(req.atMostOnce ? fresh[pool] : agents[pool]);
   });
 }
