@@ -134,13 +134,14 @@ async function measure(
       },
       warmup,
     );
-    // By hand: the same kill, then `dwe resume` at once.
-    await kill(holder);
+    // By hand: the same kill, then `dwe resume` at once (the first victim is the last taker, idle now).
+    let idle: DweProcess | null = holder;
     await repeat(
       runs,
       async (i) => {
-        const victim = await startWorker(s);
-        live.push(victim);
+        const victim = idle ?? (await startWorker(s));
+        idle = null;
+        if (!live.includes(victim)) live.push(victim);
         const first = server.next();
         const id = await createRun(s.store, module, url);
         await first;
