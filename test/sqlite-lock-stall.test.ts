@@ -67,14 +67,19 @@ describe("SQLite: the write lock held past the lease TTL", () => {
 
     // A lock holder stalls for three TTLs (2 s each) and A is frozen over the same time; A wakes
     // just before the lock is released, so its first claim, with a fresh clock, waits for the lock.
+    // B and C are stopped while the lock is released, so A's claim is the first to get it: without
+    // the stall rules it takes over their expired leases and sends their in-flight requests again.
     const lock = new Database(w.db);
     lock.exec("BEGIN IMMEDIATE");
     frozen.child.kill("SIGSTOP");
     await delay(6_000);
+    for (const p of busy) p.child.kill("SIGSTOP");
     frozen.child.kill("SIGCONT");
     await delay(500);
     lock.exec("COMMIT");
     lock.close();
+    await delay(300);
+    for (const p of busy) p.child.kill("SIGCONT");
 
     await waitFor("all completed", () => runsIn(w.db, "status = 'completed'").length === n, 120_000, 200).catch((err: unknown) => {
       const state = runsIn(w.db).map((r) => `${r.id} ${r.status} ${r.error ?? ""}`);
