@@ -45,6 +45,13 @@ module.exports = {
       to: { path: "^(engine|host-functions|bench|test|scripts|guest-sdk|examples)/", pathNot: pathsOf([name, ...LAYERS[name].may]) },
     })),
     {
+      name: "host-functions-npm",
+      comment: "host functions import only the kernel and Node: what they need of a package, the kernel provides",
+      severity: "error",
+      from: { path: LAYERS["host-functions"].path },
+      to: { dependencyTypes: ["npm", "npm-dev", "npm-optional", "npm-peer", "npm-bundled", "npm-no-pkg", "npm-unknown"] },
+    },
+    {
       name: "unlayered",
       comment: "every file of the engine belongs to a layer: add its folder to LAYERS (and to docs/architecture.md)",
       severity: "error",

@@ -3,7 +3,7 @@
 // and runs the checker of `npm run lint:layers` on it with the real rules file.
 import { afterAll, describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 
@@ -35,6 +35,7 @@ function violations(extra: Record<string, string>): string[] {
     mkdirSync(dirname(join(dir, path)), { recursive: true });
     writeFileSync(join(dir, path), text);
   }
+  symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules")); // packages resolve as in the repository
   writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext" } }));
   // Exits non-zero when a rule is broken; the report on stdout says which.
   const run = spawnSync(
@@ -60,6 +61,12 @@ describe("import rules", () => {
     expect(violations({ "host-functions/bad.ts": 'import { call } from "../engine/executor/dispatcher.js";\ncall();\n' })).toEqual([
       "layer-host-functions",
       "no-folder-cycle",
+    ]);
+  });
+
+  it("a host function that imports an npm package is refused (the kernel provides what host functions need of one)", () => {
+    expect(violations({ "host-functions/bad.ts": 'import { pack } from "msgpackr";\nexport const p = pack;\n' })).toEqual([
+      "host-functions-npm",
     ]);
   });
 
