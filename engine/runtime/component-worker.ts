@@ -59,6 +59,7 @@ const env: P2Env = {
   stdin: data.stdin,
   grants: data.grants,
   clock: { lastMonotonic: 0n },
+  procExit: { code: null },
 };
 
 function post(msg: WorkerMessage): void {
@@ -75,8 +76,31 @@ function exitOf(err: unknown): number | undefined {
   return undefined;
 }
 
+type CoreImports = WebAssembly.Imports;
+
 interface Transpiled {
-  instantiate(getCoreModule: (path: string) => WebAssembly.Module, imports: Record<string, unknown>): Promise<{ run: { run(): void } }>;
+  instantiate(
+    getCoreModule: (path: string) => WebAssembly.Module,
+    imports: Record<string, unknown>,
+    instantiateCore: (module: WebAssembly.Module, imports?: CoreImports) => Promise<WebAssembly.Instance>,
+  ): Promise<{ run: { run(): void } }>;
+}
+
+/**
+ * Instantiates a core module of the component as jco would, except that a preview1 `proc_exit`
+ * handed to it (the link from a preview1 program to the adapter of `jco new --wasi-command`) first
+ * notes the program's exit code: the adapter turns every non-zero code into `exit(err)`.
+ */
+function instantiateCore(module: WebAssembly.Module, imports?: CoreImports): Promise<WebAssembly.Instance> {
+  const p1 = imports?.wasi_snapshot_preview1;
+  const procExit = p1?.proc_exit;
+  if (p1 && typeof procExit === "function") {
+    p1.proc_exit = Object.assign((code: number) => {
+      env.procExit.code = code >>> 0;
+      return (procExit as (code: number) => unknown)(code);
+    }, procExit);
+  }
+  return WebAssembly.instantiate(module, imports);
 }
 
 try {
@@ -87,7 +111,7 @@ try {
     if (!bytes) throw new Error(`the transpiled component has no core module ${file}`);
     return new WebAssembly.Module(withMemoryLimit(bytes, data.maxPages) as Uint8Array<ArrayBuffer>);
   };
-  const root = await mod.instantiate(getCoreModule, wasiP2Imports(env));
+  const root = await mod.instantiate(getCoreModule, wasiP2Imports(env), instantiateCore);
   let code: number;
   try {
     root.run.run();

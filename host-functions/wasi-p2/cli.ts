@@ -6,6 +6,10 @@ import type { IoTypes } from "./io.js";
  * program name as preview1's), so they need no journal; stdin is the run's input; stdout and
  * stderr are log streams; `exit` ends the run (0: completed, else failed with the code). There is
  * no terminal.
+ *
+ * `exit(err)` carries no code. A component made from a preview1 program calls it from the
+ * adapter's `proc_exit`, which drops the program's code (wasmtime then exits 1); dwe exits with the
+ * code the program passed to `proc_exit` when it saw one (env.procExit), else 1.
  */
 export function cliImports(env: P2Env, io: IoTypes): Record<string, Record<string, unknown>> {
   const none = () => undefined;
@@ -17,7 +21,7 @@ export function cliImports(env: P2Env, io: IoTypes): Record<string, Record<strin
     },
     "wasi:cli/exit": {
       exit: (status: { tag: "ok" | "err" }) => {
-        throw new ComponentExit(status.tag === "ok" ? 0 : 1);
+        throw new ComponentExit(status.tag === "ok" ? 0 : env.procExit.code || 1);
       },
       exitWithCode: (code: number) => {
         throw new ComponentExit(code);

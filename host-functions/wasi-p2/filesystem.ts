@@ -1,6 +1,7 @@
-import { posix } from "node:path";
 import { encode } from "../../engine/kernel/reply.js";
-import { MAX_PATH_BYTES } from "../confined-root.js";
+import { Errno, ERRNO } from "../wasi/errno.js";
+import { FSTFLAGS } from "../wasi/links.js";
+import { guestPathUnder } from "../wasi/paths.js";
 import type { Datetime } from "./clocks.js";
 import { asBig, hostCall, ResultError, type P2Env } from "./host.js";
 import { fsErrorCode, IoError, type InputStream, type IoTypes, type OutputStream } from "./io.js";
@@ -11,6 +12,9 @@ import { fsErrorCode, IoError, type InputStream, type IoTypes, type OutputStream
  * `wasi.fs` reads (stat, open of an existing file, directory listing) and effects (create,
  * truncate, mkdir, unlink, rmdir, rename), `wasi.fd_read` (file data, journaled), `wasi.fd_write`
  * (a write at an offset, an effect) and `fs.append` (appends: checked, never appended twice).
+ * Symlinks, hard links and set-times use preview1's host functions (wasi/links.ts) under `p2:`
+ * names. Paths are joined as preview1's (wasi/paths.ts `guestPathUnder`: a trailing slash kept,
+ * `..` never above the descriptor) and resolved on the host by ConfinedRoot.
  */
 
 type DescriptorType = "unknown" | "directory" | "regular-file" | "symbolic-link" | "fifo" | "socket" | "character-device" | "block-device";
@@ -26,7 +30,14 @@ interface OpenFlags {
   exclusive?: boolean;
   truncate?: boolean;
 }
+interface PathFlags {
+  symlinkFollow?: boolean;
+}
+type NewTimestamp = { tag: "no-change" } | { tag: "now" } | { tag: "timestamp"; val: Datetime };
 interface HostStat {
+  /** Device and inode (absent in journals written before dwe recorded them). */
+  dev?: unknown;
+  ino?: unknown;
   type: DescriptorType;
   size: unknown;
   nlink: unknown;
@@ -53,6 +64,25 @@ function fsCall(op: string, request: Record<string, unknown>): unknown {
   return r.value;
 }
 
+const ERRNO_NAMES = new Map<number, string>(Object.entries(ERRNO).map(([name, n]) => [n, name]));
+
+/** A preview1 Errno (from the shared path join) as the guest's error-code. */
+function failErrno(err: unknown): never {
+  if (err instanceof Errno) fail(fsErrorCode(ERRNO_NAMES.get(err.errno) ?? "EIO"));
+  throw err;
+}
+
+/** set-times' two new-timestamps as preview1's `{atim, mtim, flags}` (times as decimal ns). */
+function timesRequest(atime: NewTimestamp, mtime: NewTimestamp): { atim: string; mtim: string; flags: number } {
+  const ns = (t: NewTimestamp) => (t.tag === "timestamp" ? t.val.seconds * 1_000_000_000n + BigInt(t.val.nanoseconds) : 0n);
+  const flag = (t: NewTimestamp, set: number, now: number) => (t.tag === "timestamp" ? set : t.tag === "now" ? now : 0);
+  return {
+    atim: ns(atime).toString(),
+    mtim: ns(mtime).toString(),
+    flags: flag(atime, FSTFLAGS.ATIM, FSTFLAGS.ATIM_NOW) | flag(mtime, FSTFLAGS.MTIM, FSTFLAGS.MTIM_NOW),
+  };
+}
+
 function datetime(ns: unknown): Datetime {
   const t = asBig(ns);
   return { seconds: t / 1_000_000_000n, nanoseconds: Number(t % 1_000_000_000n) };
@@ -68,15 +98,17 @@ export class Descriptor {
     private readonly flags: DescriptorFlags,
   ) {}
 
-  /** The absolute guest path `path` names relative to this directory; never outside its grant. */
-  private at(path: string): string {
+  /**
+   * What `path` names relative to this directory: `guest` normalized, `path` with a trailing
+   * slash kept (sent to the host, where it asks for a directory). Never above this descriptor.
+   */
+  private at(path: string): { guest: string; path: string } {
     if (this.type !== "directory") fail("not-directory");
-    if (path.length > MAX_PATH_BYTES) fail("name-too-long");
-    if (path.startsWith("/") || path.includes("\0")) fail("not-permitted");
-    let guest = posix.normalize(posix.join(this.guest, path === "" ? "." : path));
-    if (guest.length > 1 && guest.endsWith("/")) guest = guest.slice(0, -1);
-    if (!(guest === this.root || this.root === "/" || guest.startsWith(this.root + "/"))) fail("not-permitted");
-    return guest;
+    try {
+      return guestPathUnder(this.guest, this.root, path);
+    } catch (err) {
+      return failErrno(err);
+    }
   }
 
   private needFile(): void {
@@ -112,11 +144,12 @@ export class Descriptor {
     if (!this.flags.write) fail("bad-descriptor");
     fsCall("p2:wasi.fd_filestat_set_size", { path: this.guest, size: Number(size) });
   }
-  setTimes(): void {
-    fail("unsupported");
+  setTimes(atime: NewTimestamp, mtime: NewTimestamp): void {
+    fsCall("p2:wasi.path_filestat_set_times", { path: this.guest, follow: true, ...timesRequest(atime, mtime) });
   }
-  setTimesAt(): void {
-    fail("unsupported");
+  setTimesAt(pathFlags: PathFlags, path: string, atime: NewTimestamp, mtime: NewTimestamp): void {
+    const at = this.at(path);
+    fsCall("p2:wasi.path_filestat_set_times", { path: at.path, follow: pathFlags.symlinkFollow ?? false, ...timesRequest(atime, mtime) });
   }
   read(len: bigint, offset: bigint): [Uint8Array, boolean] {
     this.needFile();
@@ -138,29 +171,47 @@ export class Descriptor {
     return new DirectoryEntryStream(Array.isArray(entries) ? (entries as { name: string; type: DescriptorType }[]) : []);
   }
   createDirectoryAt(path: string): void {
-    fsCall("p2:wasi.path_create_directory", { path: this.at(path) });
+    fsCall("p2:wasi.path_create_directory", { path: this.at(path).path });
   }
   stat(): unknown {
-    return toStat(fsCall("p2:wasi.path_filestat_get", { path: this.guest, follow: true }) as HostStat);
+    return toStat(this.statOf(this.guest, true));
   }
-  statAt(pathFlags: { symlinkFollow?: boolean }, path: string): unknown {
-    return toStat(fsCall("p2:wasi.path_filestat_get", { path: this.at(path), follow: pathFlags.symlinkFollow ?? false }) as HostStat);
+  statAt(pathFlags: PathFlags, path: string): unknown {
+    return toStat(this.statOf(this.at(path).path, pathFlags.symlinkFollow ?? false));
   }
-  linkAt(): void {
-    fail("unsupported");
+  /** One journaled stat; remembered for the metadata-hash that follows it (the adapter asks both). */
+  private statOf(path: string, follow: boolean): HostStat {
+    const s = fsCall("p2:wasi.path_filestat_get", { path, follow }) as HostStat;
+    lastStat = { path, follow, stat: s };
+    return s;
   }
-  symlinkAt(): void {
-    fail("unsupported");
+  /** A hash of the file's device and inode: equal for two names of one file (hard links), as wasmtime. */
+  private hashOf(path: string, follow: boolean): { lower: bigint; upper: bigint } {
+    const s = lastStat !== null && lastStat.path === path && lastStat.follow === follow ? lastStat.stat : this.statOf(path, follow);
+    // A stat journaled before dwe recorded inodes: the guest path, as then.
+    if (s.ino === undefined) return hashText(path);
+    return hashText(`${asBig(s.dev)}:${asBig(s.ino)}`);
   }
-  readlinkAt(): string {
-    return fail("invalid");
+  /** A hard link `newPath` (under `newDescriptor`) to the file `oldPath` names; a symlink is never followed (as wasmtime). */
+  linkAt(oldPathFlags: PathFlags, oldPath: string, newDescriptor: Descriptor, newPath: string): void {
+    if (oldPathFlags.symlinkFollow) fail("invalid");
+    fsCall("p2:wasi.path_link", { from: this.at(oldPath).path, to: newDescriptor.at(newPath).path });
   }
-  openAt(_pathFlags: unknown, path: string, openFlags: OpenFlags, flags: DescriptorFlags): Descriptor {
-    const guest = this.at(path);
+  /** A symlink `newPath` with content `oldPath`; content that would lead out of the grant is refused on the host. */
+  symlinkAt(oldPath: string, newPath: string): void {
+    fsCall("p2:wasi.path_symlink", { target: oldPath, path: this.at(newPath).path });
+  }
+  readlinkAt(path: string): string {
+    const bytes = fsCall("p2:wasi.path_readlink", { path: this.at(path).path });
+    return Buffer.from(bytes instanceof Uint8Array ? bytes : new Uint8Array(0)).toString("utf8");
+  }
+  openAt(pathFlags: PathFlags, path: string, openFlags: OpenFlags, flags: DescriptorFlags): Descriptor {
+    const { guest, path: named } = this.at(path);
     const write = flags.write ?? false;
     const changes = openFlags.create || openFlags.truncate || openFlags.exclusive;
     const request = {
-      path: guest,
+      path: named,
+      follow: pathFlags.symlinkFollow ?? false,
       dir: openFlags.directory ?? false,
       write,
       ...(changes && { create: openFlags.create ?? false, excl: openFlags.exclusive ?? false, trunc: openFlags.truncate ?? false }),
@@ -170,23 +221,23 @@ export class Descriptor {
     return new Descriptor(guest, this.root, type, { ...flags, mutateDirectory: type === "directory" && (flags.mutateDirectory ?? false) });
   }
   removeDirectoryAt(path: string): void {
-    fsCall("p2:wasi.path_remove_directory", { path: this.at(path) });
+    fsCall("p2:wasi.path_remove_directory", { path: this.at(path).path });
   }
   renameAt(oldPath: string, newDescriptor: Descriptor, newPath: string): void {
-    fsCall("p2:wasi.path_rename", { path: this.at(oldPath), to: newDescriptor.at(newPath) });
+    fsCall("p2:wasi.path_rename", { path: this.at(oldPath).path, to: newDescriptor.at(newPath).path });
   }
   unlinkFileAt(path: string): void {
-    fsCall("p2:wasi.path_unlink_file", { path: this.at(path) });
+    fsCall("p2:wasi.path_unlink_file", { path: this.at(path).path });
   }
   isSameObject(other: Descriptor): boolean {
     return other.guest === this.guest;
   }
-  /** A hash of the guest path: deterministic, and the same for two descriptors of one file. */
+  /** Deterministic (from the journaled stat); the same for two descriptors, or two names, of one file. */
   metadataHash(): { lower: bigint; upper: bigint } {
-    return hashPath(this.guest);
+    return this.hashOf(this.guest, true);
   }
-  metadataHashAt(_pathFlags: unknown, path: string): { lower: bigint; upper: bigint } {
-    return hashPath(this.at(path));
+  metadataHashAt(pathFlags: PathFlags, path: string): { lower: bigint; upper: bigint } {
+    return this.hashOf(this.at(path).path, pathFlags.symlinkFollow ?? false);
   }
 }
 
@@ -201,7 +252,10 @@ function toStat(s: HostStat): unknown {
   };
 }
 
-function hashPath(path: string): { lower: bigint; upper: bigint } {
+/** The last stat a descriptor made (deterministic: a journaled result). */
+let lastStat: { path: string; follow: boolean; stat: HostStat } | null = null;
+
+function hashText(path: string): { lower: bigint; upper: bigint } {
   let a = 0xcbf29ce484222325n;
   let b = 0x84222325cbf29ce4n;
   const mask = (1n << 64n) - 1n;

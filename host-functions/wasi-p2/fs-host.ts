@@ -42,10 +42,6 @@ function typeOf(s: BigIntStats): string {
   return "unknown";
 }
 
-function ns(ms: bigint): bigint {
-  return ms * 1_000_000n;
-}
-
 /** Runs `f`, turning what Node throws into the errno the guest sees. */
 function host<T>(path: string, f: () => T): T {
   try {
@@ -55,14 +51,20 @@ function host<T>(path: string, f: () => T): T {
   }
 }
 
-/** The type of what `guest` names (symlinks followed, confined), or null when nothing is there. */
-function typeAt(grants: Grants, guest: string): string | null {
+/**
+ * The type of what `guest` names, or null when nothing is there: with `follow` what a final
+ * symlink leads to (confined), else the name itself (a symlink, even a dangling or looping one).
+ */
+function typeAt(grants: Grants, guest: string, follow = true): string | null {
   const { root, rel } = confinedPath(grants, guest, false);
   return host(guest, () => {
-    const s = root.statOrNull(rel, true);
+    const s = root.statOrNull(rel, follow);
     return s === null ? null : typeOf(s);
   });
 }
+
+/** Whether the name `guest` exists; what it may point to is not looked at (unlink, rename, mkdir work on names). */
+const nameAt = (grants: Grants, guest: string) => typeAt(grants, guest, false);
 
 interface FsRequest {
   path: string;
@@ -97,13 +99,17 @@ function regularOrDirectory(path: string, type: string): void {
     throw new WasiError("ENOTSUP", `'${path}' is a ${type}, not a regular file or directory; dwe opens only those`);
 }
 
-/** The type of an existing file or directory being opened, after checking what the open asks. */
+/**
+ * The type of an existing file or directory being opened, after checking what the open asks.
+ * Without `follow` a final symlink is ELOOP (O_NOFOLLOW); a trailing slash asks for a directory.
+ */
 function openExisting(ctx: HostContext, req: FsRequest): { type: string } {
-  confinedPath(ctx.grants, req.path, req.write);
-  const type = typeAt(ctx.grants, req.path);
-  if (type === null) throw new WasiError("ENOENT", `'${req.path}' does not exist`);
+  const { root, rel } = confinedPath(ctx.grants, req.path, req.write);
+  const slash = req.path.length > 1 && req.path.endsWith("/");
+  const type = host(req.path, () => typeOf(root.stat(rel, req.follow || slash)));
+  if (type === "symbolic-link") throw new WasiError("ELOOP", `'${req.path}' is a symlink, opened without following it`);
   regularOrDirectory(req.path, type);
-  if (req.dir && type !== "directory") throw new WasiError("ENOTDIR", `'${req.path}' is not a directory`);
+  if ((req.dir || slash) && type !== "directory") throw new WasiError("ENOTDIR", `'${req.path}' is not a directory`);
   if (req.write && type === "directory") throw new WasiError("EISDIR", `'${req.path}' is a directory`);
   return { type };
 }
@@ -122,7 +128,7 @@ function fsFunction(
     parse: (r) => fsRequest(name, r),
     perform: (ctx, req) => perform(ctx, req, confinedPath(ctx.grants, req.path, kind === "effect" || req.write)),
     ...(kind === "effect" && {
-      intent: (ctx: HostContext, req: FsRequest) => ({ existed: typeAt(ctx.grants, req.path) !== null }),
+      intent: (ctx: HostContext, req: FsRequest) => ({ existed: nameAt(ctx.grants, req.path) !== null }),
     }),
     ...(recover && { recover }),
   };
@@ -166,12 +172,14 @@ export const p2FsFunctions: ReadonlyMap<string, HostFunction<FsRequest>> = new M
     fsFunction("wasi.path_filestat_get", "read", (_ctx, req, { root, rel }) => {
       const s = host(req.path, () => root.stat(rel, req.follow));
       return {
+        dev: s.dev,
+        ino: s.ino,
         type: typeOf(s),
         size: s.size,
         nlink: s.nlink,
-        atime: ns(s.atimeMs),
-        mtime: ns(s.mtimeMs),
-        ctime: ns(s.ctimeMs),
+        atime: s.atimeNs,
+        mtime: s.mtimeNs,
+        ctime: s.ctimeNs,
       };
     }),
     /** A whole directory listing, sorted by name. */
@@ -196,7 +204,7 @@ export const p2FsFunctions: ReadonlyMap<string, HostFunction<FsRequest>> = new M
       "effect",
       (_ctx, req, { root, rel }) => void host(req.path, () => root.at(rel, (p) => mkdirSync(p))),
       (ctx, req, intent) =>
-        existedBefore(intent) === false && typeAt(ctx.grants, req.path) === "directory" ? { done: undefined } : "redo",
+        existedBefore(intent) === false && nameAt(ctx.grants, req.path) === "directory" ? { done: undefined } : "redo",
     ),
     fsFunction(
       "wasi.path_unlink_file",
@@ -208,7 +216,7 @@ export const p2FsFunctions: ReadonlyMap<string, HostFunction<FsRequest>> = new M
             unlinkSync(p);
           }),
         ),
-      (ctx, req, intent) => (existedBefore(intent) === true && typeAt(ctx.grants, req.path) === null ? { done: undefined } : "redo"),
+      (ctx, req, intent) => (existedBefore(intent) === true && nameAt(ctx.grants, req.path) === null ? { done: undefined } : "redo"),
     ),
     fsFunction(
       "wasi.path_remove_directory",
@@ -217,7 +225,7 @@ export const p2FsFunctions: ReadonlyMap<string, HostFunction<FsRequest>> = new M
         if (isGrantRoot(ctx.grants, req.path)) throw new WasiError("EPERM", `'${req.path}' is a granted directory`);
         host(req.path, () => root.at(rel, (p) => rmdirSync(p)));
       },
-      (ctx, req, intent) => (existedBefore(intent) === true && typeAt(ctx.grants, req.path) === null ? { done: undefined } : "redo"),
+      (ctx, req, intent) => (existedBefore(intent) === true && nameAt(ctx.grants, req.path) === null ? { done: undefined } : "redo"),
     ),
     fsFunction(
       "wasi.path_rename",
@@ -229,7 +237,7 @@ export const p2FsFunctions: ReadonlyMap<string, HostFunction<FsRequest>> = new M
         host(req.path, () => ConfinedRoot.atBoth(from.root, from.rel, to.root, to.rel, renameSync));
       },
       (ctx, req, intent) =>
-        existedBefore(intent) === true && typeAt(ctx.grants, req.path) === null && typeAt(ctx.grants, req.to) !== null
+        existedBefore(intent) === true && nameAt(ctx.grants, req.path) === null && nameAt(ctx.grants, req.to) !== null
           ? { done: undefined }
           : "redo",
     ),

@@ -23,6 +23,11 @@ export interface P2Env {
   readonly grants: Grants;
   /** Deterministic clock state (from journaled readings). */
   readonly clock: { lastMonotonic: bigint };
+  /**
+   * The code the core module of a preview1-adapted component last passed to `proc_exit`, seen on
+   * its way to the adapter (component-worker.ts): the adapter itself calls `exit(err)`, losing it.
+   */
+  readonly procExit: { code: number | null };
 }
 
 /**

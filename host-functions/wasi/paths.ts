@@ -20,13 +20,24 @@ export function guestPathAt(
   const dir = table.require(dirfd);
   if (dir.kind !== "dir") throw new Errno(ERRNO.ENOTDIR);
   if (path === null) throw new Errno(ERRNO.EINVAL);
+  const root = grants.dirs[dir.grant]?.guest;
+  if (root === undefined) throw new Errno(ERRNO.EBADF);
+  return { ...guestPathUnder(dir.guest, root, path), grant: dir.grant };
+}
+
+/**
+ * The absolute guest path `path` names relative to the directory `dir` (a guest path under the
+ * granted directory `root`), as text: no disk access. Shared by preview1's directory fds and
+ * wasi:filesystem's descriptors. `guest` is normalized; `path` is the same with a trailing slash
+ * kept (it asks for a directory). Throws Errno: ENAMETOOLONG, EINVAL for a NUL byte, ENOTCAPABLE
+ * for an absolute path or one whose `..` climbs above `dir`.
+ */
+export function guestPathUnder(dir: string, root: string, path: string): { guest: string; path: string } {
   // Before any work proportional to the path (deterministic: the exact byte limit is checked on use).
   if (path.length > MAX_PATH_BYTES) throw new Errno(ERRNO.ENAMETOOLONG);
   if (path.includes("\0")) throw new Errno(ERRNO.EINVAL);
   if (path.startsWith("/")) throw new Errno(ERRNO.ENOTCAPABLE);
-  const root = grants.dirs[dir.grant]?.guest;
-  if (root === undefined) throw new Errno(ERRNO.EBADF);
-  // Walked component by component from the directory fd, as the OS would: the fd is the
+  // Walked component by component from the directory, as the OS would: the directory is the
   // capability, so a `..` that climbs above it is ENOTCAPABLE, even when the path comes back in
   // (`sub/../../sub/x`), and even while still inside the preopen (as wasmtime).
   const stack: string[] = [];
@@ -35,10 +46,10 @@ export function guestPathAt(
     if (c !== "..") stack.push(c);
     else if (stack.pop() === undefined) throw new Errno(ERRNO.ENOTCAPABLE);
   }
-  const guest = stack.length === 0 ? dir.guest : posix.join(dir.guest, ...stack);
+  const guest = stack.length === 0 ? dir : posix.join(dir, ...stack);
   if (!(guest === root || root === "/" || guest.startsWith(root + "/"))) throw new Errno(ERRNO.ENOTCAPABLE);
   const slash = path.endsWith("/") && guest !== "/";
-  return { guest, path: slash ? guest + "/" : guest, grant: dir.grant };
+  return { guest, path: slash ? guest + "/" : guest };
 }
 
 /** A guest path mapped into its grant: every operation on it goes through `root` (confined-root.ts). */
