@@ -41,7 +41,7 @@ const STALE_CONNECTION = new Set(["ECONNRESET", "EPIPE"]);
  * kinds would contradict it (a Transfer-Encoding next to dwe's Content-Length desynchronizes the
  * server and any proxy) or turn the request into something else (Upgrade, a different Host).
  */
-const FORBIDDEN_HEADERS = new Set([
+export const FORBIDDEN_HEADERS: ReadonlySet<string> = new Set([
   "connection",
   "content-length",
   "expect",
@@ -54,7 +54,7 @@ const FORBIDDEN_HEADERS = new Set([
   "upgrade",
 ]);
 /** RFC 9110 token: a header name. */
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+export const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** A header value: visible characters, spaces and tabs; no CR, LF or NUL. */
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\uffff]*$/;
 

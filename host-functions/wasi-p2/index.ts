@@ -6,6 +6,7 @@ import { pathLinkFunctions } from "../wasi/links.js";
 import { cliImports } from "./cli.js";
 import { clocksImports } from "./clocks.js";
 import { filesystemImports } from "./filesystem.js";
+import { httpImports } from "./http.js";
 import { p2FileRead, p2FileWrite, p2FsFunctions } from "./fs-host.js";
 import type { P2Env } from "./host.js";
 import { ioImports } from "./io.js";
@@ -27,6 +28,8 @@ export const SUPPORTED_INTERFACES: ReadonlySet<string> = new Set([
   "wasi:clocks/wall-clock",
   "wasi:filesystem/preopens",
   "wasi:filesystem/types",
+  "wasi:http/outgoing-handler",
+  "wasi:http/types",
   "wasi:io/error",
   "wasi:io/poll",
   "wasi:io/streams",
@@ -44,12 +47,13 @@ export function wasiP2Imports(env: P2Env): Record<string, Record<string, unknown
     ...randomImports(env),
     ...cliImports(env, io.types),
     ...filesystemImports(env, io.types),
+    ...httpImports(env, io.types),
   };
 }
 
 /**
  * The host functions a component's calls are answered by, keyed by the op the guest side passes
- * to the Dispatcher: the dwe ABI's (fs.append), preview1's clock, random, timer and stdio (same op
+ * to the Dispatcher: the dwe ABI's (fs.append, http.request), preview1's clock, random, timer and stdio (same op
  * codes and requests), and the file operations of wasi-p2/fs-host.ts.
  */
 export function componentHostFunctions(): ReadonlyMap<string, HostFunction<never>> {

@@ -97,8 +97,9 @@ export function poll(list: Pollable[]): Uint32Array {
 }
 
 /** Stdin's read position is shared by every handle `get-stdin` hands out. */
-type InputSource = { kind: "stdin"; pos: { offset: bigint } } | { kind: "file"; path: string };
-type OutputSink = { kind: "stdio"; fd: 1 | 2 } | { kind: "file"; path: string; append: boolean };
+type InputSource = { kind: "stdin"; pos: { offset: bigint } } | { kind: "file"; path: string } | { kind: "bytes"; bytes: Uint8Array };
+/** `buffer`: bytes kept in the worker (an HTTP request body, sent whole by wasi-p2/http.ts). */
+type OutputSink = { kind: "stdio"; fd: 1 | 2 } | { kind: "file"; path: string; append: boolean } | { kind: "buffer"; chunks: Uint8Array[] };
 
 /** Largest read journaled as one entry. */
 const MAX_READ = 1024 * 1024;
@@ -117,6 +118,9 @@ export class InputStream {
       const at = Number(this.source.pos.offset);
       bytes = env.stdin.subarray(at, at + n);
       this.source.pos.offset += BigInt(bytes.length);
+    } else if (this.source.kind === "bytes") {
+      bytes = this.source.bytes.subarray(Number(this.offset), Number(this.offset) + n);
+      this.offset += BigInt(bytes.length);
     } else {
       const r = hostCall(env, "p2:wasi.fd_read", encode({ path: this.source.path, offset: this.offset, len: n }));
       if (!r.ok) throw streamFailed(r.error);
@@ -190,6 +194,10 @@ export class OutputStream {
     const env = theEnv();
     const sink = this.sink;
     if (sink.kind === "stdio") return stdioWrite(env, sink.fd, contents);
+    if (sink.kind === "buffer") {
+      sink.chunks.push(contents.slice());
+      return;
+    }
     for (let at = 0; at < contents.length; at += MAX_STDIO_WRITE) {
       const data = contents.subarray(at, at + MAX_STDIO_WRITE);
       const r = sink.append
@@ -230,6 +238,12 @@ export interface IoTypes {
   stderr(): OutputStream;
   fileInput(path: string, offset: bigint): InputStream;
   fileOutput(path: string, offset: bigint, append: boolean): OutputStream;
+  /** A pollable that is always ready. */
+  readyPollable(): Pollable;
+  /** A stream over bytes already journaled (an HTTP response body). */
+  bytesInput(bytes: Uint8Array): InputStream;
+  /** A stream whose writes are kept in `chunks`. */
+  bufferOutput(chunks: Uint8Array[]): OutputStream;
 }
 
 export function ioImports(env: P2Env): { imports: Record<string, Record<string, unknown>>; types: IoTypes } {
@@ -248,6 +262,9 @@ export function ioImports(env: P2Env): { imports: Record<string, Record<string, 
       stderr: () => new OutputStream({ kind: "stdio", fd: 2 }, 0n),
       fileInput: (path, offset) => new InputStream({ kind: "file", path }, offset),
       fileOutput: (path, offset, append) => new OutputStream({ kind: "file", path, append }, offset),
+      readyPollable: () => new Pollable(null),
+      bytesInput: (bytes) => new InputStream({ kind: "bytes", bytes }, 0n),
+      bufferOutput: (chunks) => new OutputStream({ kind: "buffer", chunks }, 0n),
     },
   };
 }

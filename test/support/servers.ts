@@ -6,6 +6,7 @@ export interface Received {
   url: string;
   body: string;
   key: string | undefined;
+  headers: http.IncomingHttpHeaders;
   /** The client's port (see sender-pid.ts to tell which process sent it, while it is connected). */
   port: number;
 }
@@ -30,6 +31,7 @@ export class CountingServer {
           url: req.url ?? "",
           body,
           key: req.headers["idempotency-key"] as string | undefined,
+          headers: req.headers,
           port: req.socket.remotePort ?? 0,
         };
         this.received.push(r);
