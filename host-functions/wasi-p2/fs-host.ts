@@ -1,7 +1,6 @@
 import {
   constants,
   ftruncateSync,
-  lstatSync,
   mkdirSync,
   readSync,
   readdirSync,
@@ -116,6 +115,8 @@ function openExisting(ctx: HostContext, req: FsRequest): { type: string } {
 
 type FsOp = HostFunction<FsRequest>["name"];
 
+const NAME_ONLY = { nameOnly: true } as const;
+
 function fsFunction(
   name: FsOp,
   kind: "read" | "effect",
@@ -202,7 +203,8 @@ export const p2FsFunctions: ReadonlyMap<string, HostFunction<FsRequest>> = new M
     fsFunction(
       "wasi.path_create_directory",
       "effect",
-      (_ctx, req, { root, rel }) => void host(req.path, () => root.at(rel, (p) => mkdirSync(p))),
+      // Name-only calls (mkdir, unlink, rmdir, rename): a trailing slash goes to the kernel, as in preview1.
+      (_ctx, req, { root, rel }) => void host(req.path, () => root.at(rel, (p) => mkdirSync(p), NAME_ONLY)),
       (ctx, req, intent) =>
         existedBefore(intent) === false && nameAt(ctx.grants, req.path) === "directory" ? { done: undefined } : "redo",
     ),
@@ -211,10 +213,8 @@ export const p2FsFunctions: ReadonlyMap<string, HostFunction<FsRequest>> = new M
       "effect",
       (_ctx, req, { root, rel }) =>
         host(req.path, () =>
-          root.at(rel, (p) => {
-            if (lstatSync(p).isDirectory()) throw new WasiError("EISDIR", `'${req.path}' is a directory`);
-            unlinkSync(p);
-          }),
+          // Linux's unlink answers EISDIR for a directory, with or without a trailing slash.
+          root.at(rel, (p) => unlinkSync(p), NAME_ONLY),
         ),
       (ctx, req, intent) => (existedBefore(intent) === true && nameAt(ctx.grants, req.path) === null ? { done: undefined } : "redo"),
     ),
@@ -223,7 +223,7 @@ export const p2FsFunctions: ReadonlyMap<string, HostFunction<FsRequest>> = new M
       "effect",
       (ctx, req, { root, rel }) => {
         if (isGrantRoot(ctx.grants, req.path)) throw new WasiError("EPERM", `'${req.path}' is a granted directory`);
-        host(req.path, () => root.at(rel, (p) => rmdirSync(p)));
+        host(req.path, () => root.at(rel, (p) => rmdirSync(p), NAME_ONLY));
       },
       (ctx, req, intent) => (existedBefore(intent) === true && nameAt(ctx.grants, req.path) === null ? { done: undefined } : "redo"),
     ),
@@ -234,7 +234,7 @@ export const p2FsFunctions: ReadonlyMap<string, HostFunction<FsRequest>> = new M
         if (isGrantRoot(ctx.grants, req.path) || isGrantRoot(ctx.grants, req.to))
           throw new WasiError("EPERM", "a granted directory cannot be renamed");
         const to = confinedPath(ctx.grants, req.to, true);
-        host(req.path, () => ConfinedRoot.atBoth(from.root, from.rel, to.root, to.rel, renameSync));
+        host(req.path, () => ConfinedRoot.atBoth(from.root, from.rel, to.root, to.rel, renameSync, { a: true, b: true }));
       },
       (ctx, req, intent) =>
         existedBefore(intent) === true && nameAt(ctx.grants, req.path) === null && nameAt(ctx.grants, req.to) !== null

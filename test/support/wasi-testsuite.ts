@@ -18,8 +18,6 @@ const ADAPTER_TRAP =
   "cannot pass: the preview1 adapter (wasmtime's, embedded by `jco new --wasi-command`) keeps its state in a page it takes with memory.grow, and AssemblyScript's allocator takes all memory up to memory.size as its heap and overwrites it; the adapter's check of its state then traps (line 2858), under jco's own host (`jco run`) too";
 const ADAPTER_EMPTY_WRITE =
   "cannot pass: the test writes no bytes (zero iovecs) to an invalid fd and expects EBADF; the preview1 adapter answers an empty fd_write with success before it looks at the fd (the same abort at src_input.ts:11 under `jco run`)";
-const P2_SLASH =
-  "a trailing slash on unlink-file-at, symlink-at or link-at's new name must reach the kernel (ENOTDIR/ENOENT); waits for ConfinedRoot's name-only lookup, which preview1 needs too";
 
 export const EXPECTED_FAILURES: Record<"core" | "component", Record<string, string>> = {
   core: {},
@@ -27,9 +25,6 @@ export const EXPECTED_FAILURES: Record<"core" | "component", Record<string, stri
     "assemblyscript/args_get-multiple-arguments": ADAPTER_TRAP,
     "assemblyscript/environ_get-multiple-variables": ADAPTER_TRAP,
     "assemblyscript/fd_write-to-invalid-fd": ADAPTER_EMPTY_WRITE,
-    "rust/path_link": P2_SLASH,
-    "rust/path_symlink_trailing_slashes": P2_SLASH,
-    "rust/unlink_file_trailing_slashes": P2_SLASH,
   },
 };
 
