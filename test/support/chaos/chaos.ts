@@ -1,5 +1,5 @@
 // One chaos run on one store: `dwe worker` processes under random SIGKILL / SIGSTOP past the lease
-// / SIGTERM while `dwe start` adds runs of the effects example; then every run must complete and
+// / SIGTERM while runs of the effects example are added; then every run must complete and
 // every repeated effect be explained by a fault (checks.ts). Everything is real: the CLI, the
 // store (an SQLite file or a fresh PostgreSQL database), child processes, an HTTP server on
 // 127.0.0.1.
@@ -95,35 +95,59 @@ export async function runChaos(kind: StoreKind, o: ChaosOptions, log: (line: str
   let startedRuns = 0;
   let settled = false;
   try {
+    // The first run through `dwe start`, as a user would; the others are copies of it that a
+    // client process adds over the first 70% of the window (submitter.ts).
+    const input = (id: string) => JSON.stringify({ n: o.steps, file: `out-${id}.txt`, url: url + id });
+    const first = await cli([
+      "start",
+      EFFECTS,
+      "--id",
+      ids[0]!,
+      "--allow-shell",
+      "--dir",
+      "files",
+      "--allow-net",
+      "127.0.0.1",
+      "--input",
+      input(ids[0]!),
+    ]);
+    if (first.code !== 0) throw new Error(`dwe start exited ${first.code}: ${first.stderr.trim()}`);
+    startedRuns = 1;
     fleet.start();
     const t0 = Date.now();
     const faults = injectFaults(fleet, server, { durationMs: o.durationMs, leaseTtlMs: o.leaseTtlMs, random });
-    // Runs are added over the first 70% of the window, three `dwe start` at a time, as clients would.
+    const submitter = spawn(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), "submitter.js"), location, ids[0]!], {
+      cwd: work,
+      env,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    const submitted = new Promise<void>((resolve) => {
+      let out = "";
+      let err = "";
+      submitter.stderr.on("data", (c: Buffer) => (err += c.toString()));
+      submitter.stdout.on("data", (c: Buffer) => {
+        out += c.toString();
+        for (let nl = out.indexOf("\n"); nl >= 0; nl = out.indexOf("\n")) {
+          const line = out.slice(0, nl);
+          out = out.slice(nl + 1);
+          if (line.startsWith("created ")) startedRuns++;
+          else problems.push(`run creation: ${line}`);
+        }
+      });
+      submitter.on("close", (code) => {
+        if (code !== 0) problems.push(`the submitter exited ${code}: ${err.trim()}`);
+        resolve();
+      });
+    });
     const spacing = (o.durationMs * 0.7) / o.runs;
-    let next = 0;
-    const lane = async () => {
-      while (next < ids.length) {
-        const i = next++;
-        const id = ids[i]!;
+    const submit = async () => {
+      for (let i = 1; i < ids.length; i++) {
         const wait = t0 + i * spacing - Date.now();
         if (wait > 0) await delay(wait);
-        const input = JSON.stringify({ n: o.steps, file: `out-${id}.txt`, url: url + id });
-        const r = await cli([
-          "start",
-          EFFECTS,
-          "--id",
-          id,
-          "--allow-shell",
-          "--dir",
-          "files",
-          "--allow-net",
-          "127.0.0.1",
-          "--input",
-          input,
-        ]);
-        if (r.code !== 0) problems.push(`${id}: dwe start exited ${r.code}: ${r.stderr.trim()}`);
-        else startedRuns++;
+        submitter.stdin.write(`${ids[i]!}\t${input(ids[i]!)}\n`);
       }
+      submitter.stdin.end();
+      await submitted;
     };
     const progress = setInterval(() => {
       void store.listRuns({ limit: 100_000 }).then((runs) => {
@@ -134,7 +158,7 @@ export async function runChaos(kind: StoreKind, o: ChaosOptions, log: (line: str
       });
     }, 15_000);
     try {
-      await Promise.all([faults, ...Array.from({ length: 3 }, lane)]);
+      await Promise.all([faults, submit()]);
       // Every run must now complete with the fleet healthy again.
       const deadline = Date.now() + o.settleMs;
       for (;;) {

@@ -1,4 +1,4 @@
-// The fault schedule: for the whole window, every 0.3 to 2 s one of SIGKILL (40%), SIGSTOP for
+// The fault schedule: for the whole window, every 1 to 3 s one of SIGKILL (40%), SIGSTOP for
 // 1.25 to 2 lease TTLs then SIGCONT (35%), SIGTERM (25%), sent to a random running worker, or, for
 // a quarter of them, to the worker whose HTTP request arrives next (the effect has happened, its
 // result is not journaled yet: the case that makes a repeat).
@@ -17,7 +17,7 @@ export async function injectFaults(fleet: Fleet, server: EffectsServer, plan: Fa
   const end = Date.now() + plan.durationMs;
   const stopFor = () => Math.round(plan.leaseTtlMs * (1.25 + 0.75 * random()));
   for (;;) {
-    await delay(300 + Math.floor(random() * 1700));
+    await delay(1000 + Math.floor(random() * 2000));
     if (Date.now() >= end) break;
     const r = random();
     const fault: Fault = r < 0.4 ? "SIGKILL" : r < 0.75 ? "SIGSTOP" : "SIGTERM";

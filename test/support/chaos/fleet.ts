@@ -125,7 +125,8 @@ export class Fleet {
   async close(graceMs: number): Promise<void> {
     this.closing = true;
     for (const m of this.members) {
-      if (!m) continue;
+      // One already told to stop is not signalled again: a second SIGTERM makes a worker exit at once (130).
+      if (!m || m.state === "terminating" || m.state === "killed") continue;
       this.cont(m);
       m.state = "terminating";
       m.child.kill("SIGTERM");

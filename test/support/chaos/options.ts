@@ -4,7 +4,7 @@ export type StoreKind = "sqlite" | "postgres";
 
 export interface ChaosOptions {
   stores: StoreKind[];
-  /** Runs of the effects example, started with `dwe start` over the first 70% of the fault window. */
+  /** Runs of the effects example, added over the first 70% of the fault window. */
   runs: number;
   /** Steps per run (each: clock, exec, HTTP, log). */
   steps: number;
