@@ -16,9 +16,11 @@ const LAYERS = {
   pipeline: { path: "^engine/pipeline/", may: ["kernel"] },
   executor: { path: "^engine/executor/", may: ["kernel", "journal", "store", "host-functions", "runtime"] },
   worker: { path: "^engine/worker/", may: ["kernel", "journal", "store", "host-functions", "runtime", "executor"] },
+  // The library API (docs/api.md): everything a program (and the CLI) does with dwe.
+  api: { path: "^engine/api/", may: ["kernel", "journal", "store", "host-functions", "runtime", "portable", "executor", "worker"] },
   cli: {
     path: "^engine/cli/",
-    may: ["kernel", "journal", "store", "host-functions", "runtime", "portable", "pipeline", "executor", "worker"],
+    may: ["kernel", "journal", "store", "host-functions", "runtime", "portable", "pipeline", "executor", "worker", "api"],
   },
   bench: { path: "^bench/(?!guests/)", may: ["kernel", "journal", "store", "host-functions", "runtime", "executor", "worker", "cli"] },
 };

@@ -1,4 +1,4 @@
-// Runs on `npm install` (and before `npm test`): compiles the TypeScript sources into dist/ and
+// Runs on `npm install`, `npm pack` (prepack) and before `npm test`: compiles the TypeScript sources into dist/ and
 // builds the AssemblyScript examples, so `npx dwe …` works with no manual build step.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -15,6 +15,9 @@ function step(what, args) {
     process.exit(1);
   }
 }
+
+// `npm pack` and `npm publish` run `prepack` (this script) and then `prepare`: build once.
+if (process.env.npm_lifecycle_event === "prepare" && ["pack", "publish"].includes(process.env.npm_command ?? "")) process.exit(0);
 
 if (!existsSync(tsc)) {
   console.error("dwe prepare: typescript is not installed; run `npm install` (with dev dependencies)");

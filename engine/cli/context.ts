@@ -4,6 +4,7 @@ import { StoreError, UsageError } from "../kernel/errors.js";
 import { openStoreAt } from "../store/open.js";
 import { isPostgresUrl } from "../store/pg-url.js";
 import type { Durability, Store } from "../store/types.js";
+import { Dwe } from "../api/dwe.js";
 
 export interface GlobalOptions {
   db?: string;
@@ -31,7 +32,15 @@ export function parseDurability(value: string | undefined): Durability {
 }
 
 /**
- * Opens the store. `create: false` is for commands that only read: they refuse a missing database
+ * The library API on the database of the flags (the CLI is its client). `create: false` is for
+ * commands that only read: they refuse a missing database instead of making an empty one.
+ */
+export function openDwe(opts: GlobalOptions, create: boolean): Promise<Dwe> {
+  return Dwe.open({ db: dbPath(opts), durability: parseDurability(opts.durability), create });
+}
+
+/**
+ * Opens the store (for the verbs that still reach around the API). `create: false` is for commands that only read: they refuse a missing database
  * instead of making an empty one.
  */
 export function openStore(opts: GlobalOptions, create: boolean): Store {

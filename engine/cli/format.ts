@@ -1,4 +1,5 @@
-import type { JournalSummary, RunRecord } from "../store/types.js";
+import type { JournalSummary } from "../store/types.js";
+import type { RunInfo } from "../api/types.js";
 import { describeGrants } from "../kernel/grants.js";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -27,7 +28,7 @@ export function bytesAsText(bytes: Uint8Array | null): string {
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 
-export function runJson(run: RunRecord, journal?: JournalSummary, children?: RunRecord[]): Record<string, unknown> {
+export function runJson(run: RunInfo, journal?: JournalSummary, children?: RunInfo[]): Record<string, unknown> {
   return {
     id: run.id,
     status: run.status,
@@ -56,7 +57,7 @@ export function runJson(run: RunRecord, journal?: JournalSummary, children?: Run
   };
 }
 
-export function runText(run: RunRecord, journal: JournalSummary, children: RunRecord[]): string {
+export function runText(run: RunInfo, journal: JournalSummary, children: RunInfo[]): string {
   const lines = [
     `run       ${run.id}`,
     `status    ${run.status}${run.wakeAt !== null && run.status === "suspended" ? ` until ${iso(run.wakeAt)}` : ""}`,

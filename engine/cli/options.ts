@@ -1,15 +1,7 @@
 import { readFileSync } from "node:fs";
-import { randomBytes } from "node:crypto";
 import { UsageError } from "../kernel/errors.js";
-import {
-  type Grants,
-  checkProgramsOutsideWritableDirs,
-  parseDirGrant,
-  parseEnvOverride,
-  parseNetGrants,
-  parseShellGrant,
-} from "../kernel/grants.js";
-import { refuseGrantsOverDweFiles } from "../executor/dwe-files.js";
+import type { Grants } from "../kernel/grants.js";
+import { resolveGrants } from "../api/grant-spec.js";
 
 /** Commander collector for repeatable flags. */
 export function collect(value: string, previous: string[] = []): string[] {
@@ -25,38 +17,10 @@ export interface GrantFlags {
 
 /** The grants of the flags; refused when one would expose dwe's own files for the database `db`. */
 export function grantsFromFlags(flags: GrantFlags, cwd: string, db: string): Grants {
-  if (typeof flags.allowShell === "string" && flags.allowShell.endsWith(".wasm")) {
-    throw new UsageError(
-      `--allow-shell took '${flags.allowShell}' as a program list; put the module path first, or write --allow-shell=PROGRAMS`,
-    );
-  }
-  const envOverride = parseEnvOverride(flags.allowEnvOverride);
-  if (envOverride.length > 0 && (flags.allowShell === undefined || flags.allowShell === false)) {
-    throw new UsageError("--allow-env-override only applies to commands: add --allow-shell, or drop it");
-  }
-  const grants: Grants = {
-    dirs: (flags.dir ?? []).map((d) => parseDirGrant(d, cwd)),
-    net: (flags.allowNet ?? []).flatMap((n) => parseNetGrants(n)),
-    shell: parseShellGrant(flags.allowShell),
-    ...(envOverride.length > 0 && { envOverride }),
-  };
-  refuseGrantsOverDweFiles(grants, db);
-  checkProgramsOutsideWritableDirs(grants);
-  return grants;
+  return resolveGrants({ dirs: flags.dir, net: flags.allowNet, shell: flags.allowShell, envOverride: flags.allowEnvOverride }, cwd, db);
 }
 
-const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-
-export function checkRunId(id: string): string {
-  if (!ID_RE.test(id))
-    throw new UsageError(`bad run id '${id}': use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit`);
-  return id;
-}
-
-export function newRunId(): string {
-  const alphabet = "0123456789abcdefghijklmnopqrstuvwxyz";
-  return Array.from(randomBytes(12), (b) => alphabet[b % 36]).join("");
-}
+export { checkRunId, newRunId } from "../api/run-id.js";
 
 /** `--input`: the text itself, `@FILE` for a file's bytes, or `-` for standard input. */
 export function readInput(value: string | undefined): Uint8Array {

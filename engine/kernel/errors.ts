@@ -131,3 +131,20 @@ export class InvalidRunFile extends DweError {
     super("invalid_run_file", message, options);
   }
 }
+
+/**
+ * `Run.result()` of a run that ended failed or cancelled: the run's stored error, with its status
+ * (and a WASI program's exit code, when it ended itself with one).
+ */
+export class RunFailed extends DweError {
+  override name = "RunFailed";
+  override readonly exitCode: number;
+  constructor(
+    readonly runId: string,
+    readonly status: "failed" | "cancelled",
+    readonly error: { code: string; message: string; exitCode?: number },
+  ) {
+    super(error.code, status === "cancelled" ? `run ${runId} was cancelled` : `run ${runId} failed: ${error.code}: ${error.message}`);
+    this.exitCode = status === "cancelled" ? 3 : 1;
+  }
+}

@@ -5,7 +5,7 @@ import type { RunRecord } from "./types.js";
 
 /** The SQLite store's prepared statements, made once when the store opens. */
 export function prepareStatements(db: Database.Database) {
-  return {
+  const statements = {
     putModule: db.prepare("INSERT OR IGNORE INTO modules (sha256, kind, size, bytes, created_at) VALUES (?, ?, ?, ?, ?)"),
     getModule: db.prepare("SELECT kind, bytes FROM modules WHERE sha256 = ?"),
     putArtifact: db.prepare("INSERT OR REPLACE INTO module_artifacts (sha256, kind, bytes, created_at) VALUES (?, ?, ?, ?)"),
@@ -80,6 +80,8 @@ export function prepareStatements(db: Database.Database) {
       "SELECT op, COUNT(*) AS n, SUM(state = 0) AS intents, SUM(length(payload)) AS bytes FROM journal WHERE rid = ? GROUP BY op",
     ),
   };
+  // Named by a type declarations can spell (BetterSqlite3.Statement, which prepare returns, cannot be).
+  return statements as Record<keyof typeof statements, Database.Statement>;
 }
 
 export type Statements = ReturnType<typeof prepareStatements>;

@@ -1,10 +1,10 @@
-import { type GlobalOptions, openStore } from "../context.js";
+import { type GlobalOptions, openDwe } from "../context.js";
 
 /** `dwe cancel RUN`: cancels the run and its descendants (at once when idle, else at their next host call or wait). */
 export async function cancelCommand(runId: string, flags: GlobalOptions & { json?: boolean }): Promise<number> {
-  const store = openStore(flags, false);
+  const dwe = await openDwe(flags, false);
   try {
-    const out = await store.requestCancel(runId);
+    const out = await dwe.cancel(runId);
     if (flags.json) process.stdout.write(JSON.stringify(out) + "\n");
     else {
       for (const id of out.cancelled) process.stdout.write(`${id} cancelled\n`);
@@ -12,6 +12,6 @@ export async function cancelCommand(runId: string, flags: GlobalOptions & { json
     }
     return 0;
   } finally {
-    await store.close();
+    await dwe.close();
   }
 }

@@ -1,10 +1,8 @@
 import type { LogRecord } from "../../journal/entry.js";
-import { executeRun, ShutdownRequested } from "../../executor/run-executor.js";
-import { newOwnerId } from "../../store/lease-owner.js";
+import { ShutdownRequested } from "../../executor/run-executor.js";
 import type { Durability, RunRecord, Store } from "../../store/types.js";
 import type { Grants } from "../../kernel/grants.js";
-import { executeInThread } from "../../executor/threaded-run.js";
-import { executeFamily } from "../../executor/run-family.js";
+import { executeHere } from "../../api/execute-here.js";
 import { EXIT } from "../context.js";
 import { bytesAsText, runJson } from "../format.js";
 
@@ -62,48 +60,18 @@ export async function executeAndReport(store: Store, runId: string, opts: Execut
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   let run: RunRecord;
-  const owner = newOwnerId();
   const print = logPrinter(opts.json ?? false);
-  const live = livePrinter(opts.json ?? false);
-  // One attempt of one run of the family; the root gets the upgrade and the new grants.
-  const executeOne = async (id: string): Promise<RunRecord> => {
-    const root = id === runId;
-    const timeoutMs = (await store.getRun(id))?.config.timeoutMs ?? null;
-    const common = {
-      owner,
-      cwd: process.cwd(),
-      signal: abort.signal,
-      ...(root && opts.upgradeTo !== undefined && { upgradeTo: opts.upgradeTo }),
-      ...(root && opts.grants !== undefined && { grants: opts.grants }),
-      ...(opts.suspendAfterMs !== undefined && { suspendAfterMs: opts.suspendAfterMs }),
-    };
-    // A run with a timeout executes in a thread that can be terminated: a guest looping without
-    // host calls blocks its thread, and only terminating it stops the loop.
-    if (timeoutMs !== null) {
-      return executeInThread(store, id, {
-        ...common,
-        db: opts.db ?? store.location,
-        durability: opts.durability ?? "process",
-        timeoutMs,
-        ...(!opts.quiet && { onLogs: print, onLive: live }),
-      });
-    }
-    return executeRun(id, {
-      ...common,
-      store,
-      ...(!opts.quiet && {
-        onLogs: (_run: RunRecord, logs: readonly LogRecord[]) => print(logs),
-        onLive: (_run: RunRecord, stream: "stdout" | "stderr", data: Uint8Array) => live(stream, data),
-      }),
-    });
-  };
   try {
-    // Child runs the run waits for are executed here too (unless a worker takes them first).
-    run = await executeFamily(runId, {
-      store,
-      executeOne,
+    run = await executeHere(store, runId, {
+      cwd: process.cwd(),
+      db: opts.db ?? store.location,
+      durability: opts.durability ?? "process",
       signal: abort.signal,
-      onError: (id, message) => process.stderr.write(`dwe: child run ${id} could not be executed here: ${message}\n`),
+      ...(opts.upgradeTo !== undefined && { upgradeTo: opts.upgradeTo }),
+      ...(opts.grants !== undefined && { grants: opts.grants }),
+      ...(opts.suspendAfterMs !== undefined && { suspendAfterMs: opts.suspendAfterMs }),
+      ...(!opts.quiet && { onLogs: (_id: string, logs: readonly LogRecord[]) => print(logs), onLive: livePrinter(opts.json ?? false) }),
+      onChildError: (id, message) => process.stderr.write(`dwe: child run ${id} could not be executed here: ${message}\n`),
     });
   } finally {
     process.off("SIGINT", onSignal);

@@ -1,12 +1,9 @@
 // `dwe export RUN [-o FILE]` and `dwe import FILE`: move a run between databases (docs/distributed.md).
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { RunNotFound, RunStateError, UsageError } from "../../kernel/errors.js";
-import { decodeRunFile, encodeRunFile } from "../../portable/run-file.js";
-import { liveLeaseHolder } from "../../store/lease-owner.js";
-import { type GlobalOptions, dbPath, openStore } from "../context.js";
-import { NO_GRANTS, describeGrants, grantFlags } from "../../kernel/grants.js";
-import { refuseGrantsOverDweFiles } from "../../executor/dwe-files.js";
+import { UsageError } from "../../kernel/errors.js";
+import { type GlobalOptions, openDwe } from "../context.js";
+import { describeGrants, grantFlags } from "../../kernel/grants.js";
 import { isTerminal } from "../../store/types.js";
 
 /** Writes the run file to `-o FILE` (atomically) or to stdout. Refuses a run being executed right now. */
@@ -14,21 +11,12 @@ export async function exportCommand(runId: string, flags: GlobalOptions & { outp
   if (flags.output === undefined && process.stdout.isTTY) {
     throw new UsageError("the run file is binary; redirect stdout (`dwe export RUN > run.dwe`) or pass -o FILE");
   }
-  const store = openStore(flags, false);
+  const dwe = await openDwe(flags, false);
   let bytes: Uint8Array;
   try {
-    const run = await store.getRun(runId);
-    if (!run) throw new RunNotFound(runId);
-    const holder = run.status === "running" ? liveLeaseHolder(run, Date.now()) : null;
-    if (holder !== null) {
-      throw new RunStateError(
-        `run ${runId} is being executed by ${holder}; ` +
-          `stop that process (or wait for the lease to expire) before exporting, so the run is not continued in two places`,
-      );
-    }
-    bytes = encodeRunFile(await store.exportRun(runId));
+    bytes = await dwe.export(runId);
   } finally {
-    await store.close();
+    await dwe.close();
   }
   if (flags.output === undefined) {
     await new Promise<void>((res, rej) => process.stdout.write(bytes, (err) => (err ? rej(err) : res())));
@@ -53,29 +41,28 @@ export async function importCommand(file: string, flags: GlobalOptions & { json?
   } catch (err) {
     throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
   }
-  const bundle = decodeRunFile(bytes, file === "-" ? "stdin" : file);
-  const carried = bundle.run.config.grants;
-  const held = !flags.grant && describeGrants(carried).length > 0;
-  if (flags.grant) refuseGrantsOverDweFiles(carried, dbPath(flags));
-  // A file cannot attach its run to a run of this database (a parent would take its output as a child's).
-  let run = { ...bundle.run, parentId: null, config: { ...bundle.run.config, grants: held ? NO_GRANTS : carried } };
-  // A run whose grants are held back waits for the user (suspended, no wake time: no worker claims it)
-  // rather than being executed without them at once; its journal keeps any durable sleep's deadline.
-  const waits = held && !isTerminal(run.status);
-  if (waits) run = { ...run, status: "suspended", wakeAt: null, wakeRequested: false };
-  const store = openStore(flags, true);
+  const source = file === "-" ? "stdin" : file;
+  const dwe = await openDwe(flags, true);
   try {
-    const imported = await store.importRun({ ...bundle, run });
-    const journal = bundle.journal.length;
+    const {
+      run: imported,
+      journalEntries: journal,
+      heldGrants,
+      waits,
+      carried,
+    } = await dwe.import(bytes, {
+      source,
+      ...(flags.grant && { grant: true }),
+    });
     const ended = isTerminal(imported.status);
     if (flags.json) {
       const grants = describeGrants(imported.config.grants);
       process.stdout.write(
-        `${JSON.stringify({ id: imported.id, status: imported.status, journal_entries: journal, grants, held_grants: held ? describeGrants(carried) : [] })}\n`,
+        `${JSON.stringify({ id: imported.id, status: imported.status, journal_entries: journal, grants, held_grants: heldGrants })}\n`,
       );
     } else {
       process.stdout.write(
-        `imported run ${imported.id} (${imported.status}, ${journal} journal entries) into ${store.location}` +
+        `imported run ${imported.id} (${imported.status}, ${journal} journal entries) into ${dwe.location}` +
           (ended ? "\n" : `; continue it with \`dwe resume ${imported.id}\`\n`),
       );
     }
@@ -88,6 +75,6 @@ export async function importCommand(file: string, flags: GlobalOptions & { json?
     }
     return 0;
   } finally {
-    await store.close();
+    await dwe.close();
   }
 }

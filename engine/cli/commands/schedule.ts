@@ -1,10 +1,9 @@
 import { readFileSync } from "node:fs";
 import { UsageError } from "../../kernel/errors.js";
-import { chooseEntry, inspectModule } from "../../runtime/module-loader.js";
 import { Cron } from "../../worker/cron.js";
-import { type GlobalOptions, dbPath, openStore } from "../context.js";
+import { type GlobalOptions, openDwe } from "../context.js";
 import { bytesForJson } from "../format.js";
-import { type GrantFlags, checkRunId, grantsFromFlags, parsePositiveInt, parseSize, readInput } from "../options.js";
+import { type GrantFlags, checkRunId, parsePositiveInt, parseSize, readInput } from "../options.js";
 
 export interface ScheduleAddFlags extends GlobalOptions, GrantFlags {
   cron: string;
@@ -20,43 +19,35 @@ const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString()
 export async function scheduleAddCommand(name: string, modulePath: string, flags: ScheduleAddFlags): Promise<number> {
   checkRunId(name);
   if (name.length > 100) throw new UsageError(`bad schedule name '${name}': at most 100 characters`);
-  const cron = Cron.parse(flags.cron);
+  Cron.parse(flags.cron);
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(readFileSync(modulePath));
   } catch (err) {
     throw new UsageError(`cannot read module '${modulePath}': ${(err as Error).message}`);
   }
-  const info = inspectModule(bytes, modulePath);
-  const entry = chooseEntry(info, flags.entry, modulePath);
-  const grants = grantsFromFlags(flags, process.cwd(), dbPath(flags));
-  const input = readInput(flags.input);
-  const timeoutMs = flags.timeout === undefined ? null : parsePositiveInt(flags.timeout, "--timeout");
-  const maxMemoryBytes = flags.maxMemory === undefined ? null : parseSize(flags.maxMemory, "--max-memory");
-  const nextTick = cron.next(Date.now());
-  const store = openStore(flags, true);
+  const options = {
+    cron: flags.cron,
+    input: readInput(flags.input),
+    ...(flags.entry !== undefined && { entry: flags.entry }),
+    grants: { dirs: flags.dir, net: flags.allowNet, shell: flags.allowShell, envOverride: flags.allowEnvOverride },
+    ...(flags.timeout !== undefined && { timeoutMs: parsePositiveInt(flags.timeout, "--timeout") }),
+    ...(flags.maxMemory !== undefined && { maxMemoryBytes: parseSize(flags.maxMemory, "--max-memory") }),
+  };
+  const dwe = await openDwe(flags, true);
   try {
-    await store.putModule(info.sha256, info.kind, bytes);
-    await store.addSchedule({
-      name,
-      cron: cron.source,
-      module: info.sha256,
-      entry,
-      input,
-      config: { grants, args: [], env: {}, timeoutMs, maxMemoryBytes },
-      nextTick,
-    });
+    const nextTick = await dwe.addSchedule(name, { bytes, name: modulePath }, options);
     process.stdout.write(`${name}: next run at ${iso(nextTick)}\n`);
     return 0;
   } finally {
-    await store.close();
+    await dwe.close();
   }
 }
 
 export async function scheduleListCommand(flags: GlobalOptions & { json?: boolean }): Promise<number> {
-  const store = openStore(flags, false);
+  const dwe = await openDwe(flags, false);
   try {
-    const list = await store.listSchedules();
+    const list = await dwe.listSchedules();
     if (flags.json) {
       const rows = list.map((s) => ({
         name: s.name,
@@ -85,17 +76,17 @@ export async function scheduleListCommand(flags: GlobalOptions & { json?: boolea
     );
     return 0;
   } finally {
-    await store.close();
+    await dwe.close();
   }
 }
 
 export async function scheduleRemoveCommand(name: string, flags: GlobalOptions): Promise<number> {
-  const store = openStore(flags, false);
+  const dwe = await openDwe(flags, false);
   try {
-    if (!(await store.removeSchedule(name))) throw new UsageError(`no schedule named '${name}'; see \`dwe schedule list\``);
+    await dwe.removeSchedule(name);
     process.stdout.write(`${name} removed\n`);
     return 0;
   } finally {
-    await store.close();
+    await dwe.close();
   }
 }

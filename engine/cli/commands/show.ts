@@ -1,21 +1,18 @@
-import { RunNotFound, UsageError } from "../../kernel/errors.js";
+import { UsageError } from "../../kernel/errors.js";
 import { RUN_STATUSES, type RunStatus } from "../../store/types.js";
-import { type GlobalOptions, openStore } from "../context.js";
+import { type GlobalOptions, openDwe } from "../context.js";
 import { runJson, runText } from "../format.js";
 import { parsePositiveInt } from "../options.js";
 
 /** `dwe show RUN [--json]`: status, input, output, error, grants and a journal summary. */
 export async function showCommand(runId: string, flags: GlobalOptions & { json?: boolean }): Promise<number> {
-  const store = openStore(flags, false);
+  const dwe = await openDwe(flags, false);
   try {
-    const run = await store.getRun(runId);
-    if (!run) throw new RunNotFound(runId);
-    const journal = await store.summarizeJournal(run.rid);
-    const children = await store.listRuns({ parentId: run.id });
+    const { run, journal, children } = await dwe.show(runId);
     process.stdout.write((flags.json ? JSON.stringify(runJson(run, journal, children)) : runText(run, journal, children)) + "\n");
     return 0;
   } finally {
-    await store.close();
+    await dwe.close();
   }
 }
 
@@ -25,37 +22,33 @@ export async function showCommand(runId: string, flags: GlobalOptions & { json?:
  * job and step.
  */
 export async function logsCommand(runId: string, flags: GlobalOptions & { json?: boolean; timestamps?: boolean }): Promise<number> {
-  const store = openStore(flags, false);
+  const dwe = await openDwe(flags, false);
   try {
-    const run = await store.getRun(runId);
-    if (!run) throw new RunNotFound(runId);
     let out = "";
-    const family = [run];
-    for (let i = 0; i < family.length; i++) {
-      const r = family[i]!;
-      const children = await store.listRuns({ parentId: r.id, limit: 100_000 });
-      family.splice(i + 1, 0, ...children.sort((a, b) => a.rid - b.rid));
-      for (const l of await store.readLogs(r.rid)) {
-        if (flags.json)
-          out +=
-            JSON.stringify({
-              ...(family.length > 1 && { run: r.id }),
-              seq: l.seq,
-              at: new Date(l.at).toISOString(),
-              level: l.level,
-              stream: l.stream,
-              message: l.message,
-            }) + "\n";
-        else {
-          const msg = l.message.endsWith("\n") ? l.message.slice(0, -1) : l.message;
-          out += (flags.timestamps ? `${new Date(l.at).toISOString()} ${l.level.padEnd(5)} ` : "") + msg + "\n";
-        }
+    const lines = [];
+    for await (const l of dwe.logs(runId)) lines.push(l);
+    // Lines name their run when the run has children (a pipeline's jobs).
+    const family = lines.some((l) => l.runId !== runId) || (await dwe.list({ parentId: runId, limit: 1 })).length > 0;
+    for (const l of lines) {
+      if (flags.json)
+        out +=
+          JSON.stringify({
+            ...(family && { run: l.runId }),
+            seq: l.seq,
+            at: new Date(l.at).toISOString(),
+            level: l.level,
+            stream: l.stream,
+            message: l.message,
+          }) + "\n";
+      else {
+        const msg = l.message.endsWith("\n") ? l.message.slice(0, -1) : l.message;
+        out += (flags.timestamps ? `${new Date(l.at).toISOString()} ${l.level.padEnd(5)} ` : "") + msg + "\n";
       }
     }
     process.stdout.write(out);
     return 0;
   } finally {
-    await store.close();
+    await dwe.close();
   }
 }
 
@@ -65,9 +58,9 @@ export async function runsCommand(flags: GlobalOptions & { status?: string; limi
     throw new UsageError(`bad --status '${flags.status}': use one of ${RUN_STATUSES.join(", ")}`);
   }
   const limit = flags.limit === undefined ? 100 : parsePositiveInt(flags.limit, "--limit");
-  const store = openStore(flags, false);
+  const dwe = await openDwe(flags, false);
   try {
-    const runs = await store.listRuns({ ...(flags.status !== undefined && { status: flags.status as RunStatus }), limit });
+    const runs = await dwe.list({ ...(flags.status !== undefined && { status: flags.status as RunStatus }), limit });
     if (flags.json) {
       process.stdout.write(JSON.stringify(runs.map((r) => runJson(r))) + "\n");
       return 0;
@@ -89,6 +82,6 @@ export async function runsCommand(flags: GlobalOptions & { status?: string; limi
     );
     return 0;
   } finally {
-    await store.close();
+    await dwe.close();
   }
 }

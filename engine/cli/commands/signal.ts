@@ -1,9 +1,10 @@
 import { UsageError } from "../../kernel/errors.js";
 import { checkSignalName } from "../../../host-functions/signal.js";
-import { type GlobalOptions, openStore } from "../context.js";
+import { type GlobalOptions, openDwe } from "../context.js";
 
 /** `dwe signal RUN NAME [--data JSON]`: stores the signal (kept until a wait takes it) and wakes the run. */
 export async function signalCommand(runId: string, name: string, flags: GlobalOptions & { data?: string }): Promise<number> {
+  // Checked before --data and the database, as the API checks it again, so the first problem is named.
   if (!checkSignalName(name)) throw new UsageError(`bad signal name '${name}': use 1-128 letters, digits, '.', '_', ':' or '-'`);
   let data = new Uint8Array(0);
   if (flags.data !== undefined) {
@@ -14,12 +15,12 @@ export async function signalCommand(runId: string, name: string, flags: GlobalOp
     }
     data = new TextEncoder().encode(flags.data);
   }
-  const store = openStore(flags, false);
+  const dwe = await openDwe(flags, false);
   try {
-    const id = await store.sendSignal(runId, name, data);
+    const id = await dwe.signal(runId, name, data);
     process.stdout.write(`${id}\n`);
     return 0;
   } finally {
-    await store.close();
+    await dwe.close();
   }
 }

@@ -1,8 +1,6 @@
 import { availableParallelism } from "node:os";
-import { newOwnerId } from "../../store/lease-owner.js";
-import { Supervisor } from "../../worker/supervisor.js";
-import { fireDueSchedules } from "../../worker/schedule-runner.js";
-import { type GlobalOptions, dbPath, openStore, parseDurability } from "../context.js";
+import { Dwe } from "../../api/dwe.js";
+import { type GlobalOptions, dbPath, parseDurability } from "../context.js";
 import { parsePositiveInt } from "../options.js";
 
 export interface WorkerFlags extends GlobalOptions {
@@ -38,17 +36,9 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
   const graceMs = num(flags.grace, "--grace", "DWE_SHUTDOWN_GRACE_MS", 10_000);
   const suspendAfterMs = num(flags.suspendAfter, "--suspend-after", "DWE_SUSPEND_AFTER_MS", 10_000);
   const maxCrashes = num(flags.maxCrashes, "--max-crashes", "DWE_MAX_CRASHES", 5);
-  const durability = parseDurability(flags.durability);
-  const db = dbPath(flags);
-  const store = openStore(flags, true);
-  const owner = newOwnerId();
+  const dwe = await Dwe.open({ db: dbPath(flags), durability: parseDurability(flags.durability) });
   const log = flags.quiet ? () => undefined : (line: string) => process.stderr.write(`dwe worker: ${line}\n`);
-  const supervisor = new Supervisor({
-    store,
-    db,
-    durability,
-    owner,
-    cwd: process.cwd(),
+  const worker = await dwe.worker({
     concurrency,
     threads,
     leaseTtlMs,
@@ -58,7 +48,6 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
     graceMs,
     maxCrashes,
     stopAfterClaim: process.env.DWE_TEST_STOP_AFTER_CLAIM === "1",
-    onPoll: (now) => fireDueSchedules(store, now, log),
     log,
   });
   let signals = 0;
@@ -67,18 +56,20 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
       process.stderr.write(`dwe worker: ${sig} again: exiting now; runs in flight are taken over when their leases expire\n`);
       process.exit(130);
     }
-    log(`${sig}: stopping: no new work; ${supervisor.inFlight} run(s) stop at their next host call (grace ${graceMs} ms)`);
-    void supervisor.shutdown();
+    log(`${sig}: stopping: no new work; ${worker.inFlight} run(s) stop at their next host call (grace ${graceMs} ms)`);
+    void worker.stop();
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  log(`${owner} started on ${store.location}: ${threads} thread(s), concurrency ${concurrency}, lease ${leaseTtlMs} ms, poll ${pollMs} ms`);
+  log(
+    `${worker.owner} started on ${dwe.location}: ${threads} thread(s), concurrency ${concurrency}, lease ${leaseTtlMs} ms, poll ${pollMs} ms`,
+  );
   try {
-    await supervisor.run();
+    await worker.done;
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
-    await store.close();
+    await dwe.close();
   }
   log("stopped");
   return 0;

@@ -1,0 +1,239 @@
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { StoreError, UsageError, RunNotFound } from "../kernel/errors.js";
+import { ShutdownRequested } from "../executor/run-executor.js";
+import { openStoreAt } from "../store/open.js";
+import { isPostgresUrl } from "../store/pg-url.js";
+import { RUN_STATUSES, type Durability, type RunRecord, type RunStatus, type Store } from "../store/types.js";
+import type { LogRecord } from "../journal/entry.js";
+import { executeHere } from "./execute-here.js";
+import { readLogs } from "./logs.js";
+import { exportRun, importRun, type ImportOptions, type ImportOutcome } from "./portable.js";
+import { createPreparedRun, prepareRun, type PreparedRun } from "./prepare-run.js";
+import { Run, sendSignal } from "./run.js";
+import { logLine, runInfo } from "./run-info.js";
+import { addSchedule, listSchedules, removeSchedule } from "./schedules.js";
+import type {
+  CancelOutcome,
+  ExecuteOptions,
+  LogLine,
+  LogsOptions,
+  ModuleSource,
+  OpenOptions,
+  RunDetails,
+  RunInfo,
+  ScheduleInfo,
+  ScheduleOptions,
+  StartOptions,
+  WorkerOptions,
+} from "./types.js";
+import { DweWorker } from "./worker.js";
+
+export const DEFAULT_DB = ".dwe/dwe.db";
+
+/**
+ * dwe as a library (docs/api.md): one database (SQLite file or PostgreSQL), and everything the CLI
+ * does on it. The database is opened at the first call that needs it, after that call's input is
+ * checked, so a call refused for bad input leaves no file behind.
+ */
+export class Dwe {
+  private opened: Store | null = null;
+  private readonly running = new Map<string, Promise<RunRecord>>();
+  private readonly workers = new Set<DweWorker>();
+  private readonly closing = new AbortController();
+
+  private constructor(
+    /** The database: an absolute SQLite path or a postgres:// URL (with any password). */
+    private readonly db: string,
+    readonly durability: Durability,
+    /** The directory relative paths resolve against. */
+    readonly cwd: string,
+  ) {}
+
+  /**
+   * A handle on the database at `db` (default $DWE_DB, else .dwe/dwe.db). With `create: false` a
+   * missing SQLite file is refused (StoreError) instead of created.
+   */
+  // eslint-disable-next-line @typescript-eslint/require-await -- async so bad options reject, as every call does
+  static async open(o: OpenOptions = {}): Promise<Dwe> {
+    const cwd = o.cwd ?? process.cwd();
+    const p = o.db ?? process.env.DWE_DB ?? DEFAULT_DB;
+    if (p === "") throw new UsageError("--db (or DWE_DB) is empty; give a database path or a postgres:// URL");
+    const location = isPostgresUrl(p) ? p : resolve(cwd, p);
+    const durability = o.durability ?? "process";
+    if (durability !== "process" && durability !== "fsync") {
+      throw new UsageError(
+        `bad --durability '${String(durability)}': use 'process' (survives process crashes) or 'fsync' (survives power loss)`,
+      );
+    }
+    const dwe = new Dwe(location, durability, cwd);
+    if (o.create === false) {
+      if (!isPostgresUrl(location) && !existsSync(location)) {
+        throw new StoreError(`no dwe database at ${location}; start a run with \`dwe run\` first, or pass --db (or DWE_DB)`);
+      }
+      dwe.opened = openStoreAt(location, durability, false);
+    }
+    return dwe;
+  }
+
+  /** The database as messages name it: the SQLite path, or the PostgreSQL URL without its password. */
+  get location(): string {
+    return this.store().location;
+  }
+
+  /** @internal The store (opened on first use). For the CLI's verbs that still reach around the API. */
+  store(): Store {
+    if (this.closing.signal.aborted) throw new UsageError("this Dwe is closed");
+    this.opened ??= openStoreAt(this.db, this.durability, true);
+    return this.opened;
+  }
+
+  /** @internal The attempt of `runId` executing in this process, if any. */
+  executing(runId: string): Promise<unknown> | undefined {
+    return this.running.get(runId);
+  }
+
+  /**
+   * Checks a module and the run's options (nothing is written when they are bad), pins the module,
+   * and creates the run. Unless `detach`, the run then executes in this process in the background
+   * (with the child runs it waits for); `run.result()` waits for it wherever it ends.
+   */
+  async start(module: ModuleSource, o: StartOptions = {}): Promise<Run> {
+    return this.startPrepared(prepareRun(module, o, this.cwd, this.db), o);
+  }
+
+  /** @internal `start` of a run checked already (the CLI checks its flags first). */
+  async startPrepared(p: PreparedRun, o: Pick<StartOptions, "detach" | "suspendAfterMs" | "onLogs" | "onLive"> = {}): Promise<Run> {
+    await createPreparedRun(this.store(), p);
+    const id = p.run.id;
+    if (!o.detach) {
+      const execution = this.executeRecord(id, {
+        ...(o.suspendAfterMs !== undefined && { suspendAfterMs: o.suspendAfterMs }),
+        ...(o.onLogs && { onLogs: o.onLogs }),
+        ...(o.onLive && { onLive: o.onLive }),
+      });
+      execution.catch(() => undefined); // seen by result(), which then asks the store
+    }
+    return this.run(id);
+  }
+
+  /** A handle on an existing run (not checked until used). */
+  run(id: string): Run {
+    return new Run(this, id);
+  }
+
+  /** The run as stored. RunNotFound if there is none. */
+  async get(id: string): Promise<RunInfo> {
+    const run = await this.store().getRun(id);
+    if (!run) throw new RunNotFound(id);
+    return runInfo(run);
+  }
+
+  /** `dwe show`: the run, a summary of its journal, and its child runs. RunNotFound if there is none. */
+  async show(id: string): Promise<RunDetails> {
+    const store = this.store();
+    const run = await store.getRun(id);
+    if (!run) throw new RunNotFound(id);
+    return {
+      run: runInfo(run),
+      journal: await store.summarizeJournal(run.rid),
+      children: (await store.listRuns({ parentId: run.id })).map(runInfo),
+    };
+  }
+
+  /** Runs, newest first (children of `parentId` in the order they were started); at most `limit` (default 1000). */
+  async list(filter: { status?: RunStatus; parentId?: string; limit?: number } = {}): Promise<RunInfo[]> {
+    if (filter.status !== undefined && !RUN_STATUSES.includes(filter.status)) {
+      throw new UsageError(`bad --status '${String(filter.status)}': use one of ${RUN_STATUSES.join(", ")}`);
+    }
+    return (await this.store().listRuns(filter)).map(runInfo);
+  }
+
+  /**
+   * Executes a run here (with the child runs it waits for) until it ends or cannot go on here (it
+   * sleeps past `suspendAfterMs`, waits for a signal, or another process holds it); returns it.
+   */
+  async execute(runId: string, o: ExecuteOptions = {}): Promise<RunInfo> {
+    return runInfo(await this.executeRecord(runId, o));
+  }
+
+  private executeRecord(runId: string, o: ExecuteOptions): Promise<RunRecord> {
+    const signal = o.signal ? AbortSignal.any([o.signal, this.closing.signal]) : this.closing.signal;
+    const onLogs = o.onLogs;
+    const p = executeHere(this.store(), runId, {
+      cwd: this.cwd,
+      db: this.db,
+      durability: this.durability,
+      signal,
+      ...(o.upgradeTo !== undefined && { upgradeTo: o.upgradeTo }),
+      ...(o.grants !== undefined && { grants: o.grants }),
+      ...(o.suspendAfterMs !== undefined && { suspendAfterMs: o.suspendAfterMs }),
+      ...(onLogs && { onLogs: (id: string, logs: readonly LogRecord[]) => onLogs(logs.map((l) => logLine(id, l))) }),
+      ...(o.onLive && { onLive: o.onLive }),
+      onChildError: o.onChildError ?? (() => undefined),
+    }).finally(() => {
+      if (this.running.get(runId) === p) this.running.delete(runId);
+    });
+    this.running.set(runId, p);
+    return p;
+  }
+
+  /** Sends a signal (`signal.wait` in the guest); kept until the run waits for it. `data` as a run's input. Returns its id. */
+  signal(runId: string, name: string, data?: unknown): Promise<number> {
+    return sendSignal(this.store(), runId, name, data);
+  }
+
+  /** Cancels a run and its children: at once if idle, else at their next host call or wait. */
+  cancel(runId: string): Promise<CancelOutcome> {
+    return this.store().requestCancel(runId);
+  }
+
+  /** What a run and its child runs logged, once each, in order; with `follow`, until they have all ended. */
+  logs(runId: string, o: LogsOptions = {}): AsyncGenerator<LogLine> {
+    return readLogs(this.store(), runId, o);
+  }
+
+  /** Starts a worker in this process (executor threads, schedules); `worker.stop()` stops it cleanly. */
+  // eslint-disable-next-line @typescript-eslint/require-await -- async so bad options reject, as every call does
+  async worker(o: WorkerOptions = {}): Promise<DweWorker> {
+    const w = new DweWorker(this.store(), this.db, this.durability, this.cwd, o);
+    this.workers.add(w);
+    void w.done.finally(() => this.workers.delete(w));
+    return w;
+  }
+
+  /** The run as a portable file (`dwe export`). */
+  export(runId: string): Promise<Uint8Array> {
+    return exportRun(this.store(), runId);
+  }
+
+  /** Brings in a run file (`dwe import`); its grants are held back unless `grant`. */
+  import(bytes: Uint8Array, o: ImportOptions = {}): Promise<ImportOutcome> {
+    return importRun(() => this.store(), bytes, o, this.db);
+  }
+
+  /** Adds a schedule (`dwe schedule add`); returns its first tick (epoch ms). */
+  addSchedule(name: string, module: ModuleSource, o: ScheduleOptions): Promise<number> {
+    return addSchedule(this.store(), name, module, o, this.cwd, this.db);
+  }
+
+  listSchedules(): Promise<ScheduleInfo[]> {
+    return listSchedules(this.store());
+  }
+
+  removeSchedule(name: string): Promise<void> {
+    return removeSchedule(this.store(), name);
+  }
+
+  /**
+   * Stops what runs here (runs executing in this process stop at their next host call and stay
+   * resumable; workers stop cleanly) and closes the database.
+   */
+  async close(): Promise<void> {
+    if (this.closing.signal.aborted) return;
+    this.closing.abort(new ShutdownRequested("close"));
+    await Promise.allSettled([...this.running.values(), ...[...this.workers].map((w) => w.stop())]);
+    await this.opened?.close();
+    this.opened = null;
+  }
+}

@@ -1,0 +1,66 @@
+import type { LogRecord } from "../journal/entry.js";
+import { executeRun } from "../executor/run-executor.js";
+import { executeInThread } from "../executor/threaded-run.js";
+import { executeFamily } from "../executor/run-family.js";
+import { newOwnerId } from "../store/lease-owner.js";
+import type { Durability, RunRecord, Store } from "../store/types.js";
+import type { Grants } from "../kernel/grants.js";
+import type { LiveHandler } from "./types.js";
+
+export interface ExecuteHereOptions {
+  cwd: string;
+  /** The database (path or URL) and durability a run with a timeout opens in its own thread. */
+  db: string;
+  durability: Durability;
+  upgradeTo?: string;
+  grants?: Grants;
+  suspendAfterMs?: number;
+  signal?: AbortSignal;
+  /** Log lines of any run of the family, once each, as they are committed. */
+  onLogs?: (runId: string, logs: readonly LogRecord[]) => void;
+  onLive?: LiveHandler;
+  onChildError: (runId: string, message: string) => void;
+}
+
+/**
+ * Executes a run in this process together with the child runs it waits for (`dwe run`,
+ * `dwe resume`, `Dwe.execute`); returns the run as stored once it has ended or cannot go on here.
+ * The root gets the upgrade and the new grants.
+ */
+export async function executeHere(store: Store, runId: string, o: ExecuteHereOptions): Promise<RunRecord> {
+  const owner = newOwnerId();
+  const signal = o.signal ?? new AbortController().signal;
+  const executeOne = async (id: string): Promise<RunRecord> => {
+    const root = id === runId;
+    const timeoutMs = (await store.getRun(id))?.config.timeoutMs ?? null;
+    const common = {
+      owner,
+      cwd: o.cwd,
+      signal,
+      ...(root && o.upgradeTo !== undefined && { upgradeTo: o.upgradeTo }),
+      ...(root && o.grants !== undefined && { grants: o.grants }),
+      ...(o.suspendAfterMs !== undefined && { suspendAfterMs: o.suspendAfterMs }),
+    };
+    const onLogs = o.onLogs;
+    // A run with a timeout executes in a thread that can be terminated: a guest looping without
+    // host calls blocks its thread, and only terminating it stops the loop.
+    if (timeoutMs !== null) {
+      return executeInThread(store, id, {
+        ...common,
+        db: o.db,
+        durability: o.durability,
+        timeoutMs,
+        ...(onLogs && { onLogs: (logs: readonly LogRecord[]) => onLogs(id, logs) }),
+        ...(o.onLive && { onLive: o.onLive }),
+      });
+    }
+    return executeRun(id, {
+      ...common,
+      store,
+      ...(onLogs && { onLogs: (_run: RunRecord, logs: readonly LogRecord[]) => onLogs(id, logs) }),
+      ...(o.onLive && { onLive: (_run: RunRecord, stream: "stdout" | "stderr", data: Uint8Array) => o.onLive!(stream, data) }),
+    });
+  };
+  // Child runs the run waits for are executed here too (unless a worker takes them first).
+  return executeFamily(runId, { store, executeOne, signal, onError: o.onChildError });
+}

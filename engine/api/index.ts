@@ -1,0 +1,41 @@
+// dwe as a library: `import { Dwe } from "dwe"` (docs/api.md). Everything the CLI does, typed.
+export { Dwe, DEFAULT_DB } from "./dwe.js";
+export { Run } from "./run.js";
+export { DweWorker } from "./worker.js";
+export type { ImportOptions, ImportOutcome } from "./portable.js";
+export type {
+  CancelOutcome,
+  ChildLimits,
+  Durability,
+  ExecuteOptions,
+  GrantSpec,
+  Grants,
+  JournalSummary,
+  LiveHandler,
+  LogLine,
+  LogsOptions,
+  ModuleSource,
+  OpenOptions,
+  ResultOptions,
+  RunConfig,
+  RunDetails,
+  RunError,
+  RunInfo,
+  RunStatus,
+  ScheduleInfo,
+  ScheduleOptions,
+  StartOptions,
+  WorkerOptions,
+} from "./types.js";
+export {
+  DweError,
+  UsageError,
+  RunNotFound,
+  RunStateError,
+  RunFailed,
+  StoreError,
+  InvalidModule,
+  InvalidRunFile,
+  CorruptJournal,
+  NonDeterminismError,
+} from "../kernel/errors.js";

@@ -1,0 +1,127 @@
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+import { RunStateError, UsageError } from "../kernel/errors.js";
+import { checkMemoryFits, chooseEntry, inspectModule } from "../runtime/module-loader.js";
+import { COMPONENT_ARTIFACT, componentArtifactFor } from "../runtime/component-loader.js";
+import { type ChildLimits, DEFAULT_CHILD_LIMITS } from "../store/child-limits.js";
+import type { ModuleKind, NewRun, Store } from "../store/types.js";
+import { checkRunId, newRunId } from "./run-id.js";
+import { resolveGrants } from "./grant-spec.js";
+import type { ModuleSource, StartOptions } from "./types.js";
+
+/** A module read and checked: its bytes, what it is, and the name messages use. */
+export interface ModuleFile {
+  bytes: Uint8Array;
+  /** The path as given, or the name given with the bytes. */
+  name: string;
+  sha256: string;
+  kind: ModuleKind;
+}
+
+/** A run checked in full and ready to be written: nothing about it can be refused but its id. */
+export interface PreparedRun {
+  module: ModuleFile;
+  run: NewRun;
+}
+
+export function readModule(source: ModuleSource): { bytes: Uint8Array; name: string } {
+  if (typeof source !== "string") return { bytes: source.bytes, name: source.name ?? "module.wasm" };
+  try {
+    return { bytes: new Uint8Array(readFileSync(source)), name: source };
+  } catch (err) {
+    throw new UsageError(
+      `cannot read module '${source}': ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`,
+    );
+  }
+}
+
+/** A run's input: bytes as they are, a string as its UTF-8 text, anything else (but undefined) as JSON. */
+export function encodeInput(input: unknown): Uint8Array {
+  if (input === undefined) return new Uint8Array(0);
+  if (input instanceof Uint8Array) return input;
+  if (typeof input === "string") return new TextEncoder().encode(input);
+  const json = JSON.stringify(input, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+  if (json === undefined)
+    throw new UsageError(`bad input: ${typeof input} cannot be written as JSON; pass bytes, a string or a JSON value`);
+  return new TextEncoder().encode(json);
+}
+
+function positive(value: number | undefined, what: string): number | null {
+  if (value === undefined) return null;
+  if (!Number.isSafeInteger(value) || value <= 0) throw new UsageError(`bad ${what} '${value}': expected a positive whole number`);
+  return value;
+}
+
+function memorySize(value: number | undefined, what: string): number | null {
+  if (value === undefined) return null;
+  if (!Number.isSafeInteger(value) || value < 65536 || value > 4 * 1024 ** 3) {
+    throw new UsageError(`bad ${what} '${value}': must be between 64K and 4G`);
+  }
+  return value;
+}
+
+function childLimits(o: Partial<ChildLimits> | undefined): ChildLimits | undefined {
+  if (o === undefined || (o.children === undefined && o.descendants === undefined && o.depth === undefined)) return undefined;
+  return {
+    children: positive(o.children, "--max-children") ?? DEFAULT_CHILD_LIMITS.children,
+    descendants: positive(o.descendants, "--max-descendants") ?? DEFAULT_CHILD_LIMITS.descendants,
+    depth: positive(o.depth, "--max-depth") ?? DEFAULT_CHILD_LIMITS.depth,
+  };
+}
+
+/**
+ * Checks a module and everything a run of it is started with, before anything is written (so bad
+ * input leaves the database as it was): valid Wasm with an entry point, id, grants (relative to
+ * `cwd`, never over the database `db`), limits, and that its memory fits the limit.
+ */
+export function prepareRun(source: ModuleSource, o: StartOptions, cwd: string, db: string): PreparedRun {
+  const { bytes, name } = readModule(source);
+  const info = inspectModule(bytes, name);
+  const entry = chooseEntry(info, o.entry, name);
+  const id = checkRunId(o.id ?? newRunId());
+  const grants = resolveGrants(o.grants ?? {}, cwd, db);
+  const input = encodeInput(o.input);
+  const timeoutMs = positive(o.timeoutMs, "--timeout");
+  const maxMemoryBytes = memorySize(o.maxMemoryBytes, "--max-memory");
+  const maxJournalEntries = positive(o.maxJournalEntries, "--max-journal-entries");
+  const maxJournalBytes = memorySize(o.maxJournalBytes, "--max-journal-bytes");
+  positive(o.suspendAfterMs, "--suspend-after");
+  const limits = childLimits(o.childLimits);
+  if (info.kind === "core") checkMemoryFits(bytes, maxMemoryBytes);
+  return {
+    module: { bytes, name, sha256: info.sha256, kind: info.kind },
+    run: {
+      id,
+      module: info.sha256,
+      entry,
+      input,
+      config: {
+        grants,
+        args: o.args ?? [],
+        env: o.env ?? {},
+        timeoutMs,
+        maxMemoryBytes,
+        // argv[0] is the module's file name, as wasmtime passes it.
+        argv0: basename(name),
+        ...(maxJournalEntries !== null && { maxJournalEntries }),
+        ...(maxJournalBytes !== null && { maxJournalBytes }),
+        ...(limits && { childLimits: limits }),
+      },
+      parentId: null,
+      status: "pending",
+    },
+  };
+}
+
+/** Writes a prepared run: its module (a component transpiled, and so checked, first), then the run. */
+export async function createPreparedRun(store: Store, p: PreparedRun): Promise<void> {
+  const { id } = p.run;
+  if (await store.getRun(id)) {
+    throw new RunStateError(`a run with id '${id}' already exists; pick another --id or resume it with \`dwe resume ${id}\``);
+  }
+  const m = p.module;
+  const artifact = m.kind === "component" ? await componentArtifactFor(store, m.sha256, m.bytes, m.name) : null;
+  await store.putModule(m.sha256, m.kind, m.bytes);
+  if (artifact) await store.putArtifact(m.sha256, COMPONENT_ARTIFACT, artifact);
+  await store.createRun(p.run);
+}

@@ -1,0 +1,64 @@
+import { UsageError } from "../kernel/errors.js";
+import { Cron } from "../worker/cron.js";
+import type { Store } from "../store/types.js";
+import { checkRunId } from "./run-id.js";
+import { prepareRun } from "./prepare-run.js";
+import type { ModuleSource, ScheduleInfo, ScheduleOptions } from "./types.js";
+
+/** Adds a schedule: each tick (UTC) a worker starts one run of the module, named NAME.TICK-MS. Returns the first tick. */
+export async function addSchedule(
+  store: Store,
+  name: string,
+  module: ModuleSource,
+  o: ScheduleOptions,
+  cwd: string,
+  db: string,
+): Promise<number> {
+  checkRunId(name);
+  if (name.length > 100) throw new UsageError(`bad schedule name '${name}': at most 100 characters`);
+  const cron = Cron.parse(o.cron);
+  // Checked as a run of it would be (module, entry, grants, limits), with the schedule's name as id.
+  const p = prepareRun(
+    module,
+    {
+      id: name,
+      input: o.input,
+      ...(o.entry !== undefined && { entry: o.entry }),
+      ...(o.grants && { grants: o.grants }),
+      ...(o.timeoutMs !== undefined && { timeoutMs: o.timeoutMs }),
+      ...(o.maxMemoryBytes !== undefined && { maxMemoryBytes: o.maxMemoryBytes }),
+    },
+    cwd,
+    db,
+  );
+  const nextTick = cron.next(Date.now());
+  const { grants, timeoutMs, maxMemoryBytes } = p.run.config;
+  await store.putModule(p.module.sha256, p.module.kind, p.module.bytes);
+  await store.addSchedule({
+    name,
+    cron: cron.source,
+    module: p.module.sha256,
+    entry: p.run.entry,
+    input: p.run.input,
+    config: { grants, args: [], env: {}, timeoutMs, maxMemoryBytes },
+    nextTick,
+  });
+  return nextTick;
+}
+
+export async function listSchedules(store: Store): Promise<ScheduleInfo[]> {
+  return (await store.listSchedules()).map((s) => ({
+    name: s.name,
+    cron: s.cron,
+    module: s.module,
+    entry: s.entry,
+    input: s.input,
+    nextTick: s.nextTick,
+    lastTick: s.lastTick,
+  }));
+}
+
+/** Removes a schedule (the runs it started are kept). */
+export async function removeSchedule(store: Store, name: string): Promise<void> {
+  if (!(await store.removeSchedule(name))) throw new UsageError(`no schedule named '${name}'; see \`dwe schedule list\``);
+}

@@ -1,0 +1,176 @@
+// The option and result types of dwe's library API (docs/api.md). Field names mirror the CLI's
+// flags, so what a `dwe` command line does reads the same in code.
+import type { CancelOutcome, Durability, JournalSummary, RunConfig, RunError, RunStatus } from "../store/types.js";
+import type { Grants } from "../kernel/grants.js";
+import type { ChildLimits } from "../store/child-limits.js";
+
+export type { CancelOutcome, ChildLimits, Durability, Grants, JournalSummary, RunConfig, RunError, RunStatus };
+
+export interface OpenOptions {
+  /** SQLite file (created if missing) or `postgres://` URL. Default: $DWE_DB, else `.dwe/dwe.db` in `cwd`. */
+  db?: string;
+  /** `process` (default): commits survive this process being killed; `fsync`: power loss too. */
+  durability?: Durability;
+  /** Refuse a missing SQLite file instead of creating one (read-only use). Default true. */
+  create?: boolean;
+  /** Directory that relative paths (`--dir` grants, the database) resolve against. Default: process.cwd(). */
+  cwd?: string;
+}
+
+/**
+ * What a run may touch, as the CLI's grant flags spell it: `dirs` are `HOST[:GUEST][:ro]`
+ * (`--dir`), `net` are `HOST[:PORT],…` (`--allow-net`), `shell` is true for any program or the
+ * programs allowed (`--allow-shell`), `envOverride` the protected variables exec may set.
+ */
+export interface GrantSpec {
+  dirs?: string[];
+  net?: string[];
+  shell?: boolean | string | string[];
+  envOverride?: string[];
+}
+
+/** A module to run: a `.wasm` file's path, or its bytes (`name` is its argv[0] and the name in messages). */
+export type ModuleSource = string | { bytes: Uint8Array; name?: string };
+
+export interface StartOptions {
+  /** Run id (1-128 letters, digits, `.`, `_`, `-`); default: random. */
+  id?: string;
+  /** The run's input: bytes as they are, a string as its UTF-8 text, anything else as JSON. */
+  input?: unknown;
+  /** Exported function to run (default: `run`, else `_start`). */
+  entry?: string;
+  /** WASI arguments after the program name, and environment. */
+  args?: string[];
+  env?: Record<string, string>;
+  grants?: GrantSpec;
+  /** Stop each attempt after this much active time (ms). */
+  timeoutMs?: number;
+  /** Guest memory limit in bytes (default 256 MiB). */
+  maxMemoryBytes?: number;
+  maxJournalEntries?: number;
+  maxJournalBytes?: number;
+  /** Limits on the child runs of the run's tree (each default as in `dwe run --help`). */
+  childLimits?: Partial<ChildLimits>;
+  /**
+   * Leave the run to a worker (`dwe worker`, or `dwe.worker()` anywhere on the database) instead of
+   * executing it in this process in the background. Default false.
+   */
+  detach?: boolean;
+  /** For execution here: sleeps longer than this suspend the run (default 10 s). */
+  suspendAfterMs?: number;
+  /** For execution here: the run's log lines, once each, as they are committed. */
+  onLogs?: (lines: readonly LogLine[]) => void;
+  /** For execution here: a command's output as it runs (exec with `live`, pipeline steps). */
+  onLive?: LiveHandler;
+}
+
+export type LiveHandler = (stream: "stdout" | "stderr", data: Uint8Array) => void;
+
+/** A run as stored. Times are epoch milliseconds. */
+export interface RunInfo {
+  id: string;
+  status: RunStatus;
+  /** sha256 (hex) of the module the run is pinned to. */
+  module: string;
+  entry: string;
+  input: Uint8Array;
+  output: Uint8Array | null;
+  error: RunError | null;
+  parentId: string | null;
+  attempts: number;
+  createdAt: number;
+  updatedAt: number;
+  finishedAt: number | null;
+  /** When a suspended run is due (null: it waits for a signal or a child). */
+  wakeAt: number | null;
+  /** What the run was started with (grants, args, env, limits), pinned for its life. */
+  config: RunConfig;
+}
+
+/** `dwe show`: a run, a summary of its journal, and its child runs. */
+export interface RunDetails {
+  run: RunInfo;
+  journal: JournalSummary;
+  children: RunInfo[];
+}
+
+/** One line a run logged (`log`, WASI stdout/stderr, a pipeline step's output). */
+export interface LogLine {
+  runId: string;
+  /** Journal position of the call that logged it. */
+  seq: number;
+  at: number;
+  level: string;
+  /** `log`, `stdout`, `stderr`, or `exec` (a command's output shown live as it ran). */
+  stream: string;
+  message: string;
+}
+
+export interface LogsOptions {
+  /** Keep reading until the run (and every child run) has ended. Default false. */
+  follow?: boolean;
+  /** How often to look for new lines when following (ms, default 200). */
+  pollMs?: number;
+  /** Stop following when aborted. */
+  signal?: AbortSignal;
+}
+
+export interface ExecuteOptions {
+  /** Continue on this module (the sha256 of a stored module) if the journal replays cleanly on it. */
+  upgradeTo?: string;
+  /** Replaces the run's grants for this attempt and after (checked by the caller). */
+  grants?: Grants;
+  suspendAfterMs?: number;
+  /** Aborted: the run stops at its next host call and stays resumable. */
+  signal?: AbortSignal;
+  onLogs?: (lines: readonly LogLine[]) => void;
+  onLive?: LiveHandler;
+  /** Told about a child run that could not be executed here. */
+  onChildError?: (runId: string, message: string) => void;
+}
+
+export interface WorkerOptions {
+  /** Runs executing at once (default 100). */
+  concurrency?: number;
+  /** Executor threads (default min(4, CPUs, concurrency)). */
+  threads?: number;
+  leaseTtlMs?: number;
+  pollMs?: number;
+  watchdogMs?: number;
+  /** On stop, time runs get to reach their next host call (default 10 s). */
+  graceMs?: number;
+  suspendAfterMs?: number;
+  /** Attempts in a row that crash outside guest code after which a run fails (default 5). */
+  maxCrashes?: number;
+  /** Told about runs taken, ended and released (`dwe worker`'s log lines). */
+  log?: (line: string) => void;
+  /** @internal Fault injection for tests (DWE_TEST_STOP_AFTER_CLAIM): SIGSTOP once after the first claim. */
+  stopAfterClaim?: boolean;
+}
+
+export interface ResultOptions {
+  /** Give up waiting when aborted (the run goes on). */
+  signal?: AbortSignal;
+  /** How often to look at a run executing elsewhere (ms, default 100). */
+  pollMs?: number;
+}
+
+export interface ScheduleOptions {
+  /** 5 fields, UTC: minute hour day-of-month month day-of-week. */
+  cron: string;
+  input?: unknown;
+  entry?: string;
+  grants?: GrantSpec;
+  timeoutMs?: number;
+  maxMemoryBytes?: number;
+}
+
+export interface ScheduleInfo {
+  name: string;
+  cron: string;
+  module: string;
+  entry: string;
+  input: Uint8Array;
+  nextTick: number;
+  lastTick: number | null;
+}
