@@ -60,7 +60,10 @@ describe("http.request on kept-alive connections", () => {
     const server = new IdleClosingServer();
     const url = await server.start();
     try {
-      const r = await dweAsync(["run", wasm, "--id", "stall", "--allow-net", "127.0.0.1", "--input", `${url} 600`], w);
+      const r = await dweAsync(["run", wasm, "--id", "stall", "--allow-net", "127.0.0.1", "--input", `${url} 600`], {
+        cwd: w.dir,
+        db: w.db,
+      });
       expect(r.stderr).not.toContain("socket hang up");
       expect(r.code).toBe(0);
       expect(r.stdout.trim()).toBe("200 200");
