@@ -2,40 +2,20 @@
 // can commit or renew, so every lease expires by the clock. When it is released, the workers that
 // were only blocked must not take each other's runs over (and repeat their effects in flight); a
 // worker frozen (SIGSTOP) over the same time and woken with the lock must not take them either.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+const bed = workerTestbed("dwe-lock-stall-");
 import Database from "better-sqlite3";
 import { setTimeout as delay } from "node:timers/promises";
 import { spawn } from "node:child_process";
 import { openStoreAt } from "../engine/store/open.js";
-import { ROOT, workdir } from "./support/cli.js";
+import { ROOT } from "./support/cli.js";
 import { senderPid } from "./support/sender-pid.js";
-import { CountingServer } from "./support/servers.js";
-import { WORKER_WASM, runsIn, startRuns, startWorker, waitFor, type WorkerProcess } from "./support/worker.js";
+import { WORKER_WASM, runsIn, waitFor, workerTestbed } from "./support/worker.js";
 
 describe("SQLite: the write lock held past the lease TTL", () => {
-  let w: ReturnType<typeof workdir>;
-  let server: CountingServer;
-  let url: string;
-  const workers: WorkerProcess[] = [];
-
-  beforeEach(async () => {
-    w = workdir("dwe-lock-stall-");
-    server = new CountingServer();
-    url = await server.start();
-  });
-  afterEach(async () => {
-    for (const p of workers.splice(0)) {
-      p.child.kill("SIGCONT");
-      await p.stop("SIGKILL");
-    }
-    await server.stop();
-    w.cleanup();
-  });
-
   it("no effect of a worker that was only blocked is repeated, not even by a worker frozen over the same time", async () => {
     const n = 6;
-    await startRuns(
-      w,
+    await bed.startRuns(
       Array.from({ length: n }, (_, i) => [
         WORKER_WASM,
         "--entry",
@@ -45,23 +25,21 @@ describe("SQLite: the write lock held past the lease TTL", () => {
         "--allow-net",
         "127.0.0.1",
         "--input",
-        JSON.stringify({ url, n: 2 }),
+        JSON.stringify({ url: bed.url, n: 2 }),
       ]),
     );
     // Requests take longer than the stall: effects are still in flight when the lock is released.
     const sent: { key: string; pid: number | null }[] = [];
     const pids: number[] = [];
-    server.hold = (r) => {
+    bed.server.hold = (r) => {
       sent.push({ key: r.key!, pid: senderPid(r.port, pids) });
       return delay(8_000);
     };
     // B and C execute all the runs; A, with free slots, only looks for work.
-    const busy = [0, 1].map(() => startWorker(w, ["--concurrency", "3"]));
+    const busy = [0, 1].map(() => bed.worker(["--concurrency", "3"]));
     pids.push(...busy.map((p) => p.child.pid!));
-    workers.push(...busy);
     await waitFor("six effects in flight", () => sent.length === n, 60_000);
-    const frozen = startWorker(w, ["--concurrency", "6"]);
-    workers.push(frozen);
+    const frozen = bed.worker(["--concurrency", "6"]);
     pids.push(frozen.child.pid!);
     await waitFor("A started", () => frozen.log().includes("started on"), 30_000);
 
@@ -69,7 +47,7 @@ describe("SQLite: the write lock held past the lease TTL", () => {
     // just before the lock is released, so its first claim, with a fresh clock, waits for the lock.
     // B and C are stopped while the lock is released, so A's claim is the first to get it: without
     // the stall rules it takes over their expired leases and sends their in-flight requests again.
-    const lock = new Database(w.db);
+    const lock = new Database(bed.db);
     lock.exec("BEGIN IMMEDIATE");
     frozen.child.kill("SIGSTOP");
     await delay(6_000);
@@ -81,9 +59,9 @@ describe("SQLite: the write lock held past the lease TTL", () => {
     await delay(300);
     for (const p of busy) p.child.kill("SIGCONT");
 
-    await waitFor("all completed", () => runsIn(w.db, "status = 'completed'").length === n, 120_000, 200).catch((err: unknown) => {
-      const state = runsIn(w.db).map((r) => `${r.id} ${r.status} ${r.error ?? ""}`);
-      throw new Error(`${String(err)}\n${state.join("\n")}\n${workers.map((p) => p.log()).join("\n")}`);
+    await waitFor("all completed", () => runsIn(bed.db, "status = 'completed'").length === n, 120_000, 200).catch((err: unknown) => {
+      const state = runsIn(bed.db).map((r) => `${r.id} ${r.status} ${r.error ?? ""}`);
+      throw new Error(`${String(err)}\n${state.join("\n")}\n${[...busy, frozen].map((p) => p.log()).join("\n")}`);
     });
     const byKey = new Map<string, (number | null)[]>();
     for (const s of sent) byKey.set(s.key, [...(byKey.get(s.key) ?? []), s.pid]);
@@ -93,11 +71,11 @@ describe("SQLite: the write lock held past the lease TTL", () => {
   }, 300_000);
 
   it("a claim that waited for the lock grants leases that count from when it got it, and takes no expired lease over", async () => {
-    await startRuns(w, [
-      [WORKER_WASM, "--entry", "steps", "--id", "pending", "--input", JSON.stringify({ url, n: 1 })],
-      [WORKER_WASM, "--entry", "steps", "--id", "orphan", "--input", JSON.stringify({ url, n: 1 })],
+    await bed.startRuns([
+      [WORKER_WASM, "--entry", "steps", "--id", "pending", "--input", JSON.stringify({ url: bed.url, n: 1 })],
+      [WORKER_WASM, "--entry", "steps", "--id", "orphan", "--input", JSON.stringify({ url: bed.url, n: 1 })],
     ]);
-    const store = openStoreAt(w.db, "process");
+    const store = openStoreAt(bed.db, "process");
     try {
       // "orphan" is running under a lease that has expired (its holder was blocked, say).
       await store.acquireLease("orphan", "elsewhere:1:x", 1, false);
@@ -108,7 +86,7 @@ describe("SQLite: the write lock held past the lease TTL", () => {
         [
           "-e",
           `const D=require("better-sqlite3");const d=new D(process.argv[1]);d.exec("BEGIN IMMEDIATE");console.log("locked");setTimeout(()=>{d.exec("COMMIT");d.close()},1500)`,
-          w.db,
+          bed.db,
         ],
         { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] },
       );

@@ -2,13 +2,11 @@
 // has the run continued by another worker before the dead worker's 30 s lease would have expired,
 // on SQLite (same host: the dead or zombie pid) and on PostgreSQL (the dead worker's session-level
 // advisory lock is gone). On PostgreSQL an idle worker is woken by NOTIFY, not by its poll.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import Database from "better-sqlite3";
 import { setTimeout as delay } from "node:timers/promises";
-import { dweAsync, workdir } from "./support/cli.js";
 import { createTestDatabase, pgTestsEnabled, sql, type TestDatabase } from "./support/postgres.js";
-import { CountingServer } from "./support/servers.js";
-import { WORKER_WASM, startWorker, waitFor, type WorkerProcess } from "./support/worker.js";
+import { WORKER_WASM, waitFor, workerTestbed } from "./support/worker.js";
 
 const pg = await pgTestsEnabled("takeover at once");
 
@@ -31,13 +29,9 @@ describe.each([
   { store: "SQLite", enabled: true },
   { store: "PostgreSQL", enabled: pg },
 ])("takeover after SIGKILL on $store", ({ store, enabled }) => {
-  let w: ReturnType<typeof workdir>;
   let pgdb: TestDatabase | undefined;
-  let server: CountingServer;
-  let url: string;
-  const workers: WorkerProcess[] = [];
-  /** The database the processes use: the SQLite file, or the test database's URL. */
-  const at = () => ({ dir: w.dir, db: pgdb?.url ?? w.db });
+  // The processes use the SQLite file, or the test database's URL.
+  const bed = workerTestbed("dwe-takeover-", { db: () => pgdb?.url });
 
   beforeAll(async () => {
     if (enabled && store === "PostgreSQL") pgdb = await createTestDatabase();
@@ -45,21 +39,9 @@ describe.each([
   afterAll(async () => {
     await pgdb?.drop();
   });
-  beforeEach(async () => {
-    w = workdir("dwe-takeover-");
-    server = new CountingServer();
-    url = await server.start();
-  });
-  afterEach(async () => {
-    for (const p of workers.splice(0)) await p.stop("SIGKILL");
-    await server.stop();
-    w.cleanup();
-  });
 
   const worker = (env: Record<string, string> = {}, args: string[] = []) => {
-    const p = startWorker(at(), args, { DWE_LEASE_TTL_MS: "30000", ...env });
-    workers.push(p);
-    return p;
+    return bed.worker(args, { DWE_LEASE_TTL_MS: "30000", ...env });
   };
   const run = async (id: string): Promise<Run> => {
     if (pgdb) {
@@ -68,7 +50,7 @@ describe.each([
       const output = row.output === null ? null : Buffer.from(row.output.replace(/^\\x/, ""), "hex").toString();
       return { ...row, output, lease_expires: row.lease_expires === null ? null : Number(row.lease_expires) };
     }
-    const conn = new Database(w.db, { readonly: true });
+    const conn = new Database(bed.db, { readonly: true });
     try {
       conn.pragma("busy_timeout = 5000");
       return conn.prepare("SELECT status, CAST(output AS TEXT) AS output, attempts, lease_expires FROM runs WHERE id = ?").get(id) as Run;
@@ -77,40 +59,38 @@ describe.each([
     }
   };
   const start = async (id: string, input: object) => {
-    const r = await dweAsync(
-      ["start", WORKER_WASM, "--entry", "steps", "--id", id, "--allow-net", "127.0.0.1", "--input", JSON.stringify(input)],
-      { cwd: w.dir, db: at().db },
-    );
+    const args = ["--entry", "steps", "--id", id, "--allow-net", "127.0.0.1", "--input", JSON.stringify(input)];
+    const r = await bed.cli(["start", WORKER_WASM, ...args]);
     expect(r.code, r.stderr).toBe(0);
   };
 
   it.skipIf(!enabled)("another worker continues a SIGKILLed worker's run before the dead worker's 30 s lease expires", async () => {
-    await start("k1", { url, n: 4, sleep_ms: 1500 });
+    await start("k1", { url: bed.url, n: 4, sleep_ms: 1500 });
     const a = worker();
-    await waitFor("A's first step", () => server.received.length >= 1);
+    await waitFor("A's first step", () => bed.server.received.length >= 1);
     // B is up and polling before the kill.
     const b = worker();
     await waitFor("B started", () => b.log().includes("started on"), 30_000);
-    const seen = server.received.length;
-    await waitFor("A's next step", () => server.received.length > seen, 30_000);
+    const seen = bed.server.received.length;
+    await waitFor("A's next step", () => bed.server.received.length > seen, 30_000);
     await delay(150); // inside the sleep after that step: nothing in flight
     const lease = (await run("k1")).lease_expires!;
     expect((await a.stop("SIGKILL")).signal).toBe("SIGKILL");
-    await waitFor("B's first request", () => server.received.length > seen + 1, 40_000);
+    await waitFor("B's first request", () => bed.server.received.length > seen + 1, 40_000);
     // Not a timing assertion: the lease A held had not expired when B went on.
     expect(Date.now()).toBeLessThan(lease);
     await until("completion", async () => (await run("k1")).status === "completed", 60_000);
     const done = await run("k1");
     expect(JSON.parse(done.output!)).toEqual({ steps: 4 });
     expect(done.attempts).toBe(2);
-    expect(server.received.map((r) => r.body)).toEqual(["0", "1", "2", "3"]);
+    expect(bed.server.received.map((r) => r.body)).toEqual(["0", "1", "2", "3"]);
   });
 
   it.skipIf(!enabled || store !== "PostgreSQL")("an idle worker is woken by a new run at once, not at its next poll (NOTIFY)", async () => {
     const p = worker({}, ["--poll", "600000"]);
     await waitFor("the worker started", () => p.log().includes("started on"), 30_000);
     await delay(500); // its first poll (at start) is over
-    await start("n1", { url, n: 1, sleep_ms: 0 });
+    await start("n1", { url: bed.url, n: 1, sleep_ms: 0 });
     await until("completion", async () => (await run("n1")).status === "completed", 30_000);
   });
 });

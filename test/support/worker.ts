@@ -1,8 +1,12 @@
-// Helpers for tests of `dwe worker`: worker processes, polling the database, creating many runs.
+// Helpers for tests of `dwe worker`: the testbed (workdir, HTTP server, workers), worker processes,
+// polling the database, creating many runs.
 import Database from "better-sqlite3";
 import type { ChildProcess } from "node:child_process";
 import { setTimeout as delay } from "node:timers/promises";
-import { dweAsync, example, exited, spawnDwe } from "./cli.js";
+import { afterEach, beforeEach } from "vitest";
+import { openStoreAt } from "../../engine/store/open.js";
+import { type CliResult, dweAsync, example, exited, spawnDwe, workdir } from "./cli.js";
+import { CountingServer } from "./servers.js";
 
 export const WORKER_WASM = example("worker");
 
@@ -71,18 +75,140 @@ export async function waitFor<T>(what: string, check: () => T | undefined | fals
   }
 }
 
-/** `dwe start` for each argument list, `parallel` CLI processes at a time; returns the run ids. */
-export async function startRuns(w: { dir: string; db: string }, argLists: string[][], parallel = 16): Promise<string[]> {
+/**
+ * Runs `dwe start` for each argument list, `parallel` CLI processes at a time; returns the run ids.
+ * On the first failure no more are started, and it throws once the ones under way have ended; with
+ * `signal` aborted (the test is being torn down) it starts no more either.
+ */
+export async function startRuns(
+  w: { dir: string; db: string },
+  argLists: string[][],
+  parallel = 16,
+  signal?: AbortSignal,
+): Promise<string[]> {
   const ids: string[] = new Array<string>(argLists.length);
   let next = 0;
+  let failed: Error | undefined;
   const lane = async () => {
-    while (next < argLists.length) {
+    while (next < argLists.length && !failed && !signal?.aborted) {
       const i = next++;
       const r = await dweAsync(["start", ...argLists[i]!], { cwd: w.dir, db: w.db });
-      if (r.code !== 0) throw new Error(`dwe start failed: ${r.stderr}`);
-      ids[i] = r.stdout.trim();
+      if (r.code !== 0) failed ??= new Error(`dwe start failed: ${r.stderr}`);
+      else ids[i] = r.stdout.trim();
     }
   };
-  await Promise.all(Array.from({ length: parallel }, lane));
+  await Promise.all(Array.from({ length: Math.min(parallel, argLists.length) }, lane));
+  if (failed) throw failed;
+  if (signal?.aborted) throw new Error("startRuns: the test ended before all runs were started");
   return ids;
+}
+
+/**
+ * Creates runs like `template` (same module, entry and grants), one per id and input, in this process
+ * through the store: many runs without a `dwe start` process each.
+ */
+export async function createRunsLike(db: string, template: string, runs: { id: string; input: string }[]): Promise<void> {
+  const store = openStoreAt(db, "process", false);
+  try {
+    const t = await store.getRun(template);
+    if (!t) throw new Error(`no run ${template}`);
+    for (const r of runs) {
+      await store.createRun({
+        id: r.id,
+        module: t.module,
+        entry: t.entry,
+        input: new TextEncoder().encode(r.input),
+        config: t.config,
+        parentId: null,
+        status: "pending",
+      });
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+/** The test set-up of the worker tests: a directory, a database, a counting HTTP server, and workers. */
+export interface WorkerTestbed {
+  /** This test's directory (the CLI and workers run in it). */
+  readonly dir: string;
+  /** The database the processes use: the SQLite file beside `dir`, or the `db` option's. */
+  readonly db: string;
+  readonly server: CountingServer;
+  /** The server's address, `http://127.0.0.1:PORT/`. */
+  readonly url: string;
+  /** `dwe worker ARGS` (see startWorker); stopped with SIGKILL when the test ends. */
+  worker(args?: string[], env?: Record<string, string>): WorkerProcess;
+  /** startRuns in this test's directory and database; what it is still starting is awaited when the test ends. */
+  startRuns(argLists: string[][], parallel?: number): Promise<string[]>;
+  /** The CLI to completion, in this test's directory and database. */
+  cli(args: string[], env?: Record<string, string>): Promise<CliResult>;
+}
+
+/**
+ * Registers, in the current describe block, the set-up and tear-down every worker test repeats: a
+ * fresh workdir and CountingServer before each test; after it, every worker it started killed (woken
+ * first if stopped) and awaited, its startRuns ended, the server stopped and the directory removed —
+ * in that order, so no process of the test is left to spawn into a removed directory.
+ */
+export function workerTestbed(prefix: string, o: { db?: () => string | undefined } = {}): WorkerTestbed {
+  let w: ReturnType<typeof workdir> | undefined;
+  let server: CountingServer | undefined;
+  let url = "";
+  let workers: WorkerProcess[] = [];
+  let starting: Promise<unknown>[] = [];
+  let ended = new AbortController();
+  const here = () => {
+    if (!w) throw new Error("the worker testbed is used outside a test");
+    return w;
+  };
+  const bed: WorkerTestbed = {
+    get dir() {
+      return here().dir;
+    },
+    get db() {
+      return o.db?.() ?? here().db;
+    },
+    get server() {
+      if (!server) throw new Error("the worker testbed is used outside a test");
+      return server;
+    },
+    get url() {
+      return url;
+    },
+    worker(args = [], env = {}) {
+      const p = startWorker(bed, args, env);
+      workers.push(p);
+      return p;
+    },
+    startRuns(argLists, parallel) {
+      const p = startRuns(bed, argLists, parallel, ended.signal);
+      starting.push(p.catch(() => undefined));
+      return p;
+    },
+    cli(args, env) {
+      return dweAsync(args, { cwd: bed.dir, db: bed.db, ...(env && { env }) });
+    },
+  };
+  beforeEach(async () => {
+    w = workdir(prefix);
+    server = new CountingServer();
+    url = await server.start();
+    workers = [];
+    starting = [];
+    ended = new AbortController();
+  });
+  afterEach(async () => {
+    ended.abort();
+    for (const p of workers) {
+      p.child.kill("SIGCONT");
+      await p.stop("SIGKILL");
+    }
+    await Promise.all(starting);
+    await server?.stop();
+    w?.cleanup();
+    w = undefined;
+    server = undefined;
+  });
+  return bed;
 }
