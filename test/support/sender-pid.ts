@@ -3,7 +3,11 @@
 // test's HTTP server say which worker sent each request (Linux only, same network namespace).
 import { readFileSync, readdirSync, readlinkSync } from "node:fs";
 
-function socketInode(localPort: number): string | null {
+/**
+ * The inode of the client end of a loopback TCP connection from `clientPort` (to `serverPort`, when
+ * given: the same client port may also be in use towards another server).
+ */
+function clientSocketInode(clientPort: number, serverPort?: number): string | null {
   for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
     let text: string;
     try {
@@ -13,17 +17,21 @@ function socketInode(localPort: number): string | null {
     }
     for (const line of text.split("\n").slice(1)) {
       const cols = line.trim().split(/\s+/);
-      const local = cols[1];
-      if (local === undefined) continue;
-      if (parseInt(local.slice(local.lastIndexOf(":") + 1), 16) === localPort) return cols[9] ?? null;
+      const [local, remote, inode] = [cols[1], cols[2], cols[9]];
+      if (local === undefined || remote === undefined || inode === undefined) continue;
+      const port = (address: string) => parseInt(address.slice(address.lastIndexOf(":") + 1), 16);
+      if (port(local) === clientPort && (serverPort === undefined || port(remote) === serverPort)) return inode;
     }
   }
   return null;
 }
 
-/** The pid among `pids` holding the client end of the connection from `remotePort`, or null. */
-export function senderPid(remotePort: number, pids: readonly number[]): number | null {
-  const inode = socketInode(remotePort);
+/**
+ * The pid among `pids` holding the client end of the connection from `remotePort` (to this
+ * process's `serverPort`, when given), or null.
+ */
+export function senderPid(remotePort: number, pids: readonly number[], serverPort?: number): number | null {
+  const inode = clientSocketInode(remotePort, serverPort);
   if (inode === null) return null;
   const want = `socket:[${inode}]`;
   for (const pid of pids) {

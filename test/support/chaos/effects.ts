@@ -2,10 +2,11 @@
 // 127.0.0.1 tells the sending process by its connection (/proc), and the `sh` the workers find
 // first on their PATH appends its idempotency key and its parent (the worker) to a file before it
 // does the work.
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { join } from "node:path";
+import { senderPid } from "../sender-pid.js";
 
 export interface Performance {
   run: string;
@@ -21,47 +22,6 @@ export interface Performance {
 
 /** The effect's identity: one HTTP request or one command of one step of one run. */
 export const effectId = (p: Pick<Performance, "run" | "kind" | "step">) => `${p.run} ${p.kind} ${p.step}`;
-
-/** The inode of the client end of a loopback TCP connection from `clientPort` to `serverPort`. */
-function clientSocketInode(clientPort: number, serverPort: number): string | null {
-  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    let text: string;
-    try {
-      text = readFileSync(table, "utf8");
-    } catch {
-      continue;
-    }
-    for (const line of text.split("\n").slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      const [local, remote, inode] = [cols[1], cols[2], cols[9]];
-      if (local === undefined || remote === undefined || inode === undefined) continue;
-      const port = (address: string) => parseInt(address.slice(address.lastIndexOf(":") + 1), 16);
-      if (port(local) === clientPort && port(remote) === serverPort) return inode;
-    }
-  }
-  return null;
-}
-
-/** The pid among `pids` holding socket `inode` open, or null. */
-function holderOf(inode: string, pids: readonly number[]): number | null {
-  const want = `socket:[${inode}]`;
-  for (const pid of pids) {
-    let fds: string[];
-    try {
-      fds = readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      continue;
-    }
-    for (const fd of fds) {
-      try {
-        if (readlinkSync(`/proc/${pid}/fd/${fd}`) === want) return pid;
-      } catch {
-        // closed meanwhile
-      }
-    }
-  }
-  return null;
-}
 
 /**
  * The effects example's HTTP endpoint: `POST /<run>` with body `<step>`. Records each request with
@@ -84,8 +44,7 @@ export class EffectsServer {
   private senderOf(socket: Socket): number | null {
     const known = this.senders.get(socket);
     if (known !== undefined && known !== null) return known;
-    const inode = clientSocketInode(socket.remotePort ?? 0, this.port);
-    const pid = inode === null ? null : holderOf(inode, this.candidates());
+    const pid = senderPid(socket.remotePort ?? 0, this.candidates(), this.port);
     this.senders.set(socket, pid);
     return pid;
   }
