@@ -4,16 +4,15 @@
 // checks that every run completes, every step was performed, every repeat carries the first
 // idempotency key and is explained by a fault of the worker that had it in flight, `dwe logs`
 // shows each step once, `dwe verify` passes, and (SQLite) integrity_check is ok.
-import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ROOT } from "./support/cli.js";
+import { type CliResult, runScript } from "./support/cli.js";
 import { pgTestsEnabled } from "./support/postgres.js";
 import type { StoreReport } from "./support/chaos/chaos.js";
 
 const pgEnabled = await pgTestsEnabled("chaos (short)");
 
-async function chaos(store: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function chaos(store: string): Promise<CliResult> {
   const seed = Math.floor(Math.random() * 2 ** 31);
   const args = [
     "--store",
@@ -31,15 +30,7 @@ async function chaos(store: string): Promise<{ code: number | null; stdout: stri
     "--seed",
     String(seed),
   ];
-  const child = spawn(process.execPath, [join(ROOT, "dist", "test", "support", "chaos", "main.js"), ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-  const code = await new Promise<number | null>((r) => child.on("close", r));
-  return { code, stdout, stderr };
+  return runScript(join("dist", "test", "support", "chaos", "main.js"), args);
 }
 
 describe("chaos (short): workers killed, stopped past their lease and terminated at random", () => {

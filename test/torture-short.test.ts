@@ -2,26 +2,15 @@
 // runs of the effects examples, SIGKILLed at random moments and resumed until all complete; the
 // script checks that no run is lost, each effect happened once (or repeated at most once per kill,
 // with the same idempotency key), no journal has a gap, `dwe verify` passes and integrity_check is ok.
-import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ROOT } from "./support/cli.js";
+import { runScript } from "./support/cli.js";
 
 describe("crash-consistency torture (short)", () => {
   it("random SIGKILLs and resumes lose nothing and repeat no finished effect", async () => {
     const seed = Math.floor(Math.random() * 2 ** 31);
-    const child = spawn(
-      process.execPath,
-      [join(ROOT, "scripts", "torture.mjs"), "--runs", "6", "--steps", "4", "--kills", "24", "--seed", String(seed)],
-      {
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    const code = await new Promise<number | null>((r) => child.on("close", r));
+    const args = ["--runs", "6", "--steps", "4", "--kills", "24", "--seed", String(seed)];
+    const { code, stdout, stderr } = await runScript(join("scripts", "torture.mjs"), args);
     expect(stderr, `seed ${seed}\n${stdout}`).toBe("");
     expect(code).toBe(0);
     const counts = JSON.parse(stdout.trim().split("\n").pop()!) as {

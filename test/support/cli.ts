@@ -78,3 +78,15 @@ export function runFor(w: { dir: string; db: string }, args: string[], killAfter
     });
   });
 }
+
+/** Runs a Node script of this repository (`scripts/torture.mjs`, the compiled chaos harness) to completion. */
+export function runScript(script: string, args: string[]): Promise<CliResult> {
+  return new Promise((resolvePromise) => {
+    const child = spawn(process.execPath, [join(ROOT, script), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.on("close", (code) => resolvePromise({ code, stdout, stderr }));
+  });
+}
