@@ -5,6 +5,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { dweAsync, example, exited, spawnDwe, workdir } from "./support/cli.js";
+import { effectsRunFlags } from "./support/effects-run.js";
 import { CountingServer } from "./support/servers.js";
 
 const N = 6;
@@ -37,20 +38,7 @@ describe.each(["effects", "effects-rust"])("%s example, SIGKILL and resume", (na
     w.cleanup();
   });
 
-  const input = () => JSON.stringify({ n: N, file: "out.txt", url });
-  const runArgs = (id: string) => [
-    "run",
-    example(name),
-    "--id",
-    id,
-    "--allow-shell",
-    "--dir",
-    "files",
-    "--allow-net",
-    "127.0.0.1",
-    "--input",
-    input(),
-  ];
+  const runArgs = (id: string) => ["run", example(name), ...effectsRunFlags(id, { n: N, file: "out.txt", url })];
 
   async function finishAndCheck(id: string, env?: Record<string, string>): Promise<void> {
     const resumed = await dweAsync(["resume", id], { cwd: w.dir, db: w.db, ...(env && { env }) });

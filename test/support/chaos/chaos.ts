@@ -14,6 +14,7 @@ import { openStoreAt } from "../../../engine/store/open.js";
 import type { Store } from "../../../engine/store/types.js";
 import { createTestDatabase } from "../postgres.js";
 import { checkChaos, type RunSeen } from "./checks.js";
+import { effectsRunFlags } from "../effects-run.js";
 import { EffectsServer, installRecordingShell, recordedCommands } from "./effects.js";
 import { injectFaults } from "./faults.js";
 import { Fleet, type FleetEvent } from "./fleet.js";
@@ -97,20 +98,8 @@ export async function runChaos(kind: StoreKind, o: ChaosOptions, log: (line: str
   try {
     // The first run through `dwe start`, as a user would; the others are copies of it that a
     // client process adds over the first 70% of the window (submitter.ts).
-    const input = (id: string) => JSON.stringify({ n: o.steps, file: `out-${id}.txt`, url: url + id });
-    const first = await cli([
-      "start",
-      EFFECTS,
-      "--id",
-      ids[0]!,
-      "--allow-shell",
-      "--dir",
-      "files",
-      "--allow-net",
-      "127.0.0.1",
-      "--input",
-      input(ids[0]!),
-    ]);
+    const input = (id: string) => ({ n: o.steps, file: `out-${id}.txt`, url: url + id });
+    const first = await cli(["start", EFFECTS, ...effectsRunFlags(ids[0]!, input(ids[0]!))]);
     if (first.code !== 0) throw new Error(`dwe start exited ${first.code}: ${first.stderr.trim()}`);
     startedRuns = 1;
     fleet.start();
@@ -144,7 +133,7 @@ export async function runChaos(kind: StoreKind, o: ChaosOptions, log: (line: str
       for (let i = 1; i < ids.length; i++) {
         const wait = t0 + i * spacing - Date.now();
         if (wait > 0) await delay(wait);
-        submitter.stdin.write(`${ids[i]!}\t${input(ids[i]!)}\n`);
+        submitter.stdin.write(`${ids[i]!}\t${JSON.stringify(input(ids[i]!))}\n`);
       }
       submitter.stdin.end();
       await submitted;
