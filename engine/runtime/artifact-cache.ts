@@ -1,5 +1,18 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { cacheDir } from "./cache-dir.js";
 
@@ -22,22 +35,34 @@ function entryFile(kind: string, sha: string): string {
   return join(cacheDir(), `${kind}-${sha}.signed`);
 }
 
+/**
+ * Writes a new key whole under another name, then links it into place: a process killed while
+ * making it leaves no short key behind, and of two processes making it at once one key wins.
+ */
+function makeKey(path: string): void {
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  try {
+    const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    try {
+      writeFileSync(fd, randomBytes(MAC_BYTES));
+    } finally {
+      closeSync(fd);
+    }
+    linkSync(tmp, path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
 /** This cache's key, made on first use; undefined when it cannot be trusted (or made). */
 function cacheKey(): Buffer | undefined {
   const dir = cacheDir();
   const path = join(dir, "key");
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    try {
-      const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-      try {
-        writeFileSync(fd, randomBytes(MAC_BYTES));
-      } finally {
-        closeSync(fd);
-      }
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") return undefined;
-    }
+    if (!existsSync(path)) makeKey(path);
     const st = lstatSync(path);
     const mine = typeof process.getuid !== "function" || st.uid === process.getuid();
     if (!st.isFile() || !mine || (st.mode & 0o077) !== 0) return undefined;

@@ -2,6 +2,7 @@ import { pack } from "msgpackr";
 import { InvalidModule } from "../kernel/errors.js";
 import { decodeMsgpack, FILE_LIMITS } from "../kernel/msgpack-decoder.js";
 import type { Store } from "../store/types.js";
+import { OnceByKey } from "./once-by-key.js";
 import { SUPPORTED_INTERFACES } from "../../host-functions/wasi-p2/index.js";
 
 /**
@@ -80,21 +81,20 @@ export async function componentArtifactFor(store: Store, sha: string, bytes: Uin
   return pack(await transpileComponent(bytes, name));
 }
 
-const loaded = new Map<string, LoadedComponent>();
+/** Loaded components by sha256, for the life of the process; concurrent loads share one transpile. */
+const loaded = new OnceByKey<LoadedComponent>(true);
 
 /** The runnable form of a stored component: transpiled once per hash (cached in the store and in this process). */
-export async function loadComponent(store: Store, sha: string): Promise<LoadedComponent> {
-  const hit = loaded.get(sha);
-  if (hit) return hit;
-  const stored = await store.getModule(sha);
-  if (!stored) throw new InvalidModule(`module ${sha} is missing from the store; the database is incomplete`);
-  const cached = await store.getArtifact(sha, COMPONENT_ARTIFACT);
-  let artifact = cached && decodeArtifact(cached);
-  if (!artifact) {
-    artifact = await transpileComponent(stored.bytes, `component ${sha.slice(0, 12)}`);
-    await store.putArtifact(sha, COMPONENT_ARTIFACT, pack(artifact));
-  }
-  const component = { sha, files: artifact.files, imports: artifact.imports };
-  loaded.set(sha, component);
-  return component;
+export function loadComponent(store: Store, sha: string): Promise<LoadedComponent> {
+  return loaded.get(sha, async () => {
+    const stored = await store.getModule(sha);
+    if (!stored) throw new InvalidModule(`module ${sha} is missing from the store; the database is incomplete`);
+    const cached = await store.getArtifact(sha, COMPONENT_ARTIFACT);
+    let artifact = cached && decodeArtifact(cached);
+    if (!artifact) {
+      artifact = await transpileComponent(stored.bytes, `component ${sha.slice(0, 12)}`);
+      await store.putArtifact(sha, COMPONENT_ARTIFACT, pack(artifact));
+    }
+    return { sha, files: artifact.files, imports: artifact.imports };
+  });
 }

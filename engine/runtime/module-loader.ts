@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { InvalidModule } from "../kernel/errors.js";
 import { readCachedArtifact, writeCachedArtifact } from "./artifact-cache.js";
+import { OnceByKey } from "./once-by-key.js";
 import type { ModuleKind, Store } from "../store/types.js";
 import { ASYNCIFY_ARTIFACT, asyncifyModule, checkEngineExports, needsAsyncify } from "./asyncify.js";
 import { compileCore, detectKind, exportNames, withMemoryLimit } from "./wasm-binary.js";
@@ -74,18 +75,25 @@ export function chooseEntry(info: ModuleInfo, asked: string | undefined, name: s
   throw new InvalidModule(`${name} exports neither 'run' nor '_start'; export an entry function (see docs/abi.md)`);
 }
 
-const compiled = new Map<string, WebAssembly.Module>();
+/** Compiled modules by sha256 and memory limit, for the life of the process. */
+const compiled = new OnceByKey<WebAssembly.Module>(true);
+/** Instrumented bytes by sha256 while they are being made (then the store holds them). */
+const instrumenting = new OnceByKey<Uint8Array>(false);
 
 /**
  * The executable form of a stored module: asyncify-instrumented when it has async-capable imports
  * (cached in the store, computed once per module), memory capped at `maxMemoryBytes`, compiled once
  * per process.
  */
-export async function loadExecutable(store: Store, sha: string, maxMemoryBytes: number | null): Promise<WebAssembly.Module> {
+export function loadExecutable(store: Store, sha: string, maxMemoryBytes: number | null): Promise<WebAssembly.Module> {
   const limitPages = Math.max(1, Math.floor((maxMemoryBytes ?? DEFAULT_MAX_MEMORY) / PAGE));
-  const cacheKey = `${sha}/${limitPages}`;
-  const hit = compiled.get(cacheKey);
-  if (hit) return hit;
+  return compiled.get(`${sha}/${limitPages}`, async () => {
+    const bytes = await instrumenting.get(sha, () => instrumentedBytes(store, sha));
+    return compileCore(withMemoryLimit(bytes, limitPages), `module ${sha.slice(0, 12)}`);
+  });
+}
+
+async function instrumentedBytes(store: Store, sha: string): Promise<Uint8Array> {
   const stored = await store.getModule(sha);
   if (!stored) throw new InvalidModule(`module ${sha} is missing from the store; the database is incomplete`);
   // Checked at every load too: a stored module may predate the check, or come from `dwe import`.
@@ -101,7 +109,5 @@ export async function loadExecutable(store: Store, sha: string, maxMemoryBytes: 
     }
     await store.putArtifact(sha, ASYNCIFY_ARTIFACT, bytes);
   }
-  const module = compileCore(withMemoryLimit(bytes, limitPages), `module ${sha.slice(0, 12)}`);
-  compiled.set(cacheKey, module);
-  return module;
+  return bytes;
 }
