@@ -1,6 +1,8 @@
 // `dwe run` of a workflow that starts child runs and joins them executes the children in the same
 // process (engine/executor/run-family.ts), without a worker; a SIGKILL and `dwe resume` go on.
+import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { OP_CODES } from "../engine/kernel/ops.js";
 import { dweAsync, exited, spawnDwe, workdir } from "./support/cli.js";
 import { CountingServer } from "./support/servers.js";
 import { WORKER_WASM, runsIn, waitFor } from "./support/worker.js";
@@ -46,11 +48,30 @@ describe("dwe run executes the child runs a run waits for", () => {
   it("killed while its children sleep, `dwe resume` runs the rest and no child posts twice", async () => {
     const child = spawnDwe(fanout("k", 3, 2500), here());
     await waitFor("3 children posted", () => server.received.length >= 3);
+    // Killed once every child's post is journaled and its sleep begun (a post whose result was not
+    // committed yet may be sent again, at least once, with its key: not what this test is about).
+    await waitFor("3 children asleep", () => sleepingChildren(w.db, "k") >= 3, 60_000, 10);
+    const postsAtKill = server.received.length;
     child.kill("SIGKILL");
     await exited(child);
     const r = await dweAsync(["resume", "k"], here());
     expect(r.code).toBe(0);
     expect(server.received.map((x) => x.body).sort()).toEqual(["child 0", "child 1", "child 2"]);
     expect(runsIn(w.db, "parent_id = 'k'").every((c) => c.status === "completed")).toBe(true);
+    expect(postsAtKill).toBe(3);
   });
 });
+
+/** How many children of `parent` have journaled the start of their sleep (after the post). */
+function sleepingChildren(db: string, parent: string): number {
+  const conn = new Database(db, { readonly: true, fileMustExist: true });
+  try {
+    conn.pragma("busy_timeout = 5000");
+    const row = conn
+      .prepare("SELECT count(DISTINCT j.rid) AS n FROM journal j JOIN runs r ON r.rid = j.rid WHERE r.parent_id = ? AND j.op = ?")
+      .get(parent, OP_CODES.sleep) as { n: number };
+    return row.n;
+  } finally {
+    conn.close();
+  }
+}
