@@ -2,10 +2,36 @@
 // worker, isolation of runaway guests, graceful SIGTERM. Real processes, real SQLite, real HTTP.
 import { describe, expect, it } from "vitest";
 import { setTimeout as delay } from "node:timers/promises";
+import { pack } from "msgpackr";
 import { verifyRun } from "../engine/executor/verify-run.js";
 import { openStoreAt } from "../engine/store/open.js";
 import { exited } from "./support/cli.js";
+import { abiGuest, watBytes } from "./support/guest-wat.js";
 import { WORKER_WASM, createRunsLike, runIn, runsIn, waitFor, workerTestbed } from "./support/worker.js";
+
+/** Several seconds of guest code here (its asserts do not depend on how long). */
+const SPIN_ITERATIONS = 1_000_000_000n;
+
+/**
+ * A guest that POSTs "0" to `url`, then runs its own code for a few seconds (a loop with no host
+ * call, so its thread's event loop reads no message meanwhile), then POSTs "1".
+ */
+function busyBetweenPosts(dir: string, url: string): string {
+  const post = (body: string) => pack({ method: "POST", url, body: Buffer.from(body) });
+  const [first, second] = [post("0"), post("1")];
+  return abiGuest(dir, "busy", {
+    data: { 0: "http.request", 1024: watBytes(first), 2048: watBytes(second) },
+    extra: `(global $sink (mut i64) (i64.const 0))
+  (func $spin (param $n i64) (local $i i64)
+    (loop $l
+      (local.set $i (i64.add (local.get $i) (i64.const 1)))
+      (global.set $sink (local.get $i))
+      (br_if $l (i64.lt_u (local.get $i) (local.get $n)))))`,
+    body: `(drop (call $call (i32.const 0) (i32.const 12) (i32.const 1024) (i32.const ${first.length})))
+    (call $spin (i64.const ${SPIN_ITERATIONS}))
+    (drop (call $call (i32.const 0) (i32.const 12) (i32.const 2048) (i32.const ${second.length})))`,
+  });
+}
 
 describe("dwe worker", () => {
   const bed = workerTestbed("dwe-worker-");
@@ -186,5 +212,33 @@ describe("dwe worker", () => {
     worker();
     await waitFor("completion", () => runIn(bed.db, id!).status === "completed");
     expect(bed.server.received.map((x) => x.body)).toEqual(["0", "1", "2"]);
+  });
+
+  it("SIGTERM while a run is busy in its own code: it starts no new effect; it is given back at that effect and another worker performs it", async () => {
+    const wasm = busyBetweenPosts(bed.dir, bed.url);
+    // A grace longer than the guest's loop: the run reaches its next effect before the grace ends.
+    const a = worker(["--grace", "60000"]);
+    const started = await bed.cli(["start", wasm, "--id", "b1", "--allow-net", "127.0.0.1"]);
+    expect(started.code, started.stderr).toBe(0);
+    await waitFor("the first request", () => bed.server.received.length === 1);
+    await delay(1_000); // its result journaled, the guest is in its loop
+    a.child.kill("SIGTERM");
+    expect((await exited(a.child)).code).toBe(0);
+    // A sent nothing after the signal, and gave the run back with nothing in flight.
+    expect(bed.server.received.map((x) => x.body)).toEqual(["0"]);
+    expect(runIn(bed.db, "b1").status).toBe("pending");
+    const shown = JSON.parse((await bed.cli(["show", "b1", "--json"])).stdout) as {
+      journal: { intents: number; byOp: Record<string, number> };
+    };
+    expect(shown.journal).toMatchObject({ intents: 0, byOp: { "http.request": 1 } });
+
+    const b = worker();
+    await waitFor("completion", () => runIn(bed.db, "b1").status === "completed");
+    expect(bed.server.received.map((x) => [x.body, x.key])).toEqual([
+      ["0", "b1:1"],
+      ["1", "b1:2"],
+    ]);
+    expect(runIn(bed.db, "b1").attempts).toBe(1); // A's attempt was given back cleanly: it does not count
+    await waitFor("B's report", () => b.log().includes("run b1 completed"), 30_000);
   });
 });

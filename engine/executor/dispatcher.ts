@@ -65,6 +65,12 @@ export interface DispatcherOptions {
    * (worker shutdown, cancellation); the reason is thrown out of the guest.
    */
   stop?: AbortSignal;
+  /**
+   * Called synchronously at every host call and before an effect's intent is written; it may abort
+   * `stop`. A worker's executor thread reads its process's stop flag here (shared memory): a thread
+   * busy in guest code or replay reads its messages late, and must not start an effect meanwhile.
+   */
+  pollStop?: () => void;
   /** Signals and child runs (for `signal.wait`, `child.*`). */
   services?: RunServices;
   /** The run's cap on journal entries: a live call past it fails the run with `journal_limit` (default: none). */
@@ -99,7 +105,7 @@ export class Dispatcher implements Dispatch {
   call(op: string, request: Uint8Array): Reply | Promise<Reply> {
     if (this.o.deadline !== null && Date.now() > this.o.deadline) throw new RunTimeout(this.o.run.id, this.o.run.config.timeoutMs ?? 0);
     if (this.o.signal.aborted) throw this.o.signal.reason;
-    if (this.o.stop?.aborted) throw this.o.stop.reason;
+    this.throwIfStopped();
     switch (op) {
       case "run.input":
         return { ok: true, bytes: encode(this.o.run.input) };
@@ -135,6 +141,12 @@ export class Dispatcher implements Dispatch {
       return this.o.journal.commit().then(() => this.live(fn, seq, code, digest, op, request, recorded));
     }
     return this.live(fn, seq, code, digest, op, request, recorded);
+  }
+
+  /** Throws the stop's reason once the run was asked to stop (see `stop`, `pollStop`). */
+  private throwIfStopped(): void {
+    this.o.pollStop?.();
+    if (this.o.stop?.aborted) throw this.o.stop.reason;
   }
 
   /** Called when the entry function returned: a recorded entry left over is divergence. */
@@ -273,6 +285,9 @@ export class Dispatcher implements Dispatch {
     digest: number,
     inFlight: JournalEntry | undefined,
   ): Promise<Reply> {
+    // Also here, not only at the call: a commit or the replay's end may have been awaited since.
+    // An effect whose intent is committed is in flight: it is performed and its result journaled.
+    this.throwIfStopped();
     const seq = ctx.seq;
     const done = (reply: Reply): Reply => {
       this.o.journal.add({ seq, op: code, digest, state: reply.ok ? EntryState.Ok : EntryState.Err, payload: reply.bytes });

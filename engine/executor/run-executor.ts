@@ -43,6 +43,8 @@ export interface ExecuteOptions {
   heartbeat?: boolean;
   /** Stop at the next host call or wait, letting an effect in flight finish (reason ShutdownRequested or RunCancelled). */
   stop?: AbortSignal;
+  /** Called at every host call and before every effect; may abort `stop` (see DispatcherOptions.pollStop). */
+  pollStop?: () => void;
   /** Told when the guest's own code starts (true) and stops (false) running on this thread (worker watchdog). */
   onGuest?: (running: boolean) => void;
 }
@@ -270,6 +272,7 @@ async function attemptListening(
     signal: abort.signal,
     deadline,
     ...(o.stop && { stop: o.stop }),
+    ...(o.pollStop && { pollStop: o.pollStop }),
     services: runServices(store, lease, run),
     maxEntries: run.config.maxJournalEntries ?? DEFAULT_MAX_JOURNAL_ENTRIES,
     ...(o.onLive && { live: (stream: "stdout" | "stderr", data: Uint8Array) => o.onLive!(run, stream, data) }),

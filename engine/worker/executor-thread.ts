@@ -4,13 +4,14 @@ import { parentPort, workerData } from "node:worker_threads";
 import { describeError, LeaseLost, RunCancelled } from "../kernel/errors.js";
 import { executeAttempt, ShutdownRequested } from "../executor/run-executor.js";
 import { openStoreAt } from "../store/open.js";
-import { GuestClock, type FromThread, type Job, type ThreadData, type ToThread } from "./protocol.js";
+import { GuestClock, StopFlag, type FromThread, type Job, type ThreadData, type ToThread } from "./protocol.js";
 
 const data = workerData as ThreadData;
 const port = parentPort!;
 // Its own connection (SQLite file or PostgreSQL pool) to the worker's store.
 const store = openStoreAt(data.db, data.durability);
 const clock = new GuestClock(data.clock);
+const stopping = new StopFlag(data.stopping);
 
 interface Running {
   runId: string;
@@ -35,8 +36,19 @@ async function execute(job: Job): Promise<void> {
     });
     return;
   }
+  if (stopping.isSet) {
+    // Claimed before the worker was told to stop, reached after: given back untouched, so another
+    // worker can take it at once.
+    await store.finishRun(job.lease, { status: "released", previous: "pending", wakeAt: null }).catch(() => undefined);
+    post({ type: "done", job: job.job, status: "pending" });
+    return;
+  }
   const ctl: Running = { runId: job.lease.runId, lease: job.lease, stop: new AbortController(), abort: new AbortController() };
   running.set(job.job, ctl);
+  // The stop flag, read where the attempt would otherwise go on: it stops as the "stop" message does.
+  const pollStop = () => {
+    if (stopping.isSet && !ctl.stop.signal.aborted) ctl.stop.abort(new ShutdownRequested("SIGTERM"));
+  };
   try {
     // The outcome this attempt stored: no need to read the run back.
     const run = await executeAttempt(job.lease.runId, {
@@ -48,6 +60,7 @@ async function execute(job: Job): Promise<void> {
       claimed: { lease: job.lease, previous: job.previous, wakeAt: job.wakeAt },
       heartbeat: false,
       stop: ctl.stop.signal,
+      pollStop,
       signal: ctl.abort.signal,
       onGuest: (inGuest) => (inGuest ? clock.enter(job.job) : clock.leave()),
     });

@@ -10,6 +10,8 @@ export interface ThreadData {
   suspendAfterMs: number;
   /** See GuestClock. */
   clock: SharedArrayBuffer;
+  /** See StopFlag (one for the whole process). */
+  stopping: SharedArrayBuffer;
 }
 
 /** A claimed run as it crosses to a thread (plain data). */
@@ -64,5 +66,28 @@ export class GuestClock {
   read(): { job: number; since: number } | null {
     const job = Atomics.load(this.job, 0);
     return job === 0 ? null : { job, since: this.since[0]! };
+  }
+}
+
+/**
+ * Set by the supervisor the moment the worker is told to stop (SIGTERM, `DweWorker.stop`), read by
+ * its executor threads at every host call and before every effect. The "stop" message says the
+ * same, but a thread busy in guest code or replaying runs reads its messages late, and must start
+ * no effect meanwhile. Layout: i32 (0: running, 1: stopping).
+ */
+export class StopFlag {
+  static readonly BYTES = 4;
+  private readonly word: Int32Array;
+
+  constructor(readonly buffer: SharedArrayBuffer) {
+    this.word = new Int32Array(buffer, 0, 1);
+  }
+
+  set(): void {
+    Atomics.store(this.word, 0, 1);
+  }
+
+  get isSet(): boolean {
+    return Atomics.load(this.word, 0) === 1;
   }
 }

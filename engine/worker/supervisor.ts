@@ -4,7 +4,7 @@
 import { Worker } from "node:worker_threads";
 import { describeError, RunCancelled } from "../kernel/errors.js";
 import type { ClaimedRun, Lease, RunEnd, RunError, RunStatus, Store, WorkerSession } from "../store/types.js";
-import { GuestClock, type FromThread, type ThreadData, type ToThread } from "./protocol.js";
+import { GuestClock, StopFlag, type FromThread, type ThreadData, type ToThread } from "./protocol.js";
 import { killGroupsOfThread } from "../../host-functions/process-groups.js";
 
 export interface SupervisorOptions {
@@ -78,6 +78,8 @@ export class Supervisor {
   private readonly jobs = new Map<number, Assigned>();
   private nextJob = 1;
   private draining = false;
+  /** Set with `draining`, in memory the threads read synchronously (see StopFlag). */
+  private readonly stopping = new StopFlag(new SharedArrayBuffer(StopFlag.BYTES));
   private timers: NodeJS.Timeout[] = [];
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private polling = false;
@@ -131,6 +133,7 @@ export class Supervisor {
       leaseTtlMs: this.o.leaseTtlMs,
       suspendAfterMs: this.o.suspendAfterMs,
       clock: clock.buffer,
+      stopping: this.stopping.buffer,
     };
     const worker = new Worker(THREAD_URL, { workerData: data, resourceLimits: { maxOldGenerationSizeMb: 2048 } });
     const slot: Slot = { index, worker, clock, jobs: new Set(), dead: false, isolated };
@@ -367,6 +370,7 @@ export class Supervisor {
   async shutdown(): Promise<void> {
     if (this.draining) return;
     this.draining = true;
+    this.stopping.set();
     for (const t of this.timers) clearInterval(t); // the heartbeat goes on while runs drain
     for (const s of this.allSlots()) this.send(s, { type: "stop", job: null, reason: "shutdown" });
     if (!(await this.waitIdle(this.o.graceMs))) {

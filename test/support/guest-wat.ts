@@ -14,6 +14,9 @@ function compileWat(path: string, text: string): string {
   return path;
 }
 
+/** Bytes in WAT string syntax ("\81\a2…"), for `data`. */
+export const watBytes = (b: Uint8Array): string => Array.from(b, (x) => "\\" + x.toString(16).padStart(2, "0")).join("");
+
 /**
  * A hand-written guest that talks the dwe ABI directly: `data` places byte strings in memory
  * (WAT string syntax, e.g. "\81\a2ms\01"), `body` is the `run` function's body, and `$call` /

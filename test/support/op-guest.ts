@@ -1,8 +1,6 @@
 import Database from "better-sqlite3";
 import { pack, unpack } from "msgpackr";
-import { abiGuest } from "./guest-wat.js";
-
-const watBytes = (b: Uint8Array) => Array.from(b, (x) => "\\" + x.toString(16).padStart(2, "0")).join("");
+import { abiGuest, watBytes } from "./guest-wat.js";
 
 /**
  * A guest that makes one host call, `op` with `request` (encoded here as MessagePack), and ends
