@@ -53,7 +53,10 @@ describe.each([
     const info = await dwe.get(run.id);
     expect(info.status).toBe("completed");
     expect(Buffer.from(info.input).toString()).toBe('{"name":"ana"}');
-    expect((await dwe.list({ status: "completed" })).map((r) => r.id)).toContain(run.id);
+    expect(info.name).toBe("hello.wasm");
+    const page = await dwe.list({ status: "completed", name: "hello.wasm" });
+    expect(page.runs.map((r) => r.id)).toContain(run.id);
+    expect(page.next).toBeNull();
     const lines = [];
     for await (const l of dwe.logs(run.id)) lines.push(l.message);
     expect(lines).toEqual(["hello, ana"]);

@@ -164,6 +164,40 @@ describe.each([sqlite, postgres])("store conformance: $name", (backend) => {
     expect(await store.getRun("nope")).toBeUndefined();
   });
 
+  test("runs: a name is stored (a child's is its parent's); every filter narrows; pages continue after a run", async () => {
+    const { store, location } = await fresh();
+    await store.createRun(newRun("a", { name: "hello.wasm" }));
+    await store.createRun(newRun("b", { name: "other.wasm", module: MOD2, entry: "main", status: "suspended" }));
+    await store.createRun(newRun("a/1", { parentId: "a" }));
+    await store.createRun(newRun("c"));
+    expect((await store.getRun("a"))!.name).toBe("hello.wasm");
+    expect((await store.getRun("a/1"))!.name).toBe("hello.wasm");
+    expect((await store.getRun("c"))!.name).toBeNull();
+    await backend.raw(location, "UPDATE runs SET created_at = 1000, finished_at = 5000 WHERE id = 'a'");
+    await backend.raw(location, "UPDATE runs SET created_at = 2000 WHERE id = 'b'");
+    await backend.raw(location, "UPDATE runs SET created_at = 3000, finished_at = 6000 WHERE id = 'a/1'");
+    await backend.raw(location, "UPDATE runs SET created_at = 4000 WHERE id = 'c'");
+    const ids = async (f: Parameters<Store["listRuns"]>[0]) => (await store.listRuns(f)).map((r) => r.id);
+    expect(await ids({})).toEqual(["c", "a/1", "b", "a"]);
+    expect(await ids({ name: "hello.wasm" })).toEqual(["a/1", "a"]);
+    expect(await ids({ module: MOD2.slice(0, 6) })).toEqual(["b"]);
+    expect(await ids({ module: MOD })).toEqual(["c", "a/1", "a"]);
+    expect(await ids({ entry: "main" })).toEqual(["b"]);
+    expect(await ids({ status: ["suspended", "completed"] })).toEqual(["b"]);
+    expect(await ids({ status: "pending", name: "hello.wasm" })).toEqual(["a/1", "a"]);
+    expect(await ids({ createdAfter: 2000, createdBefore: 4000 })).toEqual(["a/1", "b"]);
+    expect(await ids({ finishedAfter: 5500 })).toEqual(["a/1"]);
+    expect(await ids({ finishedBefore: 5500 })).toEqual(["a"]);
+    expect(await ids({ parentId: "a" })).toEqual(["a/1"]);
+    // Pages: newest first, each continuing after the last run of the one before.
+    const first = await store.listRuns({ limit: 2 });
+    expect(first.map((r) => r.id)).toEqual(["c", "a/1"]);
+    const last = first[1]!;
+    expect(await ids({ limit: 2, after: { createdAt: last.createdAt, rid: last.rid } })).toEqual(["b", "a"]);
+    const b = (await store.getRun("b"))!;
+    expect(await ids({ after: { createdAt: b.createdAt, rid: b.rid }, name: "hello.wasm" })).toEqual(["a"]);
+  });
+
   test("leases: acquire bumps the token, a live lease is refused unless stolen, terminal runs are refused", async () => {
     const { store } = await fresh();
     await store.createRun(newRun("r"));
@@ -488,6 +522,26 @@ describe.each([sqlite, postgres])("store conformance: $name", (backend) => {
     const e2 = await openError(location);
     expect(e2).toBeInstanceOf(StoreError);
     expect(e2!.message).toMatch(/newer dwe \(schema 99/);
+  });
+
+  test("schema: a database from before run names (schema 4) is brought forward; its runs keep working, unnamed", async () => {
+    const { store, location } = await fresh();
+    await store.createRun(newRun("old", { name: "x.wasm" }));
+    await store.close();
+    for (const stmt of [
+      "DROP INDEX runs_by_name",
+      "ALTER TABLE runs DROP COLUMN name",
+      "ALTER TABLE schedules DROP COLUMN tz",
+      "ALTER TABLE schedules DROP COLUMN paused",
+      "UPDATE dwe_meta SET value = '4' WHERE key = 'schema_version'",
+    ]) {
+      await backend.raw(location, stmt);
+    }
+    const again = openStoreAt(location, "process");
+    open.push(again);
+    expect((await again.getRun("old"))!.name).toBeNull();
+    await again.createRun(newRun("new", { name: "y.wasm" }));
+    expect((await again.listRuns({ name: "y.wasm" })).map((r) => r.id)).toEqual(["new"]);
   });
 
   test("connections cut by the server: the store reconnects and carries on (reads, fenced appends, claims)", async () => {

@@ -4,9 +4,10 @@ import { StoreError, UsageError, RunNotFound } from "../kernel/errors.js";
 import { ShutdownRequested } from "../executor/run-executor.js";
 import { openStoreAt } from "../store/open.js";
 import { isPostgresUrl } from "../store/pg-url.js";
-import { RUN_STATUSES, type Durability, type RunRecord, type RunStatus, type Store } from "../store/types.js";
+import type { Durability, RunRecord, Store } from "../store/types.js";
 import type { LogRecord } from "../journal/entry.js";
 import { executeHere } from "./execute-here.js";
+import { listRuns } from "./list-runs.js";
 import { readLogs } from "./logs.js";
 import { exportRun, importRun, type ImportOptions, type ImportOutcome } from "./portable.js";
 import { createPreparedRun, prepareRun, type PreparedRun } from "./prepare-run.js";
@@ -16,12 +17,14 @@ import { addSchedule, listSchedules, removeSchedule } from "./schedules.js";
 import type {
   CancelOutcome,
   ExecuteOptions,
+  ListOptions,
   LogLine,
   LogsOptions,
   ModuleSource,
   OpenOptions,
   RunDetails,
   RunInfo,
+  RunPage,
   ScheduleInfo,
   ScheduleOptions,
   StartOptions,
@@ -141,12 +144,12 @@ export class Dwe {
     };
   }
 
-  /** Runs, newest first (children of `parentId` in the order they were started); at most `limit` (default 1000). */
-  async list(filter: { status?: RunStatus; parentId?: string; limit?: number } = {}): Promise<RunInfo[]> {
-    if (filter.status !== undefined && !RUN_STATUSES.includes(filter.status)) {
-      throw new UsageError(`bad --status '${String(filter.status)}': use one of ${RUN_STATUSES.join(", ")}`);
-    }
-    return (await this.store().listRuns(filter)).map(runInfo);
+  /**
+   * Runs, newest first (children of `parentId` in the order they were started), narrowed by the
+   * options; at most `limit` (default 1000) and `next` to pass as `after` when more runs exist.
+   */
+  list(o: ListOptions = {}): Promise<RunPage> {
+    return listRuns(this.store(), o);
   }
 
   /**

@@ -69,6 +69,14 @@ function childLimits(o: Partial<ChildLimits> | undefined): ChildLimits | undefin
   };
 }
 
+/** `--name`: what the run is called in `dwe runs` (default: the module's file name). */
+export function checkRunName(name: string): string {
+  if (name.length === 0 || name.length > 200 || /[\u0000-\u001f\u007f]/.test(name)) {
+    throw new UsageError(`bad --name '${name}': use 1-200 characters, no control characters`);
+  }
+  return name;
+}
+
 /**
  * Checks a module and everything a run of it is started with, before anything is written (so bad
  * input leaves the database as it was): valid Wasm with an entry point, id, grants (relative to
@@ -87,12 +95,14 @@ export function prepareRun(source: ModuleSource, o: StartOptions, cwd: string, d
   const maxJournalBytes = memorySize(o.maxJournalBytes, "--max-journal-bytes");
   positive(o.suspendAfterMs, "--suspend-after");
   const limits = childLimits(o.childLimits);
+  const runName = checkRunName(o.name ?? basename(name));
   if (info.kind === "core") checkMemoryFits(bytes, maxMemoryBytes);
   return {
     module: { bytes, name, sha256: info.sha256, kind: info.kind },
     run: {
       id,
       module: info.sha256,
+      name: runName,
       entry,
       input,
       config: {

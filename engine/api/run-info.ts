@@ -8,6 +8,7 @@ export function runInfo(r: RunRecord): RunInfo {
     id: r.id,
     status: r.status,
     module: r.module,
+    name: r.name,
     entry: r.entry,
     input: r.input,
     output: r.output,

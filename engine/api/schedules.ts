@@ -32,7 +32,7 @@ export async function addSchedule(
     db,
   );
   const nextTick = cron.next(Date.now());
-  const { grants, timeoutMs, maxMemoryBytes } = p.run.config;
+  const { grants, timeoutMs, maxMemoryBytes, argv0 } = p.run.config;
   await store.putModule(p.module.sha256, p.module.kind, p.module.bytes);
   await store.addSchedule({
     name,
@@ -40,7 +40,8 @@ export async function addSchedule(
     module: p.module.sha256,
     entry: p.run.entry,
     input: p.run.input,
-    config: { grants, args: [], env: {}, timeoutMs, maxMemoryBytes },
+    // argv0 is the module's file name: each run of the schedule is named by it.
+    config: { grants, args: [], env: {}, timeoutMs, maxMemoryBytes, ...(argv0 !== undefined && { argv0 }) },
     nextTick,
   });
   return nextTick;

@@ -35,6 +35,8 @@ export type ModuleSource = string | { bytes: Uint8Array; name?: string };
 export interface StartOptions {
   /** Run id (1-128 letters, digits, `.`, `_`, `-`); default: random. */
   id?: string;
+  /** What the run is called in listings (`--name`); default: the module's file name. */
+  name?: string;
   /** The run's input: bytes as they are, a string as its UTF-8 text, anything else as JSON. */
   input?: unknown;
   /** Exported function to run (default: `run`, else `_start`). */
@@ -72,6 +74,8 @@ export interface RunInfo {
   status: RunStatus;
   /** sha256 (hex) of the module the run is pinned to. */
   module: string;
+  /** The module's file name or `--name` (a child run: its parent's); null for runs made before names were stored. */
+  name: string | null;
   entry: string;
   input: Uint8Array;
   output: Uint8Array | null;
@@ -85,6 +89,36 @@ export interface RunInfo {
   wakeAt: number | null;
   /** What the run was started with (grants, args, env, limits), pinned for its life. */
   config: RunConfig;
+}
+
+/**
+ * `dwe runs`: which runs `dwe.list` returns, newest first (the children of `parentId` in the order
+ * they were started). Every option narrows; times are epoch ms or Dates, `…After` inclusive,
+ * `…Before` exclusive.
+ */
+export interface ListOptions {
+  /** One status or any of several. */
+  status?: RunStatus | readonly RunStatus[];
+  /** The module's sha256, or a prefix of it (hex). */
+  module?: string;
+  /** The run's name (its module's file name or `--name`). */
+  name?: string;
+  entry?: string;
+  parentId?: string;
+  createdAfter?: number | Date;
+  createdBefore?: number | Date;
+  finishedAfter?: number | Date;
+  finishedBefore?: number | Date;
+  /** The next page: the id of the last run of the previous one (its `next`). */
+  after?: string;
+  /** At most this many (default 1000). */
+  limit?: number;
+}
+
+/** A page of `dwe.list`: `next` is the `after` of the next page, null when there are no more runs. */
+export interface RunPage {
+  runs: RunInfo[];
+  next: string | null;
 }
 
 /** `dwe show`: a run, a summary of its journal, and its child runs. */

@@ -33,6 +33,7 @@ export function runJson(run: RunInfo, journal?: JournalSummary, children?: RunIn
     id: run.id,
     status: run.status,
     module: run.module,
+    name: run.name,
     entry: run.entry,
     input: bytesForJson(run.input),
     output: bytesForJson(run.output),
@@ -61,7 +62,7 @@ export function runText(run: RunInfo, journal: JournalSummary, children: RunInfo
   const lines = [
     `run       ${run.id}`,
     `status    ${run.status}${run.wakeAt !== null && run.status === "suspended" ? ` until ${iso(run.wakeAt)}` : ""}`,
-    `module    ${run.module} (entry ${run.entry})`,
+    `module    ${run.name !== null ? `${run.name} (sha256 ${run.module}, entry ${run.entry})` : `${run.module} (entry ${run.entry})`}`,
     `input     ${bytesAsText(run.input) || "(none)"}`,
   ];
   if (run.output !== null) lines.push(`output    ${bytesAsText(run.output)}`);
@@ -80,4 +81,19 @@ export function runText(run: RunInfo, journal: JournalSummary, children: RunInfo
     `journal   ${journal.entries} entries, ${journal.bytes} payload bytes${journal.intents ? `, ${journal.intents} in flight` : ""}${ops ? ` (${ops})` : ""}`,
   );
   return lines.join("\n");
+}
+
+/** Rows as a table: columns padded to their widest cell, two spaces apart. */
+export function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => row[i]?.length ?? 0))) ?? [];
+  return (
+    rows
+      .map((row) =>
+        row
+          .map((c, i) => c.padEnd(widths[i] ?? 0))
+          .join("  ")
+          .trimEnd(),
+      )
+      .join("\n") + "\n"
+  );
 }

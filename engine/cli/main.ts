@@ -15,7 +15,7 @@ const runCommand = lazy(() => import("./commands/run.js").then((m) => m.runComma
 const resumeCommand = lazy(() => import("./commands/resume.js").then((m) => m.resumeCommand));
 const verifyCommand = lazy(() => import("./commands/verify.js").then((m) => m.verifyCommand));
 const logsCommand = lazy(() => import("./commands/show.js").then((m) => m.logsCommand));
-const runsCommand = lazy(() => import("./commands/show.js").then((m) => m.runsCommand));
+const runsCommand = lazy(() => import("./commands/runs.js").then((m) => m.runsCommand));
 const showCommand = lazy(() => import("./commands/show.js").then((m) => m.showCommand));
 const pipelineCommand = lazy(() => import("./commands/pipeline.js").then((m) => m.pipelineCommand));
 const workerCommand = lazy(() => import("./commands/worker.js").then((m) => m.workerCommand));
@@ -86,6 +86,7 @@ const runCmd = grantOptions(
     .argument("<module>", "workflow .wasm file")
     .argument("[args...]", "WASI arguments, after --")
     .option("--id <id>", "run id (default: random)")
+    .option("--name <name>", "what the run is called in `dwe runs` (default: the module's file name)")
     .option("--input <json|@file|->", "run input: text, @FILE, or - for stdin")
     .option("--env <NAME=VALUE>", "WASI environment variable (repeatable)", collect)
     .option("--entry <export>", "exported function to run (default: run, else _start)")
@@ -107,6 +108,7 @@ const startCmd = grantOptions(
     .argument("<module>", "workflow .wasm file")
     .argument("[args...]", "WASI arguments, after --")
     .option("--id <id>", "run id (default: random)")
+    .option("--name <name>", "what the run is called in `dwe runs` (default: the module's file name)")
     .option("--input <json|@file|->", "run input: text, @FILE, or - for stdin")
     .option("--env <NAME=VALUE>", "WASI environment variable (repeatable)", collect)
     .option("--entry <export>", "exported function to run (default: run, else _start)")
@@ -125,6 +127,7 @@ grantOptions(
     .description("run a YAML pipeline (jobs of shell steps, docs/pipelines.md); checks the file before anything is written")
     .argument("<file>", "pipeline .yaml file")
     .option("--id <id>", "run id (default: random)")
+    .option("--name <name>", "what the run is called in `dwe runs` (default: the pipeline file's name)")
     .option("--input <json|@file|->", "the pipeline's inputs, a JSON object")
     .option("--env <NAME=VALUE>", "environment variable for every step (repeatable)", collect)
     .option("--timeout <ms>", "stop each run (the pipeline and each job) after this much active time")
@@ -242,8 +245,17 @@ program
 
 program
   .command("runs")
-  .description("list runs, newest first")
-  .option("--status <status>", "only runs with this status")
+  .description("list runs, newest first (one page; says when more exist)")
+  .option("--status <statuses>", "only runs with this status (comma-separated for several)")
+  .option("--module <sha256>", "only runs of this module (its sha256, or a prefix)")
+  .option("--name <name>", "only runs of this name (the module's file name, or the run's --name)")
+  .option("--entry <export>", "only runs of this entry point")
+  .option("--parent <run>", "only the child runs of this run (in the order they were started)")
+  .option("--created-after <time>", "created at or after: a date (2026-12-01T09:00:00Z) or a duration ago (30m, 2h, 7d)")
+  .option("--created-before <time>", "created before this time")
+  .option("--finished-after <time>", "finished at or after this time")
+  .option("--finished-before <time>", "finished before this time")
+  .option("--after <run>", "the next page: the runs after this one (the last of the previous page)")
   .option("--limit <n>", "at most this many (default 100)")
   .option("--json", "as JSON")
   .action(action(runsCommand));

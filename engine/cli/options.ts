@@ -62,3 +62,19 @@ export function parseSize(value: string, flag: string): number {
   if (n < 65536 || n > 4 * 1024 ** 3) throw new UsageError(`bad ${flag} '${value}': must be between 64K and 4G`);
   return n;
 }
+
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** A time flag: an ISO 8601 date (`2026-12-01`, `2026-12-01T09:00:00Z`) or a duration ago (`90s`, `30m`, `2h`, `7d`, `1w`). */
+export function parseTime(value: string, flag: string, now: number): number {
+  const ago = /^(\d+)([smhdw])$/.exec(value.trim());
+  const unit = ago ? UNIT_MS[ago[2] ?? ""] : undefined;
+  if (ago && unit !== undefined) return now - Number(ago[1]) * unit;
+  const t = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : NaN;
+  if (Number.isNaN(t)) {
+    throw new UsageError(
+      `bad ${flag} '${value}': give a date such as 2026-12-01 or 2026-12-01T09:00:00Z, or a duration ago such as 30m, 2h or 7d`,
+    );
+  }
+  return t;
+}

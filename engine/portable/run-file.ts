@@ -92,7 +92,13 @@ function validate(b: Record<string, unknown>, bad: Bad): RunExport {
     }
   });
   return {
-    run: { ...run, input: u8(run.input), output: run.output === null || run.output === undefined ? null : u8(run.output) },
+    run: {
+      ...run,
+      // Files written before runs had names carry none.
+      name: typeof run.name === "string" ? run.name : null,
+      input: u8(run.input),
+      output: run.output === null || run.output === undefined ? null : u8(run.output),
+    },
     module: { sha256: module.sha256, kind: module.kind, bytes: u8(module.bytes) },
     journal: journal.map((e) => ({ seq: e.seq, op: e.op, digest: e.digest, state: e.state, payload: u8(e.payload) })),
     logs: logs.map((l) => ({ seq: l.seq, stream: l.stream, level: l.level, message: l.message, at: l.at })),

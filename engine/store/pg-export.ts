@@ -46,8 +46,8 @@ export async function importRun(c: Db, location: string, bundle: RunExport): Pro
   const row = (
     await c.query<RunRow>(
       `INSERT INTO runs (id, module, entry, input, config, status, output, error, created_at, updated_at, finished_at,
-           wake_at, attempts, parent_id, lease_owner, lease_expires, lease_token, wake_requested, cancel_requested)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULL, NULL, $15, $16, $17) RETURNING *`,
+           wake_at, attempts, parent_id, lease_owner, lease_expires, lease_token, wake_requested, cancel_requested, name)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULL, NULL, $15, $16, $17, $18) RETURNING *`,
       [
         r.id,
         r.module,
@@ -66,6 +66,7 @@ export async function importRun(c: Db, location: string, bundle: RunExport): Pro
         r.leaseToken,
         r.wakeRequested ? 1 : 0,
         r.cancelRequested ? 1 : 0,
+        r.name,
       ],
     )
   ).rows[0]!;

@@ -1,4 +1,3 @@
-import type pg from "pg";
 import { pack } from "msgpackr";
 import { LeaseLost } from "../kernel/errors.js";
 import type { Grants } from "../kernel/grants.js";
@@ -6,15 +5,16 @@ import { type Db, type Query, buf } from "./pg-connection.js";
 import { decodeRunConfig } from "./run-config.js";
 import { WAKE_CHANNEL } from "./pg-worker-session.js";
 import { type RunRow, toRecord } from "./rows.js";
+import { runListQuery } from "./run-query.js";
 import type { Lease, NewRun, RunFilter, RunRecord } from "./types.js";
 
 // Runs' rows: inserting one, listing them, and the fenced updates of a run's module and grants.
 
-export const INSERT_RUN = `INSERT INTO runs (id, module, entry, input, config, status, created_at, updated_at, parent_id)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) RETURNING *`;
+export const INSERT_RUN = `INSERT INTO runs (id, module, entry, input, config, status, created_at, updated_at, parent_id, name)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, COALESCE($9, (SELECT name FROM runs WHERE id = $8))) RETURNING *`;
 
 export function insertRunParams(run: NewRun, now: number): unknown[] {
-  return [run.id, run.module, run.entry, buf(run.input), pack(run.config), run.status, now, run.parentId];
+  return [run.id, run.module, run.entry, buf(run.input), pack(run.config), run.status, now, run.parentId, run.name ?? null];
 }
 
 export async function insertRun(c: Db, run: NewRun): Promise<RunRecord> {
@@ -25,20 +25,8 @@ export async function insertRun(c: Db, run: NewRun): Promise<RunRecord> {
 }
 
 export async function listRuns(q: Query, filter: RunFilter): Promise<RunRecord[]> {
-  const limit = filter.limit ?? 1000;
-  let r: pg.QueryResult<RunRow>;
-  if (filter.parentId !== undefined) {
-    r = await q<RunRow>("SELECT * FROM runs WHERE parent_id = $1 AND ($2::text IS NULL OR status = $2) ORDER BY created_at, rid LIMIT $3", [
-      filter.parentId,
-      filter.status ?? null,
-      limit,
-    ]);
-  } else if (filter.status) {
-    r = await q<RunRow>("SELECT * FROM runs WHERE status = $1 ORDER BY created_at DESC, rid DESC LIMIT $2", [filter.status, limit]);
-  } else {
-    r = await q<RunRow>("SELECT * FROM runs ORDER BY created_at DESC, rid DESC LIMIT $1", [limit]);
-  }
-  return r.rows.map(toRecord);
+  const { sql, params } = runListQuery(filter, (n) => `$${n}`);
+  return (await q<RunRow>(sql, params)).rows.map(toRecord);
 }
 
 export async function setRunModule(q: Query, lease: Lease, sha256: string): Promise<void> {

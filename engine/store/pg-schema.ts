@@ -104,6 +104,13 @@ export const PG_MIGRATIONS: readonly string[] = [
     started_at BIGINT NOT NULL
   );
   `,
+  // 5: a run's name (its module's file name or --name, for `dwe runs`); a schedule's time zone and pause
+  `
+  ALTER TABLE runs ADD COLUMN name TEXT;
+  CREATE INDEX runs_by_name ON runs(name, created_at);
+  ALTER TABLE schedules ADD COLUMN tz TEXT;
+  ALTER TABLE schedules ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 const APP_ID = "dwe";

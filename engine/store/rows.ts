@@ -7,6 +7,7 @@ export interface RunRow {
   rid: number;
   id: string;
   module: string;
+  name: string | null;
   entry: string;
   input: Buffer;
   config: Buffer;
@@ -32,6 +33,7 @@ export function toRecord(row: RunRow): RunRecord {
     rid: row.rid,
     id: row.id,
     module: row.module,
+    name: row.name ?? config.argv0 ?? null,
     entry: row.entry,
     input: new Uint8Array(row.input),
     config,

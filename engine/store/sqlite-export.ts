@@ -49,8 +49,8 @@ export function importRun(db: Database.Database, stmt: Statements, location: str
       db
         .prepare(
           `INSERT INTO runs (id, module, entry, input, config, status, output, error, created_at, updated_at, finished_at,
-             wake_at, attempts, parent_id, lease_owner, lease_expires, lease_token, wake_requested, cancel_requested)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?)`,
+             wake_at, attempts, parent_id, lease_owner, lease_expires, lease_token, wake_requested, cancel_requested, name)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?)`,
         )
         .run(
           r.id,
@@ -70,6 +70,7 @@ export function importRun(db: Database.Database, stmt: Statements, location: str
           r.leaseToken,
           r.wakeRequested ? 1 : 0,
           r.cancelRequested ? 1 : 0,
+          r.name,
         ).lastInsertRowid,
     );
     for (const e of bundle.journal) {

@@ -39,6 +39,7 @@ export function fireSchedule(db: Database.Database, stmt: Statements, name: stri
       status: run.status,
       now: Date.now(),
       parentId: run.parentId,
+      name: run.name ?? null,
     });
     return true;
   });

@@ -53,6 +53,7 @@ export function createChild(db: Database.Database, stmt: Statements, lease: Leas
       status: child.status,
       now: Date.now(),
       parentId: child.parentId,
+      name: child.name ?? null,
     });
     return mustGet(stmt, child.id);
   });

@@ -11,13 +11,11 @@ export function prepareStatements(db: Database.Database) {
     putArtifact: db.prepare("INSERT OR REPLACE INTO module_artifacts (sha256, kind, bytes, created_at) VALUES (?, ?, ?, ?)"),
     getArtifact: db.prepare("SELECT bytes FROM module_artifacts WHERE sha256 = ? AND kind = ?").pluck(),
     insertRun: db.prepare(
-      `INSERT INTO runs (id, module, entry, input, config, status, created_at, updated_at, parent_id)
-         VALUES (@id, @module, @entry, @input, @config, @status, @now, @now, @parentId)`,
+      `INSERT INTO runs (id, module, name, entry, input, config, status, created_at, updated_at, parent_id)
+         VALUES (@id, @module, COALESCE(@name, (SELECT name FROM runs WHERE id = @parentId)), @entry, @input, @config, @status,
+           @now, @now, @parentId)`,
     ),
     getRun: db.prepare("SELECT * FROM runs WHERE id = ?"),
-    listRuns: db.prepare("SELECT * FROM runs ORDER BY created_at DESC, rid DESC LIMIT ?"),
-    listChildren: db.prepare("SELECT * FROM runs WHERE parent_id = ? ORDER BY created_at, rid LIMIT ?"),
-    listRunsByStatus: db.prepare("SELECT * FROM runs WHERE status = ? ORDER BY created_at DESC, rid DESC LIMIT ?"),
     leaseToken: db.prepare("SELECT lease_token FROM runs WHERE rid = ?").pluck(),
     takeLease: db.prepare(
       `UPDATE runs SET lease_owner = ?, lease_expires = ?, lease_token = lease_token + 1, status = 'running',

@@ -14,6 +14,7 @@ import { acquireLease, claimRuns, finishRun, renewLeases, requestCancel } from "
 import { createChild, sendSignal, takeSignal } from "./sqlite-signals-children.js";
 import { addSchedule, fireSchedule } from "./sqlite-schedules.js";
 import { exportRun, importRun } from "./sqlite-export.js";
+import { runListQuery } from "./run-query.js";
 import type {
   CancelOutcome,
   ClaimedRun,
@@ -112,6 +113,7 @@ export class SqliteStore implements Store {
         status: run.status,
         now: Date.now(),
         parentId: run.parentId,
+        name: run.name ?? null,
       });
     } catch (err) {
       if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") {
@@ -128,13 +130,8 @@ export class SqliteStore implements Store {
   }
 
   async listRuns(filter: RunFilter): Promise<RunRecord[]> {
-    const limit = filter.limit ?? 1000;
-    let rows: RunRow[];
-    if (filter.parentId !== undefined) {
-      rows = (this.stmt.listChildren.all(filter.parentId, limit) as RunRow[]).filter((r) => !filter.status || r.status === filter.status);
-    } else if (filter.status) rows = this.stmt.listRunsByStatus.all(filter.status, limit) as RunRow[];
-    else rows = this.stmt.listRuns.all(limit) as RunRow[];
-    return Promise.resolve(rows.map(toRecord));
+    const { sql, params } = runListQuery(filter, () => "?");
+    return Promise.resolve((this.db.prepare(sql).all(...params) as RunRow[]).map(toRecord));
   }
 
   async setRunModule(lease: Lease, sha256: string): Promise<void> {

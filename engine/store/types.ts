@@ -56,6 +56,11 @@ export interface RunRecord {
   id: string;
   /** sha256 (hex) of the module's bytes. */
   module: string;
+  /**
+   * What the run is called in listings: its module's file name or `--name`, a child's that of its
+   * parent (runs made before names were stored: their argv0, or null).
+   */
+  name: string | null;
   entry: string;
   input: Uint8Array;
   config: RunConfig;
@@ -80,6 +85,8 @@ export interface RunRecord {
 export interface NewRun {
   id: string;
   module: string;
+  /** Absent or null: the parent's name for a child run, else none. */
+  name?: string | null;
   entry: string;
   input: Uint8Array;
   config: RunConfig;
@@ -109,9 +116,23 @@ export interface JournalSummary {
   bytes: number;
 }
 
+/**
+ * Which runs `listRuns` returns, newest first (the children of `parentId` in the order they were
+ * started). Every field narrows; times are epoch ms, `…After` inclusive and `…Before` exclusive.
+ */
 export interface RunFilter {
-  status?: RunStatus;
+  status?: RunStatus | readonly RunStatus[];
   parentId?: string;
+  /** The module's sha256, or a prefix of it. */
+  module?: string;
+  name?: string;
+  entry?: string;
+  createdAfter?: number;
+  createdBefore?: number;
+  finishedAfter?: number;
+  finishedBefore?: number;
+  /** The page after this run (the last one of the previous page), in the listing's order. */
+  after?: { createdAt: number; rid: number };
   limit?: number;
 }
 

@@ -22,6 +22,7 @@ export async function fireDueSchedules(store: Store, now: number, log: (line: st
     const fired = await store.fireSchedule(s.name, s.nextTick, cron.next(Math.max(now, s.nextTick)), {
       id: runId,
       module: s.module,
+      name: s.config.argv0 ?? null,
       entry: s.entry,
       input: s.input,
       config: s.config,

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UsageError } from "../../kernel/errors.js";
 import { parseDirGrant } from "../../kernel/grants.js";
@@ -39,7 +40,7 @@ export async function pipelineCommand(file: string, flags: RunFlags): Promise<nu
     return EXIT.error;
   }
   const { input: _input, entry: _entry, ...rest } = flags;
-  return runCommand(PIPELINE_WASM, [], { ...rest, input: JSON.stringify(result.def), entry: "run" });
+  return runCommand(PIPELINE_WASM, [], { ...rest, name: flags.name ?? basename(file), input: JSON.stringify(result.def), entry: "run" });
 }
 
 /** `--input` of a pipeline: a JSON object of input values. */

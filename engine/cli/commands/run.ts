@@ -6,6 +6,7 @@ import { executeAndReport } from "./execute.js";
 
 export interface RunFlags extends GlobalOptions, GrantFlags {
   id?: string;
+  name?: string;
   input?: string;
   env?: string[];
   entry?: string;
@@ -31,6 +32,7 @@ export async function runCommand(modulePath: string, args: string[], flags: RunF
     modulePath,
     {
       ...(flags.id !== undefined && { id: flags.id }),
+      ...(flags.name !== undefined && { name: flags.name }),
       ...(flags.entry !== undefined && { entry: flags.entry }),
       input: readInput(flags.input),
       args,

@@ -1,8 +1,5 @@
-import { UsageError } from "../../kernel/errors.js";
-import { RUN_STATUSES, type RunStatus } from "../../store/types.js";
 import { type GlobalOptions, openDwe } from "../context.js";
 import { runJson, runText } from "../format.js";
-import { parsePositiveInt } from "../options.js";
 
 /** `dwe show RUN [--json]`: status, input, output, error, grants and a journal summary. */
 export async function showCommand(runId: string, flags: GlobalOptions & { json?: boolean }): Promise<number> {
@@ -28,7 +25,7 @@ export async function logsCommand(runId: string, flags: GlobalOptions & { json?:
     const lines = [];
     for await (const l of dwe.logs(runId)) lines.push(l);
     // Lines name their run when the run has children (a pipeline's jobs).
-    const family = lines.some((l) => l.runId !== runId) || (await dwe.list({ parentId: runId, limit: 1 })).length > 0;
+    const family = lines.some((l) => l.runId !== runId) || (await dwe.list({ parentId: runId, limit: 1 })).runs.length > 0;
     for (const l of lines) {
       if (flags.json)
         out +=
@@ -46,40 +43,6 @@ export async function logsCommand(runId: string, flags: GlobalOptions & { json?:
       }
     }
     process.stdout.write(out);
-    return 0;
-  } finally {
-    await dwe.close();
-  }
-}
-
-/** `dwe runs`: all runs, newest first. */
-export async function runsCommand(flags: GlobalOptions & { status?: string; limit?: string; json?: boolean }): Promise<number> {
-  if (flags.status !== undefined && !RUN_STATUSES.includes(flags.status as RunStatus)) {
-    throw new UsageError(`bad --status '${flags.status}': use one of ${RUN_STATUSES.join(", ")}`);
-  }
-  const limit = flags.limit === undefined ? 100 : parsePositiveInt(flags.limit, "--limit");
-  const dwe = await openDwe(flags, false);
-  try {
-    const runs = await dwe.list({ ...(flags.status !== undefined && { status: flags.status as RunStatus }), limit });
-    if (flags.json) {
-      process.stdout.write(JSON.stringify(runs.map((r) => runJson(r))) + "\n");
-      return 0;
-    }
-    const rows = [["ID", "STATUS", "MODULE", "CREATED", "UPDATED"]];
-    for (const r of runs) {
-      rows.push([r.id, r.status, r.module.slice(0, 12), new Date(r.createdAt).toISOString(), new Date(r.updatedAt).toISOString()]);
-    }
-    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-    process.stdout.write(
-      rows
-        .map((row) =>
-          row
-            .map((c, i) => c.padEnd(widths[i]!))
-            .join("  ")
-            .trimEnd(),
-        )
-        .join("\n") + "\n",
-    );
     return 0;
   } finally {
     await dwe.close();
