@@ -163,11 +163,12 @@ describe("bad input", () => {
     expect(errorLine(r.stderr)).toMatch(/written by a newer dwe \(schema 999/);
   });
 
-  it("read-only commands do not create a database", () => {
+  it("read-only commands do not create a database (dwe runs lists none there)", () => {
     const db = join(w.dir, "absent", "dwe.db");
-    const r = cli(["runs"], db);
+    const r = cli(["show", "x"], db);
     expect(r.code).toBe(2);
     expect(errorLine(r.stderr)).toContain("no dwe database at");
+    expect(cli(["runs", "--json"], db).stdout).toBe("[]\n");
     expect(existsSync(db)).toBe(false);
   });
 });

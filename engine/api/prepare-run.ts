@@ -4,9 +4,10 @@ import { RunStateError, UsageError } from "../kernel/errors.js";
 import { checkMemoryFits, chooseEntry, inspectModule } from "../runtime/module-loader.js";
 import { COMPONENT_ARTIFACT, componentArtifactFor } from "../runtime/component-loader.js";
 import { type ChildLimits, DEFAULT_CHILD_LIMITS } from "../store/child-limits.js";
-import type { ModuleKind, NewRun, Store } from "../store/types.js";
+import { type ModuleKind, type NewRun, type Store, isTerminal } from "../store/types.js";
 import { checkRunId, newRunId } from "./run-id.js";
 import { resolveGrants } from "./grant-spec.js";
+import { fileProblem } from "./file-problem.js";
 import type { ModuleSource, StartOptions } from "./types.js";
 
 /** A module read and checked: its bytes, what it is, and the name messages use. */
@@ -29,9 +30,8 @@ export function readModule(source: ModuleSource): { bytes: Uint8Array; name: str
   try {
     return { bytes: new Uint8Array(readFileSync(source)), name: source };
   } catch (err) {
-    throw new UsageError(
-      `cannot read module '${source}': ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`,
-    );
+    const hint = (err as NodeJS.ErrnoException).code === "EISDIR" ? "; give the .wasm file in it (e.g. DIR/build/NAME.wasm)" : "";
+    throw new UsageError(`cannot read module '${source}': ${fileProblem(err)}${hint}`);
   }
 }
 
@@ -126,8 +126,14 @@ export function prepareRun(source: ModuleSource, o: StartOptions, cwd: string, d
 /** Writes a prepared run: its module (a component transpiled, and so checked, first), then the run. */
 export async function createPreparedRun(store: Store, p: PreparedRun): Promise<void> {
   const { id } = p.run;
-  if (await store.getRun(id)) {
-    throw new RunStateError(`a run with id '${id}' already exists; pick another --id or resume it with \`dwe resume ${id}\``);
+  const existing = await store.getRun(id);
+  if (existing) {
+    // Only a run that has not ended can be resumed: the hint names a command that works.
+    throw new RunStateError(
+      isTerminal(existing.status)
+        ? `a run with id '${id}' already exists and has ${existing.status === "completed" ? "completed" : `ended (${existing.status})`}; pick another --id (see it with \`dwe show ${id}\`)`
+        : `a run with id '${id}' already exists (${existing.status}); pick another --id, or continue it with \`dwe resume ${id}\``,
+    );
   }
   const m = p.module;
   const artifact = m.kind === "component" ? await componentArtifactFor(store, m.sha256, m.bytes, m.name) : null;

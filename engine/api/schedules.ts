@@ -1,9 +1,20 @@
 import { UsageError } from "../kernel/errors.js";
 import { Cron } from "../worker/cron.js";
 import type { Store } from "../store/types.js";
-import { checkRunId } from "./run-id.js";
 import { prepareRun } from "./prepare-run.js";
 import type { ModuleSource, ScheduleInfo, ScheduleOptions } from "./types.js";
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+/** A schedule's name: its runs are named NAME.TICK-MS, so it is a run id of at most 100 characters. */
+export function checkScheduleName(name: string): string {
+  if (!NAME_RE.test(name)) {
+    throw new UsageError(
+      `bad schedule name '${name}': use 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit (its runs are named NAME.TICK)`,
+    );
+  }
+  return name;
+}
 
 /** Adds a schedule: each tick (UTC) a worker starts one run of the module, named NAME.TICK-MS. Returns the first tick. */
 export async function addSchedule(
@@ -14,8 +25,7 @@ export async function addSchedule(
   cwd: string,
   db: string,
 ): Promise<number> {
-  checkRunId(name);
-  if (name.length > 100) throw new UsageError(`bad schedule name '${name}': at most 100 characters`);
+  checkScheduleName(name);
   const cron = Cron.parse(o.cron);
   // Checked as a run of it would be (module, entry, grants, limits), with the schedule's name as id.
   const p = prepareRun(

@@ -3,6 +3,8 @@ import { DweError, describeError } from "../kernel/errors.js";
 import { EXIT, type GlobalOptions, dbPath } from "./context.js";
 import { explainStoreError } from "../store/damaged-database.js";
 import { collect } from "./options.js";
+import { placeAllowShell } from "./argv.js";
+import { HELP_CODES, commanderMessage, ignoreClosedStdout, reportError, wantsJson } from "./report.js";
 
 type Handler = (...args: never[]) => Promise<number>;
 
@@ -40,14 +42,14 @@ function safeDbPath(opts: GlobalOptions): string | undefined {
 function action(handler: Handler) {
   return async (...args: unknown[]) => {
     const cmd = args[args.length - 1] as Command;
-    const opts = cmd.optsWithGlobals<{ debug?: boolean }>();
+    const opts = cmd.optsWithGlobals<{ debug?: boolean; json?: boolean }>();
     try {
       process.exitCode = await (handler as (...a: unknown[]) => Promise<number>)(...args.slice(0, -2), opts);
     } catch (caught) {
       const err = explainStoreError(caught, safeDbPath(opts));
       if (opts.debug && err instanceof Error) process.stderr.write(`${err.stack ?? err.message}\n`);
-      const { message } = describeError(err);
-      process.stderr.write(`dwe: error: ${message}\n`);
+      const { code, message } = describeError(err);
+      reportError(code, message, opts.json === true);
       process.exitCode = err instanceof DweError ? err.exitCode : EXIT.error;
     }
   };
@@ -59,7 +61,8 @@ const program = new Command("dwe")
   .option("--db <path>", "database file or postgres:// URL (default: $DWE_DB or .dwe/dwe.db)")
   .addOption(new Option("--durability <mode>", "process: survive process crashes (default); fsync: survive power loss"))
   .option("--debug", "print stack traces")
-  .showHelpAfterError("(run with --help for usage)")
+  // Commander's own errors (a missing argument, an unknown flag) are printed as dwe's, in one line, below.
+  .configureOutput({ outputError: () => undefined })
   .exitOverride();
 
 const childLimitOptions = (cmd: Command) =>
@@ -72,7 +75,10 @@ const grantOptions = (cmd: Command) =>
   cmd
     .option("--dir <HOST[:GUEST][:ro]>", "grant a host directory to the guest (repeatable)", collect)
     .option("--allow-net <hosts>", "grant HTTP to HOST[:PORT],… (repeatable)", collect)
-    .option("--allow-shell [programs]", "grant exec: any program, or only the listed ones (comma-separated, fixed to their PATH entry now)")
+    .option(
+      "--allow-shell [programs]",
+      "grant exec: any program, or only the listed ones (comma-separated, fixed to their PATH entry now; --allow-shell=LIST anywhere)",
+    )
     .option(
       "--allow-env-override <names>",
       "let exec's env set these protected variables, e.g. PATH,LD_LIBRARY_PATH (repeatable)",
@@ -96,7 +102,7 @@ const runCmd = grantOptions(
     .option("--max-journal-bytes <size>", "fail the run when its journal payloads would take more, e.g. 256M (default 1G)")
     .option("--suspend-after <ms>", "sleeps longer than this suspend the run (default 10000)")
     .option("--detach", "create the run, print its id and return (a worker executes it)")
-    .option("--json", "print the final run as JSON")
+    .option("--json", "print the final run as JSON (with --detach: the created run)")
     .option("--quiet", "do not print guest logs"),
 );
 childLimitOptions(runCmd).action(action(runCommand));
@@ -115,7 +121,8 @@ const startCmd = grantOptions(
     .option("--timeout <ms>", "stop the run after this much active time")
     .option("--max-memory <size>", "guest memory limit, e.g. 64M (default 256M)")
     .option("--max-journal-entries <n>", "fail the run when its journal would hold more entries (default 1000000)")
-    .option("--max-journal-bytes <size>", "fail the run when its journal payloads would take more, e.g. 256M (default 1G)"),
+    .option("--max-journal-bytes <size>", "fail the run when its journal payloads would take more, e.g. 256M (default 1G)")
+    .option("--json", "print the created run as JSON (as `dwe show --json`)"),
 );
 childLimitOptions(startCmd).action(
   action((module: string, args: string[], flags: Record<string, unknown>) => runCommand(module, args, { ...flags, detach: true })),
@@ -158,6 +165,7 @@ program
   .argument("<run>", "run id")
   .argument("<name>", "signal name")
   .option("--data <json>", "JSON data delivered with the signal")
+  .option("--json", "print the signal's id, run and name as JSON")
   .action(action(signalCommand));
 
 program
@@ -178,7 +186,8 @@ grantOptions(
     .option("--input <json|@file|->", "run input: text, @FILE, or - for stdin")
     .option("--entry <export>", "exported function to run (default: run, else _start)")
     .option("--timeout <ms>", "stop each run after this much active time")
-    .option("--max-memory <size>", "guest memory limit, e.g. 64M (default 256M)"),
+    .option("--max-memory <size>", "guest memory limit, e.g. 64M (default 256M)")
+    .option("--json", "print the schedule's name, cron and first tick as JSON"),
 ).action(action(scheduleAddCommand));
 schedule
   .command("list")
@@ -189,6 +198,7 @@ schedule
   .command("remove")
   .description("remove a schedule (runs it started are kept)")
   .argument("<name>", "schedule name")
+  .option("--json", "as JSON")
   .action(action(scheduleRemoveCommand));
 
 grantOptions(
@@ -260,13 +270,16 @@ program
   .option("--json", "as JSON")
   .action(action(runsCommand));
 
+ignoreClosedStdout();
 try {
-  await program.parseAsync(process.argv);
+  await program.parseAsync(placeAllowShell(process.argv));
 } catch (err) {
+  const json = wantsJson(process.argv.slice(2));
   if (err instanceof CommanderError) {
+    if (err.exitCode !== 0 && !HELP_CODES.has(err.code)) reportError("usage", commanderMessage(program, err), json);
     process.exitCode = err.exitCode === 0 ? 0 : EXIT.error;
   } else {
-    process.stderr.write(`dwe: error: ${describeError(err).message}\n`);
+    reportError(describeError(err).code, describeError(err).message, json);
     process.exitCode = EXIT.error;
   }
 }

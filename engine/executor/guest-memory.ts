@@ -19,7 +19,14 @@ export class CheckedGuestMemory implements GuestMemory {
   }
 
   get buffer(): ArrayBuffer {
-    if (!this.memory) throw new AbiViolation("the module does not export its memory as 'memory'");
+    // Memory is bound once the module is instantiated (and checked to export it): a host call before
+    // that comes from the module's start function, i.e. code at the top level of the source.
+    if (!this.memory) {
+      throw new AbiViolation(
+        "the module called dwe while it was being instantiated, before its entry point ran (a call at the top level " +
+          "of the source, outside any function, e.g. an SDK call in AssemblyScript's top-level code); move the call into the exported function",
+      );
+    }
     return this.memory.buffer;
   }
 

@@ -193,7 +193,7 @@ async function replay(
           deterministic: true,
           outcome: "in_flight",
           seq: null,
-          message: `replayed ${done} of ${entries} journal entries cleanly; entry seq ${e.seq} (${opName(e.op)}) was in flight and is performed again by \`dwe resume ${run.id}\``,
+          message: `replayed ${done} of ${entries} journal entries cleanly; entry seq ${e.seq} (${opName(e.op)}) was in flight${isTerminal(run.status) ? ` when the run ended (${run.status}); it is not performed again` : ` and is performed again by \`dwe resume ${run.id}\``}`,
         };
       }
       if (returned && run.status === "completed" && !sameBytes(dispatcher.output, run.output)) {

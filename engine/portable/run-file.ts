@@ -37,6 +37,12 @@ export function encodeRunFile(bundle: RunExport, now = Date.now()): Uint8Array {
 /** Decodes and checks a run file; every problem is an InvalidRunFile naming `source`. */
 export function decodeRunFile(bytes: Uint8Array, source: string): RunExport {
   const bad = (what: string, cause?: unknown) => new InvalidRunFile(`${source} ${what}; nothing was imported`, { cause });
+  // A run file is one MessagePack map (fixmap, map 16 or map 32); anything else (a text file, say)
+  // is named as not one, without the decoder's view of it.
+  const first = bytes[0];
+  if (first === undefined || !((first >= 0x80 && first <= 0x8f) || first === 0xde || first === 0xdf)) {
+    throw bad("is not a dwe run file (made by `dwe export`)");
+  }
   let outer: unknown;
   try {
     outer = decodeMsgpack(bytes, FILE_LIMITS);

@@ -7,6 +7,7 @@ import { EXIT } from "../context.js";
 import { parseEnv } from "../options.js";
 import { compilePipeline } from "../../pipeline/compile.js";
 import { runCommand, type RunFlags } from "./run.js";
+import { reportError } from "../report.js";
 
 /** The pipeline workflow that ships with dwe (guest-sdk/pipeline, built at install like the examples). */
 export const PIPELINE_WASM = fileURLToPath(new URL("../../../../guest-sdk/pipeline/build/pipeline.wasm", import.meta.url));
@@ -36,7 +37,9 @@ export async function pipelineCommand(file: string, flags: RunFlags): Promise<nu
     workspace: firstGuestDir(flags.dir),
   });
   if (!result.ok) {
-    for (const p of result.problems) process.stderr.write(`dwe: error: ${p.line > 0 ? `${file}:${p.line}:${p.col}: ` : ""}${p.message}\n`);
+    for (const p of result.problems) {
+      reportError("invalid_pipeline", `${p.line > 0 ? `${file}:${p.line}:${p.col}: ` : ""}${p.message}`, flags.json === true);
+    }
     return EXIT.error;
   }
   const { input: _input, entry: _entry, ...rest } = flags;

@@ -1,10 +1,11 @@
 // `dwe export RUN [-o FILE]` and `dwe import FILE`: move a run between databases (docs/distributed.md).
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { UsageError } from "../../kernel/errors.js";
 import { type GlobalOptions, openDwe } from "../context.js";
 import { describeGrants, grantFlags } from "../../kernel/grants.js";
 import { isTerminal } from "../../store/types.js";
+import { fileProblem } from "../../api/file-problem.js";
 
 /** Writes the run file to `-o FILE` (atomically) or to stdout. Refuses a run being executed right now. */
 export async function exportCommand(runId: string, flags: GlobalOptions & { output?: string }): Promise<number> {
@@ -19,14 +20,30 @@ export async function exportCommand(runId: string, flags: GlobalOptions & { outp
     await dwe.close();
   }
   if (flags.output === undefined) {
-    await new Promise<void>((res, rej) => process.stdout.write(bytes, (err) => (err ? rej(err) : res())));
+    try {
+      await new Promise<void>((res, rej) => process.stdout.write(bytes, (err) => (err ? rej(err) : res())));
+    } catch (err) {
+      // The reader stopped reading (`dwe export RUN | head -c 10`): what it read is its business.
+      if ((err as NodeJS.ErrnoException).code === "EPIPE") return 0;
+      throw err;
+    }
   } else {
-    const path = resolve(flags.output);
-    const tmp = `${path}.tmp-${process.pid}`;
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, path);
+    writeAtomically(resolve(flags.output), bytes);
   }
   return 0;
+}
+
+/** Writes `bytes` to `path` through a temporary file beside it; a failure names `path`, not the temporary file. */
+function writeAtomically(path: string, bytes: Uint8Array): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    const why = (err as NodeJS.ErrnoException).code === "ENOENT" ? `the directory ${dirname(path)} does not exist` : fileProblem(err);
+    throw new UsageError(`cannot write -o ${path}: ${why}; pass a file path in an existing, writable directory`);
+  }
 }
 
 /**
@@ -39,7 +56,7 @@ export async function importCommand(file: string, flags: GlobalOptions & { json?
   try {
     bytes = file === "-" ? readFileSync(0) : readFileSync(resolve(file));
   } catch (err) {
-    throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
+    throw new UsageError(`cannot read ${file}: ${fileProblem(err)}; give a file written by \`dwe export\``);
   }
   const source = file === "-" ? "stdin" : file;
   const dwe = await openDwe(flags, true);

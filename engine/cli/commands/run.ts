@@ -3,6 +3,7 @@ import type { ChildLimits } from "../../store/child-limits.js";
 import { type GlobalOptions, dbPath, openDwe, parseDurability } from "../context.js";
 import { type GrantFlags, parseEnv, parsePositiveInt, parseSize, readInput } from "../options.js";
 import { executeAndReport } from "./execute.js";
+import { runJson } from "../format.js";
 
 export interface RunFlags extends GlobalOptions, GrantFlags {
   id?: string;
@@ -54,7 +55,7 @@ export async function runCommand(modulePath: string, args: string[], flags: RunF
     // Created here and executed below (with this command's printing and Ctrl-C handling).
     const run = await dwe.startPrepared(prepared, { detach: true });
     if (flags.detach) {
-      process.stdout.write(run.id + "\n");
+      process.stdout.write(flags.json ? `${JSON.stringify(runJson(await run.info()))}\n` : `${run.id}\n`);
       return 0;
     }
     if (!flags.json && !flags.quiet) process.stderr.write(`dwe: run ${run.id}\n`);

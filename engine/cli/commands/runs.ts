@@ -1,6 +1,9 @@
-import type { ListOptions, RunInfo } from "../../api/types.js";
+import type { ListOptions, RunInfo, RunPage } from "../../api/types.js";
+import { listFilter } from "../../api/list-runs.js";
 import type { RunStatus } from "../../store/types.js";
-import { type GlobalOptions, openDwe } from "../context.js";
+import { existsSync } from "node:fs";
+import { isPostgresUrl } from "../../store/pg-url.js";
+import { type GlobalOptions, dbPath, openDwe } from "../context.js";
 import { runJson, table } from "../format.js";
 import { parsePositiveInt, parseTime } from "../options.js";
 
@@ -44,24 +47,34 @@ export async function runsCommand(flags: RunsFlags): Promise<number> {
     ...(flags.after !== undefined && { after: flags.after }),
     limit: flags.limit === undefined ? 100 : parsePositiveInt(flags.limit, "--limit"),
   };
-  const dwe = await openDwe(flags, false);
-  try {
-    const { runs, next } = await dwe.list(o);
-    if (flags.json) {
-      process.stdout.write(JSON.stringify(runs.map((r) => runJson(r))) + "\n");
-    } else {
-      const rows = [["ID", "STATUS", "NAME", "CREATED", "FINISHED", "WAKES", "ERROR"]];
-      for (const r of runs) {
-        const wakes = r.status === "suspended" ? (r.wakeAt === null ? "on signal/child" : iso(r.wakeAt)) : "-";
-        rows.push([r.id, r.status, r.name ?? r.module.slice(0, 12), iso(r.createdAt), iso(r.finishedAt), wakes, errorCell(r)]);
-      }
-      process.stdout.write(table(rows));
+  // No database yet (a new directory, say): no runs, as the listing of an empty one would say.
+  const db = dbPath(flags);
+  const none = !isPostgresUrl(db) && !existsSync(db);
+  let page: RunPage;
+  if (none) {
+    listFilter(o); // the flags are still checked
+    page = { runs: [], next: null };
+  } else {
+    const dwe = await openDwe(flags, false);
+    try {
+      page = await dwe.list(o);
+    } finally {
+      await dwe.close();
     }
-    if (next !== null) {
-      process.stderr.write(`dwe: more runs exist; the next page: the same \`dwe runs\` with --after ${next}\n`);
-    }
-    return 0;
-  } finally {
-    await dwe.close();
   }
+  const { runs, next } = page;
+  if (flags.json) {
+    process.stdout.write(JSON.stringify(runs.map((r) => runJson(r))) + "\n");
+  } else {
+    const rows = [["ID", "STATUS", "NAME", "CREATED", "FINISHED", "WAKES", "ERROR"]];
+    for (const r of runs) {
+      const wakes = r.status === "suspended" ? (r.wakeAt === null ? "on signal/child" : iso(r.wakeAt)) : "-";
+      rows.push([r.id, r.status, r.name ?? r.module.slice(0, 12), iso(r.createdAt), iso(r.finishedAt), wakes, errorCell(r)]);
+    }
+    process.stdout.write(table(rows));
+  }
+  if (next !== null) {
+    process.stderr.write(`dwe: more runs exist; the next page: the same \`dwe runs\` with --after ${next}\n`);
+  }
+  return 0;
 }

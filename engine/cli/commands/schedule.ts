@@ -1,9 +1,8 @@
-import { readFileSync } from "node:fs";
-import { UsageError } from "../../kernel/errors.js";
 import { Cron } from "../../worker/cron.js";
 import { type GlobalOptions, openDwe } from "../context.js";
 import { bytesForJson } from "../format.js";
-import { type GrantFlags, checkRunId, parsePositiveInt, parseSize, readInput } from "../options.js";
+import { type GrantFlags, parsePositiveInt, parseSize, readInput } from "../options.js";
+import { checkScheduleName } from "../../api/schedules.js";
 
 export interface ScheduleAddFlags extends GlobalOptions, GrantFlags {
   cron: string;
@@ -11,21 +10,15 @@ export interface ScheduleAddFlags extends GlobalOptions, GrantFlags {
   entry?: string;
   timeout?: string;
   maxMemory?: string;
+  json?: boolean;
 }
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 
 /** `dwe schedule add NAME --cron EXPR MODULE`: a worker starts a run of MODULE at each tick (UTC). */
 export async function scheduleAddCommand(name: string, modulePath: string, flags: ScheduleAddFlags): Promise<number> {
-  checkRunId(name);
-  if (name.length > 100) throw new UsageError(`bad schedule name '${name}': at most 100 characters`);
+  checkScheduleName(name);
   Cron.parse(flags.cron);
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(readFileSync(modulePath));
-  } catch (err) {
-    throw new UsageError(`cannot read module '${modulePath}': ${(err as Error).message}`);
-  }
   const options = {
     cron: flags.cron,
     input: readInput(flags.input),
@@ -36,8 +29,10 @@ export async function scheduleAddCommand(name: string, modulePath: string, flags
   };
   const dwe = await openDwe(flags, true);
   try {
-    const nextTick = await dwe.addSchedule(name, { bytes, name: modulePath }, options);
-    process.stdout.write(`${name}: next run at ${iso(nextTick)}\n`);
+    const nextTick = await dwe.addSchedule(name, modulePath, options);
+    process.stdout.write(
+      flags.json ? `${JSON.stringify({ name, cron: flags.cron, next_tick: iso(nextTick) })}\n` : `${name}: next run at ${iso(nextTick)}\n`,
+    );
     return 0;
   } finally {
     await dwe.close();
@@ -80,11 +75,11 @@ export async function scheduleListCommand(flags: GlobalOptions & { json?: boolea
   }
 }
 
-export async function scheduleRemoveCommand(name: string, flags: GlobalOptions): Promise<number> {
+export async function scheduleRemoveCommand(name: string, flags: GlobalOptions & { json?: boolean }): Promise<number> {
   const dwe = await openDwe(flags, false);
   try {
     await dwe.removeSchedule(name);
-    process.stdout.write(`${name} removed\n`);
+    process.stdout.write(flags.json ? `${JSON.stringify({ name, removed: true })}\n` : `${name} removed\n`);
     return 0;
   } finally {
     await dwe.close();

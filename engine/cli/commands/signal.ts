@@ -3,7 +3,11 @@ import { checkSignalName } from "../../../host-functions/signal.js";
 import { type GlobalOptions, openDwe } from "../context.js";
 
 /** `dwe signal RUN NAME [--data JSON]`: stores the signal (kept until a wait takes it) and wakes the run. */
-export async function signalCommand(runId: string, name: string, flags: GlobalOptions & { data?: string }): Promise<number> {
+export async function signalCommand(
+  runId: string,
+  name: string,
+  flags: GlobalOptions & { data?: string; json?: boolean },
+): Promise<number> {
   // Checked before --data and the database, as the API checks it again, so the first problem is named.
   if (!checkSignalName(name)) throw new UsageError(`bad signal name '${name}': use 1-128 letters, digits, '.', '_', ':' or '-'`);
   let data = new Uint8Array(0);
@@ -18,7 +22,7 @@ export async function signalCommand(runId: string, name: string, flags: GlobalOp
   const dwe = await openDwe(flags, false);
   try {
     const id = await dwe.signal(runId, name, data);
-    process.stdout.write(`${id}\n`);
+    process.stdout.write(flags.json ? `${JSON.stringify({ id, run: runId, name })}\n` : `${id}\n`);
     return 0;
   } finally {
     await dwe.close();
