@@ -436,7 +436,7 @@ describe.each([sqlite, postgres])("store conformance: $name", (backend) => {
       store.addSchedule({ name: "nightly", cron: "* * * * *", module: MOD, entry: "run", input: bytes("{}"), config: CONFIG, nextTick: 1 }),
     ).rejects.toBeInstanceOf(RunStateError);
     const [s] = await store.listSchedules();
-    expect(s).toMatchObject({ name: "nightly", cron: "0 3 * * *", module: MOD, nextTick: 1000, lastTick: null });
+    expect(s).toMatchObject({ name: "nightly", cron: "0 3 * * *", tz: null, paused: false, module: MOD, nextTick: 1000, lastTick: null });
     expect(s!.config).toEqual(CONFIG);
     const other = again();
     const results = await Promise.all([
@@ -451,6 +451,26 @@ describe.each([sqlite, postgres])("store conformance: $name", (backend) => {
     expect(await store.removeSchedule("nightly")).toBe(true);
     expect(await store.removeSchedule("nightly")).toBe(false);
     expect(await store.listSchedules()).toEqual([]);
+  });
+
+  test("schedules: a time zone is kept; update changes what it is given; a paused schedule fires no tick", async () => {
+    const { store } = await fresh();
+    const sc = { name: "s", cron: "0 9 * * *", module: MOD, entry: "run", input: bytes("{}"), config: CONFIG, nextTick: 1000 };
+    await store.addSchedule({ ...sc, tz: "Europe/Paris" });
+    expect((await store.listSchedules())[0]).toMatchObject({ tz: "Europe/Paris", paused: false });
+    expect(await store.updateSchedule("s", { paused: true })).toBe(true);
+    expect(await store.fireSchedule("s", 1000, 2000, newRun("s.1000"))).toBe(false);
+    expect(await store.listRuns({})).toEqual([]);
+    expect(await store.updateSchedule("s", { paused: false, nextTick: 3000, cron: "*/5 * * * *", tz: null, input: bytes("[1]") })).toBe(
+      true,
+    );
+    const [s] = await store.listSchedules();
+    expect(s).toMatchObject({ cron: "*/5 * * * *", tz: null, paused: false, nextTick: 3000, lastTick: null });
+    expect(text(s!.input)).toBe("[1]");
+    expect(await store.fireSchedule("s", 3000, 4000, newRun("s.3000"))).toBe(true);
+    expect(await store.updateSchedule("missing", { paused: true })).toBe(false);
+    expect(await store.updateSchedule("s", {})).toBe(true);
+    expect(await store.updateSchedule("missing", {})).toBe(false);
   });
 
   test("export and import: the run, module, journal, logs and signals arrive; a second import is refused", async () => {

@@ -13,7 +13,7 @@ import { exportRun, importRun, type ImportOptions, type ImportOutcome } from "./
 import { createPreparedRun, prepareRun, type PreparedRun } from "./prepare-run.js";
 import { Run, sendSignal } from "./run.js";
 import { logLine, runInfo } from "./run-info.js";
-import { addSchedule, listSchedules, removeSchedule } from "./schedules.js";
+import { addSchedule, listSchedules, pauseSchedule, removeSchedule, resumeSchedule, updateSchedule } from "./schedules.js";
 import type {
   CancelOutcome,
   ExecuteOptions,
@@ -27,6 +27,7 @@ import type {
   RunPage,
   ScheduleInfo,
   ScheduleOptions,
+  ScheduleUpdate,
   StartOptions,
   WorkerOptions,
 } from "./types.js";
@@ -226,6 +227,21 @@ export class Dwe {
 
   removeSchedule(name: string): Promise<void> {
     return removeSchedule(this.store(), name);
+  }
+
+  /** `dwe schedule pause`: no tick fires until `resumeSchedule`. */
+  pauseSchedule(name: string): Promise<ScheduleInfo> {
+    return pauseSchedule(this.store(), name);
+  }
+
+  /** `dwe schedule resume`: fires again from the next tick after now (ticks missed while paused are not fired). */
+  resumeSchedule(name: string): Promise<ScheduleInfo> {
+    return resumeSchedule(this.store(), name);
+  }
+
+  /** `dwe schedule update`: a new cron expression, time zone or input; the next tick is computed from now. */
+  updateSchedule(name: string, o: ScheduleUpdate): Promise<ScheduleInfo> {
+    return updateSchedule(this.store(), name, o);
   }
 
   /**

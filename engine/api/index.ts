@@ -26,6 +26,7 @@ export type {
   RunStatus,
   ScheduleInfo,
   ScheduleOptions,
+  ScheduleUpdate,
   StartOptions,
   WorkerOptions,
 } from "./types.js";

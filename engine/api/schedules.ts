@@ -1,8 +1,8 @@
 import { UsageError } from "../kernel/errors.js";
 import { Cron } from "../worker/cron.js";
-import type { Store } from "../store/types.js";
-import { prepareRun } from "./prepare-run.js";
-import type { ModuleSource, ScheduleInfo, ScheduleOptions } from "./types.js";
+import type { ScheduleRecord, Store } from "../store/types.js";
+import { encodeInput, prepareRun } from "./prepare-run.js";
+import type { ModuleSource, ScheduleInfo, ScheduleOptions, ScheduleUpdate } from "./types.js";
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
@@ -16,7 +16,7 @@ export function checkScheduleName(name: string): string {
   return name;
 }
 
-/** Adds a schedule: each tick (UTC) a worker starts one run of the module, named NAME.TICK-MS. Returns the first tick. */
+/** Adds a schedule: each tick (in `tz`, default UTC) a worker starts one run of the module, named NAME.TICK-MS. Returns the first tick. */
 export async function addSchedule(
   store: Store,
   name: string,
@@ -26,7 +26,7 @@ export async function addSchedule(
   db: string,
 ): Promise<number> {
   checkScheduleName(name);
-  const cron = Cron.parse(o.cron);
+  const cron = Cron.parse(o.cron, o.tz ?? null);
   // Checked as a run of it would be (module, entry, grants, limits), with the schedule's name as id.
   const p = prepareRun(
     module,
@@ -47,6 +47,7 @@ export async function addSchedule(
   await store.addSchedule({
     name,
     cron: cron.source,
+    tz: cron.tz,
     module: p.module.sha256,
     entry: p.run.entry,
     input: p.run.input,
@@ -57,19 +58,59 @@ export async function addSchedule(
   return nextTick;
 }
 
-export async function listSchedules(store: Store): Promise<ScheduleInfo[]> {
-  return (await store.listSchedules()).map((s) => ({
+function scheduleInfo(s: ScheduleRecord): ScheduleInfo {
+  return {
     name: s.name,
     cron: s.cron,
+    tz: s.tz,
+    paused: s.paused,
     module: s.module,
     entry: s.entry,
     input: s.input,
     nextTick: s.nextTick,
     lastTick: s.lastTick,
-  }));
+  };
+}
+
+export async function listSchedules(store: Store): Promise<ScheduleInfo[]> {
+  return (await store.listSchedules()).map(scheduleInfo);
+}
+
+async function getSchedule(store: Store, name: string): Promise<ScheduleRecord> {
+  const s = (await store.listSchedules()).find((x) => x.name === name);
+  if (!s) throw new UsageError(`no schedule named '${name}'; see \`dwe schedule list\``);
+  return s;
 }
 
 /** Removes a schedule (the runs it started are kept). */
 export async function removeSchedule(store: Store, name: string): Promise<void> {
   if (!(await store.removeSchedule(name))) throw new UsageError(`no schedule named '${name}'; see \`dwe schedule list\``);
+}
+
+/** Pauses a schedule: no tick fires until it is resumed (runs it started go on). */
+export async function pauseSchedule(store: Store, name: string): Promise<ScheduleInfo> {
+  if (!(await store.updateSchedule(name, { paused: true }))) throw new UsageError(`no schedule named '${name}'; see \`dwe schedule list\``);
+  return scheduleInfo(await getSchedule(store, name));
+}
+
+/** Resumes a paused schedule from now: ticks that passed while it was paused are not fired. */
+export async function resumeSchedule(store: Store, name: string): Promise<ScheduleInfo> {
+  const s = await getSchedule(store, name);
+  const nextTick = Cron.parse(s.cron, s.tz).next(Date.now());
+  await store.updateSchedule(name, { paused: false, nextTick });
+  return scheduleInfo(await getSchedule(store, name));
+}
+
+/** Changes a schedule's cron expression, time zone or input; its next tick is computed anew from now. */
+export async function updateSchedule(store: Store, name: string, o: ScheduleUpdate): Promise<ScheduleInfo> {
+  const s = await getSchedule(store, name);
+  const tz = o.tz === undefined ? s.tz : o.tz;
+  const cron = Cron.parse(o.cron ?? s.cron, tz);
+  await store.updateSchedule(name, {
+    cron: cron.source,
+    tz: cron.tz,
+    ...(o.input !== undefined && { input: encodeInput(o.input) }),
+    nextTick: cron.next(Date.now()),
+  });
+  return scheduleInfo(await getSchedule(store, name));
 }

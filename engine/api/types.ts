@@ -190,8 +190,10 @@ export interface ResultOptions {
 }
 
 export interface ScheduleOptions {
-  /** 5 fields, UTC: minute hour day-of-month month day-of-week. */
+  /** 5 fields (minute hour day-of-month month day-of-week) or a nickname such as `@daily`, read by croner. */
   cron: string;
+  /** IANA time zone the expression is read in (`--tz`, e.g. `Europe/Paris`); default UTC. */
+  tz?: string;
   input?: unknown;
   entry?: string;
   grants?: GrantSpec;
@@ -199,9 +201,19 @@ export interface ScheduleOptions {
   maxMemoryBytes?: number;
 }
 
+/** `dwe schedule update`: what to change (absent: kept; `tz: null` is UTC). */
+export interface ScheduleUpdate {
+  cron?: string;
+  tz?: string | null;
+  input?: unknown;
+}
+
 export interface ScheduleInfo {
   name: string;
   cron: string;
+  /** null: UTC. */
+  tz: string | null;
+  paused: boolean;
   module: string;
   entry: string;
   input: Uint8Array;

@@ -28,6 +28,9 @@ const cancelCommand = lazy(() => import("./commands/cancel.js").then((m) => m.ca
 const scheduleAddCommand = lazy(() => import("./commands/schedule.js").then((m) => m.scheduleAddCommand));
 const scheduleListCommand = lazy(() => import("./commands/schedule.js").then((m) => m.scheduleListCommand));
 const scheduleRemoveCommand = lazy(() => import("./commands/schedule.js").then((m) => m.scheduleRemoveCommand));
+const schedulePauseCommand = lazy(() => import("./commands/schedule.js").then((m) => m.schedulePauseCommand));
+const scheduleResumeCommand = lazy(() => import("./commands/schedule.js").then((m) => m.scheduleResumeCommand));
+const scheduleUpdateCommand = lazy(() => import("./commands/schedule.js").then((m) => m.scheduleUpdateCommand));
 
 /** Wraps a command handler: one line per error, the stack only with --debug, then the exit code. */
 /** The database location for error messages (undefined when the flags themselves are bad). */
@@ -175,14 +178,15 @@ program
   .option("--json", "as JSON")
   .action(action(cancelCommand));
 
-const schedule = program.command("schedule").description("runs started by workers on a cron schedule (UTC)");
+const schedule = program.command("schedule").description("runs started by workers on a cron schedule (UTC, or --tz)");
 grantOptions(
   schedule
     .command("add")
     .description("add a schedule: each tick a worker starts one run of the module")
     .argument("<name>", "schedule name (runs are named NAME.TICK-MS)")
     .argument("<module>", "workflow .wasm file")
-    .requiredOption("--cron <expr>", "5 fields, UTC: minute hour day-of-month month day-of-week, e.g. '*/5 * * * *'")
+    .requiredOption("--cron <expr>", "5 fields: minute hour day-of-month month day-of-week, e.g. '*/5 * * * *', or @daily, @hourly …")
+    .option("--tz <zone>", "read the expression in this IANA time zone, e.g. Europe/Paris (default UTC)")
     .option("--input <json|@file|->", "run input: text, @FILE, or - for stdin")
     .option("--entry <export>", "exported function to run (default: run, else _start)")
     .option("--timeout <ms>", "stop each run after this much active time")
@@ -200,6 +204,27 @@ schedule
   .argument("<name>", "schedule name")
   .option("--json", "as JSON")
   .action(action(scheduleRemoveCommand));
+schedule
+  .command("pause")
+  .description("pause a schedule: no run is started until it is resumed")
+  .argument("<name>", "schedule name")
+  .option("--json", "print the schedule as JSON")
+  .action(action(schedulePauseCommand));
+schedule
+  .command("resume")
+  .description("resume a paused schedule from its next tick after now (ticks missed while paused are not fired)")
+  .argument("<name>", "schedule name")
+  .option("--json", "print the schedule as JSON")
+  .action(action(scheduleResumeCommand));
+schedule
+  .command("update")
+  .description("change a schedule's cron expression, time zone or input; its next tick is computed anew from now")
+  .argument("<name>", "schedule name")
+  .option("--cron <expr>", "a new cron expression")
+  .option("--tz <zone>", "a new IANA time zone (UTC for UTC)")
+  .option("--input <json|@file|->", "a new input for its runs")
+  .option("--json", "print the schedule as JSON")
+  .action(action(scheduleUpdateCommand));
 
 grantOptions(
   program

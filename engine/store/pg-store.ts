@@ -23,7 +23,7 @@ import { insertRun, listRuns, setRunGrants, setRunModule } from "./pg-runs.js";
 import { appendJournal, readJournal, summarizeJournal } from "./pg-journal.js";
 import { acquireLease, claimRuns, finishRun, renewLease, renewLeases, requestCancel } from "./pg-claims.js";
 import { createChild, sendSignal, takeSignal } from "./pg-signals-children.js";
-import { addSchedule, fireSchedule } from "./pg-schedules.js";
+import { addSchedule, fireSchedule, updateSchedule } from "./pg-schedules.js";
 import { exportRun, importRun } from "./pg-export.js";
 import { PgWorkerSession } from "./pg-worker-session.js";
 import type {
@@ -40,6 +40,8 @@ import type {
   RunExport,
   RunFilter,
   RunRecord,
+  NewSchedule,
+  ScheduleChange,
   ScheduleRecord,
   SignalRecord,
   Store,
@@ -328,7 +330,7 @@ export class PgStore implements Store {
 
   // ---- schedules (pg-schedules.ts) ----
 
-  async addSchedule(sc: Omit<ScheduleRecord, "lastTick" | "createdAt">): Promise<void> {
+  async addSchedule(sc: NewSchedule): Promise<void> {
     return addSchedule(this.query, sc);
   }
 
@@ -338,6 +340,10 @@ export class PgStore implements Store {
 
   async removeSchedule(name: string): Promise<boolean> {
     return (await this.q("DELETE FROM schedules WHERE name = $1", [name])).rowCount === 1;
+  }
+
+  async updateSchedule(name: string, change: ScheduleChange): Promise<boolean> {
+    return updateSchedule(this.query, name, change);
   }
 
   async fireSchedule(name: string, tick: number, nextTick: number, run: NewRun): Promise<boolean> {

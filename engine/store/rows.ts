@@ -84,6 +84,8 @@ export function toSignal(r: SignalRow): SignalRecord {
 export interface ScheduleRow {
   name: string;
   cron: string;
+  tz: string | null;
+  paused: number;
   module: string;
   entry: string;
   input: Buffer;
@@ -97,6 +99,8 @@ export function toSchedule(r: ScheduleRow): ScheduleRecord {
   return {
     name: r.name,
     cron: r.cron,
+    tz: r.tz,
+    paused: r.paused === 1,
     module: r.module,
     entry: r.entry,
     input: new Uint8Array(r.input),

@@ -2,11 +2,12 @@ import type Database from "better-sqlite3";
 import { pack } from "msgpackr";
 import { RunStateError } from "../kernel/errors.js";
 import type { Statements } from "./sqlite-statements.js";
-import type { NewRun, ScheduleRecord } from "./types.js";
+import type { NewRun, NewSchedule, ScheduleChange } from "./types.js";
+import { scheduleUpdate } from "./schedule-change.js";
 
 // Cron schedules: adding one, and firing a tick (advancing the schedule and creating its run at once).
 
-export function addSchedule(stmt: Statements, sc: Omit<ScheduleRecord, "lastTick" | "createdAt">): void {
+export function addSchedule(stmt: Statements, sc: NewSchedule): void {
   try {
     stmt.insertSchedule.run({
       name: sc.name,
@@ -16,6 +17,7 @@ export function addSchedule(stmt: Statements, sc: Omit<ScheduleRecord, "lastTick
       input: sc.input,
       config: pack(sc.config),
       nextTick: sc.nextTick,
+      tz: sc.tz ?? null,
       now: Date.now(),
     });
   } catch (err) {
@@ -44,4 +46,10 @@ export function fireSchedule(db: Database.Database, stmt: Statements, name: stri
     return true;
   });
   return fire.immediate();
+}
+
+export function updateSchedule(db: Database.Database, name: string, change: ScheduleChange): boolean {
+  const u = scheduleUpdate(name, change, () => "?");
+  if (u === null) return db.prepare("SELECT 1 FROM schedules WHERE name = ?").get(name) !== undefined;
+  return db.prepare(u.sql).run(...u.params).changes === 1;
 }

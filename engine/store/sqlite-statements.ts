@@ -68,12 +68,12 @@ export function prepareStatements(db: Database.Database) {
     consumeSignal: db.prepare("UPDATE signals SET consumed_seq = ? WHERE id = ?"),
     listSignals: db.prepare("SELECT * FROM signals WHERE rid = ? ORDER BY id"),
     insertSchedule: db.prepare(
-      `INSERT INTO schedules (name, cron, module, entry, input, config, next_tick, created_at)
-         VALUES (@name, @cron, @module, @entry, @input, @config, @nextTick, @now)`,
+      `INSERT INTO schedules (name, cron, tz, module, entry, input, config, next_tick, created_at)
+         VALUES (@name, @cron, @tz, @module, @entry, @input, @config, @nextTick, @now)`,
     ),
     listSchedules: db.prepare("SELECT * FROM schedules ORDER BY name"),
     removeSchedule: db.prepare("DELETE FROM schedules WHERE name = ?"),
-    advanceSchedule: db.prepare("UPDATE schedules SET next_tick = ?, last_tick = ? WHERE name = ? AND next_tick = ?"),
+    advanceSchedule: db.prepare("UPDATE schedules SET next_tick = ?, last_tick = ? WHERE name = ? AND next_tick = ? AND paused = 0"),
     summary: db.prepare(
       "SELECT op, COUNT(*) AS n, SUM(state = 0) AS intents, SUM(length(payload)) AS bytes FROM journal WHERE rid = ? GROUP BY op",
     ),

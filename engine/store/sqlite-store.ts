@@ -12,7 +12,7 @@ import { type Statements, mustGet, prepareStatements } from "./sqlite-statements
 import { type AppendTx, appendTransaction, readJournal, summarizeJournal, wideInserts } from "./sqlite-journal.js";
 import { acquireLease, claimRuns, finishRun, renewLeases, requestCancel } from "./sqlite-claims.js";
 import { createChild, sendSignal, takeSignal } from "./sqlite-signals-children.js";
-import { addSchedule, fireSchedule } from "./sqlite-schedules.js";
+import { addSchedule, fireSchedule, updateSchedule } from "./sqlite-schedules.js";
 import { exportRun, importRun } from "./sqlite-export.js";
 import { runListQuery } from "./run-query.js";
 import type {
@@ -21,6 +21,8 @@ import type {
   WorkerSession,
   JournalSummary,
   LeaseCheck,
+  NewSchedule,
+  ScheduleChange,
   ScheduleRecord,
   SignalRecord,
   Lease,
@@ -224,7 +226,7 @@ export class SqliteStore implements Store {
     return Promise.resolve(createChild(this.db, this.stmt, lease, child));
   }
 
-  async addSchedule(sc: Omit<ScheduleRecord, "lastTick" | "createdAt">): Promise<void> {
+  async addSchedule(sc: NewSchedule): Promise<void> {
     addSchedule(this.stmt, sc);
     return Promise.resolve();
   }
@@ -235,6 +237,10 @@ export class SqliteStore implements Store {
 
   async removeSchedule(name: string): Promise<boolean> {
     return Promise.resolve(this.stmt.removeSchedule.run(name).changes === 1);
+  }
+
+  async updateSchedule(name: string, change: ScheduleChange): Promise<boolean> {
+    return Promise.resolve(updateSchedule(this.db, name, change));
   }
 
   async fireSchedule(name: string, tick: number, nextTick: number, run: NewRun): Promise<boolean> {

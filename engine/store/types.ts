@@ -184,6 +184,10 @@ export interface SignalRecord {
 export interface ScheduleRecord {
   name: string;
   cron: string;
+  /** IANA time zone the cron expression is read in (null: UTC). */
+  tz: string | null;
+  /** A paused schedule fires no tick until it is resumed. */
+  paused: boolean;
   module: string;
   entry: string;
   input: Uint8Array;
@@ -191,6 +195,18 @@ export interface ScheduleRecord {
   nextTick: number;
   lastTick: number | null;
   createdAt: number;
+}
+
+/** A new schedule: not paused, in UTC unless `tz` is given. */
+export type NewSchedule = Omit<ScheduleRecord, "lastTick" | "createdAt" | "paused" | "tz"> & { tz?: string | null };
+
+/** What `updateSchedule` changes (absent fields are kept). */
+export interface ScheduleChange {
+  cron?: string;
+  tz?: string | null;
+  input?: Uint8Array;
+  paused?: boolean;
+  nextTick?: number;
 }
 
 /**
@@ -290,12 +306,14 @@ export interface Store {
   /** Creates a child run of the lease's run, or returns it if it exists (same id, same parent). Fenced. */
   createChild(lease: Lease, child: NewRun): Promise<RunRecord>;
 
-  addSchedule(s: Omit<ScheduleRecord, "lastTick" | "createdAt">): Promise<void>;
+  addSchedule(s: NewSchedule): Promise<void>;
   listSchedules(): Promise<ScheduleRecord[]>;
   removeSchedule(name: string): Promise<boolean>;
+  /** Changes a schedule (`dwe schedule pause|resume|update`); false when there is none of that name. */
+  updateSchedule(name: string, change: ScheduleChange): Promise<boolean>;
   /**
-   * Fires one tick: if the schedule's next tick is still `tick`, moves it to `nextTick` and creates
-   * `run`, in one transaction. False when another worker fired it first.
+   * Fires one tick: if the schedule is not paused and its next tick is still `tick`, moves it to
+   * `nextTick` and creates `run`, in one transaction. False when another worker fired it first.
    */
   fireSchedule(name: string, tick: number, nextTick: number, run: NewRun): Promise<boolean>;
 

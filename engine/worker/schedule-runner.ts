@@ -10,10 +10,10 @@ import { Cron } from "./cron.js";
  */
 export async function fireDueSchedules(store: Store, now: number, log: (line: string) => void): Promise<void> {
   for (const s of await store.listSchedules()) {
-    if (s.nextTick > now) continue;
+    if (s.paused || s.nextTick > now) continue;
     let cron: Cron;
     try {
-      cron = Cron.parse(s.cron);
+      cron = Cron.parse(s.cron, s.tz);
     } catch (err) {
       log(`schedule ${s.name}: ${describeError(err).message}`);
       continue;

@@ -1,11 +1,13 @@
+import type { ScheduleInfo } from "../../api/types.js";
+import { checkScheduleName } from "../../api/schedules.js";
 import { Cron } from "../../worker/cron.js";
 import { type GlobalOptions, openDwe } from "../context.js";
-import { bytesForJson } from "../format.js";
+import { bytesForJson, table } from "../format.js";
 import { type GrantFlags, parsePositiveInt, parseSize, readInput } from "../options.js";
-import { checkScheduleName } from "../../api/schedules.js";
 
 export interface ScheduleAddFlags extends GlobalOptions, GrantFlags {
   cron: string;
+  tz?: string;
   input?: string;
   entry?: string;
   timeout?: string;
@@ -15,12 +17,32 @@ export interface ScheduleAddFlags extends GlobalOptions, GrantFlags {
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 
-/** `dwe schedule add NAME --cron EXPR MODULE`: a worker starts a run of MODULE at each tick (UTC). */
+function scheduleJson(s: ScheduleInfo): Record<string, unknown> {
+  return {
+    name: s.name,
+    cron: s.cron,
+    tz: s.tz ?? "UTC",
+    paused: s.paused,
+    module: s.module,
+    entry: s.entry,
+    input: bytesForJson(s.input),
+    next_tick: iso(s.nextTick),
+    last_tick: iso(s.lastTick),
+  };
+}
+
+/** A schedule in one line: when it fires next (or that it is paused). */
+function scheduleLine(s: ScheduleInfo): string {
+  return s.paused ? `${s.name}: paused` : `${s.name}: next run at ${iso(s.nextTick)}${s.tz ? ` (${s.cron} in ${s.tz})` : ""}`;
+}
+
+/** `dwe schedule add NAME --cron EXPR [--tz ZONE] MODULE`: a worker starts a run of MODULE at each tick. */
 export async function scheduleAddCommand(name: string, modulePath: string, flags: ScheduleAddFlags): Promise<number> {
   checkScheduleName(name);
-  Cron.parse(flags.cron);
+  Cron.parse(flags.cron, flags.tz ?? null);
   const options = {
     cron: flags.cron,
+    ...(flags.tz !== undefined && { tz: flags.tz }),
     input: readInput(flags.input),
     ...(flags.entry !== undefined && { entry: flags.entry }),
     grants: { dirs: flags.dir, net: flags.allowNet, shell: flags.allowShell, envOverride: flags.allowEnvOverride },
@@ -31,7 +53,9 @@ export async function scheduleAddCommand(name: string, modulePath: string, flags
   try {
     const nextTick = await dwe.addSchedule(name, modulePath, options);
     process.stdout.write(
-      flags.json ? `${JSON.stringify({ name, cron: flags.cron, next_tick: iso(nextTick) })}\n` : `${name}: next run at ${iso(nextTick)}\n`,
+      flags.json
+        ? `${JSON.stringify({ name, cron: flags.cron.trim(), tz: flags.tz ?? "UTC", next_tick: iso(nextTick) })}\n`
+        : `${name}: next run at ${iso(nextTick)}\n`,
     );
     return 0;
   } finally {
@@ -44,31 +68,14 @@ export async function scheduleListCommand(flags: GlobalOptions & { json?: boolea
   try {
     const list = await dwe.listSchedules();
     if (flags.json) {
-      const rows = list.map((s) => ({
-        name: s.name,
-        cron: s.cron,
-        module: s.module,
-        entry: s.entry,
-        input: bytesForJson(s.input),
-        next_tick: iso(s.nextTick),
-        last_tick: iso(s.lastTick),
-      }));
-      process.stdout.write(JSON.stringify(rows) + "\n");
+      process.stdout.write(JSON.stringify(list.map(scheduleJson)) + "\n");
       return 0;
     }
-    const rows = [["NAME", "CRON", "ENTRY", "NEXT", "LAST"]];
-    for (const s of list) rows.push([s.name, s.cron, s.entry, iso(s.nextTick) ?? "", iso(s.lastTick) ?? "-"]);
-    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    process.stdout.write(
-      rows
-        .map((r) =>
-          r
-            .map((c, i) => c.padEnd(widths[i]!))
-            .join("  ")
-            .trimEnd(),
-        )
-        .join("\n") + "\n",
-    );
+    const rows = [["NAME", "CRON", "TZ", "ENTRY", "NEXT", "LAST"]];
+    for (const s of list) {
+      rows.push([s.name, s.cron, s.tz ?? "UTC", s.entry, s.paused ? "paused" : (iso(s.nextTick) ?? ""), iso(s.lastTick) ?? "-"]);
+    }
+    process.stdout.write(table(rows));
     return 0;
   } finally {
     await dwe.close();
@@ -80,6 +87,43 @@ export async function scheduleRemoveCommand(name: string, flags: GlobalOptions &
   try {
     await dwe.removeSchedule(name);
     process.stdout.write(flags.json ? `${JSON.stringify({ name, removed: true })}\n` : `${name} removed\n`);
+    return 0;
+  } finally {
+    await dwe.close();
+  }
+}
+
+/** `dwe schedule pause|resume NAME`. */
+export async function schedulePauseCommand(name: string, flags: GlobalOptions & { json?: boolean }, resume = false): Promise<number> {
+  const dwe = await openDwe(flags, false);
+  try {
+    const s = resume ? await dwe.resumeSchedule(name) : await dwe.pauseSchedule(name);
+    process.stdout.write(flags.json ? `${JSON.stringify(scheduleJson(s))}\n` : `${scheduleLine(s)}\n`);
+    return 0;
+  } finally {
+    await dwe.close();
+  }
+}
+
+export function scheduleResumeCommand(name: string, flags: GlobalOptions & { json?: boolean }): Promise<number> {
+  return schedulePauseCommand(name, flags, true);
+}
+
+/** `dwe schedule update NAME [--cron EXPR] [--tz ZONE] [--input …]`: the next tick is computed anew from now. */
+export async function scheduleUpdateCommand(
+  name: string,
+  flags: GlobalOptions & { cron?: string; tz?: string; input?: string; json?: boolean },
+): Promise<number> {
+  if (flags.cron !== undefined || flags.tz !== undefined) Cron.parse(flags.cron ?? "* * * * *", flags.tz ?? null);
+  const input = flags.input === undefined ? undefined : readInput(flags.input);
+  const dwe = await openDwe(flags, false);
+  try {
+    const s = await dwe.updateSchedule(name, {
+      ...(flags.cron !== undefined && { cron: flags.cron }),
+      ...(flags.tz !== undefined && { tz: flags.tz }),
+      ...(input !== undefined && { input }),
+    });
+    process.stdout.write(flags.json ? `${JSON.stringify(scheduleJson(s))}\n` : `${scheduleLine(s)}\n`);
     return 0;
   } finally {
     await dwe.close();
