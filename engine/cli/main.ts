@@ -24,6 +24,7 @@ const workerCommand = lazy(() => import("./commands/worker.js").then((m) => m.wo
 const exportCommand = lazy(() => import("./commands/portable.js").then((m) => m.exportCommand));
 const importCommand = lazy(() => import("./commands/portable.js").then((m) => m.importCommand));
 const signalCommand = lazy(() => import("./commands/signal.js").then((m) => m.signalCommand));
+const initCommand = lazy(() => import("./commands/init.js").then((m) => m.initCommand));
 const cancelCommand = lazy(() => import("./commands/cancel.js").then((m) => m.cancelCommand));
 const scheduleAddCommand = lazy(() => import("./commands/schedule.js").then((m) => m.scheduleAddCommand));
 const scheduleListCommand = lazy(() => import("./commands/schedule.js").then((m) => m.scheduleListCommand));
@@ -277,6 +278,14 @@ program
   .option("--json", "as JSON lines")
   .option("--timestamps", "prefix each line with its time and level")
   .action(action(logsCommand));
+
+program
+  .command("init")
+  .description("create a workflow project in DIR (new or empty) that builds with one command")
+  .argument("<dir>", "directory of the new project")
+  .option("--lang <lang>", "assemblyscript (default) or rust")
+  .option("--json", "print what was created as JSON")
+  .action(action(initCommand));
 
 program
   .command("runs")
