@@ -51,11 +51,13 @@ export function processAlive(pid: number): boolean {
 
 /**
  * Who holds a run's lease right now: `owner (lease until …)`, or null when nobody does (no lease,
- * an expired one, or one held by a dead process on this host).
+ * an expired one, one held by a dead process on this host, or by a worker the store knows is dead:
+ * on PostgreSQL, one whose database session ended, on any host).
  */
-export function liveLeaseHolder(run: Pick<RunRecord, "leaseOwner" | "leaseExpiresAt">, now: number): string | null {
+export function liveLeaseHolder(run: Pick<RunRecord, "leaseOwner" | "leaseExpiresAt" | "leaseHolderDead">, now: number): string | null {
   const { leaseOwner, leaseExpiresAt } = run;
-  if (leaseOwner === null || leaseExpiresAt === null || leaseExpiresAt <= now || ownerIsDeadLocally(leaseOwner)) return null;
+  if (leaseOwner === null || leaseExpiresAt === null || leaseExpiresAt <= now) return null;
+  if (run.leaseHolderDead === true || ownerIsDeadLocally(leaseOwner)) return null;
   return `${leaseOwner} (lease until ${new Date(leaseExpiresAt).toISOString()})`;
 }
 

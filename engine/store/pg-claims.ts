@@ -1,7 +1,7 @@
 import { LeaseLost, RunNotFound, RunStateError } from "../kernel/errors.js";
 import { checkLeaseTakeable } from "./lease-owner.js";
 import { decodeRunConfig } from "./run-config.js";
-import { DEAD_WORKERS } from "./pg-worker-session.js";
+import { DEAD_WORKERS, RUN_COLUMNS } from "./pg-worker-session.js";
 import { type Db, type Query, buf } from "./pg-connection.js";
 import { type RunRow, toRecord } from "./rows.js";
 import { type CancelOutcome, type ClaimedRun, type Lease, type LeaseCheck, type RunEnd, type RunStatus, RUN_TRANSITIONS } from "./types.js";
@@ -17,7 +17,8 @@ const CLAIMABLE = `
   OR (status = 'running' AND lease_expires > $1 AND lease_owner <> $4 AND lease_owner IN (${DEAD_WORKERS}))`;
 
 export async function acquireLease(c: Db, runId: string, owner: string, ttlMs: number, steal: boolean): Promise<Lease> {
-  const row = (await c.query<RunRow>("SELECT * FROM runs WHERE id = $1 FOR UPDATE", [runId])).rows[0];
+  // With holder_dead: a worker whose session ended holds nothing any more (as its claims see it).
+  const row = (await c.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1 FOR UPDATE OF runs`, [runId])).rows[0];
   if (!row) throw new RunNotFound(runId);
   const run = toRecord(row);
   const now = Date.now();

@@ -3,7 +3,7 @@ import { LeaseLost } from "../kernel/errors.js";
 import type { Grants } from "../kernel/grants.js";
 import { type Db, type Query, buf } from "./pg-connection.js";
 import { decodeRunConfig } from "./run-config.js";
-import { WAKE_CHANNEL } from "./pg-worker-session.js";
+import { RUN_COLUMNS, WAKE_CHANNEL } from "./pg-worker-session.js";
 import { type RunRow, toRecord } from "./rows.js";
 import { runListQuery } from "./run-query.js";
 import type { Lease, NewRun, RunFilter, RunRecord } from "./types.js";
@@ -25,7 +25,7 @@ export async function insertRun(c: Db, run: NewRun): Promise<RunRecord> {
 }
 
 export async function listRuns(q: Query, filter: RunFilter): Promise<RunRecord[]> {
-  const { sql, params } = runListQuery(filter, (n) => `$${n}`);
+  const { sql, params } = runListQuery(filter, (n) => `$${n}`, RUN_COLUMNS);
   return (await q<RunRow>(sql, params)).rows.map(toRecord);
 }
 

@@ -25,7 +25,7 @@ import { acquireLease, claimRuns, finishRun, renewLease, renewLeases, requestCan
 import { createChild, sendSignal, takeSignal } from "./pg-signals-children.js";
 import { addSchedule, fireSchedule, updateSchedule } from "./pg-schedules.js";
 import { exportRun, importRun } from "./pg-export.js";
-import { PgWorkerSession } from "./pg-worker-session.js";
+import { PgWorkerSession, RUN_COLUMNS } from "./pg-worker-session.js";
 import type {
   CancelOutcome,
   ClaimedRun,
@@ -242,7 +242,7 @@ export class PgStore implements Store {
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {
-    const row = (await this.q<RunRow>("SELECT * FROM runs WHERE id = $1", [id])).rows[0];
+    const row = (await this.q<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1`, [id])).rows[0];
     return row && toRecord(row);
   }
 

@@ -22,6 +22,12 @@ export const DEAD_WORKERS = `
       AND l.classid::bigint = ${WORKER_LOCK} AND l.objid::bigint = mod(w.id, 2147483648))`;
 
 /**
+ * SQL: a run row as the store reads it, with `holder_dead`: its lease holder is a registered worker
+ * whose session is gone (dead, whatever its lease says; see RunRecord.leaseHolderDead).
+ */
+export const RUN_COLUMNS = `*, lease_owner IN (${DEAD_WORKERS}) AS holder_dead`;
+
+/**
  * Server-side keepalives on the session's connection: a worker whose host vanished without closing
  * it (power loss, a partition) loses its lock in about 20 s, not after the kernel's 2 hours.
  */

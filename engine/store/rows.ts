@@ -25,6 +25,8 @@ export interface RunRow {
   lease_token: number;
   wake_requested: number;
   cancel_requested: number;
+  /** PostgreSQL reads of a run (RUN_COLUMNS): the holder is a worker whose session ended. */
+  holder_dead?: boolean | null;
 }
 
 export function toRecord(row: RunRow): RunRecord {
@@ -51,6 +53,7 @@ export function toRecord(row: RunRow): RunRecord {
     leaseOwner: row.lease_owner,
     leaseExpiresAt: row.lease_expires,
     leaseToken: row.lease_token,
+    ...(row.holder_dead === true && { leaseHolderDead: true }),
   };
 }
 

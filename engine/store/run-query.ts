@@ -6,9 +6,10 @@ export const DEFAULT_LIST_LIMIT = 1000;
 /**
  * The `SELECT` of `listRuns` for both dialects (`param(n)` spells the nth placeholder): every field
  * of the filter narrows, newest first (the children of a parent in the order they were started), a
- * page continuing after `filter.after` by (created_at, rid).
+ * page continuing after `filter.after` by (created_at, rid). `columns`: what each row holds (PostgreSQL
+ * adds whether the lease holder's session is gone, RUN_COLUMNS).
  */
-export function runListQuery(f: RunFilter, param: (n: number) => string): { sql: string; params: unknown[] } {
+export function runListQuery(f: RunFilter, param: (n: number) => string, columns = "*"): { sql: string; params: unknown[] } {
   const where: string[] = [];
   const params: unknown[] = [];
   const p = (v: unknown) => {
@@ -29,6 +30,6 @@ export function runListQuery(f: RunFilter, param: (n: number) => string): { sql:
   const ascending = f.parentId !== undefined;
   if (f.after) where.push(`(created_at, rid) ${ascending ? ">" : "<"} (${p(f.after.createdAt)}, ${p(f.after.rid)})`);
   const order = ascending ? "created_at, rid" : "created_at DESC, rid DESC";
-  const sql = `SELECT * FROM runs${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY ${order} LIMIT ${p(f.limit ?? DEFAULT_LIST_LIMIT)}`;
+  const sql = `SELECT ${columns} FROM runs${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY ${order} LIMIT ${p(f.limit ?? DEFAULT_LIST_LIMIT)}`;
   return { sql, params };
 }

@@ -80,6 +80,12 @@ export interface RunRecord {
   leaseOwner: string | null;
   leaseExpiresAt: number | null;
   leaseToken: number;
+  /**
+   * The store knows the lease holder is dead, whatever its lease says: on PostgreSQL, a `dwe worker`
+   * whose database session ended (its advisory lock is free). Unset where the store cannot tell
+   * (SQLite; a `dwe run` or `dwe resume` holder): then only its pid, on its own host, can say.
+   */
+  leaseHolderDead?: true;
 }
 
 export interface NewRun {

@@ -42,6 +42,28 @@ function netnsPossible(): string | null {
   return null;
 }
 
+/**
+ * A host that differs from this one only by its hostname (a UTS namespace of its own; the same
+ * network and files), so the lease owners it starts (`NAME:PID:…`) cannot be judged by their pid
+ * here; or why this machine cannot make one (root and `unshare --uts` are needed).
+ */
+export function hostNamed(name: string): { host: Host } | { unavailable: string } {
+  if (process.getuid?.() !== 0) return { unavailable: "not root" };
+  if (spawnSync("unshare", ["--uts", "true"]).status !== 0) return { unavailable: "unshare --uts failed" };
+  return {
+    host: {
+      name,
+      // `unshare` without --fork and `sh -c … exec` replace themselves: the child's pid is node's pid.
+      dwe: (args, opts) =>
+        spawn("unshare", ["--uts", "sh", "-c", `hostname ${name} && exec "$0" "$@"`, process.execPath, DWE, ...args], {
+          cwd: opts.cwd,
+          stdio: ["ignore", "pipe", "pipe"],
+          env: { ...process.env, ...opts.env },
+        }),
+    },
+  };
+}
+
 /** Creates `count` hosts. Call `teardown` in afterAll: it removes namespaces, links and relays. */
 export async function createNetwork(count: number, log: (line: string) => void = () => undefined): Promise<Network> {
   const servers: net.Server[] = [];
