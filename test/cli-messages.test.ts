@@ -69,6 +69,21 @@ describe("CLI output and messages", () => {
     expect(jsonError(unknown.stderr)).toEqual({ code: "usage", message: "unknown option '--bogus'; see `dwe runs --help`" });
   });
 
+  it("a pipeline's problems with --json are JSON lines on stderr, one per problem", () => {
+    const file = join(w.dir, "bad.yaml");
+    writeFileSync(file, "jobs:\n  a:\n    steps:\n      - run: echo ${{ nope.x }}\n    needs: [missing]\n");
+    const r = cli(["pipeline", file, "--json"]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    const lines = r.stderr.trim().split("\n");
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) {
+      const { error } = JSON.parse(line) as { error: { code: string; message: string } };
+      expect(error.code).toBe("invalid_pipeline");
+      expect(error.message).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:\\d+:\\d+: `));
+    }
+  });
+
   it("commander's own errors are one dwe: line naming the help to read", () => {
     const missing = cli(["run"]);
     expect(missing.code).toBe(2);
