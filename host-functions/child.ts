@@ -1,6 +1,6 @@
-import { GuestVisibleError } from "../engine/kernel/errors.js";
+import { BadRequest, GuestVisibleError } from "../engine/kernel/errors.js";
 import type { HostFunction } from "../engine/kernel/host-function.js";
-import { BadRequest, RequestFields } from "./request-fields.js";
+import { RequestFields } from "./request-fields.js";
 
 interface ChildStartRequest {
   module: string | null;

@@ -1,10 +1,10 @@
 import http from "node:http";
 import https from "node:https";
 import type { Socket } from "node:net";
-import { GuestVisibleError } from "../engine/kernel/errors.js";
+import { BadRequest, GuestVisibleError } from "../engine/kernel/errors.js";
 import { netAllowed } from "../engine/kernel/grants.js";
 import { stopReason, type HostContext, type HostFunction } from "../engine/kernel/host-function.js";
-import { BadRequest, RequestFields } from "./request-fields.js";
+import { RequestFields } from "./request-fields.js";
 
 export const MAX_HTTP_BODY = 64 * 1024 * 1024;
 const DEFAULT_TIMEOUT_MS = 30_000;

@@ -1,5 +1,6 @@
 import type { HostFunction } from "../engine/kernel/host-function.js";
-import { BadRequest, RequestFields } from "./request-fields.js";
+import { BadRequest } from "../engine/kernel/errors.js";
+import { RequestFields } from "./request-fields.js";
 
 const LEVELS = new Set(["debug", "info", "warn", "error"]);
 const MAX_MESSAGE = 64 * 1024;

@@ -1,12 +1,4 @@
-import { DweError } from "../engine/kernel/errors.js";
-
-/** A request that does not have the shape its operation requires: a guest or SDK bug. */
-export class BadRequest extends DweError {
-  override name = "BadRequest";
-  constructor(op: string, message: string) {
-    super("bad_request", `bad request to ${op}: ${message}`);
-  }
-}
+import { BadRequest } from "../engine/kernel/errors.js";
 
 type Obj = Record<string, unknown>;
 

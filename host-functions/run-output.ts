@@ -1,23 +1,11 @@
-import { DweError } from "../engine/kernel/errors.js";
+import { BadRequest, OutputTooLarge } from "../engine/kernel/errors.js";
 import type { HostFunction } from "../engine/kernel/host-function.js";
-import { BadRequest } from "./request-fields.js";
 
 /** Largest run output (`run.output`) a guest may set: 16 MiB (docs/abi.md). */
 export const MAX_RUN_OUTPUT = 16 * 1024 * 1024;
 
-/** The guest set an output over MAX_RUN_OUTPUT: the run fails (it is stored in the database and printed). */
-export class OutputTooLarge extends DweError {
-  override name = "OutputTooLarge";
-  constructor(size: number) {
-    super(
-      "output_too_large",
-      `run.output of ${size} bytes is over the ${MAX_RUN_OUTPUT}-byte (16 MiB) limit; write large results to a granted directory (fs.write) and output their path`,
-    );
-  }
-}
-
 function bounded(bytes: Uint8Array): Uint8Array {
-  if (bytes.length > MAX_RUN_OUTPUT) throw new OutputTooLarge(bytes.length);
+  if (bytes.length > MAX_RUN_OUTPUT) throw new OutputTooLarge(bytes.length, MAX_RUN_OUTPUT);
   return bytes;
 }
 

@@ -2,8 +2,8 @@
 // (entry count, delay, payload bytes), its byte cap, backpressure, and a refused write.
 import { afterEach, describe, expect, it } from "vitest";
 import { setTimeout as delay } from "node:timers/promises";
-import { LeaseLost } from "../engine/kernel/errors.js";
-import { BATCH_BYTES, JournalLimitReached, JournalWriter } from "../engine/executor/journal-writer.js";
+import { JournalLimitReached, LeaseLost } from "../engine/kernel/errors.js";
+import { BATCH_BYTES, JournalWriter } from "../engine/executor/journal-writer.js";
 import { EntryState, type JournalEntry } from "../engine/journal/entry.js";
 import { newOwnerId } from "../engine/store/lease-owner.js";
 import { leasedRun, type LeasedRun } from "./support/store-run.js";

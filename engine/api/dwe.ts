@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { StoreError, UsageError, RunNotFound } from "../kernel/errors.js";
-import { ShutdownRequested } from "../executor/run-executor.js";
+import { ShutdownRequested, StoreError, UsageError, RunNotFound } from "../kernel/errors.js";
 import { openStoreAt } from "../store/open.js";
 import { isPostgresUrl } from "../store/pg-url.js";
 import type { Durability, RunRecord, Store } from "../store/types.js";

@@ -1,4 +1,4 @@
-import { AbiViolation, DweError } from "../kernel/errors.js";
+import { AbiViolation, GuestAbort } from "../kernel/errors.js";
 import type { Dispatcher } from "./dispatcher.js";
 import type { Reply } from "../kernel/reply.js";
 import type { GuestMemory } from "../kernel/guest-memory.js";
@@ -10,14 +10,6 @@ export const MAX_RESPONSE = 64 * 1024 * 1024;
 const MAX_OP_NAME = 64;
 const MAX_REQUEST = 64 * 1024 * 1024;
 const EMPTY = new Uint8Array(0);
-
-/** The guest called AssemblyScript's `abort`. */
-export class GuestAbort extends DweError {
-  override name = "GuestAbort";
-  constructor(message: string) {
-    super("guest_abort", message);
-  }
-}
 
 /**
  * Builds the `dwe` import module (ABI v1: `call` and `response`) and AssemblyScript's `env`

@@ -1,43 +1,29 @@
 import { setTimeout as delay } from "node:timers/promises";
-import { AbiViolation, CorruptJournal, DweError, GuestVisibleError, NonDeterminismError } from "../kernel/errors.js";
+import {
+  AbiViolation,
+  BadRequest,
+  CorruptJournal,
+  GuestFailed,
+  GuestVisibleError,
+  JournalLimitReached,
+  NonDeterminismError,
+  RunTimeout,
+  Suspend,
+} from "../kernel/errors.js";
 import { EntryState, type JournalEntry } from "../journal/entry.js";
 import { digestRequest } from "../journal/hash.js";
 import { decodeMsgpack, PAYLOAD_LIMITS, REQUEST_LIMITS, RefusedMsgpack } from "../kernel/msgpack-decoder.js";
 import { OP_CODES, opName } from "../kernel/ops.js";
 import { encode, type Dispatch, type Reply } from "../kernel/reply.js";
-import { JournalLimitReached, type JournalWriter } from "./journal-writer.js";
+import type { JournalWriter } from "./journal-writer.js";
 import type { RunRecord } from "../store/types.js";
 import type { HostContext, HostFunction, LiveOutput, RunServices } from "../kernel/host-function.js";
-import { BadRequest } from "../../host-functions/request-fields.js";
-
-/** Thrown out of the guest to suspend the run until `wakeAt` (a long sleep, a wait; null: until woken). */
-export class Suspend extends Error {
-  override name = "Suspend";
-  constructor(readonly wakeAt: number | null) {
-    super(wakeAt === null ? "suspended until woken" : `suspended until ${new Date(wakeAt).toISOString()}`);
-  }
-}
 
 const NO_SERVICES: RunServices = {
   takeSignal: () => Promise.reject(new Error("internal: signals are not available here")),
   startChild: () => Promise.reject(new Error("internal: child runs are not available here")),
   child: () => Promise.reject(new Error("internal: child runs are not available here")),
 };
-
-/** The guest called `run.fail`. */
-export class GuestFailed extends DweError {
-  override name = "GuestFailed";
-  constructor(code: string, message: string) {
-    super(code, message);
-  }
-}
-
-export class RunTimeout extends DweError {
-  override name = "RunTimeout";
-  constructor(runId: string, timeoutMs: number) {
-    super("timeout", `run ${runId} ran past its timeout of ${timeoutMs} ms and was stopped; raise --timeout if it needs longer`);
-  }
-}
 
 const EMPTY = new Uint8Array(0);
 const OK_NIL: Reply = { ok: true, bytes: EMPTY };

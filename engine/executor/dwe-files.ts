@@ -1,7 +1,7 @@
 import { realpathSync } from "node:fs";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DweError } from "../kernel/errors.js";
+import { GrantCoversDweFiles } from "../kernel/errors.js";
 import { isPostgresUrl } from "../store/pg-url.js";
 import { cacheDir, defaultCacheDir } from "../runtime/cache-dir.js";
 import type { DirGrant, Grants } from "../kernel/grants.js";
@@ -18,14 +18,6 @@ export interface DweFile {
   directory: boolean;
   /** Only a writable grant is refused (reading dwe's own code is harmless). */
   writesOnly: boolean;
-}
-
-/** A grant that would give the guest one of dwe's own files. */
-export class GrantCoversDweFiles extends DweError {
-  override name = "GrantCoversDweFiles";
-  constructor(message: string) {
-    super("grant_refused", message);
-  }
 }
 
 /** dist/engine/executor/ → the package root. */

@@ -1,9 +1,9 @@
-import { DweError } from "../kernel/errors.js";
+import { DweError, ProgramExit } from "../kernel/errors.js";
 import { AsyncifyInstanceDriver } from "../runtime/asyncify.js";
 import { runComponent } from "../runtime/component-host.js";
 import type { LoadedComponent } from "../runtime/component-loader.js";
 import type { RunRecord } from "../store/types.js";
-import { ProcExit, type WasiHost } from "../../host-functions/wasi/preview1.js";
+import type { WasiHost } from "../../host-functions/wasi/preview1.js";
 import { abiImports } from "./abi-imports.js";
 import type { Dispatcher } from "./dispatcher.js";
 import type { CheckedGuestMemory } from "./guest-memory.js";
@@ -77,9 +77,9 @@ export async function runGuestToEnd(g: GuestRun): Promise<void> {
   try {
     await driver.call(call);
   } catch (err) {
-    if (!(err instanceof ProcExit)) throw err;
+    if (!(err instanceof ProgramExit)) throw err;
     await wasi.flushStdio(dispatcher);
-    if (err.code !== 0) throw err;
+    if (err.status !== 0) throw err;
   }
   // A last stdout/stderr line without a newline is journaled once the program has ended.
   await wasi.flushStdio(dispatcher);

@@ -1,4 +1,4 @@
-import { DweError, LeaseLost } from "../kernel/errors.js";
+import { JournalLimitReached, LeaseLost } from "../kernel/errors.js";
 import type { Lease, Store } from "../store/types.js";
 import type { JournalEntry, LogRecord } from "../journal/entry.js";
 
@@ -12,14 +12,6 @@ export const BATCH_BYTES = 4 * 1024 * 1024;
 /** Default caps on one run's journal (`--max-journal-entries`, `--max-journal-bytes`). */
 export const DEFAULT_MAX_JOURNAL_ENTRIES = 1_000_000;
 export const DEFAULT_MAX_JOURNAL_BYTES = 1024 * 1024 * 1024;
-
-/** The run's journal reached its cap: the run fails (its journal must also fit in memory on resume). */
-export class JournalLimitReached extends DweError {
-  override name = "JournalLimitReached";
-  constructor(runId: string, what: string, flag: string) {
-    super("journal_limit", `run ${runId} reached its journal limit of ${what}; raise ${flag} if it really needs more`);
-  }
-}
 
 export interface JournalWriterOptions {
   /** Commit once this many entries are buffered. */

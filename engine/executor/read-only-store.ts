@@ -1,3 +1,4 @@
+import { ReadOnlyViolation } from "../kernel/errors.js";
 import type { Store } from "../store/types.js";
 
 /** Store methods that only read. */
@@ -14,14 +15,6 @@ const READS = new Set<string | symbol>([
   "listSignals",
   "listSchedules",
 ]);
-
-/** Thrown when code that promised not to write tries to (a bug: `dwe verify` must never write). */
-export class ReadOnlyViolation extends Error {
-  override name = "ReadOnlyViolation";
-  constructor(method: string) {
-    super(`internal: ${method} was called on a read-only view of the store`);
-  }
-}
 
 /**
  * A view of a store that can only read: every writing method throws ReadOnlyViolation, except

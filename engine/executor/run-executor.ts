@@ -1,20 +1,32 @@
 import { runGuestToEnd } from "./guest-runner.js";
-import { DweError, NonDeterminismError, RunCancelled, describeError } from "../kernel/errors.js";
+import {
+  ComponentTrap,
+  DweError,
+  GrantCoversDweFiles,
+  LeaseLost,
+  NonDeterminismError,
+  ProgramExit,
+  RunCancelled,
+  ShutdownRequested,
+  Suspend,
+  UpgradeRefused,
+  describeError,
+  dispositionOf,
+  type Disposition,
+} from "../kernel/errors.js";
 import type { LogRecord } from "../journal/entry.js";
 import { DEFAULT_MAX_JOURNAL_BYTES, DEFAULT_MAX_JOURNAL_ENTRIES, JournalWriter } from "./journal-writer.js";
 import { DEFAULT_MAX_MEMORY, loadExecutable } from "../runtime/module-loader.js";
 import { loadComponent, type LoadedComponent } from "../runtime/component-loader.js";
 import { componentHostFunctions } from "../../host-functions/wasi-p2/index.js";
 import type { Lease, RunEnd, RunError, RunRecord, RunStatus, Store } from "../store/types.js";
-import { ComponentExitCode, ComponentTrap } from "../runtime/component-host.js";
 import { HOST_FUNCTIONS } from "../../host-functions/registry.js";
-import { Dispatcher, Suspend } from "./dispatcher.js";
+import { Dispatcher } from "./dispatcher.js";
 import { CheckedGuestMemory } from "./guest-memory.js";
 import { runServices } from "./run-services.js";
 import type { Grants } from "../kernel/grants.js";
-import { GrantCoversDweFiles, refuseGrantsOverDweFiles } from "./dwe-files.js";
-import { LeaseLost, StoreError } from "../kernel/errors.js";
-import { WasiHost, ProcExit } from "../../host-functions/wasi/preview1.js";
+import { refuseGrantsOverDweFiles } from "./dwe-files.js";
+import { WasiHost } from "../../host-functions/wasi/preview1.js";
 
 export interface ExecuteOptions {
   store: Store;
@@ -49,9 +61,16 @@ export interface ExecuteOptions {
   onGuest?: (running: boolean) => void;
 }
 
-/** The store itself failed (disk full, I/O error, database unreachable): not the run's fault. */
-function isStoreFailure(err: unknown): boolean {
-  return err instanceof StoreError || (err instanceof Error && err.name === "SqliteError");
+/**
+ * What the error that ended an attempt does to the run: its disposition, looked up. A process
+ * shutting down releases the run whatever its guest then threw, unless it suspended or was
+ * cancelled first.
+ */
+function dispositionOfEnd(err: unknown, signal: AbortSignal | undefined): Disposition {
+  // better-sqlite3 throws its own errors: a store failure, as a StoreError is.
+  const d = err instanceof Error && err.name === "SqliteError" ? "retry" : dispositionOf(err);
+  if (d === "suspend" || d === "cancelled") return d;
+  return signal?.aborted && signal.reason instanceof ShutdownRequested ? "release" : d;
 }
 
 /**
@@ -81,31 +100,14 @@ function outOfMemory(err: unknown, memory: CheckedGuestMemory, limit: number): {
  * or a C assertion says what went wrong.
  */
 function failure(err: unknown, memory: CheckedGuestMemory, run: RunRecord, wasi: WasiHost): RunError {
-  const exit = err instanceof ProcExit ? err.code : err instanceof ComponentExitCode ? err.status : null;
-  if (exit !== null) return { code: "exit", message: `the program exited with code ${exit}`, exitCode: exit };
+  if (err instanceof ProgramExit) return { code: err.code, message: err.message, exitCode: err.status };
   const error = outOfMemory(err, memory, run.config.maxMemoryBytes ?? DEFAULT_MAX_MEMORY) ?? describeError(err);
   const said = err instanceof ComponentTrap ? err.stderrTail : err instanceof WebAssembly.RuntimeError ? wasi.stdio.stderrTail() : "";
   return said === "" ? error : { ...error, message: `${error.message}; the program's stderr ended with: ${said}` };
 }
 
-/** Abort reason for a process that is shutting down: the run stays resumable. */
-export class ShutdownRequested extends Error {
-  override name = "ShutdownRequested";
-  constructor(signal: string) {
-    super(`interrupted by ${signal}`);
-  }
-}
-
 export const DEFAULT_SUSPEND_AFTER_MS = 10_000;
 const DEFAULT_LEASE_TTL_MS = 30_000;
-
-/** The upgrade target diverged from the run's journal (or its check did not finish): the run is left as it was. */
-export class UpgradeRefused extends DweError {
-  override name = "UpgradeRefused";
-  constructor(cause: NonDeterminismError | { message: string }) {
-    super("upgrade_refused", `upgrade refused, the run is unchanged: ${cause.message}`, { cause });
-  }
-}
 
 /**
  * Executes one attempt of a run: takes its lease, replays its journal through a fresh instance,
@@ -289,34 +291,35 @@ async function attemptListening(
     await journal.commit();
     return { status: "completed", output: dispatcher.output };
   } catch (err) {
-    if (err instanceof Suspend) {
-      await journal.commit();
-      return { status: "suspended", wakeAt: err.wakeAt };
-    }
     if (upgradeTo !== undefined && err instanceof NonDeterminismError) {
       journal.discard();
       await store.finishRun(lease, { status: "released", previous: previous.status, wakeAt: previous.wakeAt });
       throw new UpgradeRefused(err);
     }
-    if (err instanceof RunCancelled) {
-      await journal.commit().catch(() => undefined);
-      return { status: "cancelled", error: describeError(err) };
+    switch (dispositionOfEnd(err, o.signal)) {
+      case "suspend":
+        await journal.commit();
+        return { status: "suspended", wakeAt: err instanceof Suspend ? err.wakeAt : null };
+      case "cancelled":
+        await journal.commit().catch(() => undefined);
+        return { status: "cancelled", error: describeError(err) };
+      case "release":
+        // Stopped from outside (Ctrl-C, SIGTERM): keep the journal and leave the run ready to resume.
+        await journal.commit().catch(() => undefined);
+        return { status: "released", previous: "pending", wakeAt: null };
+      // The run did nothing wrong when the store failed or another owner took over: never fail it
+      // for that. A lost lease writes nothing more; a store error leaves the run to be retried.
+      case "fenced":
+        throw err;
+      case "retry":
+        journal.discard();
+        return { status: "released", previous: "pending", wakeAt: null };
+      case "terminal":
+      default:
+        // Keep what was journaled before the failure: it happened.
+        await journal.commit().catch(() => undefined);
+        return { status: "failed", error: failure(err, memory, run, wasi) };
     }
-    if (err instanceof ShutdownRequested || (o.signal?.aborted && o.signal.reason instanceof ShutdownRequested)) {
-      // Stopped from outside (Ctrl-C, SIGTERM): keep the journal and leave the run ready to resume.
-      await journal.commit().catch(() => undefined);
-      return { status: "released", previous: "pending", wakeAt: null };
-    }
-    // The run did nothing wrong when the store failed or another owner took over: never fail it
-    // for that. A lost lease writes nothing more; a store error leaves the run to be retried.
-    if (err instanceof LeaseLost) throw err;
-    if (isStoreFailure(err)) {
-      journal.discard();
-      return { status: "released", previous: "pending", wakeAt: null };
-    }
-    // Keep what was journaled before the failure: it happened.
-    await journal.commit().catch(() => undefined);
-    return { status: "failed", error: failure(err, memory, run, wasi) };
   } finally {
     wasi.close();
     if (timer) clearTimeout(timer);

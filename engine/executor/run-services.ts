@@ -1,7 +1,6 @@
-import { GuestVisibleError } from "../kernel/errors.js";
+import { ChildLimitReached, GuestVisibleError } from "../kernel/errors.js";
 import { compileCore } from "../runtime/wasm-binary.js";
 import type { Lease, RunRecord, Store } from "../store/types.js";
-import { ChildLimitReached } from "../store/child-limits.js";
 import type { ChildState, RunServices } from "../kernel/host-function.js";
 
 const exportsByModule = new Map<string, string[]>();

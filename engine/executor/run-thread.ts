@@ -2,10 +2,10 @@
 // on its own SQLite connection under a lease the main thread took, so the main thread can terminate
 // it when the guest loops without calling the host, and then record the timeout with that lease.
 import { parentPort, workerData } from "node:worker_threads";
-import { DweError, LeaseLost, RunCancelled, describeError } from "../kernel/errors.js";
+import { DweError, LeaseLost, RunCancelled, ShutdownRequested, describeError } from "../kernel/errors.js";
 import { openStoreAt } from "../store/open.js";
 import { explainStoreError } from "../store/damaged-database.js";
-import { executeRun, ShutdownRequested } from "./run-executor.js";
+import { executeRun } from "./run-executor.js";
 import type { FromRunThread, RunThreadData, ToRunThread } from "./run-thread-protocol.js";
 
 const data = workerData as RunThreadData;

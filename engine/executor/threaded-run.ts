@@ -1,10 +1,9 @@
 import { Worker } from "node:worker_threads";
-import { DweError } from "../kernel/errors.js";
+import { ReportedError, ShutdownRequested } from "../kernel/errors.js";
 import type { LogRecord } from "../journal/entry.js";
 import type { Durability, RunRecord, Store } from "../store/types.js";
 import type { Grants } from "../kernel/grants.js";
 import type { FromRunThread, RunThreadData, ToRunThread } from "./run-thread-protocol.js";
-import { ShutdownRequested } from "./run-executor.js";
 import { killGroupsOfThread } from "../../host-functions/process-groups.js";
 
 const LEASE_TTL_MS = 30_000;
@@ -26,15 +25,6 @@ export interface ThreadedRunOptions {
   onLogs?: (logs: readonly LogRecord[]) => void;
   /** A command's output as it runs (exec with `live`); forwarded only with `onLogs`. */
   onLive?: (stream: "stdout" | "stderr", data: Uint8Array) => void;
-}
-
-/** A stored error, thrown again on this side of the thread boundary. */
-class ThreadError extends DweError {
-  override readonly exitCode: number;
-  constructor(code: string, message: string, exitCode: number) {
-    super(code, message);
-    this.exitCode = exitCode;
-  }
 }
 
 /**
@@ -79,7 +69,7 @@ export async function executeInThread(store: Store, runId: string, o: ThreadedRu
   );
   const onShutdown = () => {
     const reason: unknown = o.signal?.reason;
-    send({ type: "shutdown", signal: reason instanceof ShutdownRequested ? reason.message.replace(/^interrupted by /, "") : "SIGTERM" });
+    send({ type: "shutdown", signal: reason instanceof ShutdownRequested ? reason.signal : "SIGTERM" });
   };
   o.signal?.addEventListener("abort", onShutdown, { once: true });
   let timedOut = false;
@@ -88,9 +78,9 @@ export async function executeInThread(store: Store, runId: string, o: ThreadedRu
     void worker.terminate();
   }, o.timeoutMs + TIMEOUT_GRACE_MS);
   try {
-    const outcome = await new Promise<{ error?: ThreadError; died?: string }>((resolve) => {
+    const outcome = await new Promise<{ error?: ReportedError; died?: string }>((resolve) => {
       let settled = false;
-      const settle = (v: { error?: ThreadError; died?: string }) => {
+      const settle = (v: { error?: ReportedError; died?: string }) => {
         if (!settled) {
           settled = true;
           resolve(v);
@@ -100,7 +90,7 @@ export async function executeInThread(store: Store, runId: string, o: ThreadedRu
         if (m.type === "logs") o.onLogs?.(m.logs);
         else if (m.type === "live") o.onLive?.(m.stream, m.data);
         else if (m.type === "done") settle({});
-        else settle({ error: new ThreadError(m.error.code, m.error.message, m.exitCode) });
+        else settle({ error: new ReportedError(m.error.code, m.error.message, m.exitCode) });
       });
       worker.on("error", (err) => settle({ died: err.message }));
       worker.on("exit", (code) => settle({ died: timedOut ? "timeout" : `the run's thread exited with code ${code}` }));

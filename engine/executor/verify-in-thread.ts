@@ -1,19 +1,10 @@
 // A verification replay in a thread of its own, stopped after a timeout (a guest looping without
 // host calls cannot hold up the caller): `dwe verify`, and `dwe resume --upgrade`'s check.
 import { Worker } from "node:worker_threads";
-import { DweError } from "../kernel/errors.js";
+import { ReportedError } from "../kernel/errors.js";
 import type { Durability, RunRecord, Store } from "../store/types.js";
 import { timedOutReport, type VerifyReport } from "./verify-run.js";
 import type { VerifyThreadData } from "./verify-thread.js";
-
-/** An error the replay thread reported (its code and the exit code it calls for). */
-class VerifyError extends DweError {
-  override readonly exitCode: number;
-  constructor(code: string, message: string, exitCode: number) {
-    super(code, message);
-    this.exitCode = exitCode;
-  }
-}
 
 export interface VerifyInThreadOptions {
   db: string;
@@ -58,7 +49,7 @@ export async function verifyInThread(store: Store, run: RunRecord, o: VerifyInTh
         if (m.type === "started") startWatchdog();
         else if (m.type === "debug") process.stderr.write(m.line + "\n");
         else if (m.type === "report") resolve(m.report);
-        else reject(new VerifyError(m.error.code, m.error.message, m.exitCode));
+        else reject(new ReportedError(m.error.code, m.error.message, m.exitCode));
       },
     );
     worker.on("error", reject);

@@ -1,12 +1,12 @@
 import { runGuestToEnd } from "./guest-runner.js";
-import { CorruptJournal, DweError, NonDeterminismError, RunNotFound, describeError } from "../kernel/errors.js";
+import { CorruptJournal, DweError, NonDeterminismError, ProgramExit, RunNotFound, describeError } from "../kernel/errors.js";
 import { EntryState, type JournalEntry } from "../journal/entry.js";
 import { JournalWriter } from "./journal-writer.js";
 import { opCode, opName } from "../kernel/ops.js";
 import { loadExecutable } from "../runtime/module-loader.js";
 import { isTerminal, type RunRecord, type RunStatus, type Store } from "../store/types.js";
 import { HOST_FUNCTIONS } from "../../host-functions/registry.js";
-import { ProcExit, WasiHost } from "../../host-functions/wasi/preview1.js";
+import { WasiHost } from "../../host-functions/wasi/preview1.js";
 import { componentHostFunctions } from "../../host-functions/wasi-p2/index.js";
 import { loadComponent, type LoadedComponent } from "../runtime/component-loader.js";
 import { Dispatcher } from "./dispatcher.js";
@@ -230,8 +230,8 @@ async function replay(
         message: err.message,
       };
     }
-    if (err instanceof ProcExit && !dispatcher.replaying) {
-      return verdictAfterJournal(run, base, done, { code: "exit", message: `the program exited with code ${err.code}` });
+    if (err instanceof ProgramExit && !dispatcher.replaying) {
+      return verdictAfterJournal(run, base, done, { code: err.code, message: err.message });
     }
     const error = describeError(err);
     if (err instanceof DweError && (error.code === "invalid_module" || error.code === "store" || error.code === "corrupt_journal"))

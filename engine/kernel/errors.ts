@@ -1,12 +1,29 @@
 /**
- * The error hierarchy of dwe. Every error has a stable `code` (it survives serialization into
- * the store and `--json` output) and a message that says what happened and what to do next.
+ * The error hierarchy of dwe, in one module. Every error has a stable `code` (it survives
+ * serialization into the store and `--json` output), a message that says what happened and what
+ * to do next, and a `disposition`: what it does to a run whose attempt it ends. An attempt's
+ * outcome is a lookup of that (`dispositionOf`), not a chain of checks.
  */
+
+/**
+ * What an error that ends an attempt does to its run:
+ * - `terminal`: the run ends failed with this error (a trap, a bad request, divergence, a limit);
+ * - `cancelled`: the run ends cancelled (`dwe cancel`);
+ * - `suspend`: the run is stored suspended until its wake time, or until woken;
+ * - `release`: the attempt stops and the run stays resumable, its journal kept (a shutdown);
+ * - `retry`: not the run's fault (the store failed): what was not committed is dropped and the run
+ *   is left to be tried again;
+ * - `fenced`: another process owns the run now: nothing more is written.
+ */
+export type Disposition = "terminal" | "cancelled" | "suspend" | "release" | "retry" | "fenced";
+
 export class DweError extends Error {
   override name = "DweError";
   readonly code: string;
   /** Exit status the CLI uses when this error ends a command. */
   readonly exitCode: number = 2;
+  /** What this error does to a run whose attempt it ends. */
+  readonly disposition: Disposition = "terminal";
 
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -40,8 +57,10 @@ export class RunStateError extends DweError {
   }
 }
 
+/** The store itself failed (disk full, I/O error, database unreachable): not the run's fault. */
 export class StoreError extends DweError {
   override name = "StoreError";
+  override readonly disposition = "retry";
   constructor(message: string, options?: { cause?: unknown }) {
     super("store", message, options);
   }
@@ -85,21 +104,20 @@ export class AbiViolation extends DweError {
   }
 }
 
-/** An error handed back to the guest as a value (`r < 0` in the ABI); the guest may handle it. */
-export class GuestVisibleError extends Error {
+/**
+ * An error handed back to the guest as a value (`r < 0` in the ABI); the guest may handle it. One
+ * that escapes a host call unhandled fails the run with its code.
+ */
+export class GuestVisibleError extends DweError {
   override name = "GuestVisibleError";
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
+  constructor(code: string, message: string) {
+    super(code, message);
   }
 }
 
 /** Turns anything thrown into a `{code, message}` pair fit for storing and printing. */
 export function describeError(err: unknown): { code: string; message: string } {
   if (err instanceof DweError) return { code: err.code, message: err.message };
-  if (err instanceof GuestVisibleError) return { code: err.code, message: err.message };
   if (err instanceof WebAssembly.RuntimeError) return { code: "trap", message: `guest trapped: ${err.message}` };
   if (err instanceof RangeError && /call stack/i.test(err.message)) {
     return { code: "stack_overflow", message: "guest exhausted the call stack (unbounded recursion?)" };
@@ -111,6 +129,7 @@ export function describeError(err: unknown): { code: string; message: string } {
 /** `dwe cancel`: thrown out of the guest at its next host call or wait; the run ends as cancelled. */
 export class RunCancelled extends DweError {
   override name = "RunCancelled";
+  override readonly disposition = "cancelled";
   constructor(runId: string) {
     super("cancelled", `run ${runId} was cancelled (dwe cancel)`);
   }
@@ -119,6 +138,7 @@ export class RunCancelled extends DweError {
 /** A write carried a fencing token the run no longer has: another process took the run over. */
 export class LeaseLost extends DweError {
   override name = "LeaseLost";
+  override readonly disposition = "fenced";
   constructor(runId: string) {
     super("lease_lost", `this process no longer owns run ${runId} (its lease expired and another worker took it); nothing was written`);
   }
@@ -146,5 +166,150 @@ export class RunFailed extends DweError {
   ) {
     super(error.code, status === "cancelled" ? `run ${runId} was cancelled` : `run ${runId} failed: ${error.code}: ${error.message}`);
     this.exitCode = status === "cancelled" ? 3 : 1;
+  }
+}
+
+/**
+ * An error reported across a thread boundary (`dwe run --timeout`'s thread, `dwe verify`'s) as its
+ * code, message and exit code, thrown again on this side.
+ */
+export class ReportedError extends DweError {
+  override name = "ReportedError";
+  override readonly exitCode: number;
+  constructor(code: string, message: string, exitCode: number) {
+    super(code, message);
+    this.exitCode = exitCode;
+  }
+}
+
+/** What an error does to a run whose attempt it ends; anything not dwe's own fails the run. */
+export function dispositionOf(err: unknown): Disposition {
+  return err instanceof DweError ? err.disposition : "terminal";
+}
+
+// ---- How an attempt stops ----
+
+/** Thrown out of the guest to suspend the run until `wakeAt` (a long sleep, a wait; null: until woken). */
+export class Suspend extends DweError {
+  override name = "Suspend";
+  override readonly disposition = "suspend";
+  constructor(readonly wakeAt: number | null) {
+    super("suspended", wakeAt === null ? "suspended until woken" : `suspended until ${new Date(wakeAt).toISOString()}`);
+  }
+}
+
+/** Abort reason for a process that is shutting down (Ctrl-C, SIGTERM, `Dwe.close`): the run stays resumable. */
+export class ShutdownRequested extends DweError {
+  override name = "ShutdownRequested";
+  override readonly disposition = "release";
+  constructor(readonly signal: string) {
+    super("interrupted", `interrupted by ${signal}`);
+  }
+}
+
+/**
+ * The program ended itself with an exit code: WASI preview1's `proc_exit`, a component's
+ * `wasi:cli/exit` (code 0 is a normal end; `dwe run` exits with any other).
+ */
+export class ProgramExit extends DweError {
+  override name = "ProgramExit";
+  constructor(readonly status: number) {
+    super("exit", `the program exited with code ${status}`);
+  }
+}
+
+/** The component trapped (or its JS glue threw). */
+export class ComponentTrap extends DweError {
+  override name = "ComponentTrap";
+  constructor(
+    message: string,
+    /** The end of what the component wrote to stderr before it trapped (a Rust panic's message). */
+    readonly stderrTail = "",
+  ) {
+    super("trap", `guest trapped: ${message}`);
+  }
+}
+
+/** The guest called `run.fail`. */
+export class GuestFailed extends DweError {
+  override name = "GuestFailed";
+  constructor(code: string, message: string) {
+    super(code, message);
+  }
+}
+
+/** The guest called AssemblyScript's `abort`. */
+export class GuestAbort extends DweError {
+  override name = "GuestAbort";
+  constructor(message: string) {
+    super("guest_abort", message);
+  }
+}
+
+export class RunTimeout extends DweError {
+  override name = "RunTimeout";
+  constructor(runId: string, timeoutMs: number) {
+    super("timeout", `run ${runId} ran past its timeout of ${timeoutMs} ms and was stopped; raise --timeout if it needs longer`);
+  }
+}
+
+/** The upgrade target diverged from the run's journal (or its check did not finish): the run is left as it was. */
+export class UpgradeRefused extends DweError {
+  override name = "UpgradeRefused";
+  constructor(cause: NonDeterminismError | { message: string }) {
+    super("upgrade_refused", `upgrade refused, the run is unchanged: ${cause.message}`, { cause });
+  }
+}
+
+// ---- Limits and refusals ----
+
+/** A request that does not have the shape its operation requires: a guest or SDK bug. */
+export class BadRequest extends DweError {
+  override name = "BadRequest";
+  constructor(op: string, message: string) {
+    super("bad_request", `bad request to ${op}: ${message}`);
+  }
+}
+
+/** The run's journal reached its cap: the run fails (its journal must also fit in memory on resume). */
+export class JournalLimitReached extends DweError {
+  override name = "JournalLimitReached";
+  constructor(runId: string, what: string, flag: string) {
+    super("journal_limit", `run ${runId} reached its journal limit of ${what}; raise ${flag} if it really needs more`);
+  }
+}
+
+/** The guest set an output over the limit (`limit` bytes): the run fails (it is stored in the database and printed). */
+export class OutputTooLarge extends DweError {
+  override name = "OutputTooLarge";
+  constructor(size: number, limit: number) {
+    super(
+      "output_too_large",
+      `run.output of ${size} bytes is over the ${limit}-byte (${limit / (1024 * 1024)} MiB) limit; write large results to a granted directory (fs.write) and output their path`,
+    );
+  }
+}
+
+/** A child run refused by the run's child limits; the guest gets it as error `limit`. */
+export class ChildLimitReached extends DweError {
+  override name = "ChildLimitReached";
+  constructor(message: string) {
+    super("limit", message);
+  }
+}
+
+/** A grant that would give the guest one of dwe's own files. */
+export class GrantCoversDweFiles extends DweError {
+  override name = "GrantCoversDweFiles";
+  constructor(message: string) {
+    super("grant_refused", message);
+  }
+}
+
+/** Thrown when code that promised not to write tries to (a bug: `dwe verify` must never write). */
+export class ReadOnlyViolation extends DweError {
+  override name = "ReadOnlyViolation";
+  constructor(method: string) {
+    super("internal", `internal: ${method} was called on a read-only view of the store`);
   }
 }

@@ -1,5 +1,5 @@
 import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads";
-import { DweError } from "../kernel/errors.js";
+import { ComponentTrap, ProgramExit } from "../kernel/errors.js";
 import type { Dispatch, Reply } from "../kernel/reply.js";
 import type { RunRecord } from "../store/types.js";
 import { argvOf } from "../../host-functions/wasi/args.js";
@@ -13,26 +13,6 @@ import { DEFAULT_MAX_MEMORY } from "./module-loader.js";
  * The worker waits for each answer synchronously, which is how a component (jco's JS glue has no
  * asyncify support, and Node 20 no JSPI) can block on a durable timer or an effect.
  */
-
-/** The component trapped (or its JS glue threw). */
-export class ComponentTrap extends DweError {
-  override name = "ComponentTrap";
-  constructor(
-    message: string,
-    /** The end of what the component wrote to stderr before it trapped (a Rust panic's message). */
-    readonly stderrTail = "",
-  ) {
-    super("trap", `guest trapped: ${message}`);
-  }
-}
-
-/** The component called exit with a non-zero code (or its run export returned an error). */
-export class ComponentExitCode extends DweError {
-  override name = "ComponentExitCode";
-  constructor(readonly status: number) {
-    super("exit", `the program exited with code ${status}`);
-  }
-}
 
 export interface RunComponentOptions {
   component: LoadedComponent;
@@ -99,7 +79,7 @@ export async function runComponent(o: RunComponentOptions): Promise<void> {
             return;
           }
           case "exit":
-            end(msg.code === 0 ? undefined : new ComponentExitCode(msg.code));
+            end(msg.code === 0 ? undefined : new ProgramExit(msg.code));
             return;
           case "trap":
             end(new ComponentTrap(msg.message, msg.stderr));

@@ -5,7 +5,8 @@
 import { receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads";
 import type { Reply } from "../kernel/reply.js";
 import type { Grants } from "../kernel/grants.js";
-import { ComponentExit, type P2Env } from "../../host-functions/wasi-p2/host.js";
+import { ProgramExit } from "../kernel/errors.js";
+import type { P2Env } from "../../host-functions/wasi-p2/host.js";
 import { wasiP2Imports } from "../../host-functions/wasi-p2/index.js";
 import { flushStdio, stderrTail } from "../../host-functions/wasi-p2/io.js";
 import { COMPONENT_JS } from "./component-loader.js";
@@ -72,7 +73,7 @@ function isStopped(err: unknown): boolean {
 }
 
 function exitOf(err: unknown): number | undefined {
-  for (let e = err; e instanceof Error; e = (e as { cause?: unknown }).cause) if (e instanceof ComponentExit) return e.code;
+  for (let e = err; e instanceof Error; e = (e as { cause?: unknown }).cause) if (e instanceof ProgramExit) return e.status;
   return undefined;
 }
 

@@ -1,4 +1,4 @@
-import { DweError } from "../kernel/errors.js";
+import { ChildLimitReached } from "../kernel/errors.js";
 
 /**
  * How many child runs a run tree may make (docs/security.md, "Limits"): each run's direct
@@ -21,14 +21,6 @@ export interface TreeCounts {
   descendants: number;
   /** Depth of the parent (the root is 0). */
   parentDepth: number;
-}
-
-/** A child run refused by the run's child limits; the guest gets it as error `limit`. */
-export class ChildLimitReached extends DweError {
-  override name = "ChildLimitReached";
-  constructor(message: string) {
-    super("limit", message);
-  }
 }
 
 /** Refuses one more child under `parent` when it would pass one of `limits`. The same rule for both stores. */

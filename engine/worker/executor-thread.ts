@@ -1,8 +1,8 @@
 // An executor thread of `dwe worker`: executes many claimed runs concurrently (asyncify lets their
 // guests interleave on this one thread) on its own store connection. See docs/worker.md.
 import { parentPort, workerData } from "node:worker_threads";
-import { describeError, LeaseLost, RunCancelled } from "../kernel/errors.js";
-import { executeAttempt, ShutdownRequested } from "../executor/run-executor.js";
+import { describeError, LeaseLost, RunCancelled, ShutdownRequested } from "../kernel/errors.js";
+import { executeAttempt } from "../executor/run-executor.js";
 import { openStoreAt } from "../store/open.js";
 import { GuestClock, StopFlag, type FromThread, type Job, type ThreadData, type ToThread } from "./protocol.js";
 

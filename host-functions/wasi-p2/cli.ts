@@ -1,4 +1,5 @@
-import { ComponentExit, type P2Env } from "./host.js";
+import { ProgramExit } from "../../engine/kernel/errors.js";
+import type { P2Env } from "./host.js";
 import type { IoTypes } from "./io.js";
 
 /**
@@ -21,10 +22,10 @@ export function cliImports(env: P2Env, io: IoTypes): Record<string, Record<strin
     },
     "wasi:cli/exit": {
       exit: (status: { tag: "ok" | "err" }) => {
-        throw new ComponentExit(status.tag === "ok" ? 0 : env.procExit.code || 1);
+        throw new ProgramExit(status.tag === "ok" ? 0 : env.procExit.code || 1);
       },
       exitWithCode: (code: number) => {
-        throw new ComponentExit(code);
+        throw new ProgramExit(code);
       },
     },
     "wasi:cli/stdin": { getStdin: () => io.stdin() },

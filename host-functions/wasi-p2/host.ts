@@ -41,14 +41,6 @@ export class ResultError extends Error {
   }
 }
 
-/** `wasi:cli/exit.exit` was called: ends the component with this exit code. */
-export class ComponentExit extends Error {
-  override name = "ComponentExit";
-  constructor(readonly code: number) {
-    super(`exit(${code})`);
-  }
-}
-
 /** An error reply of the host: `{code, message}`. */
 export interface HostErrorReply {
   code: string;

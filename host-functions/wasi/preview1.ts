@@ -1,3 +1,4 @@
+import { ProgramExit } from "../../engine/kernel/errors.js";
 import type { Dispatch } from "../../engine/kernel/reply.js";
 import type { GuestMemory } from "../../engine/kernel/guest-memory.js";
 import { ASYNC_IMPORTS, type AsyncifyDriver } from "../../engine/kernel/asyncify.js";
@@ -15,14 +16,6 @@ import { HostHandles } from "./handles.js";
 import { WasiMemory } from "./memory.js";
 import type { ClockState, WasiEnv, WasiImport, WasiState } from "./state.js";
 import { StdioBuffer, stdioWrite } from "./stdio.js";
-
-/** `proc_exit` was called: ends the run with that exit code. */
-export class ProcExit extends Error {
-  override name = "ProcExit";
-  constructor(readonly code: number) {
-    super(`proc_exit(${code})`);
-  }
-}
 
 const ASYNC = new Set<string>(ASYNC_IMPORTS);
 
@@ -167,7 +160,7 @@ export class WasiHost implements WasiState {
       ...fileImports(env),
       ...linkImports(env),
       proc_exit: (code: number) => {
-        throw new ProcExit(code);
+        throw new ProgramExit(code);
       },
     };
     const fns: Record<string, (...args: never[]) => unknown> = {};

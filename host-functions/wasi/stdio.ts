@@ -1,6 +1,7 @@
 import type { Dispatch } from "../../engine/kernel/reply.js";
 import type { HostFunction } from "../../engine/kernel/host-function.js";
-import { BadRequest, RequestFields } from "../request-fields.js";
+import { BadRequest } from "../../engine/kernel/errors.js";
+import { RequestFields } from "../request-fields.js";
 import { encode, journaled, type Result } from "./codec.js";
 import { ERRNO } from "./errno.js";
 

@@ -1,5 +1,5 @@
 import type { LogRecord } from "../../journal/entry.js";
-import { ShutdownRequested } from "../../executor/run-executor.js";
+import { ShutdownRequested } from "../../kernel/errors.js";
 import type { Durability, RunRecord, Store } from "../../store/types.js";
 import type { Grants } from "../../kernel/grants.js";
 import { executeHere } from "../../api/execute-here.js";

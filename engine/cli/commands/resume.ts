@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { setTimeout as delay } from "node:timers/promises";
-import { InvalidModule, RunNotFound, RunStateError, UsageError } from "../../kernel/errors.js";
+import { GrantCoversDweFiles, InvalidModule, RunNotFound, RunStateError, UpgradeRefused, UsageError } from "../../kernel/errors.js";
 import { inspectModule } from "../../runtime/module-loader.js";
 import { EntryState, type JournalEntry } from "../../journal/entry.js";
 import { opName } from "../../kernel/ops.js";
@@ -12,8 +12,7 @@ import { type Grants, describeGrants, widens } from "../../kernel/grants.js";
 import { executeAndReport } from "./execute.js";
 import { DEFAULT_VERIFY_TIMEOUT_MS } from "./verify.js";
 import { verifyInThread } from "../../executor/verify-in-thread.js";
-import { UpgradeRefused } from "../../executor/run-executor.js";
-import { GrantCoversDweFiles, refuseGrantsOverDweFiles } from "../../executor/dwe-files.js";
+import { refuseGrantsOverDweFiles } from "../../executor/dwe-files.js";
 
 export interface ResumeFlags extends GlobalOptions, GrantFlags {
   /** Accept grant flags that widen the run's stored grants. */
