@@ -480,7 +480,7 @@ jobs:
       "dwe: error: bad.yaml:11:13: the needs of jobs form a cycle: a -> c -> b -> a",
       "dwe: error: bad.yaml:11:16: job 'b' needs 'zz', which is not a job here (jobs: a, b, c)",
       "dwe: error: bad.yaml:13:14: run of step 1 of job 'b': unknown name 'secrets.TOKEN': use steps.<id>.outputs.<name>, needs.<job>.outputs.<name>, env.<name> or inputs.<name>",
-      "dwe: error: bad.yaml:14:40: retry backoff of step 1 of job 'b' 'soon' is not a duration: use a number and a unit (ms, s, m, h), such as 90s, 10m or 1h30m",
+      "dwe: error: bad.yaml:14:40: retry backoff of step 1 of job 'b' 'soon' is not a duration: use a number and a unit (ms, s, m, h, d), such as 90s, 10m or 1h30m",
       "dwe: error: bad.yaml:17:32: if of step 1 of job 'c': 'needs.b.outputs.q': job 'b' declares no output 'q' under its `outputs:`",
     ]);
     expect(existsSync(db)).toBe(false);

@@ -12,6 +12,7 @@ import { exportRun, importRun, type ImportOptions, type ImportOutcome } from "./
 import { createPreparedRun, prepareRun, type PreparedRun } from "./prepare-run.js";
 import { Run, sendSignal } from "./run.js";
 import { logLine, runInfo } from "./run-info.js";
+import { deleteRun, purge } from "./retention.js";
 import { addSchedule, listSchedules, pauseSchedule, removeSchedule, resumeSchedule, updateSchedule } from "./schedules.js";
 import type {
   CancelOutcome,
@@ -21,6 +22,8 @@ import type {
   LogsOptions,
   ModuleSource,
   OpenOptions,
+  PurgeOptions,
+  PurgeOutcome,
   RunDetails,
   RunInfo,
   RunPage,
@@ -189,6 +192,19 @@ export class Dwe {
   /** Cancels a run and its children: at once if idle, else at their next host call or wait. */
   cancel(runId: string): Promise<CancelOutcome> {
     return this.store().requestCancel(runId);
+  }
+
+  /**
+   * Deletes final runs for good, with their journals, logs and signals (`dwe purge`): by default every
+   * completed, failed and cancelled run; never a run that is not final, nor a child whose parent is not.
+   */
+  purge(o: PurgeOptions = {}): Promise<PurgeOutcome> {
+    return purge(this.store(), o);
+  }
+
+  /** Deletes one final run for good (`dwe delete`). RunNotFound; RunStateError when it is not final (or its parent is not). */
+  delete(runId: string): Promise<void> {
+    return deleteRun(this.store(), runId);
   }
 
   /** What a run and its child runs logged, once each, in order; with `follow`, until they have all ended. */

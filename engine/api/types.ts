@@ -176,6 +176,8 @@ export interface WorkerOptions {
   suspendAfterMs?: number;
   /** Attempts in a row that crash outside guest code after which a run fails (default 5). */
   maxCrashes?: number;
+  /** Deletes final runs (with journals, logs, signals) this long after they ended, checked every minute (`--retention`). */
+  retentionMs?: number;
   /** Told about runs taken, ended and released (`dwe worker`'s log lines). */
   log?: (line: string) => void;
   /** @internal Fault injection for tests (DWE_TEST_STOP_AFTER_CLAIM): SIGSTOP once after the first claim. */
@@ -219,4 +221,19 @@ export interface ScheduleInfo {
   input: Uint8Array;
   nextTick: number;
   lastTick: number | null;
+}
+
+export interface PurgeOptions {
+  /** Final statuses to delete (default all three: completed, failed, cancelled). */
+  statuses?: RunStatus[];
+  /** Only runs that ended at least this long ago (ms; default: any age). */
+  olderThanMs?: number;
+  /** List what would be deleted; delete nothing. */
+  dryRun?: boolean;
+}
+
+export interface PurgeOutcome {
+  /** The runs deleted (or, with `dryRun`, that would be), oldest ended first. */
+  runs: string[];
+  dryRun: boolean;
 }

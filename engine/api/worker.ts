@@ -4,6 +4,7 @@ import { newOwnerId } from "../store/lease-owner.js";
 import type { Durability, Store } from "../store/types.js";
 import { Supervisor } from "../worker/supervisor.js";
 import { fireDueSchedules } from "../worker/schedule-runner.js";
+import { RetentionSweep } from "../worker/retention.js";
 import type { WorkerOptions } from "./types.js";
 
 /** A worker running in this process (`Dwe.worker`): executes runs until stopped. */
@@ -23,6 +24,7 @@ export class DweWorker {
     };
     const concurrency = num(o.concurrency, "concurrency", 100);
     const log = o.log ?? (() => undefined);
+    const retention = o.retentionMs === undefined ? null : new RetentionSweep(store, num(o.retentionMs, "retentionMs", 0), log);
     this.owner = newOwnerId();
     this.supervisor = new Supervisor({
       store,
@@ -39,7 +41,10 @@ export class DweWorker {
       graceMs: num(o.graceMs, "graceMs", 10_000),
       maxCrashes: num(o.maxCrashes, "maxCrashes", 5),
       stopAfterClaim: o.stopAfterClaim ?? false,
-      onPoll: (now) => fireDueSchedules(store, now, log),
+      onPoll: (now) => {
+        retention?.poll(now);
+        return fireDueSchedules(store, now, log);
+      },
       log,
     });
     this.done = this.supervisor.run();

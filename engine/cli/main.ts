@@ -26,6 +26,8 @@ const importCommand = lazy(() => import("./commands/portable.js").then((m) => m.
 const signalCommand = lazy(() => import("./commands/signal.js").then((m) => m.signalCommand));
 const initCommand = lazy(() => import("./commands/init.js").then((m) => m.initCommand));
 const cancelCommand = lazy(() => import("./commands/cancel.js").then((m) => m.cancelCommand));
+const purgeCommand = lazy(() => import("./commands/retention.js").then((m) => m.purgeCommand));
+const deleteCommand = lazy(() => import("./commands/retention.js").then((m) => m.deleteCommand));
 const scheduleAddCommand = lazy(() => import("./commands/schedule.js").then((m) => m.scheduleAddCommand));
 const scheduleListCommand = lazy(() => import("./commands/schedule.js").then((m) => m.scheduleListCommand));
 const scheduleRemoveCommand = lazy(() => import("./commands/schedule.js").then((m) => m.scheduleRemoveCommand));
@@ -160,6 +162,7 @@ program
   .option("--grace <ms>", "on SIGTERM, time runs get to reach their next host call (default 10000, or $DWE_SHUTDOWN_GRACE_MS)")
   .option("--suspend-after <ms>", "sleeps longer than this suspend the run (default 10000)")
   .option("--max-crashes <n>", "fail a run after this many attempts in a row crash outside guest code (default 5, or $DWE_MAX_CRASHES)")
+  .option("--retention <age>", "delete final runs this long after they ended, e.g. 30d (checked every minute; default: keep them)")
   .option("--quiet", "do not log run outcomes")
   .action(action(workerCommand));
 
@@ -178,6 +181,22 @@ program
   .argument("<run>", "run id")
   .option("--json", "as JSON")
   .action(action(cancelCommand));
+
+program
+  .command("purge")
+  .description("delete final runs for good, with their journals, logs and signals (never a run that is not final)")
+  .option("--status <list>", "statuses to delete, comma-separated (default completed,failed,cancelled)")
+  .option("--older-than <age>", "only runs that ended at least this long ago, e.g. 30d, 12h (default: any age)")
+  .option("--dry-run", "list the runs that would be deleted; delete nothing")
+  .option("--json", "as JSON: {runs, dryRun}")
+  .action(action(purgeCommand));
+
+program
+  .command("delete")
+  .description("delete one completed, failed or cancelled run for good, with its journal, logs and signals")
+  .argument("<run>", "run id")
+  .option("--json", "as JSON")
+  .action(action(deleteCommand));
 
 const schedule = program.command("schedule").description("runs started by workers on a cron schedule (UTC, or --tz)");
 grantOptions(

@@ -1,6 +1,6 @@
 import { isMap, type Node } from "yaml";
 import { PIPELINE_FORMAT, type Expr, type JobDef, type Literal, type PipelineDef, type StepDef, type Template } from "./definition.js";
-import { parseDuration } from "./duration.js";
+import { parseDuration } from "../kernel/duration.js";
 import { ExpressionError, parseExpression, parseTemplate, references, usesStatus } from "./expression.js";
 import { type Problem, YamlReader, isScalarNode } from "./yaml-nodes.js";
 
@@ -344,7 +344,7 @@ class Compiler {
     }
     const ms = parseDuration(node.value);
     if (ms === undefined) {
-      y.problem(node, `${what} '${node.value}' is not a duration: use a number and a unit (ms, s, m, h), such as 90s, 10m or 1h30m`);
+      y.problem(node, `${what} '${node.value}' is not a duration: use a number and a unit (ms, s, m, h, d), such as 90s, 10m or 1h30m`);
       return undefined;
     }
     if (ms > max) {

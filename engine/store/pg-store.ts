@@ -25,6 +25,7 @@ import { acquireLease, claimRuns, finishRun, renewLease, renewLeases, requestCan
 import { createChild, sendSignal, takeSignal } from "./pg-signals-children.js";
 import { addSchedule, fireSchedule, updateSchedule } from "./pg-schedules.js";
 import { exportRun, importRun } from "./pg-export.js";
+import { deleteRuns } from "./pg-purge.js";
 import { PgWorkerSession, RUN_COLUMNS } from "./pg-worker-session.js";
 import type {
   CancelOutcome,
@@ -38,6 +39,7 @@ import type {
   NewRun,
   RunEnd,
   RunExport,
+  RunDeletion,
   RunFilter,
   RunRecord,
   NewSchedule,
@@ -308,6 +310,10 @@ export class PgStore implements Store {
 
   async requestCancel(runId: string): Promise<CancelOutcome> {
     return this.tx((c) => requestCancel(c, runId), true);
+  }
+
+  async deleteRuns(which: RunDeletion): Promise<string[]> {
+    return this.tx((c) => deleteRuns(c, which));
   }
 
   // ---- signals and children (pg-signals-children.ts) ----

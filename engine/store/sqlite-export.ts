@@ -3,6 +3,7 @@ import { pack } from "msgpackr";
 import { RunNotFound, RunStateError, StoreError } from "../kernel/errors.js";
 import type { JournalEntry, LogRecord } from "../journal/entry.js";
 import { entryChecksum } from "../journal/hash.js";
+import { NEXT_RID } from "./sqlite-purge.js";
 import { type RunRow, type SignalRow, toRecord, toSignal } from "./rows.js";
 import { readJournal } from "./sqlite-journal.js";
 import { type Statements, mustGet } from "./sqlite-statements.js";
@@ -48,9 +49,9 @@ export function importRun(db: Database.Database, stmt: Statements, location: str
     const rid = Number(
       db
         .prepare(
-          `INSERT INTO runs (id, module, entry, input, config, status, output, error, created_at, updated_at, finished_at,
+          `INSERT INTO runs (rid, id, module, entry, input, config, status, output, error, created_at, updated_at, finished_at,
              wake_at, attempts, parent_id, lease_owner, lease_expires, lease_token, wake_requested, cancel_requested, name)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?)`,
+             VALUES (${NEXT_RID}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?)`,
         )
         .run(
           r.id,

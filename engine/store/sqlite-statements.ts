@@ -1,6 +1,7 @@
 import type Database from "better-sqlite3";
 import { RunNotFound } from "../kernel/errors.js";
 import { type RunRow, toRecord } from "./rows.js";
+import { NEXT_RID } from "./sqlite-purge.js";
 import type { RunRecord } from "./types.js";
 
 /** The SQLite store's prepared statements, made once when the store opens. */
@@ -11,8 +12,8 @@ export function prepareStatements(db: Database.Database) {
     putArtifact: db.prepare("INSERT OR REPLACE INTO module_artifacts (sha256, kind, bytes, created_at) VALUES (?, ?, ?, ?)"),
     getArtifact: db.prepare("SELECT bytes FROM module_artifacts WHERE sha256 = ? AND kind = ?").pluck(),
     insertRun: db.prepare(
-      `INSERT INTO runs (id, module, name, entry, input, config, status, created_at, updated_at, parent_id)
-         VALUES (@id, @module, COALESCE(@name, (SELECT name FROM runs WHERE id = @parentId)), @entry, @input, @config, @status,
+      `INSERT INTO runs (rid, id, module, name, entry, input, config, status, created_at, updated_at, parent_id)
+         VALUES (${NEXT_RID}, @id, @module, COALESCE(@name, (SELECT name FROM runs WHERE id = @parentId)), @entry, @input, @config, @status,
            @now, @now, @parentId)`,
     ),
     getRun: db.prepare("SELECT * FROM runs WHERE id = ?"),

@@ -15,6 +15,7 @@ import { createChild, sendSignal, takeSignal } from "./sqlite-signals-children.j
 import { addSchedule, fireSchedule, updateSchedule } from "./sqlite-schedules.js";
 import { exportRun, importRun } from "./sqlite-export.js";
 import { runListQuery } from "./run-query.js";
+import { deleteRuns } from "./sqlite-purge.js";
 import type {
   CancelOutcome,
   ClaimedRun,
@@ -30,6 +31,7 @@ import type {
   NewRun,
   RunEnd,
   RunExport,
+  RunDeletion,
   RunFilter,
   RunRecord,
   Durability,
@@ -208,6 +210,10 @@ export class SqliteStore implements Store {
 
   async requestCancel(runId: string): Promise<CancelOutcome> {
     return Promise.resolve(requestCancel(this.db, this.stmt, runId));
+  }
+
+  async deleteRuns(which: RunDeletion): Promise<string[]> {
+    return Promise.resolve(deleteRuns(this.db, which));
   }
 
   async sendSignal(runId: string, name: string, data: Uint8Array): Promise<number> {

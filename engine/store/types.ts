@@ -333,4 +333,26 @@ export interface Store {
    * with that id exists.
    */
   importRun(bundle: RunExport): Promise<RunRecord>;
+
+  // ---- retention (docs/worker.md, "Retention") ----
+
+  /**
+   * Deletes the final runs `which` selects, with their journals, logs and signals, in one
+   * transaction, and returns their ids (oldest finished first); with `dryRun`, returns them and
+   * deletes nothing. Never a run that is not final, nor one whose parent is not final (it may still
+   * need the child's result): such runs are skipped, not refused (see purge-rules.ts).
+   */
+  deleteRuns(which: RunDeletion): Promise<string[]>;
+}
+
+/** Which runs `deleteRuns` takes: all conditions hold; `statuses` holds final statuses only. */
+export interface RunDeletion {
+  statuses: readonly RunStatus[];
+  /** Only runs that finished before this time (ms since the epoch). */
+  finishedBefore?: number;
+  /** Only these runs. */
+  ids?: readonly string[];
+  /** At most this many (the oldest finished first). */
+  limit?: number;
+  dryRun?: boolean;
 }

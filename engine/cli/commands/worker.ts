@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import { Dwe } from "../../api/dwe.js";
 import { type GlobalOptions, dbPath, parseDurability } from "../context.js";
 import { parsePositiveInt } from "../options.js";
+import { parseAge } from "./retention.js";
 
 export interface WorkerFlags extends GlobalOptions {
   concurrency?: string;
@@ -12,6 +13,7 @@ export interface WorkerFlags extends GlobalOptions {
   grace?: string;
   suspendAfter?: string;
   maxCrashes?: string;
+  retention?: string;
   quiet?: boolean;
 }
 
@@ -36,6 +38,7 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
   const graceMs = num(flags.grace, "--grace", "DWE_SHUTDOWN_GRACE_MS", 10_000);
   const suspendAfterMs = num(flags.suspendAfter, "--suspend-after", "DWE_SUSPEND_AFTER_MS", 10_000);
   const maxCrashes = num(flags.maxCrashes, "--max-crashes", "DWE_MAX_CRASHES", 5);
+  const retentionMs = flags.retention === undefined ? undefined : parseAge(flags.retention, "--retention", true);
   const dwe = await Dwe.open({ db: dbPath(flags), durability: parseDurability(flags.durability) });
   const log = flags.quiet ? () => undefined : (line: string) => process.stderr.write(`dwe worker: ${line}\n`);
   const worker = await dwe.worker({
@@ -47,6 +50,7 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
     watchdogMs,
     graceMs,
     maxCrashes,
+    ...(retentionMs !== undefined && { retentionMs }),
     stopAfterClaim: process.env.DWE_TEST_STOP_AFTER_CLAIM === "1",
     log,
   });
