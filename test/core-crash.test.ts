@@ -1,11 +1,12 @@
 // The durable core's promise, end to end: `dwe run` of the effects example is SIGKILLed at
 // several points, `dwe resume` finishes it, and nothing done before the crash is done again.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-import { dweAsync, example, exited, spawnDwe, workdir } from "./support/cli.js";
+import { dweAsync, example, workdir } from "./support/cli.js";
 import { effectsRunFlags } from "./support/effects-run.js";
+import { type Ended, crashThenResume, recordedCommands, recordingShell } from "./support/kill-resume.js";
 import { CountingServer } from "./support/servers.js";
 
 const N = 6;
@@ -38,10 +39,10 @@ describe.each(["effects", "effects-rust"])("%s example, SIGKILL and resume", (na
     w.cleanup();
   });
 
+  const where = (env?: Record<string, string>) => ({ cwd: w.dir, db: w.db, ...(env && { env }) });
   const runArgs = (id: string) => ["run", example(name), ...effectsRunFlags(id, { n: N, file: "out.txt", url })];
 
-  async function finishAndCheck(id: string, env?: Record<string, string>): Promise<void> {
-    const resumed = await dweAsync(["resume", id], { cwd: w.dir, db: w.db, ...(env && { env }) });
+  async function checkResumed(id: string, resumed: Ended): Promise<void> {
     expect(resumed.stderr).not.toContain("error");
     expect(resumed.code).toBe(0);
     expect(JSON.parse(resumed.stdout)).toEqual({ steps: N });
@@ -59,20 +60,23 @@ describe.each(["effects", "effects-rust"])("%s example, SIGKILL and resume", (na
 
   for (const k of [0, 3]) {
     it(`SIGKILL during the HTTP request of step ${k}: earlier requests are not repeated, step ${k}'s is repeated at most once with the same idempotency key`, async () => {
-      const child = spawnDwe(runArgs("h"), { cwd: w.dir, db: w.db });
-      let killed = false;
-      server.hold = async (r) => {
-        if (r.body === String(k) && !killed) {
-          killed = true;
-          child.kill("SIGKILL");
-          await exited(child);
-        }
-      };
-      const end = await exited(child);
-      expect(end.signal).toBe("SIGKILL");
-      expect(lines(join(w.dir, "files", "out.txt"))).toEqual(Array.from({ length: k + 1 }, (_, i) => String(i)));
+      let fileAtKill: string[] = [];
+      const { crashed, resumed } = await crashThenResume(runArgs("h"), "h", where(), {
+        kill: (p) => {
+          let killed = false;
+          server.hold = async (r) => {
+            if (r.body === String(k) && !killed) {
+              killed = true;
+              await p.killed();
+            }
+          };
+        },
+        beforeResume: () => (fileAtKill = lines(join(w.dir, "files", "out.txt"))),
+      });
+      expect(crashed.signal).toBe("SIGKILL");
+      expect(fileAtKill).toEqual(Array.from({ length: k + 1 }, (_, i) => String(i)));
 
-      await finishAndCheck("h");
+      await checkResumed("h", resumed);
 
       const bodies = server.received.map((r) => r.body);
       for (let i = 0; i < N; i++) expect(countOf(bodies, String(i)), `request ${i}`).toBe(i === k ? 2 : 1);
@@ -85,32 +89,24 @@ describe.each(["effects", "effects-rust"])("%s example, SIGKILL and resume", (na
 
   it("SIGKILL while the exec of step 2 runs: it is repeated at most once, with the same idempotency key", async () => {
     // A `sh` first on PATH that does the real work, records its key, then waits while `hold` exists.
-    const bin = join(w.dir, "bin");
-    mkdirSync(bin);
     const hold = join(w.dir, "hold");
-    const held = join(w.dir, "held");
-    const keys = join(w.dir, "keys.log");
-    writeFileSync(
-      join(bin, "sh"),
-      `#!/bin/bash\n/bin/sh "$@"; st=$?\necho "$DWE_IDEMPOTENCY_KEY $2" >> '${keys}'\n` +
-        `case "$2" in "echo 2 >>"*) if [ -e '${hold}' ]; then touch '${held}'; while [ -e '${hold}' ]; do sleep 0.05; done; fi;; esac\nexit $st\n`,
-    );
-    chmodSync(join(bin, "sh"), 0o755);
+    const shell = recordingShell(w.dir, { record: "after", hold: { script: "echo 2 >>", file: hold } });
     writeFileSync(hold, "");
-    const env = { PATH: `${bin}:${process.env.PATH ?? ""}` };
-    const child = spawnDwe(runArgs("x"), { cwd: w.dir, db: w.db, env });
-    while (!existsSync(held)) await delay(20);
-    child.kill("SIGKILL");
-    await exited(child);
-    rmSync(hold);
+    const { resumed } = await crashThenResume(runArgs("x"), "x", where(shell.env), {
+      kill: async (p) => {
+        while (!existsSync(`${hold}.held`)) await delay(20);
+        await p.killed();
+      },
+      beforeResume: () => rmSync(hold),
+    });
 
-    await finishAndCheck("x", env);
+    await checkResumed("x", resumed);
 
     const out = lines(join(w.dir, "files", "out.txt"));
     for (let i = 0; i < N; i++) expect(countOf(out, String(i)), `line ${i}`).toBe(i === 2 ? 2 : 1);
-    const execs = lines(keys).filter((l) => l.includes("echo 2 >>"));
+    const execs = recordedCommands(shell.log).filter((c) => c.script.startsWith("echo 2 >>"));
     expect(execs).toHaveLength(2);
-    expect(execs[0]!.split(" ")[0]).toBe(execs[1]!.split(" ")[0]);
+    expect(execs[0]!.key).toBe(execs[1]!.key);
     // HTTP requests before the crash were not repeated.
     const bodies = server.received.map((r) => r.body);
     for (let i = 0; i < N; i++) expect(countOf(bodies, String(i)), `request ${i}`).toBe(1);

@@ -24,6 +24,7 @@ import {
   type Scratch,
   type SuiteTest,
 } from "./support/wasi-testsuite.js";
+import { crashThenResume } from "./support/kill-resume.js";
 
 const FULL = process.env.WASI_CRASH_FULL === "1";
 /** In `npm test`: tests that write files, read them back, make links and print, in core mode. */
@@ -105,8 +106,15 @@ for (const mode of modes) {
         for (const k of crashPoints(n)) {
           const id = `${slug}-k${k}`;
           const s = scratch(t, base, id);
-          const crashed = await runDwe(runArgs(t, module, s, id), s, { DWE_TEST_CRASH_AFTER_ENTRY: String(k) });
-          const resumed = await runDwe(["resume", id], s);
+          // The run kills itself right after entry k is committed.
+          const { crashed, resumed } = await crashThenResume(
+            runArgs(t, module, s, id),
+            id,
+            { db: s.db, cwd: s.dir },
+            {
+              crashEnv: { DWE_TEST_CRASH_AFTER_ENTRY: String(k) },
+            },
+          );
           const own = await journaledOutput(id, s);
           crashes.push({ test: t.name, k, entries: n, problems: compare(t, { reference, random: journal.random }, crashed, resumed, own) });
         }

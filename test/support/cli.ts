@@ -79,7 +79,7 @@ export function runFor(w: { dir: string; db: string }, args: string[], killAfter
   });
 }
 
-/** Runs a Node script of this repository (`scripts/torture.mjs`, the compiled chaos harness) to completion. */
+/** Runs a Node script of this repository (the compiled torture and chaos harnesses) to completion. */
 export function runScript(script: string, args: string[]): Promise<CliResult> {
   return new Promise((resolvePromise) => {
     const child = spawn(process.execPath, [join(ROOT, script), ...args], { stdio: ["ignore", "pipe", "pipe"] });

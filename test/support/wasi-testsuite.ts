@@ -1,12 +1,13 @@
 // The official WASI test suite (WebAssembly/wasi-testsuite, prebuilt preview1 tests) run through the
 // real `dwe run` CLI, the way its reference runner does: each X.wasm with its X.json spec (args,
 // env, the "root" directory preopened as "/", the expected exit code, stdout and stderr).
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { DWE, ROOT } from "./cli.js";
+import { ROOT } from "./cli.js";
+import { type Ended, dweToEnd } from "./kill-resume.js";
 
 /** `<repo>/../shared/wasi-testsuite`: the suite is not part of the repository. */
 export const SUITE = join(ROOT, "..", "shared", "wasi-testsuite");
@@ -78,12 +79,8 @@ export function suiteTests(): SuiteTest[] {
   return out;
 }
 
-export interface Outcome {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
+/** How a `dwe` process ended, with what it printed. */
+export type Outcome = Ended;
 
 /** A scratch directory for one run: its database and its copy of the test's root. */
 export interface Scratch {
@@ -116,22 +113,7 @@ export function runArgs(t: SuiteTest, module: string, s: Scratch, id: string): s
 
 /** Runs the real CLI (`node bin/dwe.js`) and collects its exit code, stdout and stderr. */
 export function runDwe(args: string[], s: Scratch, env: Record<string, string> = {}, timeoutMs = 180_000): Promise<Outcome> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [DWE, "--db", s.db, ...args], {
-      cwd: s.dir,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ...env },
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (c: Buffer) => out.push(c));
-    child.stderr.on("data", (c: Buffer) => err.push(c));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") });
-    });
-  });
+  return dweToEnd(args, { db: s.db, cwd: s.dir, env }, timeoutMs);
 }
 
 /** dwe's own stderr lines all start with `dwe: `; what is left is the program's stderr. */

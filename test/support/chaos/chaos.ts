@@ -15,19 +15,13 @@ import type { Store } from "../../../engine/store/types.js";
 import { createTestDatabase } from "../postgres.js";
 import { checkChaos, type RunSeen } from "./checks.js";
 import { effectsRunFlags } from "../effects-run.js";
-import { EffectsServer, installRecordingShell, recordedCommands } from "./effects.js";
+import { EffectsServer, commandsPerformed } from "./effects.js";
+import { DweProcess, REPO_ROOT, dweToEnd, recordingShell, type DweWhere } from "../kill-resume.js";
 import { injectFaults } from "./faults.js";
 import { Fleet, type FleetEvent } from "./fleet.js";
 import { seededRandom, type ChaosOptions, type StoreKind } from "./options.js";
 
-/** The repository root (this file runs from test/support/chaos/ or dist/test/support/chaos/). */
-const ROOT = (() => {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "package.json"))) dir = dirname(dir);
-  return dir;
-})();
-const DWE = join(ROOT, "bin", "dwe.js");
-const EFFECTS = join(ROOT, "examples", "effects", "build", "effects.wasm");
+const EFFECTS = join(REPO_ROOT, "examples", "effects", "build", "effects.wasm");
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 
 export interface StoreReport {
@@ -50,12 +44,6 @@ export interface StoreReport {
   kept: string | null;
 }
 
-interface Cli {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 export async function runChaos(kind: StoreKind, o: ChaosOptions, log: (line: string) => void): Promise<StoreReport> {
   const started = Date.now();
   const random = seededRandom(o.seed);
@@ -64,28 +52,17 @@ export async function runChaos(kind: StoreKind, o: ChaosOptions, log: (line: str
   mkdirSync(join(work, "files"), { recursive: true });
   const pg = kind === "postgres" ? await createTestDatabase() : null;
   const location = pg?.url ?? join(base, "dwe.db");
-  const shell = installRecordingShell(base);
-  const env = { ...process.env, PATH: `${shell.bin}:${process.env.PATH ?? ""}` };
+  const shell = recordingShell(base, { record: "before" });
+  const where: DweWhere = { db: location, cwd: work, env: shell.env };
+  const env = { ...process.env, ...shell.env };
   const problems: string[] = [];
-
-  const cli = (args: string[]): Promise<Cli> =>
-    new Promise((resolve) => {
-      const child = spawn(process.execPath, [DWE, "--db", location, ...args], { cwd: work, env, stdio: ["ignore", "pipe", "pipe"] });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-      child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-      child.on("close", (code) => resolve({ code, stdout, stderr }));
-    });
+  const cli = (args: string[]) => dweToEnd(args, where, null);
 
   // The schema is created here, before any worker or CLI, so none of them races to create it.
   const store: Store = openStoreAt(location, "process");
-  const fleet = new Fleet(o.workers, () =>
-    spawn(process.execPath, [DWE, "--db", location, "worker", "--lease-ttl", String(o.leaseTtlMs), "--poll", "100", "--grace", "2000"], {
-      cwd: work,
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    }),
+  const fleet = new Fleet(
+    o.workers,
+    () => new DweProcess(["worker", "--lease-ttl", String(o.leaseTtlMs), "--poll", "100", "--grace", "2000"], where, 256 * 1024),
   );
   const server = new EffectsServer(
     () => fleet.current(),
@@ -194,7 +171,7 @@ export async function runChaos(kind: StoreKind, o: ChaosOptions, log: (line: str
         fileLines,
       };
     });
-    const performed = [...server.performed, ...recordedCommands(shell.log, fleet.pids)];
+    const performed = [...server.performed, ...commandsPerformed(shell.log, fleet.pids)];
     const checked = checkChaos({ expectedRuns: ids, steps: o.steps, runs: seen, performed, events: fleet.events });
     problems.push(...checked.problems);
     await store.close();

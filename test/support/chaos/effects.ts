@@ -1,11 +1,10 @@
 // Who performed each effect of the effects example, seen from outside dwe: the HTTP server on
 // 127.0.0.1 tells the sending process by its connection (/proc), and the `sh` the workers find
-// first on their PATH appends its idempotency key and its parent (the worker) to a file before it
-// does the work.
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+// first on their PATH (kill-resume.ts, recordingShell) appends its idempotency key and its parent
+// (the worker) to a file before it does the work.
 import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { join } from "node:path";
+import { recordedCommands } from "../kill-resume.js";
 import { senderPid } from "../sender-pid.js";
 
 export interface Performance {
@@ -91,40 +90,15 @@ export class EffectsServer {
 }
 
 /**
- * Puts an `sh` in `<dir>/bin` that appends "time|parent pid|idempotency key|script" to `<dir>/exec.log`
- * (one write, so lines never interleave) and then becomes /bin/sh. Returns the directory to put
- * first on the workers' PATH (dwe looks `sh` up on its own PATH) and the log's path.
+ * The effects example's commands among those the workers' `sh` recorded (`recordingShell`, recording
+ * before each command runs); a parent that was no worker (the worker had died) is null.
  */
-export function installRecordingShell(dir: string): { bin: string; log: string } {
-  const bin = join(dir, "bin");
-  const log = join(dir, "exec.log");
-  mkdirSync(bin, { recursive: true });
-  writeFileSync(
-    join(bin, "sh"),
-    `#!/bin/bash\nprintf '%s|%s|%s|%s\\n' "$EPOCHREALTIME" "$PPID" "$DWE_IDEMPOTENCY_KEY" "$2" >> '${log}'\nexec /bin/sh "$@"\n`,
-  );
-  chmodSync(join(bin, "sh"), 0o755);
-  return { bin, log };
-}
-
-/** The commands recorded by `installRecordingShell`; a parent that was no worker (the worker had died) is null. */
-export function recordedCommands(log: string, workers: ReadonlySet<number>): Performance[] {
-  if (!existsSync(log)) return [];
+export function commandsPerformed(log: string, workers: ReadonlySet<number>): Performance[] {
   const out: Performance[] = [];
-  for (const line of readFileSync(log, "utf8").split("\n")) {
-    const [time, ppid, key, script] = line.split("|");
-    if (time === undefined || ppid === undefined || key === undefined || script === undefined) continue;
-    const m = /^echo (\d+) >> 'out-(.+)\.txt'$/.exec(script);
+  for (const c of recordedCommands(log)) {
+    const m = /^echo (\d+) >> 'out-(.+)\.txt'$/.exec(c.script);
     if (!m) continue;
-    const pid = Number(ppid);
-    out.push({
-      run: m[2]!,
-      kind: "exec",
-      step: Number(m[1]),
-      key: key === "" ? null : key,
-      pid: workers.has(pid) ? pid : null,
-      at: Math.round(Number(time) * 1000),
-    });
+    out.push({ run: m[2]!, kind: "exec", step: Number(m[1]), key: c.key, pid: workers.has(c.ppid) ? c.ppid : null, at: c.at });
   }
   return out;
 }

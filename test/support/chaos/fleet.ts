@@ -1,7 +1,7 @@
 // A fleet of `dwe worker` processes under faults: every signal sent and every exit is logged with
 // its time and pid (the fault log the checks explain repeats with), and a worker that ends is
 // replaced by a new process in its slot.
-import type { ChildProcess } from "node:child_process";
+import type { DweProcess } from "../kill-resume.js";
 
 export type Fault = "SIGKILL" | "SIGSTOP" | "SIGTERM";
 
@@ -18,10 +18,9 @@ export interface FleetEvent {
 
 interface Member {
   slot: number;
-  child: ChildProcess;
+  worker: DweProcess;
   pid: number;
   state: "running" | "stopped" | "terminating" | "killed";
-  log: string;
 }
 
 export class Fleet {
@@ -37,7 +36,7 @@ export class Fleet {
 
   constructor(
     size: number,
-    private readonly spawnWorker: () => ChildProcess,
+    private readonly spawnWorker: () => DweProcess,
   ) {
     this.members = Array.from({ length: size }, () => null);
   }
@@ -47,38 +46,30 @@ export class Fleet {
   }
 
   private launch(slot: number): void {
-    const child = this.spawnWorker();
-    const pid = child.pid;
+    const worker = this.spawnWorker();
+    const pid = worker.pid;
     if (pid === undefined) {
       this.problems.push(`worker slot ${slot}: could not start a dwe worker process`);
       return;
     }
-    const m: Member = { slot, child, pid, state: "running", log: "" };
+    const m: Member = { slot, worker, pid, state: "running" };
     this.members[slot] = m;
     this.pids.add(pid);
     this.events.push({ at: Date.now(), pid, slot, what: "start" });
-    const keep = (c: Buffer) => {
-      m.log += c.toString();
-      if (m.log.length > 256 * 1024) m.log = m.log.slice(-128 * 1024);
-    };
-    child.stderr?.on("data", keep);
-    child.stdout?.on("data", keep);
     this.exits.set(
       pid,
-      new Promise<void>((resolve) =>
-        child.on("exit", (code, signal) => {
-          this.events.push({ at: Date.now(), pid, slot, what: "exit", detail: signal ?? String(code) });
-          this.logs.set(pid, m.log);
-          // SIGTERM before the worker installed its handler (it was starting) ends it by the signal.
-          const expected = m.state === "killed" || (m.state === "terminating" && (code === 0 || signal === "SIGTERM"));
-          if (!expected)
-            this.problems.push(`worker ${pid} (slot ${slot}) exited by itself (${signal ?? `code ${code}`}): ${m.log.trim().slice(-600)}`);
-          if (this.members[slot] === m) this.members[slot] = null;
-          // A dead worker is replaced, as a supervisor (systemd, Kubernetes) would.
-          if (!this.closing) setTimeout(() => !this.closing && this.members[slot] === null && this.launch(slot), 200);
-          resolve();
-        }),
-      ),
+      worker.exited.then(({ code, signal }) => {
+        this.events.push({ at: Date.now(), pid, slot, what: "exit", detail: signal ?? String(code) });
+        const log = worker.stderr;
+        this.logs.set(pid, log);
+        // SIGTERM before the worker installed its handler (it was starting) ends it by the signal.
+        const expected = m.state === "killed" || (m.state === "terminating" && (code === 0 || signal === "SIGTERM"));
+        if (!expected)
+          this.problems.push(`worker ${pid} (slot ${slot}) exited by itself (${signal ?? `code ${code}`}): ${log.trim().slice(-600)}`);
+        if (this.members[slot] === m) this.members[slot] = null;
+        // A dead worker is replaced, as a supervisor (systemd, Kubernetes) would.
+        if (!this.closing) setTimeout(() => !this.closing && this.members[slot] === null && this.launch(slot), 200);
+      }),
     );
   }
 
@@ -104,7 +95,7 @@ export class Fleet {
     if (!m || m.state !== "running") return false;
     m.state = fault === "SIGKILL" ? "killed" : fault === "SIGSTOP" ? "stopped" : "terminating";
     this.events.push({ at: Date.now(), pid, slot: m.slot, what: fault, trigger });
-    m.child.kill(fault);
+    m.worker.kill(fault);
     if (fault === "SIGSTOP") setTimeout(() => this.cont(m), contAfterMs);
     return true;
   }
@@ -113,7 +104,7 @@ export class Fleet {
     if (m.state !== "stopped") return;
     m.state = "running";
     this.events.push({ at: Date.now(), pid: m.pid, slot: m.slot, what: "SIGCONT" });
-    m.child.kill("SIGCONT");
+    m.worker.kill("SIGCONT");
   }
 
   /** Wakes every stopped worker (the end of the fault window). */
@@ -129,7 +120,7 @@ export class Fleet {
       if (!m || m.state === "terminating" || m.state === "killed") continue;
       this.cont(m);
       m.state = "terminating";
-      m.child.kill("SIGTERM");
+      m.worker.kill("SIGTERM");
     }
     const all = Promise.all(this.exits.values());
     const timer = setTimeout(() => {
@@ -137,7 +128,7 @@ export class Fleet {
         if (!m) continue;
         this.problems.push(`worker ${m.pid} did not stop within ${graceMs} ms of SIGTERM; killed`);
         m.state = "killed";
-        m.child.kill("SIGKILL");
+        m.worker.kill("SIGKILL");
       }
     }, graceMs);
     await all;
