@@ -4,22 +4,17 @@ import {
   DweError,
   GrantCoversDweFiles,
   LeaseLost,
-  NonDeterminismError,
   ProgramExit,
   RunCancelled,
   ShutdownRequested,
-  Suspend,
-  UpgradeRefused,
   describeError,
-  dispositionOf,
-  type Disposition,
 } from "../kernel/errors.js";
 import type { LogRecord } from "../journal/entry.js";
 import { DEFAULT_MAX_JOURNAL_BYTES, DEFAULT_MAX_JOURNAL_ENTRIES, JournalWriter } from "./journal-writer.js";
 import { DEFAULT_MAX_MEMORY, loadExecutable } from "../runtime/module-loader.js";
 import { loadComponent, type LoadedComponent } from "../runtime/component-loader.js";
 import { componentHostFunctions } from "../../host-functions/wasi-p2/index.js";
-import type { Lease, RunEnd, RunError, RunRecord, RunStatus, Store } from "../store/types.js";
+import type { Lease, RunError, RunRecord, RunStatus, Store } from "../store/types.js";
 import { HOST_FUNCTIONS } from "../../host-functions/registry.js";
 import { Dispatcher } from "./dispatcher.js";
 import { CheckedGuestMemory } from "./guest-memory.js";
@@ -27,6 +22,8 @@ import { runServices } from "./run-services.js";
 import type { Grants } from "../kernel/grants.js";
 import { refuseGrantsOverDweFiles } from "./dwe-files.js";
 import { WasiHost } from "../../host-functions/wasi/preview1.js";
+import { heartbeatOf } from "./lease-heartbeat.js";
+import { AttemptEnd, endBeforeGuest, endOfError, type AttemptOutcome, type Ending, type PreviousState } from "./run-end.js";
 
 export interface ExecuteOptions {
   store: Store;
@@ -59,18 +56,12 @@ export interface ExecuteOptions {
   pollStop?: () => void;
   /** Told when the guest's own code starts (true) and stops (false) running on this thread (worker watchdog). */
   onGuest?: (running: boolean) => void;
-}
-
-/**
- * What the error that ended an attempt does to the run: its disposition, looked up. A process
- * shutting down releases the run whatever its guest then threw, unless it suspended or was
- * cancelled first.
- */
-function dispositionOfEnd(err: unknown, signal: AbortSignal | undefined): Disposition {
-  // better-sqlite3 throws its own errors: a store failure, as a StoreError is.
-  const d = err instanceof Error && err.name === "SqliteError" ? "retry" : dispositionOf(err);
-  if (d === "suspend" || d === "cancelled") return d;
-  return signal?.aborted && signal.reason instanceof ShutdownRequested ? "release" : d;
+  /**
+   * When the attempt fails outside its guest (its module cannot be loaded, its journal read, the
+   * store fails), fail the run with the error before throwing it: a worker, which would otherwise
+   * claim it again and again. Default: the run is given back as it was (or left to its lease).
+   */
+  failOnEngineError?: boolean;
 }
 
 /**
@@ -118,12 +109,6 @@ export async function executeRun(runId: string, o: ExecuteOptions): Promise<RunR
   return (await o.store.getRun(runId))!;
 }
 
-/** How an attempt left the run: the status and error `finishRun` stored (what a worker reports). */
-export interface AttemptOutcome {
-  status: RunStatus;
-  error: { code: string; message: string } | null;
-}
-
 /**
  * `executeRun` without reading the run back afterwards: the outcome is what this attempt stored
  * (`finishRun` succeeded, so the row holds exactly that). For `dwe worker`, which reports only this.
@@ -131,52 +116,41 @@ export interface AttemptOutcome {
 export async function executeAttempt(runId: string, o: ExecuteOptions): Promise<AttemptOutcome> {
   const { store } = o;
   const before = o.claimed ? undefined : await store.getRun(runId);
-  const lease = o.claimed?.lease ?? (await store.acquireLease(runId, o.owner, o.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS, o.steal ?? false));
-  const previous: { status: RunStatus; wakeAt: number | null } = o.claimed
+  const ttl = o.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
+  const lease = o.claimed?.lease ?? (await store.acquireLease(runId, o.owner, ttl, o.steal ?? false));
+  const previous: PreviousState = o.claimed
     ? { status: o.claimed.previous, wakeAt: o.claimed.wakeAt }
     : { status: before?.status ?? "pending", wakeAt: before?.wakeAt ?? null };
-  // Heartbeat: renews the lease; a lost lease stops the attempt (its writes are fenced anyway), a
-  // cancel request stops it at the next host call.
+  const ending = new AttemptEnd(store, lease);
+  // A lost lease stops the attempt (its writes are fenced anyway), a cancel request stops it at the
+  // next host call.
   const lost = new AbortController();
   const cancel = new AbortController();
-  const ttl = o.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
   const heartbeat =
     o.heartbeat === false
       ? null
-      : setInterval(
-          () =>
-            void store
-              .renewLeases([lease], ttl)
-              .then(([c]) => {
-                if (c && !c.held) lost.abort(new LeaseLost(runId));
-                else if (c?.cancelRequested) cancel.abort(new RunCancelled(runId));
-              })
-              .catch(() => undefined),
-          ttl / 3,
-        );
-  heartbeat?.unref();
+      : heartbeatOf(store, lease, ttl, {
+          lost: () => lost.abort(new LeaseLost(runId)),
+          cancel: () => cancel.abort(new RunCancelled(runId)),
+        });
   const signal = o.signal ? AbortSignal.any([o.signal, lost.signal]) : lost.signal;
   const stop = o.stop ? AbortSignal.any([o.stop, cancel.signal]) : cancel.signal;
   try {
     if (o.grants) await store.setRunGrants(lease, o.grants);
-    const end = await attempt(lease, previous, { ...o, signal, stop });
-    await store.finishRun(lease, end);
-    return outcome(end);
+    const ended = await attempt(lease, previous, { ...o, signal, stop });
+    if (ended.end === null) throw ended.thrown;
+    const outcome = await ending.write(ended.end);
+    if (ended.thrown !== undefined) throw ended.thrown;
+    return outcome;
+  } catch (err) {
+    // Not the guest's doing, and no end written (the store failed outside the guest): a worker
+    // fails the run (it would claim it again and again); `dwe run` and `dwe resume` leave it. Thrown either way.
+    if (o.failOnEngineError && !ending.written && !(err instanceof LeaseLost)) {
+      await ending.write({ status: "failed", error: describeError(err) }).catch(() => undefined);
+    }
+    throw err;
   } finally {
-    if (heartbeat) clearInterval(heartbeat);
-  }
-}
-
-/** The status and error `finishRun` writes for `end` (see the stores' finishRun). */
-function outcome(end: RunEnd): AttemptOutcome {
-  switch (end.status) {
-    case "released":
-      return { status: end.previous, error: null };
-    case "failed":
-    case "cancelled":
-      return { status: end.status, error: { code: end.error.code, message: end.error.message } };
-    default:
-      return { status: end.status, error: null };
+    heartbeat?.stop();
   }
 }
 
@@ -200,7 +174,7 @@ async function moduleKind(store: Store, sha: string): Promise<string | undefined
   return kind;
 }
 
-async function attempt(lease: Lease, previous: { status: RunStatus; wakeAt: number | null }, o: ExecuteOptions): Promise<RunEnd> {
+async function attempt(lease: Lease, previous: PreviousState, o: ExecuteOptions): Promise<Ending> {
   // Listen from the start: a lease lost (or a shutdown) while the journal is read or the module
   // loaded stops the attempt at its first host call, not only one lost after loading.
   const abort = new AbortController();
@@ -221,21 +195,16 @@ async function attempt(lease: Lease, previous: { status: RunStatus; wakeAt: numb
   }
 }
 
-async function attemptListening(
-  lease: Lease,
-  previous: { status: RunStatus; wakeAt: number | null },
-  o: ExecuteOptions,
-  abort: AbortController,
-): Promise<RunEnd> {
+async function attemptListening(lease: Lease, previous: PreviousState, o: ExecuteOptions, abort: AbortController): Promise<Ending> {
   const { store } = o;
   const run = (await store.getRun(lease.runId))!;
   if (run.configProblem !== undefined) {
     const message = `run ${run.id} cannot be executed: its stored config ${run.configProblem}; it was failed (start it again with \`dwe run\`)`;
-    return { status: "failed", error: { code: "corrupt_run", message } };
+    return { end: { status: "failed", error: { code: "corrupt_run", message } }, journal: "discard" };
   }
   // The run's grants may come from another host or an older dwe: checked against this process's files.
   const refused = grantRefusal(run, store.location);
-  if (refused) return { status: "failed", error: refused };
+  if (refused) return { end: { status: "failed", error: refused }, journal: "discard" };
   let recorded;
   let module: WebAssembly.Module | undefined;
   let component: LoadedComponent | undefined;
@@ -245,8 +214,7 @@ async function attemptListening(
     if ((await moduleKind(store, target)) === "component") component = await loadComponent(store, target);
     else module = await loadExecutable(store, target, run.config.maxMemoryBytes);
   } catch (err) {
-    await store.finishRun(lease, { status: "released", previous: previous.status, wakeAt: previous.wakeAt });
-    throw err;
+    return endBeforeGuest(err, previous, o.failOnEngineError ?? false);
   }
   const journal = new JournalWriter(store, lease, {
     maxBatch: 512,
@@ -289,37 +257,18 @@ async function attemptListening(
   try {
     await runGuestToEnd({ run, dispatcher, wasi, memory, module, component, signal: abort.signal, debug, onGuest: o.onGuest });
     await journal.commit();
-    return { status: "completed", output: dispatcher.output };
+    return { end: { status: "completed", output: dispatcher.output }, journal: "keep" };
   } catch (err) {
-    if (upgradeTo !== undefined && err instanceof NonDeterminismError) {
-      journal.discard();
-      await store.finishRun(lease, { status: "released", previous: previous.status, wakeAt: previous.wakeAt });
-      throw new UpgradeRefused(err);
-    }
-    switch (dispositionOfEnd(err, o.signal)) {
-      case "suspend":
-        await journal.commit();
-        return { status: "suspended", wakeAt: err instanceof Suspend ? err.wakeAt : null };
-      case "cancelled":
-        await journal.commit().catch(() => undefined);
-        return { status: "cancelled", error: describeError(err) };
-      case "release":
-        // Stopped from outside (Ctrl-C, SIGTERM): keep the journal and leave the run ready to resume.
-        await journal.commit().catch(() => undefined);
-        return { status: "released", previous: "pending", wakeAt: null };
-      // The run did nothing wrong when the store failed or another owner took over: never fail it
-      // for that. A lost lease writes nothing more; a store error leaves the run to be retried.
-      case "fenced":
-        throw err;
-      case "retry":
-        journal.discard();
-        return { status: "released", previous: "pending", wakeAt: null };
-      case "terminal":
-      default:
-        // Keep what was journaled before the failure: it happened.
-        await journal.commit().catch(() => undefined);
-        return { status: "failed", error: failure(err, memory, run, wasi) };
-    }
+    const ended = endOfError(err, {
+      previous,
+      upgrading: upgradeTo !== undefined,
+      shuttingDown: o.signal?.aborted === true && o.signal.reason instanceof ShutdownRequested,
+      failure: (e) => failure(e, memory, run, wasi),
+    });
+    if (ended.journal === "discard") journal.discard();
+    else if (ended.journal === "commit") await journal.commit();
+    else await journal.commit().catch(() => undefined);
+    return ended;
   } finally {
     wasi.close();
     if (timer) clearTimeout(timer);

@@ -4,6 +4,8 @@ import type { LogRecord } from "../journal/entry.js";
 import type { Durability, RunRecord, Store } from "../store/types.js";
 import type { Grants } from "../kernel/grants.js";
 import type { FromRunThread, RunThreadData, ToRunThread } from "./run-thread-protocol.js";
+import { AttemptEnd } from "./run-end.js";
+import { heartbeatOf } from "./lease-heartbeat.js";
 import { killGroupsOfThread } from "../../host-functions/process-groups.js";
 
 const LEASE_TTL_MS = 30_000;
@@ -56,17 +58,10 @@ export async function executeInThread(store: Store, runId: string, o: ThreadedRu
   // A terminated thread cannot end the commands it started: this thread does.
   worker.on("exit", () => killGroupsOfThread(thread));
   const send = (m: ToRunThread) => worker.postMessage(m);
-  const heartbeat = setInterval(
-    () =>
-      void store
-        .renewLeases([lease], LEASE_TTL_MS)
-        .then(([c]) => {
-          if (c && !c.held) send({ type: "lease_lost" });
-          else if (c?.cancelRequested) send({ type: "cancel" });
-        })
-        .catch(() => undefined),
-    LEASE_TTL_MS / 3,
-  );
+  const heartbeat = heartbeatOf(store, lease, LEASE_TTL_MS, {
+    lost: () => send({ type: "lease_lost" }),
+    cancel: () => send({ type: "cancel" }),
+  });
   const onShutdown = () => {
     const reason: unknown = o.signal?.reason;
     send({ type: "shutdown", signal: reason instanceof ShutdownRequested ? reason.signal : "SIGTERM" });
@@ -108,12 +103,12 @@ export async function executeInThread(store: Store, runId: string, o: ThreadedRu
                 message: `run ${runId} ran past its timeout of ${o.timeoutMs} ms (its code did not return to the host) and was stopped; raise --timeout if it needs longer`,
               }
             : { code: "internal", message: outcome.died };
-        await store.finishRun(lease, { status: "failed", error });
+        await new AttemptEnd(store, lease).write({ status: "failed", error });
       }
     }
   } finally {
     clearTimeout(watchdog);
-    clearInterval(heartbeat);
+    heartbeat.stop();
     o.signal?.removeEventListener("abort", onShutdown);
   }
   return (await store.getRun(runId))!;

@@ -3,6 +3,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { describeError, LeaseLost, RunCancelled, ShutdownRequested } from "../kernel/errors.js";
 import { executeAttempt } from "../executor/run-executor.js";
+import { AttemptEnd, released } from "../executor/run-end.js";
 import { openStoreAt } from "../store/open.js";
 import { GuestClock, StopFlag, type FromThread, type Job, type ThreadData, type ToThread } from "./protocol.js";
 
@@ -39,7 +40,7 @@ async function execute(job: Job): Promise<void> {
   if (stopping.isSet) {
     // Claimed before the worker was told to stop, reached after: given back untouched, so another
     // worker can take it at once.
-    await store.finishRun(job.lease, { status: "released", previous: "pending", wakeAt: null }).catch(() => undefined);
+    await new AttemptEnd(store, job.lease).write(released()).catch(() => undefined);
     post({ type: "done", job: job.job, status: "pending" });
     return;
   }
@@ -59,6 +60,7 @@ async function execute(job: Job): Promise<void> {
       suspendAfterMs: data.suspendAfterMs,
       claimed: { lease: job.lease, previous: job.previous, wakeAt: job.wakeAt },
       heartbeat: false,
+      failOnEngineError: true,
       stop: ctl.stop.signal,
       pollStop,
       signal: ctl.abort.signal,
@@ -70,11 +72,9 @@ async function execute(job: Job): Promise<void> {
       post({ type: "done", job: job.job, status: "lease_lost" });
       return;
     }
-    // Not an outcome of the guest (module missing or invalid, store error): the run fails rather
-    // than being claimed again and again.
-    const error = describeError(err);
-    await store.finishRun(job.lease, { status: "failed", error }).catch(() => undefined);
-    post({ type: "done", job: job.job, status: "error", error });
+    // Not an outcome of the guest (module missing or invalid, store error): the attempt failed the
+    // run (failOnEngineError) rather than leave it to be claimed again and again.
+    post({ type: "done", job: job.job, status: "error", error: describeError(err) });
   } finally {
     clock.leave();
     running.delete(job.job);

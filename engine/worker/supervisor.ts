@@ -3,7 +3,9 @@
 // cleanly on SIGTERM/SIGINT. See docs/worker.md.
 import { Worker } from "node:worker_threads";
 import { describeError, RunCancelled } from "../kernel/errors.js";
-import type { ClaimedRun, Lease, RunEnd, RunError, RunStatus, Store, WorkerSession } from "../store/types.js";
+import type { ClaimedRun, Lease, LeaseCheck, RunEnd, RunError, RunStatus, Store, WorkerSession } from "../store/types.js";
+import { AttemptEnd, released } from "../executor/run-end.js";
+import { LeaseHeartbeat } from "../executor/lease-heartbeat.js";
 import { GuestClock, StopFlag, type FromThread, type ThreadData, type ToThread } from "./protocol.js";
 import { killGroupsOfThread } from "../../host-functions/process-groups.js";
 
@@ -38,6 +40,8 @@ export interface SupervisorOptions {
 interface Assigned {
   job: number;
   lease: Lease;
+  /** Writes the run's end when this side ends the attempt (its thread was replaced, or the worker stopped). */
+  ending: AttemptEnd;
   previous: RunStatus;
   wakeAt: number | null;
   timeoutMs: number | null;
@@ -81,7 +85,7 @@ export class Supervisor {
   /** Set with `draining`, in memory the threads read synchronously (see StopFlag). */
   private readonly stopping = new StopFlag(new SharedArrayBuffer(StopFlag.BYTES));
   private timers: NodeJS.Timeout[] = [];
-  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private readonly heartbeat: LeaseHeartbeat<Assigned>;
   private polling = false;
   /** When the event loop last ran a poll or watch tick, and from when expired leases may be taken again. */
   private lastTick = Date.now();
@@ -96,6 +100,13 @@ export class Supervisor {
 
   constructor(private readonly o: SupervisorOptions) {
     this.stopOnce = o.stopAfterClaim ?? false;
+    this.heartbeat = new LeaseHeartbeat<Assigned>({
+      store: o.store,
+      ttlMs: o.leaseTtlMs,
+      held: () => [...this.jobs.values()],
+      onChecked: (checked) => this.onRenewed(checked),
+      onError: (err) => this.o.log(`renewing leases failed (will retry): ${describeError(err).message}`),
+    });
   }
 
   /** Starts the threads and the loops; resolves when `shutdown` has finished. */
@@ -112,7 +123,7 @@ export class Supervisor {
     });
     for (let i = 0; i < this.o.threads; i++) this.slots.push(this.spawn(i));
     this.timers.push(setInterval(() => void this.poll(), this.o.pollMs));
-    this.heartbeatTimer = setInterval(() => void this.heartbeat(), Math.max(50, Math.floor(this.o.leaseTtlMs / 3)));
+    this.heartbeat.start();
     this.timers.push(setInterval(() => void this.watch(), 50));
     void this.poll();
     await this.done;
@@ -204,14 +215,15 @@ export class Supervisor {
   }
 
   private dispatch(c: ClaimedRun): void {
+    const ending = new AttemptEnd(this.o.store, c.lease);
     if (this.draining) {
-      void this.o.store.finishRun(c.lease, { status: "released", previous: "pending", wakeAt: null }).catch(() => undefined);
+      void ending.write(released()).catch(() => undefined);
       return;
     }
     if (c.crashes >= this.o.maxCrashes) {
       // Crashed that often under a worker with a higher --max-crashes.
       const end = { status: "failed" as const, error: poisoned(c.lease.runId, c.crashes, this.o.maxCrashes, null) };
-      void this.o.store.finishRun(c.lease, end).catch(() => undefined);
+      void ending.write(end).catch(() => undefined);
       this.o.log(`run ${c.lease.runId} failed: ${end.error.code}: ${end.error.message}`);
       return;
     }
@@ -224,7 +236,16 @@ export class Supervisor {
       slot = live.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a), live[0]!);
     }
     const job = this.nextJob++;
-    const a: Assigned = { job, lease: c.lease, previous: c.previous, wakeAt: c.wakeAt, timeoutMs: c.timeoutMs, crashes: c.crashes, slot };
+    const a: Assigned = {
+      job,
+      lease: c.lease,
+      ending,
+      previous: c.previous,
+      wakeAt: c.wakeAt,
+      timeoutMs: c.timeoutMs,
+      crashes: c.crashes,
+      slot,
+    };
     this.jobs.set(job, a);
     slot.jobs.add(job);
     this.send(slot, { type: "run", job: { job, lease: c.lease, previous: c.previous, wakeAt: c.wakeAt } });
@@ -234,33 +255,22 @@ export class Supervisor {
     if (!slot.dead) slot.worker.postMessage(m);
   }
 
-  /** Renews every lease this worker holds, in one store call; acts on lost leases and cancel requests. */
-  private async heartbeat(): Promise<void> {
-    const list = [...this.jobs.values()];
-    if (list.length === 0) return;
-    try {
-      const checks = await this.o.store.renewLeases(
-        list.map((a) => a.lease),
-        this.o.leaseTtlMs,
-      );
-      const renewed = new Map<Slot, [number, number][]>();
-      checks.forEach((c, i) => {
-        const a = list[i]!;
-        if (!c.held) this.send(a.slot, { type: "abort", job: a.job, reason: "lease_lost" });
-        else {
-          const held = renewed.get(a.slot) ?? [];
-          held.push([a.job, a.lease.expiresAt]);
-          renewed.set(a.slot, held);
-          if (c.cancelRequested) {
-            a.cancelSeenAt ??= Date.now();
-            this.send(a.slot, { type: "stop", job: a.job, reason: "cancel" });
-          }
+  /** After the heartbeat renewed this worker's leases (in one store call): acts on lost leases and cancel requests. */
+  private onRenewed(checked: readonly (readonly [Assigned, LeaseCheck])[]): void {
+    const renewed = new Map<Slot, [number, number][]>();
+    for (const [a, c] of checked) {
+      if (!c.held) this.send(a.slot, { type: "abort", job: a.job, reason: "lease_lost" });
+      else {
+        const held = renewed.get(a.slot) ?? [];
+        held.push([a.job, a.lease.expiresAt]);
+        renewed.set(a.slot, held);
+        if (c.cancelRequested) {
+          a.cancelSeenAt ??= Date.now();
+          this.send(a.slot, { type: "stop", job: a.job, reason: "cancel" });
         }
-      });
-      for (const [slot, leases] of renewed) this.send(slot, { type: "renewed", leases });
-    } catch (err) {
-      this.o.log(`renewing leases failed (will retry): ${describeError(err).message}`);
+      }
     }
+    for (const [slot, leases] of renewed) this.send(slot, { type: "renewed", leases });
   }
 
   /**
@@ -338,8 +348,8 @@ export class Supervisor {
       if (culprit && culprit.job === job) end = culprit.end;
       else if (crashed && a.crashes + 1 >= this.o.maxCrashes)
         end = { status: "failed", error: poisoned(a.lease.runId, a.crashes + 1, this.o.maxCrashes, slot.died ?? null) };
-      else end = { status: "released", previous: "pending", wakeAt: null, ...(crashed && { crashed: true }) };
-      await this.o.store.finishRun(a.lease, end).catch(() => undefined);
+      else end = released(undefined, crashed);
+      await a.ending.write(end).catch(() => undefined);
       this.o.log(
         end.status === "failed" || end.status === "cancelled"
           ? `run ${a.lease.runId} ${end.status}: ${end.error.code}: ${end.error.message}`
@@ -377,14 +387,12 @@ export class Supervisor {
       for (const s of this.allSlots()) this.send(s, { type: "abort", job: null, reason: "shutdown" });
       await this.waitIdle(2_000);
     }
-    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeat.stop();
     for (const s of this.allSlots()) {
       s.dead = true;
       await s.worker.terminate().catch(() => undefined);
     }
-    for (const a of this.jobs.values()) {
-      await this.o.store.finishRun(a.lease, { status: "released", previous: "pending", wakeAt: null }).catch(() => undefined);
-    }
+    for (const a of this.jobs.values()) await a.ending.write(released()).catch(() => undefined);
     this.jobs.clear();
     await this.session?.close().catch(() => undefined);
     this.stopped();
