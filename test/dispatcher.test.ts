@@ -2,8 +2,9 @@
 // file: a live call is journaled under its kind's rule, a replay answers from the journal and writes
 // nothing, and a call that differs from the journal is a non_determinism error naming the seq.
 import { afterEach, describe, expect, it } from "vitest";
-import { NonDeterminismError } from "../engine/kernel/errors.js";
+import { NonDeterminismError, ReplayEnd } from "../engine/kernel/errors.js";
 import { Dispatcher } from "../engine/executor/dispatcher.js";
+import { digestRequest } from "../engine/journal/hash.js";
 import { JournalWriter } from "../engine/executor/journal-writer.js";
 import { EntryState, type JournalEntry } from "../engine/journal/entry.js";
 import { OP_CODES } from "../engine/kernel/ops.js";
@@ -20,9 +21,11 @@ describe("Dispatcher", () => {
   const dispatcher = (
     recorded: readonly JournalEntry[],
     journal = new JournalWriter(t.store, t.lease, { maxBatch: 512, maxDelayMs: 5 }),
+    verify?: { onReplayed: (replayed: number, consumedAll: boolean) => void },
   ) => ({
     journal,
     d: new Dispatcher({
+      ...(verify && { mode: "verify" as const, onReplayed: verify.onReplayed }),
       run: t.run,
       cwd: t.dir,
       journal,
@@ -111,5 +114,69 @@ describe("Dispatcher", () => {
     await short.call("clock.now", NIL);
     await expect(short.finish()).rejects.toThrow(/seq 2.*nothing more/);
     expect(await t.store.readJournal(t.run.rid)).toEqual(recorded);
+  });
+
+  describe("verify mode (dwe verify)", () => {
+    /** A journal recorded by `workflow`, and a verify-mode dispatcher over it that notes its progress. */
+    const recordedAndVerifier = async (extra: JournalEntry[] = []) => {
+      const first = dispatcher([]);
+      await workflow(first.d);
+      await first.journal.commit();
+      const recorded = [...(await t.store.readJournal(t.run.rid)), ...extra];
+      const progress: [number, boolean][] = [];
+      const { d, journal } = dispatcher(recorded, undefined, { onReplayed: (n, all) => progress.push([n, all]) });
+      return { recorded, d, journal, progress };
+    };
+
+    it("answers every call from the journal, reports each one, and ends at the first call past it (ReplayEnd, its seq) performing nothing", async () => {
+      t = await leasedRun();
+      const { recorded, d, journal, progress } = await recordedAndVerifier();
+      await workflow(d);
+      expect(progress).toEqual([
+        [1, false],
+        [2, false],
+        [3, false],
+        [4, true],
+      ]);
+      let err: unknown;
+      try {
+        await d.call("clock.now", NIL);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ReplayEnd);
+      expect(err).toMatchObject({ seq: 5, inFlight: false });
+      expect(d.replayed).toBe(4);
+      await d.finish();
+      await journal.commit();
+      expect(await t.store.readJournal(t.run.rid)).toEqual(recorded);
+    });
+
+    it("stops at an effect recorded in flight (an intent) without performing it", async () => {
+      t = await leasedRun();
+      const request = encode({ method: "GET", url: "http://127.0.0.1:9/never" });
+      const code = OP_CODES["http.request"];
+      const intent: JournalEntry = { seq: 5, op: code, digest: digestRequest(code, request), state: EntryState.Intent, payload: NIL };
+      const { recorded, d } = await recordedAndVerifier([intent]);
+      await workflow(d);
+      expect(() => d.call("http.request", request)).toThrow(ReplayEnd);
+      expect(d.replayed).toBe(4);
+      expect(await t.store.readJournal(t.run.rid)).toEqual(recorded.slice(0, 4));
+    });
+
+    it("a call that differs from the journal is non_determinism with its seq, as data; the entries before it count as replayed", async () => {
+      t = await leasedRun();
+      const { d } = await recordedAndVerifier();
+      await d.call("clock.now", NIL);
+      let err: unknown;
+      try {
+        await d.call("random.bytes", encode({ len: 16 }));
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(NonDeterminismError);
+      expect((err as NonDeterminismError).seq).toBe(2);
+      expect(d.replayed).toBe(1);
+    });
   });
 });

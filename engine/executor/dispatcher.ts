@@ -7,6 +7,7 @@ import {
   GuestVisibleError,
   JournalLimitReached,
   NonDeterminismError,
+  ReplayEnd,
   RunTimeout,
   Suspend,
 } from "../kernel/errors.js";
@@ -33,6 +34,14 @@ function errorReply(err: GuestVisibleError): Reply {
 }
 
 export interface DispatcherOptions {
+  /**
+   * `execute` (default): calls past the journal are performed live and journaled. `verify`
+   * (`dwe verify`): every call is answered from the journal and checked against it; the first call
+   * it cannot answer throws ReplayEnd, and nothing is ever performed or journaled.
+   */
+  mode?: "execute" | "verify";
+  /** Told after each call answered from the journal: how many entries were answered, and whether that was all of them. */
+  onReplayed?: (replayed: number, consumedAll: boolean) => void;
   run: RunRecord;
   cwd: string;
   journal: JournalWriter;
@@ -72,6 +81,7 @@ export interface DispatcherOptions {
  */
 export class Dispatcher implements Dispatch {
   private seq = 0;
+  private answered = 0;
   private replayEnded: boolean;
   /** Set while answering a call that cannot wait (no backpressure then). */
   private mustAnswerNow = false;
@@ -86,6 +96,11 @@ export class Dispatcher implements Dispatch {
   /** True while calls are still being answered from the journal. */
   get replaying(): boolean {
     return this.seq < this.o.recorded.length;
+  }
+
+  /** Journal entries answered so far (in execute mode, until the replay ended). */
+  get replayed(): number {
+    return this.answered;
   }
 
   call(op: string, request: Uint8Array): Reply | Promise<Reply> {
@@ -115,9 +130,12 @@ export class Dispatcher implements Dispatch {
       }
       if (recorded.state !== EntryState.Intent) {
         if (fn.replay && recorded.state === EntryState.Ok) fn.replay(this.ctx(seq), this.parse(fn, op, request) as never);
+        this.answered = seq;
+        this.o.onReplayed?.(seq, seq >= this.o.recorded.length);
         return { ok: recorded.state === EntryState.Ok, bytes: recorded.payload };
       }
     }
+    if (this.o.mode === "verify") throw new ReplayEnd(seq, recorded !== undefined);
     if (seq > this.maxEntries) throw new JournalLimitReached(this.o.run.id, `${this.maxEntries} entries`, "--max-journal-entries");
     if (!this.replayEnded) {
       this.replayEnded = true;
@@ -180,7 +198,7 @@ export class Dispatcher implements Dispatch {
       return decodeMsgpack(e.payload, PAYLOAD_LIMITS);
     } catch (err) {
       if (!(err instanceof RefusedMsgpack)) throw err;
-      throw new CorruptJournal(`run ${this.o.run.id}: the intent journaled at seq ${e.seq} cannot be decoded (${err.message})`);
+      throw new CorruptJournal(`run ${this.o.run.id}: the intent journaled at seq ${e.seq} cannot be decoded (${err.message})`, e.seq);
     }
   }
 
@@ -327,7 +345,8 @@ export class Dispatcher implements Dispatch {
     let until: number;
     if (inFlight) {
       until = Number((this.intentOf(inFlight) as { until?: unknown } | null)?.until);
-      if (Number.isNaN(until)) throw new CorruptJournal(`run ${this.o.run.id}: the intent of ${fn.name} (seq ${ctx.seq}) has no deadline`);
+      if (Number.isNaN(until))
+        throw new CorruptJournal(`run ${this.o.run.id}: the intent of ${fn.name} (seq ${ctx.seq}) has no deadline`, ctx.seq);
     } else {
       const intent = fn.intent!(ctx, value) as { until: number };
       until = intent.until;

@@ -1,8 +1,8 @@
 import { runGuestToEnd } from "./guest-runner.js";
-import { CorruptJournal, DweError, NonDeterminismError, ProgramExit, RunNotFound, describeError } from "../kernel/errors.js";
+import { CorruptJournal, DweError, NonDeterminismError, ProgramExit, ReplayEnd, RunNotFound, describeError } from "../kernel/errors.js";
 import { EntryState, type JournalEntry } from "../journal/entry.js";
 import { JournalWriter } from "./journal-writer.js";
-import { opCode, opName } from "../kernel/ops.js";
+import { opName } from "../kernel/ops.js";
 import { loadExecutable } from "../runtime/module-loader.js";
 import { isTerminal, type RunRecord, type RunStatus, type Store } from "../store/types.js";
 import { HOST_FUNCTIONS } from "../../host-functions/registry.js";
@@ -46,11 +46,6 @@ export interface VerifyReport {
   message: string;
 }
 
-/** Thrown out of the guest at the first call the journal cannot answer: nothing is performed. */
-class ReplayReachedEnd extends Error {
-  override name = "ReplayReachedEnd";
-}
-
 /** An intent that is not the last entry cannot happen: an effect's result replaces its intent before anything else is journaled. */
 function misplacedIntent(entries: readonly JournalEntry[]): JournalEntry | undefined {
   return entries.find((e, i) => e.state === EntryState.Intent && i !== entries.length - 1);
@@ -92,7 +87,7 @@ export async function verifyRun(store: Store, runId: string, o: VerifyOptions = 
       intact: false,
       deterministic: false,
       outcome: "corrupt",
-      seq: seqOf(err.message),
+      seq: err.seq,
       message: err.message,
     };
   }
@@ -122,11 +117,6 @@ export async function verifyRun(store: Store, runId: string, o: VerifyOptions = 
 /** What is replayed: a core module (asyncify) or a component (in its own thread). */
 type Guest = { module: WebAssembly.Module; component?: undefined } | { component: LoadedComponent; module?: undefined };
 
-function seqOf(message: string): number | null {
-  const m = /seq (\d+)/.exec(message);
-  return m ? Number(m[1]) : null;
-}
-
 async function replay(
   run: RunRecord,
   store: Store,
@@ -140,7 +130,10 @@ async function replay(
   const base = { run: run.id, status: run.status, entries };
   const lease = { runId: run.id, rid: run.rid, owner: "verify", token: -1, expiresAt: 0 };
   const wasi = new WasiHost(run);
+  const onProgress = o.onProgress;
   const dispatcher = new Dispatcher({
+    mode: "verify",
+    ...(onProgress && { onReplayed: (replayed: number, all: boolean) => onProgress(Math.min(replayed, done), all) }),
     run,
     cwd: process.cwd(),
     journal: new JournalWriter(store, lease, { maxBatch: 1 << 30, maxDelayMs: 1 << 30 }),
@@ -149,22 +142,8 @@ async function replay(
     suspendAfterMs: 0,
     signal: new AbortController().signal,
     deadline: null,
-    onReplayEnd: () => {
-      throw new ReplayReachedEnd();
-    },
   });
-  const onProgress = o.onProgress;
-  if (onProgress) {
-    onProgress(0, done === 0);
-    let replayed = 0;
-    const call = dispatcher.call.bind(dispatcher);
-    dispatcher.call = (op, request) => {
-      const r = call(op, request);
-      if (opCode(op) !== undefined) replayed++;
-      onProgress(Math.min(replayed, done), !dispatcher.replaying);
-      return r;
-    };
-  }
+  onProgress?.(0, done === 0);
   const memory = new CheckedGuestMemory();
   let returned = false;
   try {
@@ -181,48 +160,13 @@ async function replay(
         returned = true;
       },
     });
-    throw new ReplayReachedEnd();
+    return endOfReplay(run, base, done, recorded, returned, dispatcher);
   } catch (err) {
-    if (err instanceof ReplayReachedEnd) {
-      if (done < entries) {
-        const e = recorded[entries - 1]!;
-        return {
-          ...base,
-          replayed: done,
-          intact: true,
-          deterministic: true,
-          outcome: "in_flight",
-          seq: null,
-          message: `replayed ${done} of ${entries} journal entries cleanly; entry seq ${e.seq} (${opName(e.op)}) was in flight${isTerminal(run.status) ? ` when the run ended (${run.status}); it is not performed again` : ` and is performed again by \`dwe resume ${run.id}\``}`,
-        };
-      }
-      if (returned && run.status === "completed" && !sameBytes(dispatcher.output, run.output)) {
-        return {
-          ...base,
-          replayed: done,
-          intact: false,
-          deterministic: true,
-          outcome: "returned",
-          seq: null,
-          message: `replayed all ${entries} journal entries, but the output they produce differs from the output stored for run ${run.id}; the database was damaged`,
-        };
-      }
-      return {
-        ...base,
-        replayed: done,
-        intact: true,
-        deterministic: true,
-        outcome: returned ? "returned" : "end_of_journal",
-        seq: null,
-        message: returned
-          ? `replayed all ${entries} journal entries cleanly and the code returned, as recorded`
-          : `replayed all ${entries} journal entries cleanly; the code goes on past them${isTerminal(run.status) ? "" : ` (\`dwe resume ${run.id}\` continues it)`}`,
-      };
-    }
+    if (err instanceof ReplayEnd) return endOfReplay(run, base, done, recorded, returned, dispatcher);
     if (err instanceof NonDeterminismError) {
       return {
         ...base,
-        replayed: err.seq - 1,
+        replayed: dispatcher.replayed,
         intact: true,
         deterministic: false,
         outcome: "diverged",
@@ -249,6 +193,52 @@ async function replay(
   } finally {
     wasi.close();
   }
+}
+
+/** The verdict once the replay ended cleanly: the guest returned, or asked for a call the journal cannot answer. */
+function endOfReplay(
+  run: RunRecord,
+  base: { run: string; status: RunStatus; entries: number },
+  done: number,
+  recorded: readonly JournalEntry[],
+  returned: boolean,
+  dispatcher: Dispatcher,
+): VerifyReport {
+  const entries = base.entries;
+  if (done < entries) {
+    const e = recorded[entries - 1]!;
+    return {
+      ...base,
+      replayed: done,
+      intact: true,
+      deterministic: true,
+      outcome: "in_flight",
+      seq: null,
+      message: `replayed ${done} of ${entries} journal entries cleanly; entry seq ${e.seq} (${opName(e.op)}) was in flight${isTerminal(run.status) ? ` when the run ended (${run.status}); it is not performed again` : ` and is performed again by \`dwe resume ${run.id}\``}`,
+    };
+  }
+  if (returned && run.status === "completed" && !sameBytes(dispatcher.output, run.output)) {
+    return {
+      ...base,
+      replayed: done,
+      intact: false,
+      deterministic: true,
+      outcome: "returned",
+      seq: null,
+      message: `replayed all ${entries} journal entries, but the output they produce differs from the output stored for run ${run.id}; the database was damaged`,
+    };
+  }
+  return {
+    ...base,
+    replayed: done,
+    intact: true,
+    deterministic: true,
+    outcome: returned ? "returned" : "end_of_journal",
+    seq: null,
+    message: returned
+      ? `replayed all ${entries} journal entries cleanly and the code returned, as recorded`
+      : `replayed all ${entries} journal entries cleanly; the code goes on past them${isTerminal(run.status) ? "" : ` (\`dwe resume ${run.id}\` continues it)`}`,
+  };
 }
 
 function verdictAfterJournal(

@@ -73,10 +73,13 @@ export class InvalidModule extends DweError {
   }
 }
 
-/** A journal row that fails its checksum or cannot be decoded. */
+/** A journal row that fails its checksum or cannot be decoded; `seq`: where, when known. */
 export class CorruptJournal extends DweError {
   override name = "CorruptJournal";
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly seq: number | null = null,
+  ) {
     super("corrupt_journal", message);
   }
 }
@@ -243,6 +246,23 @@ export class GuestAbort extends DweError {
   override name = "GuestAbort";
   constructor(message: string) {
     super("guest_abort", message);
+  }
+}
+
+/**
+ * Verify mode: the guest made a call its journal cannot answer, at `seq` (past the journal's end,
+ * or an effect recorded in flight, `inFlight`); the replay stops here, before anything is performed.
+ */
+export class ReplayEnd extends DweError {
+  override name = "ReplayEnd";
+  constructor(
+    readonly seq: number,
+    readonly inFlight: boolean,
+  ) {
+    super(
+      "replay_end",
+      `the journal has no answer for seq ${seq}${inFlight ? " (an effect recorded in flight)" : ""}; the replay stops here`,
+    );
   }
 }
 

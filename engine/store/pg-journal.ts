@@ -15,7 +15,8 @@ export async function readJournal(q: Query, location: string, rid: number): Prom
     return checkJournal(`#${rid}`, location, r.rows);
   } catch (err) {
     const id = (await q<{ id: string }>("SELECT id FROM runs WHERE rid = $1", [rid])).rows[0]?.id;
-    throw id === undefined ? err : new CorruptJournal((err as Error).message.replace(`run #${rid}:`, `run ${id}:`));
+    if (id === undefined || !(err instanceof CorruptJournal)) throw err;
+    throw new CorruptJournal(err.message.replace(`run #${rid}:`, `run ${id}:`), err.seq);
   }
 }
 
@@ -113,12 +114,14 @@ export function checkJournal(name: string, location: string, rows: JournalRow[])
       throw new CorruptJournal(
         `run ${name}: the journal has a gap (expected seq ${i + 1}, found seq ${seq}): the database ${location} was damaged; ` +
           `nothing was run or changed. Restore the database from a backup`,
+        i + 1,
       );
     }
     if (entryChecksum(seq, op, digest, state, payload) !== sum) {
       throw new CorruptJournal(
         `run ${name}: journal entry seq ${seq} (${opName(op)}) fails its checksum: the database ${location} was damaged; ` +
           `nothing was run or changed. Restore the database from a backup`,
+        seq,
       );
     }
     out[i] = { seq, op, digest, state: state as EntryState, payload };

@@ -29,12 +29,14 @@ export async function readJournal(db: Database.Database, stmt: Statements, locat
       throw new CorruptJournal(
         `run ${runName(db, rid)}: the journal has a gap (expected seq ${i + 1}, found seq ${seq}): the database ${location} was damaged; ` +
           `nothing was run or changed. Restore the database from a backup`,
+        i + 1,
       );
     }
     if (entryChecksum(seq, op, digest, state, payload) !== sum) {
       throw new CorruptJournal(
         `run ${runName(db, rid)}: journal entry seq ${seq} (${opName(op)}) fails its checksum: the database ${location} was damaged; ` +
           `nothing was run or changed. Restore the database from a backup`,
+        seq,
       );
     }
     out[i] = { seq, op, digest, state: state as EntryState, payload };
