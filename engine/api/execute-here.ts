@@ -32,11 +32,14 @@ export async function executeHere(store: Store, runId: string, o: ExecuteHereOpt
   const signal = o.signal ?? new AbortController().signal;
   const executeOne = async (id: string): Promise<RunRecord> => {
     const root = id === runId;
-    const timeoutMs = (await store.getRun(id))?.config.timeoutMs ?? null;
+    // Read once here, for its timeout and as the attempt's state before it takes the lease.
+    const before = await store.getRun(id);
+    const timeoutMs = before?.config.timeoutMs ?? null;
     const common = {
       owner,
       cwd: o.cwd,
       signal,
+      ...(before && { before }),
       ...(root && o.upgradeTo !== undefined && { upgradeTo: o.upgradeTo }),
       ...(root && o.grants !== undefined && { grants: o.grants }),
       ...(o.suspendAfterMs !== undefined && { suspendAfterMs: o.suspendAfterMs }),

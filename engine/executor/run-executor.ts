@@ -11,22 +11,23 @@ import {
 } from "../kernel/errors.js";
 import type { LogRecord } from "../journal/entry.js";
 import { DEFAULT_MAX_JOURNAL_BYTES, DEFAULT_MAX_JOURNAL_ENTRIES, JournalWriter } from "./journal-writer.js";
-import { DEFAULT_MAX_MEMORY, loadExecutable } from "../runtime/module-loader.js";
-import { loadComponent, type LoadedComponent } from "../runtime/component-loader.js";
-import { componentHostFunctions } from "../../host-functions/wasi-p2/index.js";
+import { DEFAULT_MAX_MEMORY } from "../runtime/module-loader.js";
 import type { Lease, RunError, RunRecord, RunStatus, Store } from "../store/types.js";
-import { HOST_FUNCTIONS } from "../../host-functions/registry.js";
 import { Dispatcher } from "./dispatcher.js";
 import { CheckedGuestMemory } from "./guest-memory.js";
 import { runServices } from "./run-services.js";
 import type { Grants } from "../kernel/grants.js";
 import { refuseGrantsOverDweFiles } from "./dwe-files.js";
-import { WasiHost } from "../../host-functions/wasi/preview1.js";
+import type { WasiHost } from "../../host-functions/wasi/preview1.js";
 import { heartbeatOf } from "./lease-heartbeat.js";
 import { AttemptEnd, endBeforeGuest, endOfError, type AttemptOutcome, type Ending, type PreviousState } from "./run-end.js";
+import { prepareAttempt, type PreparedAttempt } from "./prepare-attempt.js";
 
-export interface ExecuteOptions {
-  store: Store;
+/**
+ * What an attempt is executed with, as plain data: the one options value that crosses into a
+ * thread (`dwe run --timeout`'s, a worker's executor threads) as it is.
+ */
+export interface AttemptOptions {
   /** Lease owner id of this process (see store/lease-owner.ts). */
   owner: string;
   /** Host working directory (relative host paths resolve against it). */
@@ -34,12 +35,30 @@ export interface ExecuteOptions {
   /** Sleeps longer than this suspend the run (default 10 s). */
   suspendAfterMs?: number;
   leaseTtlMs?: number;
-  /** Take the run even if another owner's lease has not expired. */
-  steal?: boolean;
   /** Continue the run on this module (sha256) if its journal replays cleanly on it. */
   upgradeTo?: string;
   /** Replace the run's grants with these before executing (`dwe resume` with grant flags, checked by the caller). */
   grants?: Grants;
+}
+
+/** The plain-data part of `o` (what a thread is given). */
+export function attemptOptions(o: AttemptOptions): AttemptOptions {
+  return {
+    owner: o.owner,
+    cwd: o.cwd,
+    ...(o.suspendAfterMs !== undefined && { suspendAfterMs: o.suspendAfterMs }),
+    ...(o.leaseTtlMs !== undefined && { leaseTtlMs: o.leaseTtlMs }),
+    ...(o.upgradeTo !== undefined && { upgradeTo: o.upgradeTo }),
+    ...(o.grants !== undefined && { grants: o.grants }),
+  };
+}
+
+export interface ExecuteOptions extends AttemptOptions {
+  store: Store;
+  /** The run as read just before this attempt (its state before the lease is taken): not read again. */
+  before?: RunRecord;
+  /** Take the run even if another owner's lease has not expired. */
+  steal?: boolean;
   /** Receives the run's log lines once each, as they are committed. */
   onLogs?: (run: RunRecord, logs: readonly LogRecord[]) => void;
   /** Receives a command's output as it runs (exec with `live`), before it is journaled; never on replay. */
@@ -115,7 +134,7 @@ export async function executeRun(runId: string, o: ExecuteOptions): Promise<RunR
  */
 export async function executeAttempt(runId: string, o: ExecuteOptions): Promise<AttemptOutcome> {
   const { store } = o;
-  const before = o.claimed ? undefined : await store.getRun(runId);
+  const before = o.claimed ? undefined : (o.before ?? (await store.getRun(runId)));
   const ttl = o.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
   const lease = o.claimed?.lease ?? (await store.acquireLease(runId, o.owner, ttl, o.steal ?? false));
   const previous: PreviousState = o.claimed
@@ -164,16 +183,6 @@ function grantRefusal(run: RunRecord, location: string): { code: string; message
   }
 }
 
-/** Module kinds by sha256 (modules are content-addressed, so a kind never changes). */
-const kinds = new Map<string, string | undefined>();
-
-async function moduleKind(store: Store, sha: string): Promise<string | undefined> {
-  if (kinds.has(sha)) return kinds.get(sha);
-  const kind = (await store.getModule(sha))?.kind;
-  if (kind !== undefined) kinds.set(sha, kind);
-  return kind;
-}
-
 async function attempt(lease: Lease, previous: PreviousState, o: ExecuteOptions): Promise<Ending> {
   // Listen from the start: a lease lost (or a shutdown) while the journal is read or the module
   // loaded stops the attempt at its first host call, not only one lost after loading.
@@ -205,17 +214,13 @@ async function attemptListening(lease: Lease, previous: PreviousState, o: Execut
   // The run's grants may come from another host or an older dwe: checked against this process's files.
   const refused = grantRefusal(run, store.location);
   if (refused) return { end: { status: "failed", error: refused }, journal: "discard" };
-  let recorded;
-  let module: WebAssembly.Module | undefined;
-  let component: LoadedComponent | undefined;
+  let prepared: PreparedAttempt;
   try {
-    recorded = await store.readJournal(run.rid);
-    const target = o.upgradeTo ?? run.module;
-    if ((await moduleKind(store, target)) === "component") component = await loadComponent(store, target);
-    else module = await loadExecutable(store, target, run.config.maxMemoryBytes);
+    prepared = await prepareAttempt(store, run, { module: o.upgradeTo });
   } catch (err) {
     return endBeforeGuest(err, previous, o.failOnEngineError ?? false);
   }
+  const { journal: recorded, guest, wasi, functions } = prepared;
   const journal = new JournalWriter(store, lease, {
     maxBatch: 512,
     maxDelayMs: 20,
@@ -230,14 +235,12 @@ async function attemptListening(lease: Lease, previous: PreviousState, o: Execut
   const timeoutMs = run.config.timeoutMs;
   const deadline = timeoutMs === null ? null : Date.now() + timeoutMs;
   const upgradeTo = o.upgradeTo;
-  // WASI state (fd table, clock floor) is per run and rebuilt by replay; see docs/wasi.md.
-  const wasi = new WasiHost(run);
   const dispatcher = new Dispatcher({
     run,
     cwd: o.cwd,
     journal,
     recorded,
-    functions: component ? componentHostFunctions() : wasi.withFunctions(HOST_FUNCTIONS),
+    functions,
     suspendAfterMs: o.suspendAfterMs ?? DEFAULT_SUSPEND_AFTER_MS,
     signal: abort.signal,
     deadline,
@@ -255,7 +258,7 @@ async function attemptListening(lease: Lease, previous: PreviousState, o: Execut
       ? null
       : setTimeout(() => abort.abort(new DweError("timeout", `run ${run.id} ran past its timeout of ${timeoutMs} ms`)), timeoutMs);
   try {
-    await runGuestToEnd({ run, dispatcher, wasi, memory, module, component, signal: abort.signal, debug, onGuest: o.onGuest });
+    await runGuestToEnd({ run, dispatcher, wasi, memory, ...guest, signal: abort.signal, debug, onGuest: o.onGuest });
     await journal.commit();
     return { end: { status: "completed", output: dispatcher.output }, journal: "keep" };
   } catch (err) {

@@ -1,20 +1,15 @@
 import type { LogRecord } from "../journal/entry.js";
 import type { Durability, Lease, RunStatus } from "../store/types.js";
-import type { Grants } from "../kernel/grants.js";
+import type { AttemptOptions } from "./run-executor.js";
 
-/** What the thread of a `dwe run --timeout` needs: its own connection, and the lease taken for it. */
+/** What the thread of a `dwe run --timeout` needs: its own connection, the attempt's options, and the lease taken for it. */
 export interface RunThreadData {
   db: string;
   durability: Durability;
-  owner: string;
-  cwd: string;
+  attempt: AttemptOptions;
   lease: Lease;
   previous: RunStatus;
   wakeAt: number | null;
-  leaseTtlMs: number;
-  suspendAfterMs?: number;
-  upgradeTo?: string;
-  grants?: Grants;
   /** Forward committed log lines, and commands' live output, to the main thread (which prints them). */
   logs: boolean;
 }

@@ -5,7 +5,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { DweError, LeaseLost, RunCancelled, ShutdownRequested, describeError } from "../kernel/errors.js";
 import { openStoreAt } from "../store/open.js";
 import { explainStoreError } from "../store/damaged-database.js";
-import { executeRun } from "./run-executor.js";
+import { executeAttempt } from "./run-executor.js";
 import type { FromRunThread, RunThreadData, ToRunThread } from "./run-thread-protocol.js";
 
 const data = workerData as RunThreadData;
@@ -22,18 +22,14 @@ port.on("message", (m: ToRunThread) => {
 
 const store = openStoreAt(data.db, data.durability, false);
 try {
-  await executeRun(data.lease.runId, {
+  // The main thread reads the run back once this thread is done.
+  await executeAttempt(data.lease.runId, {
+    ...data.attempt,
     store,
-    owner: data.owner,
-    cwd: data.cwd,
-    leaseTtlMs: data.leaseTtlMs,
     claimed: { lease: data.lease, previous: data.previous, wakeAt: data.wakeAt },
     heartbeat: false,
     signal: shutdown.signal,
     stop: stop.signal,
-    ...(data.suspendAfterMs !== undefined && { suspendAfterMs: data.suspendAfterMs }),
-    ...(data.upgradeTo !== undefined && { upgradeTo: data.upgradeTo }),
-    ...(data.grants !== undefined && { grants: data.grants }),
     ...(data.logs && {
       onLogs: (_run, logs) => post({ type: "logs", logs: [...logs] }),
       onLive: (_run, stream, bytes) => post({ type: "live", stream, data: bytes }),

@@ -2,7 +2,7 @@ import { Worker } from "node:worker_threads";
 import { ReportedError, ShutdownRequested } from "../kernel/errors.js";
 import type { LogRecord } from "../journal/entry.js";
 import type { Durability, RunRecord, Store } from "../store/types.js";
-import type { Grants } from "../kernel/grants.js";
+import { attemptOptions, type AttemptOptions } from "./run-executor.js";
 import type { FromRunThread, RunThreadData, ToRunThread } from "./run-thread-protocol.js";
 import { AttemptEnd } from "./run-end.js";
 import { heartbeatOf } from "./lease-heartbeat.js";
@@ -12,16 +12,13 @@ const LEASE_TTL_MS = 30_000;
 /** Time the thread gets past the run's timeout to stop the guest at a host call by itself. */
 export const TIMEOUT_GRACE_MS = 1_000;
 
-export interface ThreadedRunOptions {
-  owner: string;
-  cwd: string;
+export interface ThreadedRunOptions extends AttemptOptions {
   /** The database file (the thread opens its own connection) and its durability mode. */
   db: string;
   durability: Durability;
   timeoutMs: number;
-  suspendAfterMs?: number;
-  upgradeTo?: string;
-  grants?: Grants;
+  /** The run as read just before this attempt: not read again. */
+  before?: RunRecord;
   /** Aborted with ShutdownRequested: the run is stopped at its next host call and stays resumable. */
   signal?: AbortSignal;
   onLogs?: (logs: readonly LogRecord[]) => void;
@@ -37,21 +34,16 @@ export interface ThreadedRunOptions {
  * renewed from here, so a busy guest does not lose it.
  */
 export async function executeInThread(store: Store, runId: string, o: ThreadedRunOptions): Promise<RunRecord> {
-  const before = await store.getRun(runId);
+  const before = o.before ?? (await store.getRun(runId));
   const lease = await store.acquireLease(runId, o.owner, LEASE_TTL_MS, false);
   const data: RunThreadData = {
     db: o.db,
     durability: o.durability,
-    owner: o.owner,
-    cwd: o.cwd,
+    attempt: { ...attemptOptions(o), leaseTtlMs: LEASE_TTL_MS },
     lease,
     previous: before?.status ?? "pending",
     wakeAt: before?.wakeAt ?? null,
-    leaseTtlMs: LEASE_TTL_MS,
     logs: o.onLogs !== undefined,
-    ...(o.suspendAfterMs !== undefined && { suspendAfterMs: o.suspendAfterMs }),
-    ...(o.upgradeTo !== undefined && { upgradeTo: o.upgradeTo }),
-    ...(o.grants !== undefined && { grants: o.grants }),
   };
   const worker = new Worker(new URL("./run-thread.js", import.meta.url), { workerData: data, stdout: false, stderr: false });
   const thread = worker.threadId;

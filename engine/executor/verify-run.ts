@@ -3,12 +3,8 @@ import { CorruptJournal, DweError, NonDeterminismError, ProgramExit, ReplayEnd, 
 import { EntryState, type JournalEntry } from "../journal/entry.js";
 import { JournalWriter } from "./journal-writer.js";
 import { opName } from "../kernel/ops.js";
-import { loadExecutable } from "../runtime/module-loader.js";
 import { isTerminal, type RunRecord, type RunStatus, type Store } from "../store/types.js";
-import { HOST_FUNCTIONS } from "../../host-functions/registry.js";
-import { WasiHost } from "../../host-functions/wasi/preview1.js";
-import { componentHostFunctions } from "../../host-functions/wasi-p2/index.js";
-import { loadComponent, type LoadedComponent } from "../runtime/component-loader.js";
+import { prepareAttempt, type PreparedAttempt } from "./prepare-attempt.js";
 import { Dispatcher } from "./dispatcher.js";
 import { CheckedGuestMemory } from "./guest-memory.js";
 import { readOnlyStore } from "./read-only-store.js";
@@ -106,30 +102,15 @@ export async function verifyRun(store: Store, runId: string, o: VerifyOptions = 
     };
   }
   const done = entries > 0 && recorded[entries - 1]!.state === EntryState.Intent ? entries - 1 : entries;
-  const sha = o.module ?? run.module;
-  const guest: Guest =
-    (await ro.getModule(sha))?.kind === "component"
-      ? { component: await loadComponent(ro, sha) }
-      : { module: await loadExecutable(ro, sha, run.config.maxMemoryBytes) };
-  return replay(run, ro, recorded, done, guest, o);
+  return replay(ro, await prepareAttempt(ro, run, { module: o.module, journal: recorded }), done, o);
 }
 
-/** What is replayed: a core module (asyncify) or a component (in its own thread). */
-type Guest = { module: WebAssembly.Module; component?: undefined } | { component: LoadedComponent; module?: undefined };
-
-async function replay(
-  run: RunRecord,
-  store: Store,
-  recorded: JournalEntry[],
-  done: number,
-  guest: Guest,
-  o: VerifyOptions,
-): Promise<VerifyReport> {
+async function replay(store: Store, prepared: PreparedAttempt, done: number, o: VerifyOptions): Promise<VerifyReport> {
+  const { run, journal: recorded, guest, wasi, functions } = prepared;
   const debug = o.debug ?? (() => undefined);
   const entries = recorded.length;
   const base = { run: run.id, status: run.status, entries };
   const lease = { runId: run.id, rid: run.rid, owner: "verify", token: -1, expiresAt: 0 };
-  const wasi = new WasiHost(run);
   const onProgress = o.onProgress;
   const dispatcher = new Dispatcher({
     mode: "verify",
@@ -138,7 +119,7 @@ async function replay(
     cwd: process.cwd(),
     journal: new JournalWriter(store, lease, { maxBatch: 1 << 30, maxDelayMs: 1 << 30 }),
     recorded,
-    functions: guest.component ? componentHostFunctions() : wasi.withFunctions(HOST_FUNCTIONS),
+    functions,
     suspendAfterMs: 0,
     signal: new AbortController().signal,
     deadline: null,
@@ -152,8 +133,7 @@ async function replay(
       dispatcher,
       wasi,
       memory,
-      module: guest.module,
-      component: guest.component,
+      ...guest,
       signal: new AbortController().signal,
       debug,
       onReturned: () => {

@@ -53,11 +53,8 @@ async function execute(job: Job): Promise<void> {
   try {
     // The outcome this attempt stored: no need to read the run back.
     const run = await executeAttempt(job.lease.runId, {
+      ...data.attempt,
       store,
-      owner: data.owner,
-      cwd: data.cwd,
-      leaseTtlMs: data.leaseTtlMs,
-      suspendAfterMs: data.suspendAfterMs,
       claimed: { lease: job.lease, previous: job.previous, wakeAt: job.wakeAt },
       heartbeat: false,
       failOnEngineError: true,

@@ -1,13 +1,12 @@
 import type { Lease, RunStatus } from "../store/types.js";
+import type { AttemptOptions } from "../executor/run-executor.js";
 
 /** What the supervisor hands an executor thread when it starts (node:worker_threads workerData). */
 export interface ThreadData {
   db: string;
   durability: "process" | "fsync";
-  owner: string;
-  cwd: string;
-  leaseTtlMs: number;
-  suspendAfterMs: number;
+  /** The options of every attempt the thread executes. */
+  attempt: AttemptOptions;
   /** See GuestClock. */
   clock: SharedArrayBuffer;
   /** See StopFlag (one for the whole process). */

@@ -139,10 +139,7 @@ export class Supervisor {
     const data: ThreadData = {
       db: this.o.db,
       durability: this.o.durability,
-      owner: this.o.owner,
-      cwd: this.o.cwd,
-      leaseTtlMs: this.o.leaseTtlMs,
-      suspendAfterMs: this.o.suspendAfterMs,
+      attempt: { owner: this.o.owner, cwd: this.o.cwd, leaseTtlMs: this.o.leaseTtlMs, suspendAfterMs: this.o.suspendAfterMs },
       clock: clock.buffer,
       stopping: this.stopping.buffer,
     };

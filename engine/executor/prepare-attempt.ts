@@ -1,0 +1,56 @@
+// An attempt's parts, built once, the same way for executing a run (run-executor.ts, which a
+// worker's executor thread and `dwe run --timeout`'s thread use too) and for verifying it
+// (verify-run.ts): the run's journal read once, its code (a core module or a component), and the
+// host functions its imports are answered by.
+import type { JournalEntry } from "../journal/entry.js";
+import type { HostFunction } from "../kernel/host-function.js";
+import { loadComponent, type LoadedComponent } from "../runtime/component-loader.js";
+import { loadExecutable } from "../runtime/module-loader.js";
+import type { RunRecord, Store } from "../store/types.js";
+import { HOST_FUNCTIONS } from "../../host-functions/registry.js";
+import { componentHostFunctions } from "../../host-functions/wasi-p2/index.js";
+import { WasiHost } from "../../host-functions/wasi/preview1.js";
+
+/** What runs: a core module (asyncify, on this thread) or a component (in a thread of its own). */
+export type Guest = { module: WebAssembly.Module; component?: undefined } | { component: LoadedComponent; module?: undefined };
+
+export interface PreparedAttempt {
+  run: RunRecord;
+  /** The run's journal as recorded, every entry's checksum checked. */
+  journal: JournalEntry[];
+  guest: Guest;
+  /** The run's WASI state (fd table, clock floor), rebuilt by replay; `close` it when the attempt ends. */
+  wasi: WasiHost;
+  /** The host functions the guest's imports are answered by (the dwe ABI's, and WASI's for its kind). */
+  functions: ReadonlyMap<string, HostFunction<never>>;
+}
+
+/** Module kinds by sha256 (modules are content-addressed, so a kind never changes). */
+const kinds = new Map<string, string | undefined>();
+
+async function moduleKind(store: Store, sha: string): Promise<string | undefined> {
+  if (kinds.has(sha)) return kinds.get(sha);
+  const kind = (await store.getModule(sha))?.kind;
+  if (kind !== undefined) kinds.set(sha, kind);
+  return kind;
+}
+
+/**
+ * Reads the run's journal (CorruptJournal when a row is damaged), then loads its code: the run's
+ * own module, or `module` (a stored sha256: `dwe resume --upgrade`). `journal`: the journal read
+ * already, still current (not read again).
+ */
+export async function prepareAttempt(
+  store: Store,
+  run: RunRecord,
+  o: { module?: string | undefined; journal?: JournalEntry[] | undefined } = {},
+): Promise<PreparedAttempt> {
+  const journal = o.journal ?? (await store.readJournal(run.rid));
+  const sha = o.module ?? run.module;
+  const guest: Guest =
+    (await moduleKind(store, sha)) === "component"
+      ? { component: await loadComponent(store, sha) }
+      : { module: await loadExecutable(store, sha, run.config.maxMemoryBytes) };
+  const wasi = new WasiHost(run);
+  return { run, journal, guest, wasi, functions: guest.component ? componentHostFunctions() : wasi.withFunctions(HOST_FUNCTIONS) };
+}
