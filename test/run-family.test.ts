@@ -1,6 +1,7 @@
 // `dwe run` of a workflow that starts child runs and joins them executes the children in the same
 // process (engine/executor/run-family.ts), without a worker; a SIGKILL and `dwe resume` go on.
 import Database from "better-sqlite3";
+import { setTimeout as delay } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { OP_CODES } from "../engine/kernel/ops.js";
 import { dweAsync, exited, spawnDwe, workdir } from "./support/cli.js";
@@ -35,14 +36,24 @@ describe("dwe run executes the child runs a run waits for", () => {
   ];
 
   it("a fan-out of 4 children completes in the foreground, the children running at the same time", async () => {
-    const started = Date.now();
+    // Each child's request is answered once all four are in flight (or after 20 s): children run
+    // one after the other would have one in flight at a time.
+    let inFlight = 0;
+    let most = 0;
+    let allIn: () => void = () => undefined;
+    const four = new Promise<void>((r) => (allIn = r));
+    server.hold = async () => {
+      most = Math.max(most, ++inFlight);
+      if (inFlight === 4) allIn();
+      await Promise.race([four, delay(20_000)]);
+      inFlight--;
+    };
     const r = await dweAsync(fanout("f", 4, 1500), here());
     expect(r.stderr).not.toContain("error");
     expect(r.code).toBe(0);
     expect((JSON.parse(r.stdout) as { children: unknown[] }).children).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }, { i: 3 }]);
     expect(runsIn(w.db, "parent_id = 'f'").map((c) => c.status)).toEqual(["completed", "completed", "completed", "completed"]);
-    // Four 1.5 s sleeps one after the other would take 6 s.
-    expect(Date.now() - started).toBeLessThan(5500);
+    expect(most).toBe(4);
   });
 
   it("killed while its children sleep, `dwe resume` runs the rest and no child posts twice", async () => {

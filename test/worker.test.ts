@@ -7,6 +7,7 @@ import { verifyRun } from "../engine/executor/verify-run.js";
 import { openStoreAt } from "../engine/store/open.js";
 import { exited } from "./support/cli.js";
 import { abiGuest, watBytes } from "./support/guest-wat.js";
+import { senderPid } from "./support/sender-pid.js";
 import { WORKER_WASM, createRunsLike, runIn, runsIn, waitFor, workerTestbed } from "./support/worker.js";
 
 /** Several seconds of guest code here (its asserts do not depend on how long). */
@@ -62,13 +63,15 @@ describe("dwe worker", () => {
     expect(seen).toBeLessThan(5);
     await waitFor("A's next step", () => bed.server.received.length > seen, 30_000);
     await delay(150); // inside the 2 s sleep after that step: nothing in flight
-    const killedAt = Date.now();
+    const store = openStoreAt(bed.db, "process");
+    const lease = (await store.getRun(id!))!.leaseExpiresAt!;
+    await store.close();
     expect((await a.stop("SIGKILL")).signal).toBe("SIGKILL");
 
     await waitFor("B's first request", () => bed.server.received.length > seen + 1, 40_000);
-    const takeover = Date.now() - killedAt;
-    console.log(`takeover after SIGKILL: ${takeover} ms (lease 30 s)`);
-    expect(takeover).toBeLessThan(10_000);
+    // Not a timing bound: B sent it, and the dead worker's lease had not expired when it did.
+    expect(Date.now()).toBeLessThan(lease);
+    expect(senderPid(bed.server.received[seen + 1]!.port, [b.child.pid!])).toBe(b.child.pid);
     const done = await waitFor("completion", () => {
       const r = runIn(bed.db, id!);
       return r.status === "completed" && r;
@@ -194,13 +197,11 @@ describe("dwe worker", () => {
     ]);
     const a = worker();
     await waitFor("step 1 in flight", () => bed.server.received.length >= 2);
-    const t0 = Date.now();
     a.child.kill("SIGTERM");
     await delay(500);
     release();
     const exit = await exited(a.child);
     expect(exit.code).toBe(0);
-    expect(Date.now() - t0).toBeLessThan(13_000);
     const r = runIn(bed.db, id!);
     expect(r.status).toBe("pending");
     const shown = JSON.parse((await bed.cli(["show", id!, "--json"])).stdout) as {
