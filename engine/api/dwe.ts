@@ -13,6 +13,7 @@ import { createPreparedRun, prepareRun, type PreparedRun } from "./prepare-run.j
 import { Run, sendSignal } from "./run.js";
 import { logLine, runInfo } from "./run-info.js";
 import { deleteRun, purge } from "./retention.js";
+import { forkRun, type ForkOptions } from "./fork.js";
 import { addSchedule, listSchedules, pauseSchedule, removeSchedule, resumeSchedule, updateSchedule } from "./schedules.js";
 import type {
   CancelOutcome,
@@ -121,6 +122,17 @@ export class Dwe {
       execution.catch(() => undefined); // seen by result(), which then asks the store
     }
     return this.run(id);
+  }
+
+  /**
+   * `dwe fork`: a new run whose journal is a copy of `sourceId`'s first `at` entries (default: all
+   * that are complete), recorded as forked from it (`config.forkedFrom`); it replays them and goes on
+   * live. Unless `detach`, it executes in this process in the background, as `start` does.
+   */
+  async fork(sourceId: string, o: ForkOptions & { detach?: boolean } = {}): Promise<Run> {
+    const run = await forkRun(this.store(), sourceId, o);
+    if (!o.detach) this.executeRecord(run.id, {}).catch(() => undefined); // seen by result()
+    return this.run(run.id);
   }
 
   /** A handle on an existing run (not checked until used). */

@@ -3,6 +3,7 @@ export { Dwe, DEFAULT_DB } from "./dwe.js";
 export { Run } from "./run.js";
 export { DweWorker } from "./worker.js";
 export type { ImportOptions, ImportOutcome } from "./portable.js";
+export type { ForkOptions } from "./fork.js";
 export type {
   CancelOutcome,
   ChildLimits,

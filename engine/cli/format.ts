@@ -48,6 +48,7 @@ export function runJson(run: RunInfo, journal?: JournalSummary, children?: RunIn
     wake_at: iso(run.wakeAt),
     attempts: run.attempts,
     parent: run.parentId,
+    ...(run.config.forkedFrom && { forked_from: { run: run.config.forkedFrom.run, seq: run.config.forkedFrom.seq } }),
     ...(children && { children: children.map((c) => ({ id: c.id, status: c.status })) }),
     grants: run.config.grants,
     args: run.config.args,
@@ -71,6 +72,8 @@ export function runText(run: RunInfo, journal: JournalSummary, children: RunInfo
   if (run.finishedAt !== null) lines.push(`finished  ${iso(run.finishedAt)}`);
   lines.push(`attempts  ${run.attempts}`);
   if (run.parentId) lines.push(`parent    ${run.parentId}`);
+  const from = run.config.forkedFrom;
+  if (from) lines.push(`forked    from ${from.run} at seq ${from.seq} (its first ${from.seq} journal entries copied)`);
   for (const c of children) lines.push(`child     ${c.id} (${c.status})`);
   const grants = describeGrants(run.config.grants);
   lines.push(`grants    ${grants.length ? grants.join("; ") : "(none)"}`);

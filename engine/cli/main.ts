@@ -26,6 +26,7 @@ const importCommand = lazy(() => import("./commands/portable.js").then((m) => m.
 const signalCommand = lazy(() => import("./commands/signal.js").then((m) => m.signalCommand));
 const initCommand = lazy(() => import("./commands/init.js").then((m) => m.initCommand));
 const cancelCommand = lazy(() => import("./commands/cancel.js").then((m) => m.cancelCommand));
+const forkCommand = lazy(() => import("./commands/fork.js").then((m) => m.forkCommand));
 const purgeCommand = lazy(() => import("./commands/retention.js").then((m) => m.purgeCommand));
 const deleteCommand = lazy(() => import("./commands/retention.js").then((m) => m.deleteCommand));
 const scheduleAddCommand = lazy(() => import("./commands/schedule.js").then((m) => m.scheduleAddCommand));
@@ -181,6 +182,17 @@ program
   .argument("<run>", "run id")
   .option("--json", "as JSON")
   .action(action(cancelCommand));
+
+program
+  .command("fork")
+  .description("start a new run from a copy of a run's first journal entries: it replays them and goes on live")
+  .argument("<run>", "the run to fork")
+  .option("--at <seq>", "copy entries 1..SEQ (default: all that are complete)")
+  .option("--id <id>", "the new run's id (default: a new one)")
+  .option("--detach", "create the new run, print its id and return (a worker executes it)")
+  .option("--json", "print the run as JSON when it ends (with --detach: at once)")
+  .option("--quiet", "do not print the run's id and outcome on stderr")
+  .action(action(forkCommand));
 
 program
   .command("purge")

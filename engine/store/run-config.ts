@@ -52,6 +52,13 @@ export function runConfigProblem(v: unknown): string | null {
     return "has malformed child limits";
   }
   if (v.argv0 !== undefined && typeof v.argv0 !== "string") return "has a malformed argv0";
+  const f = v.forkedFrom;
+  if (
+    f !== undefined &&
+    (!isObject(f) || typeof f.run !== "string" || typeof f.seq !== "number" || !Number.isSafeInteger(f.seq) || f.seq < 0)
+  ) {
+    return "has a malformed forkedFrom";
+  }
   return null;
 }
 

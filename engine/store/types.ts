@@ -39,6 +39,8 @@ export interface RunConfig {
   maxJournalBytes?: number | null;
   /** WASI argv[0]: the module's file name (runs made before it was stored get `guest`). */
   argv0?: string;
+  /** Set on a run made by `dwe fork`: the run it was forked from and how many of its journal entries it copied. */
+  forkedFrom?: { run: string; seq: number };
 }
 
 /**
