@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import Database from "better-sqlite3";
 import pg from "pg";
-import { CorruptJournal, LeaseLost, RunNotFound, RunStateError, StoreError } from "../engine/kernel/errors.js";
+import { CorruptJournal, LeaseLost, RunNotFound, RunStateError, StoreError, dispositionOf } from "../engine/kernel/errors.js";
 import type { JournalEntry } from "../engine/journal/entry.js";
 import { openStoreAt } from "../engine/store/open.js";
 import type { Lease, NewRun, RunConfig, Store } from "../engine/store/types.js";
@@ -514,6 +514,24 @@ describe.each([sqlite, postgres])("store conformance: $name", (backend) => {
     await expect(store.readJournal(run.rid)).rejects.toBeInstanceOf(CorruptJournal);
     await expect(store.readJournal(run.rid)).rejects.toThrow(/^run c: journal entry seq 2 .* fails its checksum/);
     await expect(store.exportRun("c")).rejects.toBeInstanceOf(CorruptJournal);
+  });
+
+  test("a driver's error is a StoreError with the driver's error as its cause, which leaves a run to be retried", async () => {
+    const { store, location } = await fresh();
+    const run = await store.createRun(newRun("w"));
+    await backend.raw(location, "DROP TABLE logs");
+    const err: unknown = await store.readLogs(run.rid).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(StoreError);
+    const { cause, message } = err as StoreError;
+    expect(cause).toBeInstanceOf(Error);
+    expect(cause).not.toBeInstanceOf(StoreError);
+    expect(message).toMatch(/logs/);
+    expect(dispositionOf(err)).toBe("retry");
+    // The store still works for what the drop did not touch.
+    expect((await store.getRun("w"))!.status).toBe("pending");
   });
 
   /** The error of opening `location` and making a first call (SQLite fails in open, PostgreSQL at the first call). */

@@ -1,7 +1,6 @@
 import { Command, CommanderError, Option } from "commander";
 import { DweError, describeError } from "../kernel/errors.js";
-import { EXIT, type GlobalOptions, dbPath } from "./context.js";
-import { explainStoreError } from "../store/damaged-database.js";
+import { EXIT } from "./context.js";
 import { collect } from "./options.js";
 import { placeAllowShell } from "./argv.js";
 import { HELP_CODES, commanderMessage, ignoreClosedStdout, reportError, wantsJson } from "./report.js";
@@ -37,23 +36,13 @@ const scheduleResumeCommand = lazy(() => import("./commands/schedule.js").then((
 const scheduleUpdateCommand = lazy(() => import("./commands/schedule.js").then((m) => m.scheduleUpdateCommand));
 
 /** Wraps a command handler: one line per error, the stack only with --debug, then the exit code. */
-/** The database location for error messages (undefined when the flags themselves are bad). */
-function safeDbPath(opts: GlobalOptions): string | undefined {
-  try {
-    return dbPath(opts);
-  } catch {
-    return undefined;
-  }
-}
-
 function action(handler: Handler) {
   return async (...args: unknown[]) => {
     const cmd = args[args.length - 1] as Command;
     const opts = cmd.optsWithGlobals<{ debug?: boolean; json?: boolean }>();
     try {
       process.exitCode = await (handler as (...a: unknown[]) => Promise<number>)(...args.slice(0, -2), opts);
-    } catch (caught) {
-      const err = explainStoreError(caught, safeDbPath(opts));
+    } catch (err) {
       if (opts.debug && err instanceof Error) process.stderr.write(`${err.stack ?? err.message}\n`);
       const { code, message } = describeError(err);
       reportError(code, message, opts.json === true);

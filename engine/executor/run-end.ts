@@ -80,8 +80,7 @@ export class AttemptEnd {
  * cancelled first.
  */
 function dispositionOfEnd(err: unknown, shuttingDown: boolean): Disposition {
-  // better-sqlite3 throws its own errors: a store failure, as a StoreError is.
-  const d = err instanceof Error && err.name === "SqliteError" ? "retry" : dispositionOf(err);
+  const d = dispositionOf(err);
   if (d === "suspend" || d === "cancelled") return d;
   return shuttingDown ? "release" : d;
 }

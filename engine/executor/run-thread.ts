@@ -4,7 +4,6 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { DweError, LeaseLost, RunCancelled, ShutdownRequested, describeError } from "../kernel/errors.js";
 import { openStoreAt } from "../store/open.js";
-import { explainStoreError } from "../store/damaged-database.js";
 import { executeAttempt } from "./run-executor.js";
 import type { FromRunThread, RunThreadData, ToRunThread } from "./run-thread-protocol.js";
 
@@ -36,8 +35,7 @@ try {
     }),
   });
   post({ type: "done" });
-} catch (caught) {
-  const err = explainStoreError(caught, data.db);
+} catch (err) {
   post({ type: "error", error: describeError(err), exitCode: err instanceof DweError ? err.exitCode : 2 });
 } finally {
   await store.close();

@@ -3,7 +3,6 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { DweError, describeError } from "../kernel/errors.js";
 import { openStoreAt } from "../store/open.js";
-import { explainStoreError } from "../store/damaged-database.js";
 import type { Durability } from "../store/types.js";
 import { verifyRun } from "./verify-run.js";
 
@@ -37,8 +36,7 @@ try {
     },
   });
   port.postMessage({ type: "report", report });
-} catch (caught) {
-  const err = explainStoreError(caught, data.db);
+} catch (err) {
   port.postMessage({ type: "error", error: describeError(err), exitCode: err instanceof DweError ? err.exitCode : 2 });
 } finally {
   await store.close();

@@ -1,10 +1,11 @@
-import { LeaseLost, RunNotFound, RunStateError } from "../kernel/errors.js";
+import { LeaseLost, RunNotFound } from "../kernel/errors.js";
 import { checkLeaseTakeable } from "./lease-owner.js";
 import { decodeRunConfig } from "./run-config.js";
 import { DEAD_WORKERS, RUN_COLUMNS } from "./pg-worker-session.js";
 import { type Db, type Query, buf } from "./pg-connection.js";
 import { type RunRow, toRecord } from "./rows.js";
-import { type CancelOutcome, type ClaimedRun, type Lease, type LeaseCheck, type RunEnd, type RunStatus, RUN_TRANSITIONS } from "./types.js";
+import { CANCELLED_ERROR, endColumns, planCancel } from "./rules.js";
+import type { CancelOutcome, ClaimedRun, Lease, LeaseCheck, RunEnd, RunStatus } from "./types.js";
 
 // Leases: taking one for a run, renewing it, ending a run under it; workers' claims and renewals; cancelling.
 
@@ -42,7 +43,7 @@ export async function renewLease(q: Query, lease: Lease, ttlMs: number): Promise
 
 export async function finishRun(q: Query, lease: Lease, end: RunEnd): Promise<void> {
   const now = Date.now();
-  const terminal = end.status === "completed" || end.status === "failed" || end.status === "cancelled";
+  const c = endColumns(end, now);
   // One statement (one round trip): the fenced update of the run, and waking its parent when it ended.
   const r = await q<{ n: number }>(
     `WITH f AS (
@@ -53,17 +54,17 @@ export async function finishRun(q: Query, lease: Lease, end: RunEnd): Promise<vo
        w AS (UPDATE runs SET wake_requested = 1 WHERE $10::boolean AND id = (SELECT parent_id FROM f))
        SELECT COUNT(*)::int AS n FROM f`,
     [
-      end.status === "released" ? end.previous : end.status,
-      end.status === "completed" && end.output !== null ? buf(end.output) : null,
-      end.status === "failed" || end.status === "cancelled" ? JSON.stringify(end.error) : null,
-      end.status === "suspended" || end.status === "released" ? end.wakeAt : null,
-      terminal ? now : null,
-      end.status === "released" && end.crashed !== true ? 1 : 0,
+      c.status,
+      c.output === null ? null : buf(c.output),
+      c.error,
+      c.wakeAt,
+      c.finishedAt,
+      c.undo,
       now,
       lease.rid,
       lease.token,
-      terminal,
-      end.status === "released" && end.crashed === true,
+      c.terminal,
+      c.crashed,
     ],
   );
   if (r.rows[0]?.n !== 1) throw new LeaseLost(lease.runId);
@@ -141,26 +142,11 @@ export async function requestCancel(c: Db, runId: string): Promise<CancelOutcome
       [runId],
     )
   ).rows.map(toRecord);
-  const root = family.find((r) => r.id === runId);
-  if (!root) throw new RunNotFound(runId);
-  if (RUN_TRANSITIONS[root.status].length === 0) {
-    throw new RunStateError(`run ${runId} is already ${root.status}; only a pending, running or suspended run can be cancelled`);
-  }
   const now = Date.now();
-  const out: CancelOutcome = { cancelled: [], requested: [] };
-  // Parents before children, as the SQLite store reports them.
-  for (const r of family) {
-    if (RUN_TRANSITIONS[r.status].length === 0) continue;
-    const live = r.status === "running" && r.leaseExpiresAt !== null && r.leaseExpiresAt > now;
-    if (live) {
-      await c.query("UPDATE runs SET cancel_requested = 1, updated_at = $1 WHERE rid = $2", [now, r.rid]);
-      out.requested.push(r.id);
-    } else {
-      await cancelRow(c, r.rid, now);
-      out.cancelled.push(r.id);
-    }
-  }
-  return out;
+  const plan = planCancel(runId, family, now);
+  for (const rid of plan.ask) await c.query("UPDATE runs SET cancel_requested = 1, updated_at = $1 WHERE rid = $2", [now, rid]);
+  for (const rid of plan.cancel) await cancelRow(c, rid, now);
+  return plan.outcome;
 }
 
 async function wakeParent(c: Db, rid: number): Promise<void> {
@@ -168,11 +154,10 @@ async function wakeParent(c: Db, rid: number): Promise<void> {
 }
 
 async function cancelRow(c: Db, rid: number, now: number): Promise<void> {
-  const error = JSON.stringify({ code: "cancelled", message: "the run was cancelled (dwe cancel)" });
   await c.query(
     `UPDATE runs SET status = 'cancelled', error = $1, finished_at = $2, updated_at = $2, lease_owner = NULL,
      lease_expires = NULL, lease_token = lease_token + 1, cancel_requested = 1 WHERE rid = $3`,
-    [error, now, rid],
+    [CANCELLED_ERROR, now, rid],
   );
   await wakeParent(c, rid);
 }

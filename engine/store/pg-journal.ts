@@ -1,8 +1,9 @@
-import { CorruptJournal, LeaseLost } from "../kernel/errors.js";
-import type { EntryState, JournalEntry, LogRecord } from "../journal/entry.js";
+import { LeaseLost } from "../kernel/errors.js";
+import type { JournalEntry, LogRecord } from "../journal/entry.js";
 import { entryChecksum } from "../journal/hash.js";
 import { opName } from "../kernel/ops.js";
 import { type Db, type Query, buf } from "./pg-connection.js";
+import { type JournalRowValues, checkJournal, damagedJournal } from "./rules.js";
 import type { JournalSummary, Lease } from "./types.js";
 
 // The journal and logs: reading with checksum checks, the fenced one-statement append, bulk inserts for import.
@@ -11,13 +12,10 @@ export type JournalRow = { seq: number; op: number; digest: number; state: numbe
 
 export async function readJournal(q: Query, location: string, rid: number): Promise<JournalEntry[]> {
   const r = await q<JournalRow>("SELECT seq, op, digest, state, payload, sum FROM journal WHERE rid = $1 ORDER BY seq", [rid]);
-  try {
-    return checkJournal(`#${rid}`, location, r.rows);
-  } catch (err) {
-    const id = (await q<{ id: string }>("SELECT id FROM runs WHERE rid = $1", [rid])).rows[0]?.id;
-    if (id === undefined || !(err instanceof CorruptJournal)) throw err;
-    throw new CorruptJournal(err.message.replace(`run #${rid}:`, `run ${id}:`), err.seq);
-  }
+  const checked = checkJournal(r.rows.map(journalRowValues));
+  if (checked.ok) return checked.entries;
+  const id = (await q<{ id: string }>("SELECT id FROM runs WHERE rid = $1", [rid])).rows[0]?.id;
+  throw damagedJournal(id ?? `#${rid}`, location, checked);
 }
 
 export async function appendJournal(q: Query, lease: Lease, entries: readonly JournalEntry[], logs: readonly LogRecord[]): Promise<void> {
@@ -105,26 +103,7 @@ export async function putLogs(c: Db, rid: number, logs: readonly LogRecord[]): P
   );
 }
 
-/** Checks order and checksums; `name` is the run's id (or #rid) for messages. */
-export function checkJournal(name: string, location: string, rows: JournalRow[]): JournalEntry[] {
-  const out: JournalEntry[] = new Array<JournalEntry>(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const { seq, op, digest, state, payload, sum } = rows[i]!;
-    if (seq !== i + 1) {
-      throw new CorruptJournal(
-        `run ${name}: the journal has a gap (expected seq ${i + 1}, found seq ${seq}): the database ${location} was damaged; ` +
-          `nothing was run or changed. Restore the database from a backup`,
-        i + 1,
-      );
-    }
-    if (entryChecksum(seq, op, digest, state, payload) !== sum) {
-      throw new CorruptJournal(
-        `run ${name}: journal entry seq ${seq} (${opName(op)}) fails its checksum: the database ${location} was damaged; ` +
-          `nothing was run or changed. Restore the database from a backup`,
-        seq,
-      );
-    }
-    out[i] = { seq, op, digest, state: state as EntryState, payload };
-  }
-  return out;
+/** A journal row as `checkJournal` takes it. */
+export function journalRowValues(r: JournalRow): JournalRowValues {
+  return [r.seq, r.op, r.digest, r.state, r.payload, r.sum];
 }

@@ -1,5 +1,5 @@
 import { pack } from "msgpackr";
-import { RunStateError } from "../kernel/errors.js";
+import { scheduleExists } from "./rules.js";
 import { type Db, type Query, UNIQUE, buf } from "./pg-connection.js";
 import { INSERT_RUN, insertRunParams } from "./pg-runs.js";
 import type { NewRun, NewSchedule, ScheduleChange } from "./types.js";
@@ -16,7 +16,7 @@ export async function addSchedule(q: Query, sc: NewSchedule): Promise<void> {
     );
   } catch (err) {
     if ((err as { cause?: { code?: string } }).cause?.code === UNIQUE) {
-      throw new RunStateError(`a schedule named '${sc.name}' already exists; remove it first with \`dwe schedule remove ${sc.name}\``);
+      throw scheduleExists(sc.name);
     }
     throw err;
   }

@@ -1,19 +1,18 @@
-import { LeaseLost, RunNotFound, RunStateError } from "../kernel/errors.js";
+import { LeaseLost, RunNotFound } from "../kernel/errors.js";
 import { WAKE_CHANNEL } from "./pg-worker-session.js";
 import { type Db, buf } from "./pg-connection.js";
 import { insertRun } from "./pg-runs.js";
 import { type RunRow, type SignalRow, toRecord, toSignal } from "./rows.js";
+import { checkExistingChild, checkSignalable } from "./rules.js";
 import { TREE_SQL, type TreeCounts, checkChildLimits } from "./child-limits.js";
-import { type Lease, type NewRun, type RunRecord, type RunStatus, type SignalRecord, RUN_TRANSITIONS } from "./types.js";
+import type { Lease, NewRun, RunRecord, RunStatus, SignalRecord } from "./types.js";
 
 // Signals sent to runs and taken by them, and child runs created under a parent's lease (transaction bodies).
 
 export async function sendSignal(c: Db, runId: string, name: string, data: Uint8Array): Promise<number> {
   const row = (await c.query<{ rid: number; status: RunStatus }>("SELECT rid, status FROM runs WHERE id = $1 FOR UPDATE", [runId])).rows[0];
   if (!row) throw new RunNotFound(runId);
-  if (RUN_TRANSITIONS[row.status].length === 0) {
-    throw new RunStateError(`run ${runId} is ${row.status}; signals can only be sent to a run that has not ended`);
-  }
+  checkSignalable(runId, row.status);
   const id = (
     await c.query<{ id: number }>("INSERT INTO signals (rid, name, data, sent_at) VALUES ($1, $2, $3, $4) RETURNING id", [
       row.rid,
@@ -46,8 +45,7 @@ export async function createChild(c: Db, lease: Lease, child: NewRun): Promise<R
   await fence(c, lease);
   const existing = (await c.query<RunRow>("SELECT * FROM runs WHERE id = $1", [child.id])).rows[0];
   if (existing) {
-    if (existing.parent_id !== lease.runId)
-      throw new RunStateError(`run id '${child.id}' is taken by a run that is not a child of ${lease.runId}`);
+    checkExistingChild(child.id, existing.parent_id, lease.runId);
     return toRecord(existing);
   }
   checkChildLimits(lease.runId, await treeCounts(c, lease.runId), child.config.childLimits);

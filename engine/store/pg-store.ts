@@ -1,5 +1,6 @@
 import type pg from "pg";
-import { RunStateError, StoreError } from "../kernel/errors.js";
+import { StoreError } from "../kernel/errors.js";
+import { runExists } from "./rules.js";
 import type { JournalEntry, LogRecord } from "../journal/entry.js";
 import type { Grants } from "../kernel/grants.js";
 import { type RunRow, type ScheduleRow, type SignalRow, toRecord, toSchedule, toSignal } from "./rows.js";
@@ -237,7 +238,7 @@ export class PgStore implements Store {
       return await this.tx((c) => insertRun(c, run), true);
     } catch (err) {
       if ((err as { code?: string }).code === UNIQUE || (err as { cause?: { code?: string } }).cause?.code === UNIQUE) {
-        throw new RunStateError(`a run with id '${run.id}' already exists; pick another --id or resume it with \`dwe resume ${run.id}\``);
+        throw runExists(run.id);
       }
       throw err;
     }

@@ -1,10 +1,11 @@
 import type Database from "better-sqlite3";
-import { LeaseLost, RunStateError } from "../kernel/errors.js";
+import { LeaseLost } from "../kernel/errors.js";
 import { checkLeaseTakeable, ownerIsDeadLocally } from "./lease-owner.js";
 import { decodeRunConfig } from "./run-config.js";
 import { type RunRow, toRecord } from "./rows.js";
+import { CANCELLED_ERROR, endColumns, planCancel } from "./rules.js";
 import { type Statements, mustGet } from "./sqlite-statements.js";
-import { type CancelOutcome, type ClaimedRun, type Lease, type LeaseCheck, type RunEnd, type RunStatus, RUN_TRANSITIONS } from "./types.js";
+import type { CancelOutcome, ClaimedRun, Lease, LeaseCheck, RunEnd, RunStatus } from "./types.js";
 
 // Leases: taking one for a run, ending a run under one, workers' claims and renewals, and cancelling.
 
@@ -26,22 +27,21 @@ export function finishRun(db: Database.Database, stmt: Statements, lease: Lease,
 
 function finishNow(stmt: Statements, lease: Lease, end: RunEnd): void {
   const now = Date.now();
-  const terminal = end.status === "completed" || end.status === "failed" || end.status === "cancelled";
+  const c = endColumns(end, now);
   const r = stmt.finish.run({
     rid: lease.rid,
     token: lease.token,
-    status: end.status === "released" ? end.previous : end.status,
-    output: end.status === "completed" ? end.output : null,
-    error: end.status === "failed" || end.status === "cancelled" ? JSON.stringify(end.error) : null,
-    wakeAt: end.status === "suspended" || end.status === "released" ? end.wakeAt : null,
-    finishedAt: terminal ? now : null,
-    // A crashed attempt happened (it counts); a clean give-back undoes the claim's count.
-    undo: end.status === "released" && end.crashed !== true ? 1 : 0,
-    crashed: end.status === "released" && end.crashed === true ? 1 : 0,
+    status: c.status,
+    output: c.output,
+    error: c.error,
+    wakeAt: c.wakeAt,
+    finishedAt: c.finishedAt,
+    undo: c.undo,
+    crashed: c.crashed ? 1 : 0,
     now,
   });
   if (r.changes !== 1) throw new LeaseLost(lease.runId);
-  if (terminal) stmt.wakeParent.run(lease.rid);
+  if (c.terminal) stmt.wakeParent.run(lease.rid);
 }
 
 interface ClaimableRow {
@@ -105,8 +105,7 @@ export function claimRuns(
 }
 
 function cancelRow(stmt: Statements, rid: number, now: number): void {
-  const error = JSON.stringify({ code: "cancelled", message: "the run was cancelled (dwe cancel)" });
-  stmt.cancelNow.run(error, now, now, rid);
+  stmt.cancelNow.run(CANCELLED_ERROR, now, now, rid);
   stmt.wakeParent.run(rid);
 }
 
@@ -125,25 +124,11 @@ export function renewLeases(db: Database.Database, stmt: Statements, leases: rea
 
 export function requestCancel(db: Database.Database, stmt: Statements, runId: string): CancelOutcome {
   const cancel = db.transaction((): CancelOutcome => {
-    const root = mustGet(stmt, runId);
-    if (RUN_TRANSITIONS[root.status].length === 0) {
-      throw new RunStateError(`run ${runId} is already ${root.status}; only a pending, running or suspended run can be cancelled`);
-    }
     const now = Date.now();
-    const out: CancelOutcome = { cancelled: [], requested: [] };
-    for (const row of stmt.family.all(runId) as RunRow[]) {
-      const r = toRecord(row);
-      if (RUN_TRANSITIONS[r.status].length === 0) continue;
-      const live = r.status === "running" && r.leaseExpiresAt !== null && r.leaseExpiresAt > now;
-      if (live) {
-        stmt.askCancel.run(now, r.rid);
-        out.requested.push(r.id);
-      } else {
-        cancelRow(stmt, r.rid, now);
-        out.cancelled.push(r.id);
-      }
-    }
-    return out;
+    const plan = planCancel(runId, (stmt.family.all(runId) as RunRow[]).map(toRecord), now);
+    for (const rid of plan.ask) stmt.askCancel.run(now, rid);
+    for (const rid of plan.cancel) cancelRow(stmt, rid, now);
+    return plan.outcome;
   });
   return cancel.immediate();
 }

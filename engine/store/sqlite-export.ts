@@ -1,11 +1,11 @@
 import type Database from "better-sqlite3";
-import { pack } from "msgpackr";
-import { RunNotFound, RunStateError, StoreError } from "../kernel/errors.js";
+import { RunNotFound } from "../kernel/errors.js";
 import type { JournalEntry, LogRecord } from "../journal/entry.js";
 import { entryChecksum } from "../journal/hash.js";
 import { NEXT_RID } from "./sqlite-purge.js";
 import { type RunRow, type SignalRow, toRecord, toSignal } from "./rows.js";
 import { readJournal } from "./sqlite-journal.js";
+import { IMPORTED_RUN_COLUMNS, importedRunValues, moduleMissing, runExistsIn } from "./rules.js";
 import { type Statements, mustGet } from "./sqlite-statements.js";
 import type { ModuleKind, RunExport, RunRecord } from "./types.js";
 
@@ -28,7 +28,7 @@ export function exportRun(db: Database.Database, stmt: Statements, location: str
     const snap = snapshot.deferred();
     const row = snap.row as RunRow & { wake_requested: number; cancel_requested: number };
     const mod = stmt.getModule.get(row.module) as { kind: ModuleKind; bytes: Buffer } | undefined;
-    if (!mod) throw new StoreError(`run ${runId} pins module ${row.module}, which is missing from ${location}`);
+    if (!mod) throw moduleMissing(runId, row.module, location);
     const { rid: _rid, ...run } = toRecord(row);
     return {
       run: { ...run, wakeRequested: row.wake_requested === 1, cancelRequested: row.cancel_requested === 1 },
@@ -43,37 +43,13 @@ export function exportRun(db: Database.Database, stmt: Statements, location: str
 export function importRun(db: Database.Database, stmt: Statements, location: string, bundle: RunExport): RunRecord {
   const put = db.transaction((): RunRecord => {
     const r = bundle.run;
-    if (stmt.getRun.get(r.id)) throw new RunStateError(`a run with id '${r.id}' already exists in ${location}; nothing was imported`);
+    if (stmt.getRun.get(r.id)) throw runExistsIn(r.id, location);
     const m = bundle.module;
     stmt.putModule.run(m.sha256, m.kind, m.bytes.length, m.bytes, Date.now());
-    const rid = Number(
-      db
-        .prepare(
-          `INSERT INTO runs (rid, id, module, entry, input, config, status, output, error, created_at, updated_at, finished_at,
-             wake_at, attempts, parent_id, lease_owner, lease_expires, lease_token, wake_requested, cancel_requested, name)
-             VALUES (${NEXT_RID}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?)`,
-        )
-        .run(
-          r.id,
-          r.module,
-          r.entry,
-          r.input,
-          pack(r.config),
-          r.status,
-          r.output,
-          r.error === null ? null : JSON.stringify(r.error),
-          r.createdAt,
-          Date.now(),
-          r.finishedAt,
-          r.wakeAt,
-          r.attempts,
-          r.parentId,
-          r.leaseToken,
-          r.wakeRequested ? 1 : 0,
-          r.cancelRequested ? 1 : 0,
-          r.name,
-        ).lastInsertRowid,
+    const insert = db.prepare(
+      `INSERT INTO runs (rid, ${IMPORTED_RUN_COLUMNS.join(", ")}) VALUES (${NEXT_RID}, ${IMPORTED_RUN_COLUMNS.map(() => "?").join(", ")})`,
     );
+    const rid = Number(insert.run(importedRunValues(r, Date.now())).lastInsertRowid);
     for (const e of bundle.journal) {
       stmt.putEntry.run(rid, e.seq, e.op, e.digest, e.state, e.payload, entryChecksum(e.seq, e.op, e.digest, e.state, e.payload));
     }

@@ -1,8 +1,9 @@
 import type Database from "better-sqlite3";
-import { CorruptJournal, LeaseLost } from "../kernel/errors.js";
-import type { EntryState, JournalEntry, LogRecord } from "../journal/entry.js";
+import { LeaseLost } from "../kernel/errors.js";
+import type { JournalEntry, LogRecord } from "../journal/entry.js";
 import { entryChecksum } from "../journal/hash.js";
 import { opName } from "../kernel/ops.js";
+import { type JournalRowValues, checkJournal, damagedJournal } from "./rules.js";
 import type { Statements } from "./sqlite-statements.js";
 import type { JournalSummary, Lease } from "./types.js";
 
@@ -21,27 +22,9 @@ export function wideInserts(): WideInserts {
 
 /** A run's journal in order, every entry's checksum checked. */
 export async function readJournal(db: Database.Database, stmt: Statements, location: string, rid: number): Promise<JournalEntry[]> {
-  const rows = stmt.readJournal.all(rid) as [number, number, number, number, Buffer, number][];
-  const out: JournalEntry[] = new Array<JournalEntry>(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const [seq, op, digest, state, payload, sum] = rows[i]!;
-    if (seq !== i + 1) {
-      throw new CorruptJournal(
-        `run ${runName(db, rid)}: the journal has a gap (expected seq ${i + 1}, found seq ${seq}): the database ${location} was damaged; ` +
-          `nothing was run or changed. Restore the database from a backup`,
-        i + 1,
-      );
-    }
-    if (entryChecksum(seq, op, digest, state, payload) !== sum) {
-      throw new CorruptJournal(
-        `run ${runName(db, rid)}: journal entry seq ${seq} (${opName(op)}) fails its checksum: the database ${location} was damaged; ` +
-          `nothing was run or changed. Restore the database from a backup`,
-        seq,
-      );
-    }
-    out[i] = { seq, op, digest, state: state as EntryState, payload };
-  }
-  return Promise.resolve(out);
+  const checked = checkJournal(stmt.readJournal.all(rid) as JournalRowValues[]);
+  if (!checked.ok) throw damagedJournal(runName(db, rid), location, checked);
+  return Promise.resolve(checked.entries);
 }
 
 /** The id of run `rid`, for error messages. */

@@ -1,6 +1,6 @@
 import type Database from "better-sqlite3";
 import { pack } from "msgpackr";
-import { RunStateError } from "../kernel/errors.js";
+import { scheduleExists } from "./rules.js";
 import type { Statements } from "./sqlite-statements.js";
 import type { NewRun, NewSchedule, ScheduleChange } from "./types.js";
 import { scheduleUpdate } from "./schedule-change.js";
@@ -22,7 +22,7 @@ export function addSchedule(stmt: Statements, sc: NewSchedule): void {
     });
   } catch (err) {
     if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_PRIMARYKEY") {
-      throw new RunStateError(`a schedule named '${sc.name}' already exists; remove it first with \`dwe schedule remove ${sc.name}\``);
+      throw scheduleExists(sc.name);
     }
     throw err;
   }

@@ -1,19 +1,18 @@
 import type Database from "better-sqlite3";
 import { pack } from "msgpackr";
-import { LeaseLost, RunStateError } from "../kernel/errors.js";
+import { LeaseLost } from "../kernel/errors.js";
 import { type RunRow, type SignalRow, toRecord, toSignal } from "./rows.js";
+import { checkExistingChild, checkSignalable } from "./rules.js";
 import { type Statements, mustGet } from "./sqlite-statements.js";
 import { TREE_SQL, type TreeCounts, checkChildLimits } from "./child-limits.js";
-import { type Lease, type NewRun, type RunRecord, type SignalRecord, RUN_TRANSITIONS } from "./types.js";
+import type { Lease, NewRun, RunRecord, SignalRecord } from "./types.js";
 
 // Signals sent to runs and taken by them, and child runs created under a parent's lease.
 
 export function sendSignal(db: Database.Database, stmt: Statements, runId: string, name: string, data: Uint8Array): number {
   const send = db.transaction((): number => {
     const run = mustGet(stmt, runId);
-    if (RUN_TRANSITIONS[run.status].length === 0) {
-      throw new RunStateError(`run ${runId} is ${run.status}; signals can only be sent to a run that has not ended`);
-    }
+    checkSignalable(runId, run.status);
     const id = Number(stmt.insertSignal.run(run.rid, name, data, Date.now()).lastInsertRowid);
     stmt.wake.run(run.rid);
     return id;
@@ -39,8 +38,7 @@ export function createChild(db: Database.Database, stmt: Statements, lease: Leas
     if (stmt.leaseToken.get(lease.rid) !== lease.token) throw new LeaseLost(lease.runId);
     const existing = stmt.getRun.get(child.id) as RunRow | undefined;
     if (existing) {
-      if (existing.parent_id !== lease.runId)
-        throw new RunStateError(`run id '${child.id}' is taken by a run that is not a child of ${lease.runId}`);
+      checkExistingChild(child.id, existing.parent_id, lease.runId);
       return toRecord(existing);
     }
     checkChildLimits(lease.runId, treeCounts(db, lease.runId), child.config.childLimits);

@@ -4,7 +4,9 @@ import Database from "better-sqlite3";
 import { mkdirSync, existsSync } from "node:fs";
 import { dirname } from "node:path";
 import { pack } from "msgpackr";
-import { DweError, LeaseLost, RunStateError, StoreError } from "../kernel/errors.js";
+import { DweError, LeaseLost, StoreError } from "../kernel/errors.js";
+import { runExists } from "./rules.js";
+import { sqliteStoreError } from "./sqlite-errors.js";
 import type { JournalEntry, LogRecord } from "../journal/entry.js";
 import { migrate } from "./sqlite-schema.js";
 import type { Grants } from "../kernel/grants.js";
@@ -37,9 +39,6 @@ import type {
   Durability,
   Store,
 } from "./types.js";
-
-/** Moved to engine/kernel/errors.ts (shared by both stores); re-exported for existing imports. */
-export { LeaseLost } from "../kernel/errors.js";
 
 /**
  * The embedded store: one SQLite file in WAL mode. The prepared statements are in
@@ -86,62 +85,78 @@ export class SqliteStore implements Store {
     return Promise.resolve();
   }
 
+  /** Runs one operation on the database: better-sqlite3's errors become StoreError, as the PostgreSQL store's do. */
+  private async sql<T>(op: () => T | Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (err) {
+      throw sqliteStoreError(err, this.location);
+    }
+  }
+
   async putModule(sha256: string, kind: ModuleKind, bytes: Uint8Array): Promise<void> {
-    this.stmt.putModule.run(sha256, kind, bytes.length, bytes, Date.now());
-    return Promise.resolve();
+    return this.sql(() => void this.stmt.putModule.run(sha256, kind, bytes.length, bytes, Date.now()));
   }
 
   async getModule(sha256: string): Promise<{ kind: ModuleKind; bytes: Uint8Array } | undefined> {
-    const row = this.stmt.getModule.get(sha256) as { kind: ModuleKind; bytes: Buffer } | undefined;
-    return Promise.resolve(row && { kind: row.kind, bytes: new Uint8Array(row.bytes) });
+    return this.sql(() => {
+      const row = this.stmt.getModule.get(sha256) as { kind: ModuleKind; bytes: Buffer } | undefined;
+      return row && { kind: row.kind, bytes: new Uint8Array(row.bytes) };
+    });
   }
 
   async putArtifact(sha256: string, kind: string, bytes: Uint8Array): Promise<void> {
-    this.stmt.putArtifact.run(sha256, kind, bytes, Date.now());
-    return Promise.resolve();
+    return this.sql(() => void this.stmt.putArtifact.run(sha256, kind, bytes, Date.now()));
   }
 
   async getArtifact(sha256: string, kind: string): Promise<Uint8Array | undefined> {
-    const b = this.stmt.getArtifact.get(sha256, kind) as Buffer | undefined;
-    return Promise.resolve(b && new Uint8Array(b));
+    return this.sql(() => {
+      const b = this.stmt.getArtifact.get(sha256, kind) as Buffer | undefined;
+      return b && new Uint8Array(b);
+    });
   }
 
   async createRun(run: NewRun): Promise<RunRecord> {
-    try {
-      this.stmt.insertRun.run({
-        id: run.id,
-        module: run.module,
-        entry: run.entry,
-        input: run.input,
-        config: pack(run.config),
-        status: run.status,
-        now: Date.now(),
-        parentId: run.parentId,
-        name: run.name ?? null,
-      });
-    } catch (err) {
-      if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") {
-        throw new RunStateError(`a run with id '${run.id}' already exists; pick another --id or resume it with \`dwe resume ${run.id}\``);
+    return this.sql(() => {
+      try {
+        this.stmt.insertRun.run({
+          id: run.id,
+          module: run.module,
+          entry: run.entry,
+          input: run.input,
+          config: pack(run.config),
+          status: run.status,
+          now: Date.now(),
+          parentId: run.parentId,
+          name: run.name ?? null,
+        });
+      } catch (err) {
+        if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") throw runExists(run.id);
+        throw err;
       }
-      throw err;
-    }
-    return Promise.resolve(mustGet(this.stmt, run.id));
+      return mustGet(this.stmt, run.id);
+    });
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {
-    const row = this.stmt.getRun.get(id) as RunRow | undefined;
-    return Promise.resolve(row && toRecord(row));
+    return this.sql(() => {
+      const row = this.stmt.getRun.get(id) as RunRow | undefined;
+      return row && toRecord(row);
+    });
   }
 
   async listRuns(filter: RunFilter): Promise<RunRecord[]> {
-    const { sql, params } = runListQuery(filter, () => "?");
-    return Promise.resolve((this.db.prepare(sql).all(...params) as RunRow[]).map(toRecord));
+    return this.sql(() => {
+      const { sql, params } = runListQuery(filter, () => "?");
+      return (this.db.prepare(sql).all(...params) as RunRow[]).map(toRecord);
+    });
   }
 
   async setRunModule(lease: Lease, sha256: string): Promise<void> {
-    const r = this.stmt.setModule.run(sha256, Date.now(), lease.rid, lease.token);
-    if (r.changes !== 1) throw new LeaseLost(lease.runId);
-    return Promise.resolve();
+    return this.sql(() => {
+      const r = this.stmt.setModule.run(sha256, Date.now(), lease.rid, lease.token);
+      if (r.changes !== 1) throw new LeaseLost(lease.runId);
+    });
   }
 
   async setRunGrants(lease: Lease, grants: Grants): Promise<void> {
@@ -155,42 +170,44 @@ export class SqliteStore implements Store {
         .prepare("UPDATE runs SET config = ?, updated_at = ? WHERE rid = ? AND lease_token = ?")
         .run(pack(config), Date.now(), lease.rid, lease.token);
     });
-    set.immediate();
-    return Promise.resolve();
+    return this.sql(() => set.immediate());
   }
 
   async acquireLease(runId: string, owner: string, ttlMs: number, steal: boolean): Promise<Lease> {
-    return Promise.resolve(acquireLease(this.db, this.stmt, runId, owner, ttlMs, steal));
+    return this.sql(() => acquireLease(this.db, this.stmt, runId, owner, ttlMs, steal));
   }
 
   async renewLease(lease: Lease, ttlMs: number): Promise<boolean> {
-    const expiresAt = Date.now() + ttlMs;
-    const ok = this.stmt.renewLease.run(expiresAt, lease.rid, lease.token).changes === 1;
-    if (ok) lease.expiresAt = expiresAt;
-    return Promise.resolve(ok);
+    return this.sql(() => {
+      const expiresAt = Date.now() + ttlMs;
+      const ok = this.stmt.renewLease.run(expiresAt, lease.rid, lease.token).changes === 1;
+      if (ok) lease.expiresAt = expiresAt;
+      return ok;
+    });
   }
 
   async finishRun(lease: Lease, end: RunEnd): Promise<void> {
-    return Promise.resolve(finishRun(this.db, this.stmt, lease, end));
+    return this.sql(() => finishRun(this.db, this.stmt, lease, end));
   }
 
   async readJournal(rid: number): Promise<JournalEntry[]> {
-    return readJournal(this.db, this.stmt, this.location, rid);
+    return this.sql(() => readJournal(this.db, this.stmt, this.location, rid));
   }
 
   async appendJournal(lease: Lease, entries: readonly JournalEntry[], logs: readonly LogRecord[]): Promise<void> {
     if (entries.length === 0 && logs.length === 0) return Promise.resolve();
-    this.appendTx ??= appendTransaction(this.db, this.stmt, this.wide);
-    this.appendTx.immediate(lease, entries, logs);
-    return Promise.resolve();
+    return this.sql(() => {
+      this.appendTx ??= appendTransaction(this.db, this.stmt, this.wide);
+      this.appendTx.immediate(lease, entries, logs);
+    });
   }
 
   async summarizeJournal(rid: number): Promise<JournalSummary> {
-    return Promise.resolve(summarizeJournal(this.stmt, rid));
+    return this.sql(() => summarizeJournal(this.stmt, rid));
   }
 
   async readLogs(rid: number): Promise<LogRecord[]> {
-    return Promise.resolve(this.stmt.readLogs.all(rid) as LogRecord[]);
+    return this.sql(() => this.stmt.readLogs.all(rid) as LogRecord[]);
   }
 
   /** Nothing to hold: a worker's liveness on SQLite is its pid on this host (lease-owner.ts). */
@@ -200,64 +217,63 @@ export class SqliteStore implements Store {
 
   async claimRuns(owner: string, limit: number, ttlMs: number, now: number, takeOver = true): Promise<ClaimedRun[]> {
     if (limit <= 0) return Promise.resolve([]);
-    return Promise.resolve(claimRuns(this.db, this.stmt, owner, limit, ttlMs, now, takeOver));
+    return this.sql(() => claimRuns(this.db, this.stmt, owner, limit, ttlMs, now, takeOver));
   }
 
   async renewLeases(leases: readonly Lease[], ttlMs: number): Promise<LeaseCheck[]> {
     if (leases.length === 0) return Promise.resolve([]);
-    return Promise.resolve(renewLeases(this.db, this.stmt, leases, ttlMs));
+    return this.sql(() => renewLeases(this.db, this.stmt, leases, ttlMs));
   }
 
   async requestCancel(runId: string): Promise<CancelOutcome> {
-    return Promise.resolve(requestCancel(this.db, this.stmt, runId));
+    return this.sql(() => requestCancel(this.db, this.stmt, runId));
   }
 
   async deleteRuns(which: RunDeletion): Promise<string[]> {
-    return Promise.resolve(deleteRuns(this.db, which));
+    return this.sql(() => deleteRuns(this.db, which));
   }
 
   async sendSignal(runId: string, name: string, data: Uint8Array): Promise<number> {
-    return Promise.resolve(sendSignal(this.db, this.stmt, runId, name, data));
+    return this.sql(() => sendSignal(this.db, this.stmt, runId, name, data));
   }
 
   async takeSignal(lease: Lease, name: string, seq: number): Promise<SignalRecord | undefined> {
-    return Promise.resolve(takeSignal(this.db, this.stmt, lease, name, seq));
+    return this.sql(() => takeSignal(this.db, this.stmt, lease, name, seq));
   }
 
   async listSignals(rid: number): Promise<SignalRecord[]> {
-    return Promise.resolve((this.stmt.listSignals.all(rid) as SignalRow[]).map(toSignal));
+    return this.sql(() => (this.stmt.listSignals.all(rid) as SignalRow[]).map(toSignal));
   }
 
   async createChild(lease: Lease, child: NewRun): Promise<RunRecord> {
-    return Promise.resolve(createChild(this.db, this.stmt, lease, child));
+    return this.sql(() => createChild(this.db, this.stmt, lease, child));
   }
 
   async addSchedule(sc: NewSchedule): Promise<void> {
-    addSchedule(this.stmt, sc);
-    return Promise.resolve();
+    return this.sql(() => addSchedule(this.stmt, sc));
   }
 
   async listSchedules(): Promise<ScheduleRecord[]> {
-    return Promise.resolve((this.stmt.listSchedules.all() as ScheduleRow[]).map(toSchedule));
+    return this.sql(() => (this.stmt.listSchedules.all() as ScheduleRow[]).map(toSchedule));
   }
 
   async removeSchedule(name: string): Promise<boolean> {
-    return Promise.resolve(this.stmt.removeSchedule.run(name).changes === 1);
+    return this.sql(() => this.stmt.removeSchedule.run(name).changes === 1);
   }
 
   async updateSchedule(name: string, change: ScheduleChange): Promise<boolean> {
-    return Promise.resolve(updateSchedule(this.db, name, change));
+    return this.sql(() => updateSchedule(this.db, name, change));
   }
 
   async fireSchedule(name: string, tick: number, nextTick: number, run: NewRun): Promise<boolean> {
-    return Promise.resolve(fireSchedule(this.db, this.stmt, name, tick, nextTick, run));
+    return this.sql(() => fireSchedule(this.db, this.stmt, name, tick, nextTick, run));
   }
 
   async exportRun(runId: string): Promise<RunExport> {
-    return exportRun(this.db, this.stmt, this.location, runId);
+    return this.sql(() => exportRun(this.db, this.stmt, this.location, runId));
   }
 
   async importRun(bundle: RunExport): Promise<RunRecord> {
-    return Promise.resolve(importRun(this.db, this.stmt, this.location, bundle));
+    return this.sql(() => importRun(this.db, this.stmt, this.location, bundle));
   }
 }

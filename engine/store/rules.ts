@@ -1,0 +1,200 @@
+import { pack } from "msgpackr";
+import { CorruptJournal, RunNotFound, RunStateError, StoreError } from "../kernel/errors.js";
+import type { EntryState, JournalEntry } from "../journal/entry.js";
+import { entryChecksum } from "../journal/hash.js";
+import { opName } from "../kernel/ops.js";
+import { type CancelOutcome, type RunEnd, type RunExport, type RunRecord, type RunStatus, RUN_TRANSITIONS } from "./types.js";
+
+// The rules both stores follow, as pure functions: each backend (sqlite-*.ts, pg-*.ts) only runs
+// the SQL that reads what they need and writes what they decide.
+
+// ---- the journal ----
+
+/** A journal row as read: seq, op, digest, state, payload, sum. */
+export type JournalRowValues = readonly [seq: number, op: number, digest: number, state: number, payload: Uint8Array, sum: number];
+
+/** A run's journal rows in seq order, checked: its entries, or the first thing wrong with them and the seq where. */
+export type JournalCheck = { ok: true; entries: JournalEntry[] } | { ok: false; problem: string; seq: number };
+
+/** A journal is intact when its seqs run from 1 without a gap and every row passes its checksum. */
+export function checkJournal(rows: readonly JournalRowValues[]): JournalCheck {
+  const entries: JournalEntry[] = new Array<JournalEntry>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const [seq, op, digest, state, payload, sum] = rows[i]!;
+    if (seq !== i + 1) return { ok: false, problem: `the journal has a gap (expected seq ${i + 1}, found seq ${seq})`, seq: i + 1 };
+    if (entryChecksum(seq, op, digest, state, payload) !== sum) {
+      return { ok: false, problem: `journal entry seq ${seq} (${opName(op)}) fails its checksum`, seq };
+    }
+    entries[i] = { seq, op, digest, state: state as EntryState, payload };
+  }
+  return { ok: true, entries };
+}
+
+/** The error for a journal `checkJournal` found damaged (`run`: its id, or #rid when unknown), naming the seq. */
+export function damagedJournal(run: string, location: string, check: { problem: string; seq: number }): CorruptJournal {
+  return new CorruptJournal(
+    `run ${run}: ${check.problem}: the database ${location} was damaged; nothing was run or changed. Restore the database from a backup`,
+    check.seq,
+  );
+}
+
+// ---- a run's end ----
+
+/** The columns `finishRun` writes for an end, under the lease's fence. */
+export interface EndColumns {
+  status: RunStatus;
+  output: Uint8Array | null;
+  /** The stored error, as JSON. */
+  error: string | null;
+  wakeAt: number | null;
+  finishedAt: number | null;
+  /** Subtracted from `attempts`: a clean give-back undoes the claim's count; a crashed attempt happened, so it counts. */
+  undo: 0 | 1;
+  /** Whether `crashes` grows by one (the attempt crashed outside guest code); otherwise it is reset to 0. */
+  crashed: boolean;
+  /** The run ended for good: its parent is woken. */
+  terminal: boolean;
+}
+
+export function endColumns(end: RunEnd, now: number): EndColumns {
+  const terminal = end.status === "completed" || end.status === "failed" || end.status === "cancelled";
+  return {
+    status: end.status === "released" ? end.previous : end.status,
+    output: end.status === "completed" ? end.output : null,
+    error: end.status === "failed" || end.status === "cancelled" ? JSON.stringify(end.error) : null,
+    wakeAt: end.status === "suspended" || end.status === "released" ? end.wakeAt : null,
+    finishedAt: terminal ? now : null,
+    undo: end.status === "released" && end.crashed !== true ? 1 : 0,
+    crashed: end.status === "released" && end.crashed === true,
+    terminal,
+  };
+}
+
+// ---- cancellation ----
+
+/** The error stored on a run cancelled before it could stop itself (not executing, or not yet claimed). */
+export const CANCELLED_ERROR = JSON.stringify({ code: "cancelled", message: "the run was cancelled (dwe cancel)" });
+
+/** What `dwe cancel` does to a run's family: runs ended at once, runs asked to stop (executing under a live lease). */
+export interface CancelPlan {
+  outcome: CancelOutcome;
+  /** rids to end as cancelled now (CANCELLED_ERROR), waking their parents. */
+  cancel: number[];
+  /** rids to flag with cancel_requested: their executors stop them at their next host call. */
+  ask: number[];
+}
+
+/**
+ * The cancellation walk: `family` is the run `runId` and its descendants, in any order; they are
+ * walked parents first (by rid), ended runs skipped. Refuses a missing or ended root.
+ */
+export function planCancel(runId: string, family: readonly RunRecord[], now: number): CancelPlan {
+  const root = family.find((r) => r.id === runId);
+  if (!root) throw new RunNotFound(runId);
+  if (RUN_TRANSITIONS[root.status].length === 0) {
+    throw new RunStateError(`run ${runId} is already ${root.status}; only a pending, running or suspended run can be cancelled`);
+  }
+  const plan: CancelPlan = { outcome: { cancelled: [], requested: [] }, cancel: [], ask: [] };
+  for (const r of [...family].sort((a, b) => a.rid - b.rid)) {
+    if (RUN_TRANSITIONS[r.status].length === 0) continue;
+    if (r.status === "running" && r.leaseExpiresAt !== null && r.leaseExpiresAt > now) {
+      plan.ask.push(r.rid);
+      plan.outcome.requested.push(r.id);
+    } else {
+      plan.cancel.push(r.rid);
+      plan.outcome.cancelled.push(r.id);
+    }
+  }
+  return plan;
+}
+
+// ---- import ----
+
+/** The columns of a run inserted by `importRun`, in the order of `importedRunValues`. */
+export const IMPORTED_RUN_COLUMNS = [
+  "id",
+  "module",
+  "entry",
+  "input",
+  "config",
+  "status",
+  "output",
+  "error",
+  "created_at",
+  "updated_at",
+  "finished_at",
+  "wake_at",
+  "attempts",
+  "parent_id",
+  "lease_owner",
+  "lease_expires",
+  "lease_token",
+  "wake_requested",
+  "cancel_requested",
+  "name",
+] as const;
+
+/** The row of an imported run: held by no one (its lease token kept, so old fences stay stale), updated now. */
+export function importedRunValues(r: RunExport["run"], now: number): (string | number | Uint8Array | null)[] {
+  return [
+    r.id,
+    r.module,
+    r.entry,
+    r.input,
+    pack(r.config),
+    r.status,
+    r.output,
+    r.error === null ? null : JSON.stringify(r.error),
+    r.createdAt,
+    now,
+    r.finishedAt,
+    r.wakeAt,
+    r.attempts,
+    r.parentId,
+    null,
+    null,
+    r.leaseToken,
+    r.wakeRequested ? 1 : 0,
+    r.cancelRequested ? 1 : 0,
+    r.name,
+  ];
+}
+
+// ---- refusals ----
+
+/** `createRun` of an id that is taken. */
+export function runExists(id: string): RunStateError {
+  return new RunStateError(`a run with id '${id}' already exists; pick another --id or resume it with \`dwe resume ${id}\``);
+}
+
+/** `importRun` of a run whose id is taken in this database. */
+export function runExistsIn(id: string, location: string): RunStateError {
+  return new RunStateError(`a run with id '${id}' already exists in ${location}; nothing was imported`);
+}
+
+/** `addSchedule` of a name that is taken. */
+export function scheduleExists(name: string): RunStateError {
+  return new RunStateError(`a schedule named '${name}' already exists; remove it first with \`dwe schedule remove ${name}\``);
+}
+
+/** `exportRun` of a run whose module is not in the database. */
+export function moduleMissing(runId: string, module: string, location: string): StoreError {
+  return new StoreError(`run ${runId} pins module ${module}, which is missing from ${location}`);
+}
+
+// ---- signals and children ----
+
+/** `sendSignal`: a run takes signals until it has ended. */
+export function checkSignalable(runId: string, status: RunStatus): void {
+  if (RUN_TRANSITIONS[status].length === 0) {
+    throw new RunStateError(`run ${runId} is ${status}; signals can only be sent to a run that has not ended`);
+  }
+}
+
+/**
+ * `createChild` of an id that exists: the same child asked for again (the parent replayed after a
+ * crash) is the existing run; a run that is not the parent's child is refused.
+ */
+export function checkExistingChild(childId: string, existingParent: string | null, parentId: string): void {
+  if (existingParent !== parentId) throw new RunStateError(`run id '${childId}' is taken by a run that is not a child of ${parentId}`);
+}
