@@ -18,9 +18,11 @@ const LAYERS = {
   worker: { path: "^engine/worker/", may: ["kernel", "journal", "store", "host-functions", "runtime", "executor"] },
   // The library API (docs/api.md): everything a program (and the CLI) does with dwe.
   api: { path: "^engine/api/", may: ["kernel", "journal", "store", "host-functions", "runtime", "portable", "executor", "worker"] },
+  // The JSON HTTP API (docs/http-api.md): a client of the library API, as the CLI is.
+  server: { path: "^engine/server/", may: ["kernel", "api"] },
   cli: {
     path: "^engine/cli/",
-    may: ["kernel", "journal", "store", "host-functions", "runtime", "portable", "pipeline", "executor", "worker", "api"],
+    may: ["kernel", "journal", "store", "host-functions", "runtime", "portable", "pipeline", "executor", "worker", "api", "server"],
   },
   bench: { path: "^bench/(?!guests/)", may: ["kernel", "journal", "store", "host-functions", "runtime", "executor", "worker", "cli"] },
 };

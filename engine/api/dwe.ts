@@ -7,9 +7,10 @@ import type { Durability, RunRecord, Store } from "../store/types.js";
 import type { LogRecord } from "../journal/entry.js";
 import { executeHere } from "./execute-here.js";
 import { listRuns } from "./list-runs.js";
+import { readJournalEntries } from "./journal.js";
 import { readLogs } from "./logs.js";
 import { exportRun, importRun, type ImportOptions, type ImportOutcome } from "./portable.js";
-import { createPreparedRun, prepareRun, type PreparedRun } from "./prepare-run.js";
+import { type ModuleBytesSource, createPreparedRun, prepareRun, type PreparedRun } from "./prepare-run.js";
 import { Run, sendSignal } from "./run.js";
 import { logLine, runInfo } from "./run-info.js";
 import { deleteRun, purge } from "./retention.js";
@@ -18,6 +19,8 @@ import { addSchedule, listSchedules, pauseSchedule, removeSchedule, resumeSchedu
 import type {
   CancelOutcome,
   ExecuteOptions,
+  JournalEntryInfo,
+  JournalOptions,
   ListOptions,
   LogLine,
   LogsOptions,
@@ -106,7 +109,18 @@ export class Dwe {
    * (with the child runs it waits for); `run.result()` waits for it wherever it ends.
    */
   async start(module: ModuleSource, o: StartOptions = {}): Promise<Run> {
-    return this.startPrepared(prepareRun(module, o, this.cwd, this.db), o);
+    return this.startPrepared(prepareRun(await this.moduleBytes(module), o, this.cwd, this.db), o);
+  }
+
+  /** A module given by sha256 as its stored bytes (UsageError if this database has none by that hash). */
+  private async moduleBytes(module: ModuleSource): Promise<ModuleBytesSource> {
+    if (typeof module === "string" || !("sha256" in module)) return module;
+    if (!/^[0-9a-f]{64}$/.test(module.sha256)) {
+      throw new UsageError(`bad module sha256 '${module.sha256}': expected 64 lowercase hex digits (see \`dwe show RUN\`)`);
+    }
+    const stored = await this.store().getModule(module.sha256);
+    if (!stored) throw new UsageError(`no module with sha256 ${module.sha256} in this database; upload its bytes instead`);
+    return { bytes: stored.bytes, name: module.name ?? "module.wasm" };
   }
 
   /** @internal `start` of a run checked already (the CLI checks its flags first). */
@@ -157,6 +171,11 @@ export class Dwe {
       journal: await store.summarizeJournal(run.rid),
       children: (await store.listRuns({ parentId: run.id })).map(runInfo),
     };
+  }
+
+  /** The run's journal entry by entry, decoded (`GET /api/runs/ID/journal`). RunNotFound if there is no such run. */
+  journal(id: string, o: JournalOptions = {}): Promise<JournalEntryInfo[]> {
+    return readJournalEntries(this.store(), id, o);
   }
 
   /**
@@ -244,8 +263,8 @@ export class Dwe {
   }
 
   /** Adds a schedule (`dwe schedule add`); returns its first tick (epoch ms). */
-  addSchedule(name: string, module: ModuleSource, o: ScheduleOptions): Promise<number> {
-    return addSchedule(this.store(), name, module, o, this.cwd, this.db);
+  async addSchedule(name: string, module: ModuleSource, o: ScheduleOptions): Promise<number> {
+    return addSchedule(this.store(), name, await this.moduleBytes(module), o, this.cwd, this.db);
   }
 
   listSchedules(): Promise<ScheduleInfo[]> {

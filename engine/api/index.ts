@@ -11,6 +11,8 @@ export type {
   ExecuteOptions,
   GrantSpec,
   Grants,
+  JournalEntryInfo,
+  JournalOptions,
   JournalSummary,
   ListOptions,
   LiveHandler,

@@ -25,7 +25,10 @@ export interface PreparedRun {
   run: NewRun;
 }
 
-export function readModule(source: ModuleSource): { bytes: Uint8Array; name: string } {
+/** A module as a path or bytes (a module by sha256 is read from the store first: `Dwe.start`). */
+export type ModuleBytesSource = Exclude<ModuleSource, { sha256: string }>;
+
+export function readModule(source: ModuleBytesSource): { bytes: Uint8Array; name: string } {
   if (typeof source !== "string") return { bytes: source.bytes, name: source.name ?? "module.wasm" };
   try {
     return { bytes: new Uint8Array(readFileSync(source)), name: source };
@@ -82,7 +85,7 @@ export function checkRunName(name: string): string {
  * input leaves the database as it was): valid Wasm with an entry point, id, grants (relative to
  * `cwd`, never over the database `db`), limits, and that its memory fits the limit.
  */
-export function prepareRun(source: ModuleSource, o: StartOptions, cwd: string, db: string): PreparedRun {
+export function prepareRun(source: ModuleBytesSource, o: StartOptions, cwd: string, db: string): PreparedRun {
   const { bytes, name } = readModule(source);
   const info = inspectModule(bytes, name);
   const entry = chooseEntry(info, o.entry, name);

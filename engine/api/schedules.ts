@@ -1,8 +1,8 @@
 import { UsageError } from "../kernel/errors.js";
 import { Cron } from "../worker/cron.js";
 import type { ScheduleRecord, Store } from "../store/types.js";
-import { encodeInput, prepareRun } from "./prepare-run.js";
-import type { ModuleSource, ScheduleInfo, ScheduleOptions, ScheduleUpdate } from "./types.js";
+import { type ModuleBytesSource, encodeInput, prepareRun } from "./prepare-run.js";
+import type { ScheduleInfo, ScheduleOptions, ScheduleUpdate } from "./types.js";
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
@@ -20,7 +20,7 @@ export function checkScheduleName(name: string): string {
 export async function addSchedule(
   store: Store,
   name: string,
-  module: ModuleSource,
+  module: ModuleBytesSource,
   o: ScheduleOptions,
   cwd: string,
   db: string,

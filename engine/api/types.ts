@@ -29,8 +29,11 @@ export interface GrantSpec {
   envOverride?: string[];
 }
 
-/** A module to run: a `.wasm` file's path, or its bytes (`name` is its argv[0] and the name in messages). */
-export type ModuleSource = string | { bytes: Uint8Array; name?: string };
+/**
+ * A module to run: a `.wasm` file's path, its bytes, or the sha256 (hex) of a module this database
+ * stores already (`name` is its argv[0] and the name in messages; default `module.wasm`).
+ */
+export type ModuleSource = string | { bytes: Uint8Array; name?: string } | { sha256: string; name?: string };
 
 export interface StartOptions {
   /** Run id (1-128 letters, digits, `.`, `_`, `-`); default: random. */
@@ -147,6 +150,30 @@ export interface LogsOptions {
   pollMs?: number;
   /** Stop following when aborted. */
   signal?: AbortSignal;
+}
+
+/** `dwe.journal`: which entries, and how much of each. */
+export interface JournalOptions {
+  /** The first seq to return (default 1). */
+  from?: number;
+  /** Payloads in full (default: long strings, bytes and arrays shortened). */
+  full?: boolean;
+}
+
+/**
+ * One journal entry, decoded: its response (`ok`), the error it recorded (`error`), or the intent of
+ * an effect whose outcome is not known (`intent`). Requests are kept only as a digest, so not shown.
+ */
+export interface JournalEntryInfo {
+  seq: number;
+  /** The operation's name (`http.request`, `sleep`, `wasi.fd_write` …). */
+  op: string;
+  state: "intent" | "ok" | "error";
+  /** Size of the stored payload. */
+  bytes: number;
+  response?: unknown;
+  error?: unknown;
+  intent?: unknown;
 }
 
 export interface ExecuteOptions {

@@ -20,6 +20,7 @@ const runsCommand = lazy(() => import("./commands/runs.js").then((m) => m.runsCo
 const showCommand = lazy(() => import("./commands/show.js").then((m) => m.showCommand));
 const pipelineCommand = lazy(() => import("./commands/pipeline.js").then((m) => m.pipelineCommand));
 const workerCommand = lazy(() => import("./commands/worker.js").then((m) => m.workerCommand));
+const serverCommand = lazy(() => import("./commands/server.js").then((m) => m.serverCommand));
 const exportCommand = lazy(() => import("./commands/portable.js").then((m) => m.exportCommand));
 const importCommand = lazy(() => import("./commands/portable.js").then((m) => m.importCommand));
 const signalCommand = lazy(() => import("./commands/signal.js").then((m) => m.signalCommand));
@@ -155,6 +156,14 @@ program
   .option("--retention <age>", "delete final runs this long after they ended, e.g. 30d (checked every minute; default: keep them)")
   .option("--quiet", "do not log run outcomes")
   .action(action(workerCommand));
+
+program
+  .command("server")
+  .description("serve the JSON HTTP API (docs/http-api.md) until SIGTERM/SIGINT; prints its URL")
+  .option("--listen <host:port>", "address to listen on; beyond loopback a token is required (default 127.0.0.1:7070; port 0: a free one)")
+  .option("--token <token>", "bearer token every request must carry (default $DWE_TOKEN; at least 16 characters)")
+  .option("--max-body <size>", "largest request body, e.g. 16M (default 64M)")
+  .action(action(serverCommand));
 
 program
   .command("signal")

@@ -2,7 +2,7 @@ import type { ScheduleInfo } from "../../api/types.js";
 import { checkScheduleName } from "../../api/schedules.js";
 import { Cron } from "../../worker/cron.js";
 import { type GlobalOptions, openDwe } from "../context.js";
-import { bytesForJson, table } from "../format.js";
+import { scheduleJson, table } from "../format.js";
 import { type GrantFlags, parsePositiveInt, parseSize, readInput } from "../options.js";
 
 export interface ScheduleAddFlags extends GlobalOptions, GrantFlags {
@@ -16,20 +16,6 @@ export interface ScheduleAddFlags extends GlobalOptions, GrantFlags {
 }
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
-
-function scheduleJson(s: ScheduleInfo): Record<string, unknown> {
-  return {
-    name: s.name,
-    cron: s.cron,
-    tz: s.tz ?? "UTC",
-    paused: s.paused,
-    module: s.module,
-    entry: s.entry,
-    input: bytesForJson(s.input),
-    next_tick: iso(s.nextTick),
-    last_tick: iso(s.lastTick),
-  };
-}
 
 /** A schedule in one line: when it fires next (or that it is paused). */
 function scheduleLine(s: ScheduleInfo): string {

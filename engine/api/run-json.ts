@@ -1,0 +1,70 @@
+// Runs and schedules as JSON: what `dwe show --json`, `dwe runs --json`, `dwe schedule list --json`
+// and the HTTP API (docs/http-api.md) print, in one place so they never drift apart.
+import type { JournalSummary } from "../store/types.js";
+import type { RunInfo, ScheduleInfo } from "./types.js";
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Bytes as JSON when they are JSON text, else as a string (or base64 when not UTF-8). */
+export function bytesForJson(bytes: Uint8Array | null): unknown {
+  if (bytes === null) return null;
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    return { base64: Buffer.from(bytes).toString("base64") };
+  }
+  if (text === "") return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+
+export function runJson(run: RunInfo, journal?: JournalSummary, children?: RunInfo[]): Record<string, unknown> {
+  return {
+    id: run.id,
+    status: run.status,
+    module: run.module,
+    name: run.name,
+    entry: run.entry,
+    input: bytesForJson(run.input),
+    output: bytesForJson(run.output),
+    error: run.error && {
+      code: run.error.code,
+      message: run.error.message,
+      ...(run.error.exitCode !== undefined && { exit_code: run.error.exitCode }),
+    },
+    created_at: iso(run.createdAt),
+    updated_at: iso(run.updatedAt),
+    finished_at: iso(run.finishedAt),
+    wake_at: iso(run.wakeAt),
+    attempts: run.attempts,
+    parent: run.parentId,
+    ...(run.config.forkedFrom && { forked_from: { run: run.config.forkedFrom.run, seq: run.config.forkedFrom.seq } }),
+    ...(children && { children: children.map((c) => ({ id: c.id, status: c.status })) }),
+    grants: run.config.grants,
+    args: run.config.args,
+    env: run.config.env,
+    timeout_ms: run.config.timeoutMs,
+    max_memory_bytes: run.config.maxMemoryBytes,
+    ...(journal && { journal }),
+  };
+}
+
+export function scheduleJson(s: ScheduleInfo): Record<string, unknown> {
+  return {
+    name: s.name,
+    cron: s.cron,
+    tz: s.tz ?? "UTC",
+    paused: s.paused,
+    module: s.module,
+    entry: s.entry,
+    input: bytesForJson(s.input),
+    next_tick: iso(s.nextTick),
+    last_tick: iso(s.lastTick),
+  };
+}
