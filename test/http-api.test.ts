@@ -187,8 +187,18 @@ describe("dwe server: the HTTP API", () => {
     expect((await fetch(`${api.url}/api/runs/no-such-run/logs?follow=1`)).status).toBe(404);
   });
 
-  it("retry, fork and terminate answer 501 naming the verb", async () => {
-    for (const verb of ["retry", "fork", "terminate"]) {
+  it("POST /api/runs/ID/fork starts a run from a copy of the journal that a worker continues", async () => {
+    const res = await fetch(`${api.url}/api/runs/steps-1/fork`, json({ at: 1, id: "steps-fork" }));
+    expect(res.status).toBe(201);
+    expect(await res.json()).toMatchObject({ id: "steps-fork", status: "pending", forked_from: { run: "steps-1", seq: 1 } });
+    await until("steps-fork completed", async () => (await status("steps-fork")) === "completed");
+    expect((await get<{ output: unknown }>("/api/runs/steps-fork")).output).toEqual({ steps: 3 });
+    expect((await fetch(`${api.url}/api/runs/steps-1/fork`, json({ at: "one" }))).status).toBe(400);
+    expect((await fetch(`${api.url}/api/runs/no-such-run/fork`, { method: "POST" })).status).toBe(404);
+  });
+
+  it("retry and terminate answer 501 naming the verb", async () => {
+    for (const verb of ["retry", "terminate"]) {
       const res = await fetch(`${api.url}/api/runs/steps-1/${verb}`, { method: "POST" });
       expect(res.status).toBe(501);
       const body = (await res.json()) as ApiError;

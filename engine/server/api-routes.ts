@@ -5,7 +5,7 @@ import { checkScheduleName } from "../api/schedules.js";
 import { runJson, scheduleJson } from "../api/run-json.js";
 import type { ScheduleUpdate } from "../api/types.js";
 import { readJson } from "./body.js";
-import { object, onlyFields, optString } from "./fields.js";
+import { object, onlyFields, optBool, optInt, optString } from "./fields.js";
 import { HttpError, badRequest } from "./http-error.js";
 import { listQuery } from "./list-query.js";
 import { logJson, streamLogs } from "./log-stream.js";
@@ -124,7 +124,20 @@ export function apiRoutes(dwe: Dwe, o: ApiOptions): Router {
       return ok(await dwe.cancel(id));
     })
     .on("POST", "/api/runs/:id/retry", notYet("retry"))
-    .on("POST", "/api/runs/:id/fork", notYet("fork"))
+    .on("POST", "/api/runs/:id/fork", async (c) => {
+      onlyQuery(c, []);
+      const id = runId(c);
+      const b = object((await body(c)) ?? {}, "the body of POST /api/runs/ID/fork");
+      onlyFields(b, ["at", "id", "detach"], "the body of POST /api/runs/ID/fork");
+      const at = optInt(b, "at");
+      const newId = optString(b, "id");
+      const run = await dwe.fork(id, {
+        ...(at !== undefined && { at }),
+        ...(newId !== undefined && { id: newId }),
+        detach: optBool(b, "detach") ?? true,
+      });
+      return ok(runJson(await run.info()), 201, { Location: `/api/runs/${encodeURIComponent(run.id)}` });
+    })
     .on("POST", "/api/runs/:id/terminate", notYet("terminate"))
     .on("GET", "/api/schedules", async (c) => {
       onlyQuery(c, []);
