@@ -69,7 +69,4 @@ export const childJoin: HostFunction<ChildJoinRequest> = {
     }
     return undefined;
   },
-  perform() {
-    return undefined;
-  },
 };

@@ -28,9 +28,6 @@ export const log: HostFunction<LogRequest> = {
         " " + JSON.stringify((request as { fields: unknown }).fields, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
     return { level: LEVELS.has(level) ? level : "info", message: message.slice(0, MAX_MESSAGE), stream };
   },
-  perform() {
-    return undefined;
-  },
   logLine(request) {
     return { level: request.level, message: request.message, stream: request.stream };
   },

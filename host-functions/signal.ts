@@ -31,9 +31,6 @@ export const signalWait: HostFunction<SignalWaitRequest> = {
     const s = await ctx.services.takeSignal(req.name, ctx.seq);
     return s && { name: s.name, data: s.data, id: s.id };
   },
-  perform() {
-    return undefined;
-  },
 };
 
 export function checkSignalName(name: string): boolean {

@@ -33,10 +33,7 @@ export const sleep: HostFunction<SleepRequest> = {
       throw new GuestVisibleError("invalid", `sleep until ${until} is after 9999-12-31, the latest time allowed`);
     return { until };
   },
-  intent(_ctx, req) {
-    return { until: req.until ?? Date.now() + (req.ms ?? 0) };
-  },
-  perform() {
-    return undefined;
+  deadline(_ctx, req) {
+    return req.until ?? Date.now() + (req.ms ?? 0);
   },
 };

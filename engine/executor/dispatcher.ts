@@ -18,7 +18,16 @@ import { OP_CODES, opName } from "../kernel/ops.js";
 import { encode, type Dispatch, type Reply } from "../kernel/reply.js";
 import type { JournalWriter } from "./journal-writer.js";
 import type { RunRecord } from "../store/types.js";
-import type { HostContext, HostFunction, LiveOutput, RunServices } from "../kernel/host-function.js";
+import type {
+  EffectFunction,
+  HostContext,
+  HostFunction,
+  HostResult,
+  LiveOutput,
+  RunServices,
+  TimerFunction,
+  WaitFunction,
+} from "../kernel/host-function.js";
 
 const NO_SERVICES: RunServices = {
   takeSignal: () => Promise.reject(new Error("internal: signals are not available here")),
@@ -129,7 +138,8 @@ export class Dispatcher implements Dispatch {
         throw new NonDeterminismError(this.o.run.id, seq, describeRecorded(recorded), describeCall(op, request));
       }
       if (recorded.state !== EntryState.Intent) {
-        if (fn.replay && recorded.state === EntryState.Ok) fn.replay(this.ctx(seq), this.parse(fn, op, request) as never);
+        if (fn.kind === "note" && fn.replay && recorded.state === EntryState.Ok)
+          fn.replay(this.ctx(seq), this.parse(fn, op, request) as never);
         this.answered = seq;
         this.o.onReplayed?.(seq, seq >= this.o.recorded.length);
         return { ok: recorded.state === EntryState.Ok, bytes: recorded.payload };
@@ -244,9 +254,10 @@ export class Dispatcher implements Dispatch {
     switch (fn.kind) {
       case "read":
       case "note": {
-        const reply = this.perform(fn, ctx, value);
+        // A note without `perform` (log) is answered nil.
+        const reply = this.answer(() => (fn.kind === "read" ? fn.perform(ctx, value) : fn.perform?.(ctx, value)));
         if (reply instanceof Promise) throw new Error(`internal: ${op} is journaled as ${fn.kind} but answered asynchronously`);
-        const line = reply.ok && fn.logLine ? fn.logLine(value) : undefined;
+        const line = reply.ok && fn.kind === "note" && fn.logLine ? fn.logLine(value) : undefined;
         this.o.journal.add(
           { seq, op: code, digest, state: reply.ok ? EntryState.Ok : EntryState.Err, payload: reply.bytes },
           line && { seq, level: line.level, message: line.message, stream: line.stream, at: Date.now(), data: line.data },
@@ -262,9 +273,10 @@ export class Dispatcher implements Dispatch {
     }
   }
 
-  private perform(fn: HostFunction<never>, ctx: HostContext, value: never): Reply | Promise<Reply> {
+  /** The reply to a call `perform` answers: its value, or the error the guest sees. */
+  private answer(perform: () => HostResult): Reply | Promise<Reply> {
     try {
-      const r = fn.perform(ctx, value);
+      const r = perform();
       if (r instanceof Promise) {
         return r.then(
           (v) => ({ ok: true, bytes: encode(v) }),
@@ -282,7 +294,7 @@ export class Dispatcher implements Dispatch {
   }
 
   private async effect(
-    fn: HostFunction<never>,
+    fn: EffectFunction<never>,
     ctx: HostContext,
     value: never,
     code: number,
@@ -329,13 +341,13 @@ export class Dispatcher implements Dispatch {
       this.o.journal.add({ seq, op: code, digest, state: EntryState.Intent, payload: intent });
     }
     await this.o.journal.commitBeforeEffect();
-    const reply = done(await this.perform(fn, ctx, value));
+    const reply = done(await this.answer(() => fn.perform(ctx, value)));
     await this.o.journal.commit();
     return reply;
   }
 
   private async timer(
-    fn: HostFunction<never>,
+    fn: TimerFunction<never>,
     ctx: HostContext,
     value: never,
     code: number,
@@ -348,8 +360,7 @@ export class Dispatcher implements Dispatch {
       if (Number.isNaN(until))
         throw new CorruptJournal(`run ${this.o.run.id}: the intent of ${fn.name} (seq ${ctx.seq}) has no deadline`, ctx.seq);
     } else {
-      const intent = fn.intent!(ctx, value) as { until: number };
-      until = intent.until;
+      until = fn.deadline(ctx, value);
       this.o.journal.add({ seq: ctx.seq, op: code, digest, state: EntryState.Intent, payload: encode({ until: BigInt(until) }) });
       await this.o.journal.commit();
     }
@@ -373,7 +384,7 @@ export class Dispatcher implements Dispatch {
    * Otherwise the run suspends (holding no memory) until the deadline or until it is woken.
    */
   private async wait(
-    fn: HostFunction<never>,
+    fn: WaitFunction<never>,
     ctx: HostContext,
     value: never,
     code: number,
@@ -385,7 +396,7 @@ export class Dispatcher implements Dispatch {
       const intent = (this.intentOf(inFlight) ?? {}) as { until?: number | bigint | null };
       until = intent.until === undefined || intent.until === null ? null : Number(intent.until);
     } else {
-      until = fn.deadline!(ctx, value);
+      until = fn.deadline(ctx, value);
       this.o.journal.add({
         seq: ctx.seq,
         op: code,
@@ -402,7 +413,7 @@ export class Dispatcher implements Dispatch {
     };
     let found: unknown;
     try {
-      found = await fn.poll!(ctx, value);
+      found = await fn.poll(ctx, value);
     } catch (err) {
       if (err instanceof GuestVisibleError) return done(errorReply(err));
       throw err;

@@ -67,29 +67,64 @@ export function stopReason(signal: AbortSignal): Error {
 /** Result of a host function: any msgpack-encodable value (`undefined` becomes nil). */
 export type HostResult = unknown;
 
-export interface HostFunction<Req = unknown> {
+/** What every kind has: its operation and how its request is read. */
+interface HostFunctionBase<Req> {
   readonly name: OpName;
-  readonly kind: EffectKind;
   /** Validates the decoded request; throws BadRequest on a malformed one. */
   parse(request: unknown): Req;
-  /** Performs the call live. Throws GuestVisibleError for errors the guest should see. */
-  perform(ctx: HostContext, request: Req): HostResult; // may be a Promise (effects, waits)
-  /** Effects: data committed with the intent, handed to `recover` after a crash (e.g. a file size). */
+}
+
+/** `read`: answered at once and journaled, committed in batches (clock, random, file reads). */
+export interface ReadFunction<Req = unknown> extends HostFunctionBase<Req> {
+  readonly kind: "read";
+  /** Answers the call, synchronously. Throws GuestVisibleError for errors the guest should see. */
+  perform(ctx: HostContext, request: Req): HostResult;
+}
+
+/** `note`: a write with no effect outside the run (log, output), committed in batches like reads. */
+export interface NoteFunction<Req = unknown> extends HostFunctionBase<Req> {
+  readonly kind: "note";
+  /** Does what the note does to the run (e.g. sets its output), synchronously; without it the answer is nil. */
+  perform?(ctx: HostContext, request: Req): HostResult;
+  /** Called on replay of a completed entry, for notes whose effect is on the run itself (output). */
+  replay?(ctx: HostContext, request: Req): void;
+  /** The line this call adds to the run's logs (`data`: the exact bytes, for printing WASI stdout/stderr). */
+  logLine?(request: Req): { level: string; message: string; stream: string; data?: Uint8Array };
+}
+
+/** `effect`: leaves the process (HTTP, exec, file writes); an intent is committed before it runs. */
+export interface EffectFunction<Req = unknown> extends HostFunctionBase<Req> {
+  readonly kind: "effect";
+  /** Performs the call live (may be a Promise). Throws GuestVisibleError for errors the guest should see. */
+  perform(ctx: HostContext, request: Req): HostResult;
+  /** Data committed with the intent, handed to `recover` after a crash (e.g. a file size). */
   intent?(ctx: HostContext, request: Req): HostResult;
   /**
-   * Effects: decides what to do about an intent without a result found on resume. Return
-   * `{ done: value }` when the effect is known to have happened, `"redo"` to perform it again.
-   * Without this hook the effect is redone (at-least-once) unless `atMostOnce(request)`.
+   * Decides what to do about an intent without a result found on resume. Return `{ done: value }`
+   * when the effect is known to have happened, `"redo"` to perform it again. Without this hook the
+   * effect is redone (at-least-once) unless `atMostOnce(request)`.
    */
   recover?(ctx: HostContext, request: Req, intent: unknown): { done: HostResult } | "redo";
   /** True when the guest asked this call to be at-most-once. */
   atMostOnce?(request: Req): boolean;
-  /** Called on replay of a completed entry, for calls whose effect is on the run itself (output). */
-  replay?(ctx: HostContext, request: Req): void;
-  /** Waits: the absolute deadline (epoch ms) committed with the intent; null waits without limit. */
-  deadline?(ctx: HostContext, request: Req): number | null;
-  /** Waits: the result if what is awaited is there (undefined: not yet). Throws GuestVisibleError for errors. */
-  poll?(ctx: HostContext, request: Req): Promise<HostResult>;
-  /** For `log`: the line this call adds to the run's logs (`data`: the exact bytes, for printing WASI stdout/stderr). */
-  logLine?(request: Req): { level: string; message: string; stream: string; data?: Uint8Array };
 }
+
+/** `timer`: a durable sleep: its deadline is committed as an intent, then it waits or suspends. */
+export interface TimerFunction<Req = unknown> extends HostFunctionBase<Req> {
+  readonly kind: "timer";
+  /** The absolute deadline (epoch ms) the timer waits for. */
+  deadline(ctx: HostContext, request: Req): number;
+}
+
+/** `wait`: a durable wait for something outside the run (a signal, a child run). */
+export interface WaitFunction<Req = unknown> extends HostFunctionBase<Req> {
+  readonly kind: "wait";
+  /** The absolute deadline (epoch ms) committed with the intent; null waits without limit. */
+  deadline(ctx: HostContext, request: Req): number | null;
+  /** The result if what is awaited is there (undefined: not yet). Throws GuestVisibleError for errors. */
+  poll(ctx: HostContext, request: Req): Promise<HostResult>;
+}
+
+/** A host function: its kind decides its commit rule and exactly which hooks it has. */
+export type HostFunction<Req = unknown> =
+  ReadFunction<Req> | NoteFunction<Req> | EffectFunction<Req> | TimerFunction<Req> | WaitFunction<Req>;

@@ -11,7 +11,7 @@ import {
   type BigIntStats,
 } from "node:fs";
 import type { Grants } from "../../engine/kernel/grants.js";
-import type { HostContext, HostFunction } from "../../engine/kernel/host-function.js";
+import type { EffectFunction, HostContext, HostFunction } from "../../engine/kernel/host-function.js";
 import { RequestFields } from "../request-fields.js";
 import { ConfinedRoot, fdPath } from "../confined-root.js";
 import { toWasiError, WasiError } from "../wasi/errno.js";
@@ -121,16 +121,17 @@ function fsFunction(
   name: FsOp,
   kind: "read" | "effect",
   perform: (ctx: HostContext, req: FsRequest, at: Confined) => unknown,
-  recover?: HostFunction<FsRequest>["recover"],
+  recover?: EffectFunction<FsRequest>["recover"],
 ): HostFunction<FsRequest> {
+  const parse = (r: unknown) => fsRequest(name, r);
+  if (kind === "read")
+    return { name, kind, parse, perform: (ctx, req) => perform(ctx, req, confinedPath(ctx.grants, req.path, req.write)) };
   return {
     name,
     kind,
-    parse: (r) => fsRequest(name, r),
-    perform: (ctx, req) => perform(ctx, req, confinedPath(ctx.grants, req.path, kind === "effect" || req.write)),
-    ...(kind === "effect" && {
-      intent: (ctx: HostContext, req: FsRequest) => ({ existed: nameAt(ctx.grants, req.path) !== null }),
-    }),
+    parse,
+    perform: (ctx, req) => perform(ctx, req, confinedPath(ctx.grants, req.path, true)),
+    intent: (ctx, req) => ({ existed: nameAt(ctx.grants, req.path) !== null }),
     ...(recover && { recover }),
   };
 }

@@ -62,14 +62,13 @@ export function clockFunctions(clock: ClockState): HostFunction<never>[] {
       const raw = (r as { ns?: unknown }).ns;
       return { clock: f.uint("clock", 3), ns: typeof raw === "bigint" ? raw : BigInt(f.uint("ns")), abs: f.bool("abs") };
     },
-    intent(_ctx, req) {
+    deadline(_ctx, req) {
       const now = Date.now();
-      if (!req.abs) return { until: now + Number((req.ns + 999_999n) / 1_000_000n) };
-      if (req.clock === CLOCK.REALTIME) return { until: Number((req.ns + 999_999n) / 1_000_000n) };
+      if (!req.abs) return now + Number((req.ns + 999_999n) / 1_000_000n);
+      if (req.clock === CLOCK.REALTIME) return Number((req.ns + 999_999n) / 1_000_000n);
       const mono = liveMonotonic() > clock.lastMonotonic ? liveMonotonic() : clock.lastMonotonic;
-      return { until: now + Math.max(0, Number((req.ns - mono + 999_999n) / 1_000_000n)) };
+      return now + Math.max(0, Number((req.ns - mono + 999_999n) / 1_000_000n));
     },
-    perform: () => undefined,
   };
 
   return [clockTimeGet, randomGet, pollOneoff] as HostFunction<never>[];

@@ -29,7 +29,6 @@ export const stdioWrite: HostFunction<StdioWrite> = {
     if (fd !== 1 && fd !== 2) throw new BadRequest("wasi.fd_write", "fd must be 1 (stdout) or 2 (stderr)");
     return { fd, data: f.bytes("data") };
   },
-  perform: () => undefined,
   logLine: (req) =>
     req.fd === 2
       ? { level: "error", message: TEXT.decode(req.data), stream: "stderr", data: req.data }
