@@ -31,7 +31,7 @@
  *   list a directory    root.withOpen(rel, O_RDONLY, { follow: true, type: "dir" }, (fd) => readdirSync(fdPath(fd)))
  *   stat / lstat        root.stat(rel, follow)
  *   unlink, mkdir, rmdir, readlink, symlink(any target: it is never followed out), lutimes
- *                       root.at(rel, (p) => unlinkSync(p))
+ *                       root.at(rel, (p) => unlinkSync(p))   (`link/` resolves the link: see `at`)
  *   utimes following    root.at(rel, (p) => lutimesSync(p, a, m), { follow: true })
  *   rename              ConfinedRoot.atBoth(rootA, relA, rootB, relB, renameSync, { a: true, b: true })
  *   (a trailing `/` on rel: see `at`; calls that act on a name only pass `nameOnly`)
@@ -233,20 +233,22 @@ export class ConfinedRoot {
    * with the slash and the kernel answers as for any path (`file/` ENOTDIR, `new/` ENOENT for
    * symlink and link, EEXIST for an existing name): only for calls that never resolve their last
    * component even with a trailing slash (unlink, rmdir, mkdir, symlink, rename, link's new name),
-   * or the kernel would follow a final symlink out of the grant. Without it, the last component
-   * must be a directory (a symlink is followed only with `follow`), else ENOTDIR; `fn` gets the
-   * path without the slash.
+   * or the kernel would follow a final symlink out of the grant. Without it, the path is resolved
+   * as POSIX resolves `name/`: a final symlink is followed (confined) even without `follow`, and
+   * what it ends at must be a directory, else ENOTDIR (a dangling link is ENOENT); `fn` gets the
+   * path without the slash. So readlink of `link/` is EINVAL (a directory is not a symlink) and
+   * set-times of `link/` sets the directory's times, as on Linux and under wasmtime.
    */
   at<T>(rel: string, fn: (path: string) => T, opts: { follow?: boolean; nameOnly?: boolean } = {}): T {
-    const follow = opts.follow ?? false;
     const slash = endsWithSlash(rel);
+    const follow = (opts.follow ?? false) || (slash && !opts.nameOnly);
     return this.walk(rel, follow, (dir, name) => {
       const path = fdPath(dir, name);
       if (name === ".") return fn(path);
       if (slash && opts.nameOnly) return fn(`${path}/`);
-      if (!follow && !slash) return fn(path);
+      if (!follow) return fn(path);
       const s = lstatSync(path);
-      if (follow && s.isSymbolicLink()) return IS_LINK;
+      if (s.isSymbolicLink()) return IS_LINK;
       if (slash && !s.isDirectory()) throw this.notDir(rel);
       return fn(path);
     });
@@ -258,8 +260,12 @@ export class ConfinedRoot {
    * being emptied is unlinked as a link, never followed (the TOCTOU of a path-based `rm -r`).
    */
   remove(rel: string, recursive: boolean): void {
-    this.at(rel, (path) => {
-      if (!lstatSync(path).isDirectory()) return unlinkSync(path);
+    // A name, never resolved: `dir/` must be a directory itself (a symlink `link/` is ENOTDIR).
+    const slash = endsWithSlash(rel);
+    this.at(slash ? rel.replace(/(\/\.?)+$/, "") || "." : rel, (path) => {
+      const isDir = lstatSync(path).isDirectory();
+      if (slash && !isDir) throw this.notDir(rel);
+      if (!isDir) return unlinkSync(path);
       if (!recursive) throw new ConfinedPathError("invalid", "EISDIR", `'${this.guestPath(rel)}' is a directory; remove it with recursive`);
       this.empty(rel, path);
       rmdirSync(path);

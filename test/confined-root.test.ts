@@ -8,10 +8,12 @@ import {
   existsSync,
   linkSync,
   lstatSync,
+  lutimesSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
   readdirSync,
+  readlinkSync,
   rmdirSync,
   rmSync,
   symlinkSync,
@@ -138,15 +140,41 @@ describe("ConfinedRoot", () => {
     expect(readdirSync(outside)).toEqual(["secret"]);
   });
 
-  it("a trailing slash on any other call asks for a directory: a file, or a symlink not followed, is ENOTDIR", () => {
+  it("a trailing slash on any other call resolves the name as POSIX does: a final symlink is followed, confined, to a directory", () => {
     const seen: string[] = [];
     expect(failure(() => root.at("a/b/f/", (p) => seen.push(p)))).toBe("ENOTDIR");
-    expect(failure(() => root.at("abs-out/", (p) => seen.push(p)))).toBe("ENOTDIR");
+    expect(failure(() => root.at("abs-out/", (p) => seen.push(p)))).toBe("ENOTCAPABLE");
     expect(failure(() => root.at("abs-out/", (p) => seen.push(p), { follow: true }))).toBe("ENOTCAPABLE");
+    expect(failure(() => root.at("dangling-out/", (p) => seen.push(p)))).toBe("ENOTCAPABLE");
     expect(failure(() => root.stat("a/b/f/", false))).toBe("ENOTDIR");
     expect(seen).toEqual([]);
     expect(root.at("a/lb/", (p) => lstatSync(p).isDirectory(), { follow: true })).toBe(true);
     expect(root.stat("a/lb/", false).isDirectory()).toBe(true);
+  });
+
+  it("readlink and set-times of `link/` act on the directory it leads to, as Linux and wasmtime answer", () => {
+    mkdirSync(join(grant, "times", "d"), { recursive: true });
+    writeFileSync(join(grant, "times", "f"), "f");
+    symlinkSync("d", join(grant, "times", "ld"));
+    symlinkSync("f", join(grant, "times", "lf"));
+    symlinkSync("nope", join(grant, "times", "dang"));
+    const t = new ConfinedRoot(join(grant, "times"), "/t");
+    // readlink(2) of a directory is EINVAL: `ld/` is the directory, not the link.
+    expect(failure(() => t.at("ld/", (p) => readlinkSync(p)))).toBe("EINVAL");
+    expect(failure(() => t.at("lf/", (p) => readlinkSync(p)))).toBe("ENOTDIR");
+    expect(failure(() => t.at("dang/", (p) => readlinkSync(p)))).toBe("ENOENT");
+    expect(t.at("ld", (p) => readlinkSync(p, "utf8"))).toBe("d");
+    // Set-times without follow (lutimes) of `ld/` sets the directory's times, not the link's.
+    const when = new Date("2001-02-03T04:05:06Z");
+    t.at("ld/", (p) => lutimesSync(p, when, when));
+    expect(lstatSync(join(grant, "times", "d")).mtime).toEqual(when);
+    expect(lstatSync(join(grant, "times", "ld")).mtime).not.toEqual(when);
+    expect(failure(() => t.at("lf/", (p) => lutimesSync(p, when, when)))).toBe("ENOTDIR");
+    // remove acts on a name: `ld/` is not a directory itself, and nothing it leads to is removed.
+    expect(failure(() => t.remove("ld/", true))).toBe("ENOTDIR");
+    expect(existsSync(join(grant, "times", "d"))).toBe(true);
+    t.remove("d/", true);
+    expect(existsSync(join(grant, "times", "d"))).toBe(false);
   });
 
   it("opens a final symlink as a directory only when told to follow it (ENOTDIR otherwise, as Linux's O_DIRECTORY|O_NOFOLLOW)", () => {
