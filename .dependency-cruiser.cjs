@@ -30,6 +30,18 @@ const LAYERS = {
 /** Guest code: compiled to WebAssembly, it may import only the guest SDK (and its own files). */
 const GUEST = "^(guest-sdk/|examples/[^/]+/assembly/|bench/guests/|test/fixtures/)";
 
+/**
+ * What the component's guest thread (engine/runtime/component-worker.ts) may load of the host
+ * functions: the guest side of WASI 0.2 (one file per interface, host-functions/wasi-p2/interface.ts)
+ * and the pure tables it shares with preview1. The host functions that answer its calls (files,
+ * HTTP client, commands) run on the engine's thread, never in the component's.
+ */
+const COMPONENT_THREAD = [
+  "^host-functions/wasi-p2/(cli|clocks|filesystem|http|io|random|host|index|interface)\\.ts$",
+  "^host-functions/wasi/(codec|constants|errno|guest-paths|stdio)\\.ts$",
+  "^host-functions/(fs-error|path-limits|http-headers|request-fields)\\.ts$",
+];
+
 const names = Object.keys(LAYERS);
 names.forEach((name, i) => {
   for (const below of LAYERS[name].may) {
@@ -54,6 +66,14 @@ module.exports = {
       severity: "error",
       from: { path: LAYERS["host-functions"].path },
       to: { dependencyTypes: ["npm", "npm-dev", "npm-optional", "npm-peer", "npm-bundled", "npm-no-pkg", "npm-unknown"] },
+    },
+    {
+      name: "component-thread-guest-side",
+      comment:
+        "the component's guest thread loads only the guest side of WASI 0.2 and the tables it shares (COMPONENT_THREAD in .dependency-cruiser.cjs); host functions run on the engine's thread (host-functions/wasi-p2/host-functions.ts)",
+      severity: "error",
+      from: { path: "^engine/runtime/component-worker\\.ts$" },
+      to: { path: "^host-functions/", pathNot: COMPONENT_THREAD, reachable: true },
     },
     {
       name: "unlayered",

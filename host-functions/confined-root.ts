@@ -35,8 +35,8 @@
  *   utimes following    root.at(rel, (p) => lutimesSync(p, a, m), { follow: true })
  *   rename              ConfinedRoot.atBoth(rootA, relA, rootB, relB, renameSync, { a: true, b: true })
  *   (a trailing `/` on rel: see `at`; calls that act on a name only pass `nameOnly`)
- * Errors: Node's (ENOENT, ELOOP, ENOTDIR…, from the kernel) or ConfinedPathError (`code` for the
- * dwe ABI, `wasiCode` for WASI).
+ * Errors: Node's (ENOENT, ELOOP, ENOTDIR…, from the kernel) or FsError (fs-error.ts: each ABI
+ * reads its own code from it); `fsErrorOf` turns either into an FsError.
  */
 import {
   closeSync,
@@ -51,10 +51,10 @@ import {
   unlinkSync,
   type BigIntStats,
 } from "node:fs";
-import { GuestVisibleError } from "../engine/kernel/errors.js";
+import { FsError, shown } from "./fs-error.js";
+import { MAX_PATH_BYTES } from "./path-limits.js";
 
-/** Longest path a guest may name, in bytes (Linux's PATH_MAX); also the longest symlink target followed. */
-export const MAX_PATH_BYTES = 4096;
+export { MAX_PATH_BYTES };
 /** Symlinks followed in one lookup before it fails with ELOOP (Linux's MAXSYMLINKS). */
 export const MAX_SYMLINK_HOPS = 40;
 
@@ -67,21 +67,6 @@ export const MAX_REMOVE_DEPTH = 128;
 /** What the final component of an `open` must be; anything else (FIFO, socket, device) is refused. */
 export type OpenType = "file" | "dir" | "file-or-dir";
 
-/**
- * A refusal of the confined layer. `code` is the dwe ABI's guest-visible code, `wasiCode` the
- * WASI errno name the same refusal is for a WASI guest.
- */
-export class ConfinedPathError extends GuestVisibleError {
-  override name = "ConfinedPathError";
-  constructor(
-    code: "denied" | "invalid" | "not_found" | "io",
-    readonly wasiCode: "ENOTCAPABLE" | "ENAMETOOLONG" | "ELOOP" | "EINVAL" | "ENOTSUP" | "ENOENT" | "EIO" | "EISDIR" | "ENOTDIR",
-    message: string,
-  ) {
-    super(code, message);
-  }
-}
-
 /** The `/proc` path of a descriptor, or of `name` in the directory it holds. */
 export function fdPath(fd: number, name?: string): string {
   return name === undefined ? `/proc/self/fd/${fd}` : `/proc/self/fd/${fd}/${name}`;
@@ -91,8 +76,9 @@ export function fdPath(fd: number, name?: string): string {
 const IS_LINK: unique symbol = Symbol("symlink");
 type Final<T> = (dirFd: number, name: string) => T | typeof IS_LINK;
 
+/** The kernel's errno of a Node error; none for a refusal of this layer (an FsError). */
 function errnoOf(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | null)?.code;
+  return err instanceof FsError ? undefined : (err as NodeJS.ErrnoException | null)?.code;
 }
 
 function close(fd: number): void {
@@ -121,11 +107,6 @@ function endsWithSlash(rel: string): boolean {
   return /\/\.?$/.test(rel);
 }
 
-/** A path as shown in messages: cut after 100 characters, so a huge path never makes a huge message. */
-export function shown(path: string): string {
-  return path.length <= 100 ? path : `${path.slice(0, 100)}… (${path.length} characters)`;
-}
-
 /**
  * Refuses a path over MAX_PATH_BYTES (before any work proportional to it) or with a NUL byte.
  * `what` names it in the message. Cheap enough to call on every guest path.
@@ -133,9 +114,9 @@ export function shown(path: string): string {
 export function checkPathLength(path: string, what = `'${shown(path)}'`): void {
   // n UTF-16 units are at least n UTF-8 bytes: a huge path is refused without encoding it.
   if (path.length > MAX_PATH_BYTES || (path.length > MAX_PATH_BYTES / 3 && Buffer.byteLength(path) > MAX_PATH_BYTES)) {
-    throw new ConfinedPathError("invalid", "ENAMETOOLONG", `${what} is longer than ${MAX_PATH_BYTES} bytes; use a shorter path`);
+    throw new FsError("ENAMETOOLONG", `${what} is longer than ${MAX_PATH_BYTES} bytes; use a shorter path`);
   }
-  if (path.includes("\0")) throw new ConfinedPathError("invalid", "EINVAL", `${what} contains a NUL byte`);
+  if (path.includes("\0")) throw new FsError("EINVAL", `${what} contains a NUL byte`);
 }
 
 /**
@@ -266,7 +247,7 @@ export class ConfinedRoot {
       const isDir = lstatSync(path).isDirectory();
       if (slash && !isDir) throw this.notDir(rel);
       if (!isDir) return unlinkSync(path);
-      if (!recursive) throw new ConfinedPathError("invalid", "EISDIR", `'${this.guestPath(rel)}' is a directory; remove it with recursive`);
+      if (!recursive) throw new FsError("EISDIR", `'${this.guestPath(rel)}' is a directory; remove it with recursive`);
       this.empty(rel, path);
       rmdirSync(path);
     });
@@ -277,11 +258,7 @@ export class ConfinedRoot {
     const stack: { fd: number; names: string[]; name: string }[] = [];
     const enter = (at: string, name: string) => {
       if (stack.length >= MAX_REMOVE_DEPTH)
-        throw new ConfinedPathError(
-          "io",
-          "EIO",
-          `'${this.guestPath(rel)}' is more than ${MAX_REMOVE_DEPTH} directories deep; remove it in parts`,
-        );
+        throw new FsError("EIO", `'${this.guestPath(rel)}' is more than ${MAX_REMOVE_DEPTH} directories deep; remove it in parts`);
       const fd = openSync(at, DIR_STEP);
       try {
         stack.push({ fd, names: readdirSync(fdPath(fd)), name });
@@ -339,26 +316,22 @@ export class ConfinedRoot {
       return;
     }
     if (s.isDirectory()) {
-      if (type === "file") throw new ConfinedPathError("invalid", "EISDIR", `'${this.guestPath(rel)}' is a directory`);
+      if (type === "file") throw new FsError("EISDIR", `'${this.guestPath(rel)}' is a directory`);
       return;
     }
     throw this.notRegular(rel, kindOf(s));
   }
 
-  private notDir(rel: string): ConfinedPathError {
-    return new ConfinedPathError("invalid", "ENOTDIR", `'${this.guestPath(rel)}' is not a directory`);
+  private notDir(rel: string): FsError {
+    return new FsError("ENOTDIR", `'${this.guestPath(rel)}' is not a directory`);
   }
 
-  private notRegular(rel: string, what: string): ConfinedPathError {
-    return new ConfinedPathError(
-      "invalid",
-      "ENOTSUP",
-      `'${this.guestPath(rel)}' is ${what}, not a regular file or directory; dwe opens only those`,
-    );
+  private notRegular(rel: string, what: string): FsError {
+    return new FsError("ENOTSUP", `'${this.guestPath(rel)}' is ${what}, not a regular file or directory; dwe opens only those`);
   }
 
-  private escape(rel: string, why: string): ConfinedPathError {
-    return new ConfinedPathError("denied", "ENOTCAPABLE", `'${this.guestPath(rel)}' leads outside its granted directory (${why})`);
+  private escape(rel: string, why: string): FsError {
+    return new FsError("ENOTCAPABLE", `'${this.guestPath(rel)}' leads outside its granted directory (${why})`);
   }
 
   /**
@@ -381,7 +354,7 @@ export class ConfinedRoot {
       root = openSync(this.host, O_RDONLY | O_DIRECTORY);
     } catch (err) {
       if (errnoOf(err) === "ENOENT" || errnoOf(err) === "ENOTDIR")
-        throw new ConfinedPathError("not_found", "ENOENT", `granted directory ${this.guest} does not exist on the host`);
+        throw new FsError("ENOENT", `granted directory ${this.guest} does not exist on the host`);
       throw err;
     }
     let cur = root;
@@ -400,8 +373,7 @@ export class ConfinedRoot {
      * so a racing renamer cannot keep a lookup going for ever.
      */
     const followLink = (name: string): boolean => {
-      if (++hops > MAX_SYMLINK_HOPS)
-        throw new ConfinedPathError("invalid", "ELOOP", `'${this.guestPath(rel)}': more than ${MAX_SYMLINK_HOPS} symlinks`);
+      if (++hops > MAX_SYMLINK_HOPS) throw new FsError("ELOOP", `'${this.guestPath(rel)}': more than ${MAX_SYMLINK_HOPS} symlinks`);
       let target: string;
       try {
         target = readlinkSync(fdPath(cur, name));
@@ -435,7 +407,7 @@ export class ConfinedRoot {
           const up = openSync(fdPath(cur, ".."), DIR_STEP);
           if (!sameFile(fstatSync(up, { bigint: true }), expected)) {
             close(up);
-            throw new ConfinedPathError("io", "EIO", `'${this.guestPath(rel)}': a directory moved while the path was looked up; try again`);
+            throw new FsError("EIO", `'${this.guestPath(rel)}': a directory moved while the path was looked up; try again`);
           }
           below.pop();
           if (below.length === 0) {

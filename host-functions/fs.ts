@@ -3,7 +3,7 @@ import { GuestVisibleError } from "../engine/kernel/errors.js";
 import type { Grants } from "../engine/kernel/grants.js";
 import type { HostFunction } from "../engine/kernel/host-function.js";
 import { RequestFields } from "./request-fields.js";
-import { fsError, resolveGuestPath } from "./fs-sandbox.js";
+import { abiFs, resolveGuestPath } from "./fs-sandbox.js";
 import { fdPath } from "./confined-root.js";
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_TRUNC, O_APPEND } = constants;
@@ -35,13 +35,11 @@ function typeOf(s: BigIntStats): string {
 
 /** The size of the file at `path`, -1 when there is none (recovery of `fs.append`). */
 function sizeOrMissing(grants: Grants, path: string): number {
-  const { root, rel } = resolveGuestPath(grants, path, true);
-  try {
+  return abiFs(path, () => {
+    const { root, rel } = resolveGuestPath(grants, path, true);
     const s = root.statOrNull(rel, true);
     return s === null ? -1 : Number(s.size);
-  } catch (err) {
-    throw fsError(err, path);
-  }
+  });
 }
 
 /** `fs.read`: the file's content is journaled, so a replay never depends on the file as it is now. */
@@ -50,16 +48,14 @@ export const fsRead: HostFunction<PathRequest> = {
   kind: "read",
   parse: (r) => pathRequest("fs.read", r),
   perform(ctx, req) {
-    const { root, rel } = resolveGuestPath(ctx.grants, req.path, false);
-    try {
+    return abiFs(req.path, () => {
+      const { root, rel } = resolveGuestPath(ctx.grants, req.path, false);
       return root.withOpen(rel, O_RDONLY, { follow: true, type: "file" }, (fd) => {
         if (fstatSync(fd).size > MAX_FILE_READ)
           throw new GuestVisibleError("invalid", `'${req.path}' is over ${MAX_FILE_READ} bytes; read it in parts`);
         return new Uint8Array(readFileSync(fd));
       });
-    } catch (err) {
-      throw fsError(err, req.path);
-    }
+    });
   },
 };
 
@@ -69,12 +65,10 @@ export const fsWrite: HostFunction<WriteRequest> = {
   kind: "effect",
   parse: (r) => writeRequest("fs.write", r),
   perform(ctx, req) {
-    const { root, rel } = resolveGuestPath(ctx.grants, req.path, true);
-    try {
+    abiFs(req.path, () => {
+      const { root, rel } = resolveGuestPath(ctx.grants, req.path, true);
       root.withOpen(rel, O_WRONLY | O_CREAT | O_TRUNC, { follow: true, type: "file" }, (fd) => writeFileSync(fd, req.data));
-    } catch (err) {
-      throw fsError(err, req.path);
-    }
+    });
     return undefined;
   },
 };
@@ -98,12 +92,10 @@ export const fsAppend: HostFunction<WriteRequest> = {
     return grown === req.data.length ? { done: undefined } : "redo";
   },
   perform(ctx, req) {
-    const { root, rel } = resolveGuestPath(ctx.grants, req.path, true);
-    try {
+    abiFs(req.path, () => {
+      const { root, rel } = resolveGuestPath(ctx.grants, req.path, true);
       root.withOpen(rel, O_WRONLY | O_CREAT | O_APPEND, { follow: true, type: "file" }, (fd) => writeFileSync(fd, req.data));
-    } catch (err) {
-      throw fsError(err, req.path);
-    }
+    });
     return undefined;
   },
 };
@@ -113,15 +105,13 @@ export const fsList: HostFunction<PathRequest> = {
   kind: "read",
   parse: (r) => pathRequest("fs.list", r),
   perform(ctx, req) {
-    const { root, rel } = resolveGuestPath(ctx.grants, req.path, false);
-    try {
+    return abiFs(req.path, () => {
+      const { root, rel } = resolveGuestPath(ctx.grants, req.path, false);
       return root
         .withOpen(rel, O_RDONLY, { follow: true, type: "dir" }, (fd) => readdirSync(fdPath(fd), { withFileTypes: true }))
         .map((d) => ({ name: d.name, type: d.isFile() ? "file" : d.isDirectory() ? "dir" : d.isSymbolicLink() ? "symlink" : "other" }))
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    } catch (err) {
-      throw fsError(err, req.path);
-    }
+    });
   },
 };
 
@@ -130,13 +120,11 @@ export const fsStat: HostFunction<PathRequest> = {
   kind: "read",
   parse: (r) => pathRequest("fs.stat", r),
   perform(ctx, req) {
-    const { root, rel } = resolveGuestPath(ctx.grants, req.path, false);
-    try {
+    return abiFs(req.path, () => {
+      const { root, rel } = resolveGuestPath(ctx.grants, req.path, false);
       const s = root.stat(rel, true);
       return { type: typeOf(s), size: s.size, mtime_ms: s.mtimeMs };
-    } catch (err) {
-      throw fsError(err, req.path);
-    }
+    });
   },
 };
 
@@ -146,13 +134,11 @@ export const fsRemove: HostFunction<PathRequest> = {
   kind: "effect",
   parse: (r) => pathRequest("fs.remove", r),
   perform(ctx, req) {
-    const { root, rel } = resolveGuestPath(ctx.grants, req.path, true);
-    if (rel === "") throw new GuestVisibleError("denied", `'${req.path}' is a granted directory; it cannot be removed`);
-    try {
+    abiFs(req.path, () => {
+      const { root, rel } = resolveGuestPath(ctx.grants, req.path, true);
+      if (rel === "") throw new GuestVisibleError("denied", `'${req.path}' is a granted directory; it cannot be removed`);
       root.remove(rel, req.recursive);
-    } catch (err) {
-      throw fsError(err, req.path);
-    }
+    });
     return undefined;
   },
 };

@@ -5,6 +5,7 @@ import { BadRequest, GuestVisibleError } from "../engine/kernel/errors.js";
 import { netAllowed } from "../engine/kernel/grants.js";
 import { stopReason, type HostContext, type HostFunction } from "../engine/kernel/host-function.js";
 import { RequestFields } from "./request-fields.js";
+import { FORBIDDEN_HEADERS, TOKEN } from "./http-headers.js";
 
 export const MAX_HTTP_BODY = 64 * 1024 * 1024;
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -35,26 +36,6 @@ const fresh = {
 /** Errors of a kept-alive connection the server had closed (idle timeout), seen on writing to it. */
 const STALE_CONNECTION = new Set(["ECONNRESET", "EPIPE"]);
 
-/**
- * Headers that frame the message or manage the connection. dwe frames the request itself (it sends
- * Content-Length for the body it was given) and owns the connection, so a guest header of these
- * kinds would contradict it (a Transfer-Encoding next to dwe's Content-Length desynchronizes the
- * server and any proxy) or turn the request into something else (Upgrade, a different Host).
- */
-export const FORBIDDEN_HEADERS: ReadonlySet<string> = new Set([
-  "connection",
-  "content-length",
-  "expect",
-  "host",
-  "keep-alive",
-  "proxy-connection",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-]);
-/** RFC 9110 token: a header name. */
-export const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** A header value: visible characters, spaces and tabs; no CR, LF or NUL. */
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\uffff]*$/;
 

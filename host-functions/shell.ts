@@ -6,7 +6,7 @@ import { GuestVisibleError } from "../engine/kernel/errors.js";
 import { findOnPath, grantedProgram, type Grants } from "../engine/kernel/grants.js";
 import { checkExecEnv } from "./exec-env.js";
 import { fdPath } from "./confined-root.js";
-import { fsError, resolveGuestPath } from "./fs-sandbox.js";
+import { abiFs, resolveGuestPath } from "./fs-sandbox.js";
 import { killGroup, trackGroup, untrackGroup } from "./process-groups.js";
 import { stopReason, type HostContext, type HostFunction } from "../engine/kernel/host-function.js";
 import { RequestFields } from "./request-fields.js";
@@ -163,12 +163,10 @@ function workingDirectory(grants: Grants, cwd: string | undefined): string {
     );
   }
   const path = cwd ?? first.guest;
-  const { root, rel } = resolveGuestPath(grants, path, false);
-  try {
+  return abiFs(path, () => {
+    const { root, rel } = resolveGuestPath(grants, path, false);
     return root.withOpen(rel === "" ? "." : rel, constants.O_RDONLY, { follow: true, type: "dir" }, (fd) => readlinkSync(fdPath(fd)));
-  } catch (err) {
-    throw fsError(err, path);
-  }
+  });
 }
 
 /**

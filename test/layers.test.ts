@@ -116,4 +116,19 @@ describe("import rules", () => {
       "unlayered",
     ]);
   });
+  it("the component's guest thread reaching a host function's implementation, even through a guest-side file, is refused; the shared tables are not", () => {
+    const guestSide = {
+      "host-functions/fs-error.ts": "export const FS_ERRORS = {};\n",
+      "host-functions/wasi-p2/io.ts": 'import { FS_ERRORS } from "../fs-error.js";\nexport const io = FS_ERRORS;\n',
+      "engine/runtime/component-worker.ts": 'import { io } from "../../host-functions/wasi-p2/io.js";\nexport const w = io;\n',
+    };
+    expect(violations(guestSide)).toEqual([]);
+    expect(
+      violations({
+        ...guestSide,
+        "host-functions/fs.ts": 'import { now } from "./clock.js";\nexport const read = now;\n',
+        "host-functions/wasi-p2/io.ts": 'import { read } from "../fs.js";\nexport const io = read;\n',
+      }),
+    ).toEqual(["component-thread-guest-side"]);
+  });
 });

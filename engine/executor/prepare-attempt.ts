@@ -8,7 +8,7 @@ import { loadComponent, type LoadedComponent } from "../runtime/component-loader
 import { loadExecutable } from "../runtime/module-loader.js";
 import type { RunRecord, Store } from "../store/types.js";
 import { HOST_FUNCTIONS } from "../../host-functions/registry.js";
-import { componentHostFunctions } from "../../host-functions/wasi-p2/index.js";
+import { componentHostFunctions } from "../../host-functions/wasi-p2/host-functions.js";
 import { WasiHost } from "../../host-functions/wasi/preview1.js";
 
 /** What runs: a core module (asyncify, on this thread) or a component (in a thread of its own). */

@@ -1,5 +1,6 @@
 import { InvalidModule } from "../kernel/errors.js";
-import { ASYNC_IMPORTS, type AsyncifyDriver, type HostImport } from "../kernel/asyncify.js";
+import { ABI_SUSPENDING, type AsyncifyDriver, type HostImport } from "../kernel/asyncify.js";
+import { PREVIEW1_SUSPENDING } from "../../host-functions/wasi/interfaces.js";
 
 /**
  * Lets a synchronous guest wait on asynchronous host work (HTTP, commands, sleeps) without a thread
@@ -7,6 +8,12 @@ import { ASYNC_IMPORTS, type AsyncifyDriver, type HostImport } from "../kernel/a
  * import and rewound when the promise settles. Many runs then share one thread. See
  * docs/architecture.md ("Concurrency model") for why this was chosen over worker threads per run.
  */
+
+/**
+ * Imports that may suspend the guest: the dwe ABI's and the WASI imports that journal, as each
+ * declares (host-functions/wasi/interface.ts). Everything else is answered synchronously.
+ */
+export const ASYNC_IMPORTS: readonly string[] = [...ABI_SUSPENDING, ...PREVIEW1_SUSPENDING];
 
 /** Artifact kind under which the transformed module is cached in the store. Bump on changes. */
 export const ASYNCIFY_ARTIFACT = "asyncify-v3";

@@ -1,4 +1,6 @@
 import { InvalidModule } from "../kernel/errors.js";
+import { PREVIEW1_MODULE } from "../../host-functions/wasi/interface.js";
+import { PREVIEW1_IMPORTS } from "../../host-functions/wasi/interfaces.js";
 
 /**
  * Signatures of the functions dwe provides to guests. A JavaScript host function accepts any
@@ -7,7 +9,6 @@ import { InvalidModule } from "../kernel/errors.js";
  * front instead, naming the import, what it declared and what dwe provides.
  */
 const I = "i32";
-const L = "i64";
 const D = "f64";
 const sig = (params: string[], results: string[] = [I]) => `(${params.join(", ")}) -> (${results.join(", ")})`;
 const i32s = (n: number) => Array<string>(n).fill(I);
@@ -18,57 +19,10 @@ export const PROVIDED_SIGNATURES: Readonly<Record<string, string>> = {
   "env.abort": sig(i32s(4), []),
   "env.trace": sig([I, I, D, D, D, D, D], []),
   "env.seed": sig([], [D]),
-  // WASI preview1 (witx: wasi_snapshot_preview1)
+  // WASI preview1, as each import declares it (host-functions/wasi/interfaces.ts)
   ...Object.fromEntries(
-    Object.entries({
-      args_get: i32s(2),
-      args_sizes_get: i32s(2),
-      environ_get: i32s(2),
-      environ_sizes_get: i32s(2),
-      clock_res_get: i32s(2),
-      clock_time_get: [I, L, I],
-      fd_advise: [I, L, L, I],
-      fd_allocate: [I, L, L],
-      fd_close: i32s(1),
-      fd_datasync: i32s(1),
-      fd_fdstat_get: i32s(2),
-      fd_fdstat_set_flags: i32s(2),
-      fd_fdstat_set_rights: [I, L, L],
-      fd_filestat_get: i32s(2),
-      fd_filestat_set_size: [I, L],
-      fd_filestat_set_times: [I, L, L, I],
-      fd_pread: [I, I, I, L, I],
-      fd_prestat_get: i32s(2),
-      fd_prestat_dir_name: i32s(3),
-      fd_pwrite: [I, I, I, L, I],
-      fd_read: i32s(4),
-      fd_readdir: [I, I, I, L, I],
-      fd_renumber: i32s(2),
-      fd_seek: [I, L, I, I],
-      fd_sync: i32s(1),
-      fd_tell: i32s(2),
-      fd_write: i32s(4),
-      path_create_directory: i32s(3),
-      path_filestat_get: i32s(5),
-      path_filestat_set_times: [I, I, I, I, L, L, I],
-      path_link: i32s(7),
-      path_open: [I, I, I, I, I, L, L, I, I],
-      path_readlink: i32s(6),
-      path_remove_directory: i32s(3),
-      path_rename: i32s(6),
-      path_symlink: i32s(5),
-      path_unlink_file: i32s(3),
-      poll_oneoff: i32s(4),
-      proc_raise: i32s(1),
-      sched_yield: [],
-      random_get: i32s(2),
-      sock_accept: i32s(3),
-      sock_recv: i32s(6),
-      sock_send: i32s(5),
-      sock_shutdown: i32s(2),
-    }).map(([name, params]) => [`wasi_snapshot_preview1.${name}`, sig(params)]),
+    [...PREVIEW1_IMPORTS].map(([name, decl]) => [`${PREVIEW1_MODULE}.${name}`, sig([...decl.params], [...(decl.results ?? [I])])]),
   ),
-  "wasi_snapshot_preview1.proc_exit": sig([I], []),
 };
 
 const VALTYPES: Record<number, string> = {

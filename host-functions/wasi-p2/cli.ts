@@ -1,5 +1,6 @@
 import { ProgramExit } from "../../engine/kernel/errors.js";
 import type { P2Env } from "./host.js";
+import { p2Interface } from "./interface.js";
 import type { IoTypes } from "./io.js";
 
 /**
@@ -12,7 +13,7 @@ import type { IoTypes } from "./io.js";
  * adapter's `proc_exit`, which drops the program's code (wasmtime then exits 1); dwe exits with the
  * code the program passed to `proc_exit` when it saw one (env.procExit), else 1.
  */
-export function cliImports(env: P2Env, io: IoTypes): Record<string, Record<string, unknown>> {
+function cliImports(env: P2Env, io: IoTypes): Record<string, Record<string, unknown>> {
   const none = () => undefined;
   return {
     "wasi:cli/environment": {
@@ -38,3 +39,21 @@ export function cliImports(env: P2Env, io: IoTypes): Record<string, Record<strin
     "wasi:cli/terminal-stderr": { getTerminalStderr: none },
   };
 }
+
+/** wasi:cli: arguments, environment and exit from the run's config; stdio through wasi:io. */
+export const cliInterface = p2Interface({
+  names: [
+    "wasi:cli/environment",
+    "wasi:cli/exit",
+    "wasi:cli/stdin",
+    "wasi:cli/stdout",
+    "wasi:cli/stderr",
+    "wasi:cli/terminal-input",
+    "wasi:cli/terminal-output",
+    "wasi:cli/terminal-stdin",
+    "wasi:cli/terminal-stdout",
+    "wasi:cli/terminal-stderr",
+  ],
+  ops: [],
+  imports: cliImports,
+});

@@ -1,6 +1,7 @@
 import { encode } from "../../engine/kernel/reply.js";
 import { CLOCK } from "../wasi/constants.js";
 import { asBig, hostCall, type P2Env } from "./host.js";
+import { p2Interface } from "./interface.js";
 
 /**
  * wasi:clocks. Readings use the preview1 operations (`wasi.clock_time_get`, the same op code and
@@ -46,7 +47,7 @@ interface ClockPollables {
   clockPollable(deadline: bigint): unknown;
 }
 
-export function clocksImports(env: P2Env, io: ClockPollables): Record<string, Record<string, unknown>> {
+function clocksImports(env: P2Env, io: ClockPollables): Record<string, Record<string, unknown>> {
   return {
     "wasi:clocks/monotonic-clock": {
       now: () => monotonicNow(env),
@@ -60,3 +61,10 @@ export function clocksImports(env: P2Env, io: ClockPollables): Record<string, Re
     },
   };
 }
+
+/** wasi:clocks: readings journaled as preview1's clock_time_get, waits as its durable poll_oneoff. */
+export const clocksInterface = p2Interface({
+  names: ["wasi:clocks/monotonic-clock", "wasi:clocks/wall-clock"],
+  ops: ["wasi.clock_time_get", "wasi.poll_oneoff"],
+  imports: clocksImports,
+});

@@ -1,10 +1,12 @@
 import { encode } from "../../engine/kernel/reply.js";
-import { Errno, ERRNO } from "../wasi/errno.js";
-import { FSTFLAGS } from "../wasi/links.js";
-import { guestPathUnder } from "../wasi/paths.js";
+import { FS_ERRORS, p2ErrorCode } from "../fs-error.js";
+import { Errno, errnoName } from "../wasi/errno.js";
+import { FSTFLAGS } from "../wasi/constants.js";
+import { guestPathUnder } from "../wasi/guest-paths.js";
 import type { Datetime } from "./clocks.js";
 import { asBig, hostCall, ResultError, type P2Env } from "./host.js";
-import { fsErrorCode, IoError, type InputStream, type IoTypes, type OutputStream } from "./io.js";
+import { p2Interface } from "./interface.js";
+import { IoError, type InputStream, type IoTypes, type OutputStream } from "./io.js";
 
 /**
  * wasi:filesystem (types, preopens), confined to the run's --dir grants. A descriptor is a guest
@@ -60,15 +62,13 @@ function fail(code: string): never {
 /** One host operation; an error reply becomes the guest's error-code. */
 function fsCall(op: string, request: Record<string, unknown>): unknown {
   const r = hostCall(env(), op, encode(request));
-  if (!r.ok) fail(fsErrorCode(r.error.code));
+  if (!r.ok) fail(p2ErrorCode(r.error.code));
   return r.value;
 }
 
-const ERRNO_NAMES = new Map<number, string>(Object.entries(ERRNO).map(([name, n]) => [n, name]));
-
 /** A preview1 Errno (from the shared path join) as the guest's error-code. */
 function failErrno(err: unknown): never {
-  if (err instanceof Errno) fail(fsErrorCode(ERRNO_NAMES.get(err.errno) ?? "EIO"));
+  if (err instanceof Errno) fail(FS_ERRORS[errnoName(err.errno)].p2);
   throw err;
 }
 
@@ -275,7 +275,7 @@ export class DirectoryEntryStream {
   }
 }
 
-export function filesystemImports(p2: P2Env, io: IoTypes): Record<string, Record<string, unknown>> {
+function filesystemImports(p2: P2Env, io: IoTypes): Record<string, Record<string, unknown>> {
   envOf = p2;
   ioOf = io;
   const preopens = (): [Descriptor, string][] =>
@@ -292,3 +292,29 @@ export function filesystemImports(p2: P2Env, io: IoTypes): Record<string, Record
     },
   };
 }
+
+/**
+ * wasi:filesystem: every call that reads or changes the disk is one of these ops, answered by
+ * wasi-p2/fs-host.ts and preview1's links.ts on the engine's thread.
+ */
+export const filesystemInterface = p2Interface({
+  names: ["wasi:filesystem/preopens", "wasi:filesystem/types"],
+  ops: [
+    "p2:wasi.path_open",
+    "p2:wasi.path_open_create",
+    "p2:wasi.path_filestat_get",
+    "p2:wasi.fd_readdir",
+    "p2:wasi.fd_read",
+    "p2:wasi.fd_pwrite",
+    "p2:wasi.fd_filestat_set_size",
+    "p2:wasi.path_create_directory",
+    "p2:wasi.path_remove_directory",
+    "p2:wasi.path_unlink_file",
+    "p2:wasi.path_rename",
+    "p2:wasi.path_symlink",
+    "p2:wasi.path_readlink",
+    "p2:wasi.path_link",
+    "p2:wasi.path_filestat_set_times",
+  ],
+  imports: filesystemImports,
+});

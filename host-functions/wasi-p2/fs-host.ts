@@ -14,7 +14,7 @@ import type { Grants } from "../../engine/kernel/grants.js";
 import type { EffectFunction, HostContext, HostFunction } from "../../engine/kernel/host-function.js";
 import { RequestFields } from "../request-fields.js";
 import { ConfinedRoot, fdPath } from "../confined-root.js";
-import { toWasiError, WasiError } from "../wasi/errno.js";
+import { FsError, fsErrorOf } from "../fs-error.js";
 import { confinedPath, isGrantRoot, type Confined } from "../wasi/paths.js";
 
 /**
@@ -46,7 +46,7 @@ function host<T>(path: string, f: () => T): T {
   try {
     return f();
   } catch (err) {
-    throw toWasiError(err, path);
+    throw fsErrorOf(err, path);
   }
 }
 
@@ -95,7 +95,7 @@ function fsRequest(name: string, r: unknown): FsRequest {
 /** Refuses to open a FIFO, socket or device (an open or read of one could block the host). */
 function regularOrDirectory(path: string, type: string): void {
   if (type !== "regular-file" && type !== "directory")
-    throw new WasiError("ENOTSUP", `'${path}' is a ${type}, not a regular file or directory; dwe opens only those`);
+    throw new FsError("ENOTSUP", `'${path}' is a ${type}, not a regular file or directory; dwe opens only those`);
 }
 
 /**
@@ -106,10 +106,10 @@ function openExisting(ctx: HostContext, req: FsRequest): { type: string } {
   const { root, rel } = confinedPath(ctx.grants, req.path, req.write);
   const slash = req.path.length > 1 && req.path.endsWith("/");
   const type = host(req.path, () => typeOf(root.stat(rel, req.follow || slash)));
-  if (type === "symbolic-link") throw new WasiError("ELOOP", `'${req.path}' is a symlink, opened without following it`);
+  if (type === "symbolic-link") throw new FsError("ELOOP", `'${req.path}' is a symlink, opened without following it`);
   regularOrDirectory(req.path, type);
-  if ((req.dir || slash) && type !== "directory") throw new WasiError("ENOTDIR", `'${req.path}' is not a directory`);
-  if (req.write && type === "directory") throw new WasiError("EISDIR", `'${req.path}' is a directory`);
+  if ((req.dir || slash) && type !== "directory") throw new FsError("ENOTDIR", `'${req.path}' is not a directory`);
+  if (req.write && type === "directory") throw new FsError("EISDIR", `'${req.path}' is a directory`);
   return { type };
 }
 
@@ -153,11 +153,11 @@ export const p2FsFunctions: ReadonlyMap<string, HostFunction<FsRequest>> = new M
       "wasi.path_open_create",
       "effect",
       (ctx, req, { root, rel }) => {
-        if (req.dir && req.create) throw new WasiError("EINVAL", `'${req.path}': cannot create a directory with open`);
+        if (req.dir && req.create) throw new FsError("EINVAL", `'${req.path}': cannot create a directory with open`);
         const type = typeAt(ctx.grants, req.path);
-        if (type !== null && req.excl) throw new WasiError("EEXIST", `'${req.path}' exists`);
-        if (type === null && !req.create) throw new WasiError("ENOENT", `'${req.path}' does not exist`);
-        if (type === "directory" && (req.trunc || req.write)) throw new WasiError("EISDIR", `'${req.path}' is a directory`);
+        if (type !== null && req.excl) throw new FsError("EEXIST", `'${req.path}' exists`);
+        if (type === null && !req.create) throw new FsError("ENOENT", `'${req.path}' does not exist`);
+        if (type === "directory" && (req.trunc || req.write)) throw new FsError("EISDIR", `'${req.path}' is a directory`);
         if (type !== null) regularOrDirectory(req.path, type);
         const file = { follow: true, type: "file" } as const;
         if (type === null)
@@ -223,7 +223,7 @@ export const p2FsFunctions: ReadonlyMap<string, HostFunction<FsRequest>> = new M
       "wasi.path_remove_directory",
       "effect",
       (ctx, req, { root, rel }) => {
-        if (isGrantRoot(ctx.grants, req.path)) throw new WasiError("EPERM", `'${req.path}' is a granted directory`);
+        if (isGrantRoot(ctx.grants, req.path)) throw new FsError("EPERM", `'${req.path}' is a granted directory`);
         host(req.path, () => root.at(rel, (p) => rmdirSync(p), NAME_ONLY));
       },
       (ctx, req, intent) => (existedBefore(intent) === true && nameAt(ctx.grants, req.path) === null ? { done: undefined } : "redo"),
@@ -233,7 +233,7 @@ export const p2FsFunctions: ReadonlyMap<string, HostFunction<FsRequest>> = new M
       "effect",
       (ctx, req, from) => {
         if (isGrantRoot(ctx.grants, req.path) || isGrantRoot(ctx.grants, req.to))
-          throw new WasiError("EPERM", "a granted directory cannot be renamed");
+          throw new FsError("EPERM", "a granted directory cannot be renamed");
         const to = confinedPath(ctx.grants, req.to, true);
         host(req.path, () => ConfinedRoot.atBoth(from.root, from.rel, to.root, to.rel, renameSync, { a: true, b: true }));
       },

@@ -1,6 +1,7 @@
 import { encode } from "../../engine/kernel/reply.js";
-import { FORBIDDEN_HEADERS, TOKEN } from "../http.js";
+import { FORBIDDEN_HEADERS, TOKEN } from "../http-headers.js";
 import { hostCall, ResultError, type HostErrorReply, type P2Env } from "./host.js";
+import { p2Interface } from "./interface.js";
 import type { InputStream, IoTypes, OutputStream, Pollable } from "./io.js";
 
 /**
@@ -371,7 +372,7 @@ function handle(request: OutgoingRequest, options: RequestOptions | undefined): 
   return future;
 }
 
-export function httpImports(p2: P2Env, types: IoTypes): Record<string, Record<string, unknown>> {
+function httpImports(p2: P2Env, types: IoTypes): Record<string, Record<string, unknown>> {
   envOf = p2;
   ioOf = types;
   return {
@@ -392,3 +393,10 @@ export function httpImports(p2: P2Env, types: IoTypes): Record<string, Record<st
     "wasi:http/outgoing-handler": { handle },
   };
 }
+
+/** wasi:http (client side): a request is the dwe ABI's journaled http.request effect. */
+export const httpInterface = p2Interface({
+  names: ["wasi:http/types", "wasi:http/outgoing-handler"],
+  ops: ["http.request"],
+  imports: httpImports,
+});

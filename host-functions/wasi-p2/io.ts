@@ -1,7 +1,9 @@
 import { encode } from "../../engine/kernel/reply.js";
+import { p2ErrorCode } from "../fs-error.js";
 import { MAX_STDIO_WRITE, StderrTail } from "../wasi/stdio.js";
 import { monotonicNow, waitUntil } from "./clocks.js";
 import { asU8, hostCall, ResultError, type HostErrorReply, type P2Env } from "./host.js";
+import { p2Interface } from "./interface.js";
 
 /**
  * wasi:io (error, poll, streams). Streams are stdio or files; both are always ready, so only
@@ -9,44 +11,6 @@ import { asU8, hostCall, ResultError, type HostErrorReply, type P2Env } from "./
  * by `dwe logs`); file writes are effects (fs.append, or a write at an offset); file reads are
  * journaled reads. Stdin is the run's input (no journal needed: it is part of the run).
  */
-
-/** Host error codes (errno names of host-functions/wasi, codes of the dwe ABI) as wasi:filesystem error codes. */
-const CODES: Record<string, string> = {
-  EACCES: "access",
-  EAGAIN: "would-block",
-  EBADF: "bad-descriptor",
-  EBUSY: "busy",
-  EEXIST: "exist",
-  EFBIG: "file-too-large",
-  EILSEQ: "illegal-byte-sequence",
-  EINVAL: "invalid",
-  EIO: "io",
-  EISDIR: "is-directory",
-  ELOOP: "loop",
-  EMFILE: "insufficient-memory",
-  ENAMETOOLONG: "name-too-long",
-  ENOENT: "no-entry",
-  ENOMEM: "insufficient-memory",
-  ENOSPC: "insufficient-space",
-  ENOSYS: "unsupported",
-  ENOTDIR: "not-directory",
-  ENOTEMPTY: "not-empty",
-  ENOTSUP: "unsupported",
-  EOVERFLOW: "overflow",
-  EPERM: "not-permitted",
-  EROFS: "read-only",
-  ESPIPE: "invalid-seek",
-  EXDEV: "cross-device",
-  ENOTCAPABLE: "not-permitted",
-  denied: "not-permitted",
-  not_found: "no-entry",
-  invalid: "invalid",
-  io: "io",
-};
-
-export function fsErrorCode(hostCode: string): string {
-  return CODES[hostCode] ?? "io";
-}
 
 /** wasi:io/error.error: what went wrong in a stream; `filesystem-error-code` reads `code`. */
 export class IoError {
@@ -60,7 +24,7 @@ export class IoError {
 }
 
 function streamFailed(e: HostErrorReply): ResultError {
-  return new ResultError({ tag: "last-operation-failed", val: new IoError(fsErrorCode(e.code), e.message) });
+  return new ResultError({ tag: "last-operation-failed", val: new IoError(p2ErrorCode(e.code), e.message) });
 }
 
 const CLOSED = () => new ResultError({ tag: "closed" });
@@ -246,25 +210,30 @@ export interface IoTypes {
   bufferOutput(chunks: Uint8Array[]): OutputStream;
 }
 
-export function ioImports(env: P2Env): { imports: Record<string, Record<string, unknown>>; types: IoTypes } {
+/** The streams and pollables of one component instance, for the other interfaces to hand out. */
+export function ioTypes(env: P2Env): IoTypes {
   envOf = env;
   const stdinPos = { offset: 0n };
   return {
-    imports: {
-      "wasi:io/error": { Error: IoError },
-      "wasi:io/poll": { Pollable, poll },
-      "wasi:io/streams": { InputStream, OutputStream },
-    },
-    types: {
-      clockPollable: (deadline) => new Pollable(deadline),
-      stdin: () => new InputStream({ kind: "stdin", pos: stdinPos }, 0n),
-      stdout: () => new OutputStream({ kind: "stdio", fd: 1 }, 0n),
-      stderr: () => new OutputStream({ kind: "stdio", fd: 2 }, 0n),
-      fileInput: (path, offset) => new InputStream({ kind: "file", path }, offset),
-      fileOutput: (path, offset, append) => new OutputStream({ kind: "file", path, append }, offset),
-      readyPollable: () => new Pollable(null),
-      bytesInput: (bytes) => new InputStream({ kind: "bytes", bytes }, 0n),
-      bufferOutput: (chunks) => new OutputStream({ kind: "buffer", chunks }, 0n),
-    },
+    clockPollable: (deadline) => new Pollable(deadline),
+    stdin: () => new InputStream({ kind: "stdin", pos: stdinPos }, 0n),
+    stdout: () => new OutputStream({ kind: "stdio", fd: 1 }, 0n),
+    stderr: () => new OutputStream({ kind: "stdio", fd: 2 }, 0n),
+    fileInput: (path, offset) => new InputStream({ kind: "file", path }, offset),
+    fileOutput: (path, offset, append) => new OutputStream({ kind: "file", path, append }, offset),
+    readyPollable: () => new Pollable(null),
+    bytesInput: (bytes) => new InputStream({ kind: "bytes", bytes }, 0n),
+    bufferOutput: (chunks) => new OutputStream({ kind: "buffer", chunks }, 0n),
   };
 }
+
+/** wasi:io: stdout/stderr writes, file reads and writes (streams over a file), clock waits. */
+export const ioInterface = p2Interface({
+  names: ["wasi:io/error", "wasi:io/poll", "wasi:io/streams"],
+  ops: ["wasi.fd_write", "p2:wasi.fd_read", "p2:wasi.fd_pwrite", "fs.append", "wasi.clock_time_get", "wasi.poll_oneoff"],
+  imports: () => ({
+    "wasi:io/error": { Error: IoError },
+    "wasi:io/poll": { Pollable, poll },
+    "wasi:io/streams": { InputStream, OutputStream },
+  }),
+});

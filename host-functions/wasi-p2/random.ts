@@ -1,6 +1,7 @@
 import { encode } from "../../engine/kernel/reply.js";
-import { RANDOM_CHUNK } from "../wasi/clocks.js";
+import { RANDOM_CHUNK } from "../wasi/constants.js";
 import { asU8, hostCall, type P2Env } from "./host.js";
+import { p2Interface } from "./interface.js";
 
 /**
  * wasi:random (random, insecure, insecure-seed): every byte comes from `wasi.random_get` (the
@@ -32,7 +33,7 @@ function sized(len: bigint): number {
   return Number(len);
 }
 
-export function randomImports(env: P2Env): Record<string, Record<string, unknown>> {
+function randomImports(env: P2Env): Record<string, Record<string, unknown>> {
   return {
     "wasi:random/random": {
       getRandomBytes: (len: bigint) => randomBytes(env, sized(len)),
@@ -47,3 +48,10 @@ export function randomImports(env: P2Env): Record<string, Record<string, unknown
     },
   };
 }
+
+/** wasi:random: bytes journaled as preview1's random_get. */
+export const randomInterface = p2Interface({
+  names: ["wasi:random/random", "wasi:random/insecure", "wasi:random/insecure-seed"],
+  ops: ["wasi.random_get"],
+  imports: randomImports,
+});

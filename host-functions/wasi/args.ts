@@ -1,6 +1,7 @@
 import type { GuestRun } from "../../engine/kernel/guest-run.js";
 import { ERRNO } from "./errno.js";
 import { utf8, type WasiMemory } from "./memory.js";
+import { i32s, wasiInterface } from "./interface.js";
 import type { WasiImport } from "./state.js";
 
 /** argv[0] of a run made before dwe stored the module's file name (kept so its replay is unchanged). */
@@ -15,7 +16,10 @@ export function argvOf(run: GuestRun): string[] {
  * argv and environ come from the run's pinned config, so they need no journal: a resumed run
  * sees exactly what it started with. The environment is only what `--env` passed, sorted by name.
  */
-export function argsImports(mem: WasiMemory, run: GuestRun): Record<string, WasiImport> {
+function argsImports(
+  mem: WasiMemory,
+  run: GuestRun,
+): Record<"args_sizes_get" | "args_get" | "environ_sizes_get" | "environ_get", WasiImport> {
   const argv = argvOf(run).map((s) => utf8(s + "\0"));
   const environ = Object.keys(run.config.env)
     .sort()
@@ -57,3 +61,16 @@ export function argsImports(mem: WasiMemory, run: GuestRun): Record<string, Wasi
     environ_get: get(environ),
   };
 }
+
+/** `args_*`, `environ_*`: from the run's config, never journaled. */
+export const argsInterface = wasiInterface({
+  name: "args",
+  imports: {
+    args_get: { params: i32s(2), ops: [] },
+    args_sizes_get: { params: i32s(2), ops: [] },
+    environ_get: { params: i32s(2), ops: [] },
+    environ_sizes_get: { params: i32s(2), ops: [] },
+  },
+  guest: (env) => argsImports(env.mem, env.run),
+  host: () => [],
+});

@@ -2,11 +2,9 @@ import type { HostFunction } from "../../engine/kernel/host-function.js";
 import { RequestFields } from "../request-fields.js";
 import { asBigInt, asBytes, encode, journaled, type Result } from "./codec.js";
 import { ERRNO } from "./errno.js";
-import { CLOCK, EVENTTYPE, MAX_SUBSCRIPTIONS, SIZE, SUBCLOCKFLAGS_ABSTIME } from "./constants.js";
+import { CLOCK, EVENTTYPE, MAX_SUBSCRIPTIONS, RANDOM_CHUNK, SIZE, SUBCLOCKFLAGS_ABSTIME } from "./constants.js";
+import { I, i32s, L, wasiInterface } from "./interface.js";
 import type { ClockState, WasiEnv, WasiImport } from "./state.js";
-
-/** Largest random_get chunk journaled as one entry (larger requests take several). */
-export const RANDOM_CHUNK = 65536;
 
 // MONOTONIC is anchored to wall-clock time at process start and advanced by hrtime: nanosecond
 // resolution, and a resumed run (another process, maybe days later) continues from about where it
@@ -83,7 +81,9 @@ interface Sub {
   fd: number;
 }
 
-export function clockImports(env: WasiEnv): Record<string, WasiImport> {
+type ClockImport = "clock_time_get" | "clock_res_get" | "random_get" | "poll_oneoff" | "sched_yield";
+
+function clockImports(env: WasiEnv): Record<ClockImport, WasiImport> {
   const { mem, dispatcher, clock } = env;
 
   const clock_time_get = (id: number, _precision: bigint, out: number): Result => {
@@ -187,3 +187,17 @@ export function clockImports(env: WasiEnv): Record<string, WasiImport> {
 
   return { clock_time_get, clock_res_get, random_get, poll_oneoff, sched_yield };
 }
+
+/** Clocks, random numbers, poll_oneoff and sched_yield. */
+export const clocksInterface = wasiInterface({
+  name: "clocks",
+  imports: {
+    clock_time_get: { params: [I, L, I], ops: ["wasi.clock_time_get"] },
+    clock_res_get: { params: i32s(2), ops: [] },
+    random_get: { params: i32s(2), ops: ["wasi.random_get"] },
+    poll_oneoff: { params: i32s(4), ops: ["wasi.poll_oneoff"] },
+    sched_yield: { params: [], ops: [] },
+  },
+  guest: clockImports,
+  host: (state) => clockFunctions(state.clock),
+});

@@ -1,7 +1,8 @@
 import { encode, type Dispatch, type Reply } from "../../engine/kernel/reply.js";
 import { CorruptJournal } from "../../engine/kernel/errors.js";
 import { decodeMsgpack, PAYLOAD_LIMITS, RefusedMsgpack } from "../../engine/kernel/msgpack-decoder.js";
-import { errnoOfCode } from "./errno.js";
+import { errnoOfCode } from "../fs-error.js";
+import { ERRNO } from "./errno.js";
 
 export { encode };
 
@@ -57,7 +58,7 @@ function errnoOfReply(reply: Reply): number {
   } catch {
     code = undefined;
   }
-  return errnoOfCode(code);
+  return ERRNO[errnoOfCode(code)];
 }
 
 /**

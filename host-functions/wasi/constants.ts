@@ -109,3 +109,9 @@ export const SIZE = { IOVEC: 8, SUBSCRIPTION: 48, EVENT: 32, FDSTAT: 24, FILESTA
  */
 export const MAX_IOVECS = 1024;
 export const MAX_SUBSCRIPTIONS = 4096;
+
+/** FSTFLAGS of fd_filestat_set_times / path_filestat_set_times. */
+export const FSTFLAGS = { ATIM: 1, ATIM_NOW: 2, MTIM: 4, MTIM_NOW: 8 } as const;
+
+/** Largest random_get chunk journaled as one entry (larger requests take several). */
+export const RANDOM_CHUNK = 65536;

@@ -1,10 +1,13 @@
+import type { HostFunction } from "../../engine/kernel/host-function.js";
 import { asBigInt, asBytes, asNumber, encode, journaled, andThen, type Result } from "./codec.js";
 import { Errno, ERRNO } from "./errno.js";
 import { DIRECTORY_RIGHTS, FDFLAGS, FILE_RIGHTS, FILETYPE, LOOKUP_SYMLINK_FOLLOW, OFLAGS, RIGHTS, SIZE, WHENCE } from "./constants.js";
 import { filetypeOf, need, type FdEntry } from "./fd-table.js";
-import { MAX_READ, MAX_WRITE, type Dirent3, type Filestat } from "./files.js";
 import { guestPathAt } from "./paths.js";
 import { utf8 } from "./memory.js";
+import { fileFunctions, MAX_READ, MAX_WRITE, type Dirent3, type Filestat } from "./files.js";
+import { I, i32s, L, wasiInterface, type ImportDecl } from "./interface.js";
+import { stdioWrite } from "./stdio.js";
 import type { WasiEnv, WasiImport } from "./state.js";
 
 /**
@@ -12,7 +15,7 @@ import type { WasiEnv, WasiImport } from "./state.js";
  * can from the fd table (no journal needed for that), makes at most the journaled calls it must,
  * and applies the (possibly replayed) result to the fd table and guest memory.
  */
-export function fileImports(env: WasiEnv): Record<string, WasiImport> {
+function fileImports(env: WasiEnv): Record<FileImport, WasiImport> {
   const { mem, dispatcher, table, grants, run, handles } = env;
 
   /** A file fd holding FD_READ or FD_WRITE: EBADF otherwise (as POSIX for a file not opened so). */
@@ -388,3 +391,44 @@ export function fileImports(env: WasiEnv): Record<string, WasiImport> {
     fd_filestat_set_size,
   };
 }
+
+const none = (params: ImportDecl["params"]): ImportDecl => ({ params, ops: [] });
+
+/** Descriptors and paths: reads, writes, opens, stats, directories, rename, truncation. */
+const FILE_IMPORTS = {
+  fd_read: { params: i32s(4), ops: ["wasi.fd_read"] },
+  fd_pread: { params: [I, I, I, L, I], ops: ["wasi.fd_read"] },
+  fd_write: { params: i32s(4), ops: ["wasi.fd_write", "wasi.fd_pwrite"] },
+  fd_pwrite: { params: [I, I, I, L, I], ops: ["wasi.fd_pwrite"] },
+  // SEEK_END reads the file's size.
+  fd_seek: { params: [I, L, I, I], ops: ["wasi.fd_filestat_get"] },
+  fd_tell: none(i32s(2)),
+  fd_close: none(i32s(1)),
+  fd_renumber: none(i32s(2)),
+  fd_fdstat_get: none(i32s(2)),
+  fd_fdstat_set_flags: none(i32s(2)),
+  fd_fdstat_set_rights: none([I, L, L]),
+  fd_prestat_get: none(i32s(2)),
+  fd_prestat_dir_name: none(i32s(3)),
+  // An fsync of the host handle, not journaled (docs/wasi.md).
+  fd_sync: none(i32s(1)),
+  fd_datasync: none(i32s(1)),
+  fd_advise: none([I, L, L, I]),
+  fd_filestat_get: { params: i32s(2), ops: ["wasi.fd_filestat_get"] },
+  path_filestat_get: { params: i32s(5), ops: ["wasi.path_filestat_get"] },
+  fd_readdir: { params: [I, I, I, L, I], ops: ["wasi.fd_readdir"] },
+  path_create_directory: { params: i32s(3), ops: ["wasi.path_create_directory"] },
+  path_remove_directory: { params: i32s(3), ops: ["wasi.path_remove_directory"] },
+  path_unlink_file: { params: i32s(3), ops: ["wasi.path_unlink_file"] },
+  path_rename: { params: i32s(6), ops: ["wasi.path_rename"] },
+  path_open: { params: [I, I, I, I, I, L, L, I, I], ops: ["wasi.path_open", "wasi.path_open_create"] },
+  fd_filestat_set_size: { params: [I, L], ops: ["wasi.fd_filestat_set_size"] },
+} as const satisfies Record<string, ImportDecl>;
+type FileImport = keyof typeof FILE_IMPORTS;
+
+export const filesInterface = wasiInterface({
+  name: "files",
+  imports: FILE_IMPORTS,
+  guest: fileImports,
+  host: (state) => [stdioWrite as HostFunction<never>, ...fileFunctions(state)],
+});

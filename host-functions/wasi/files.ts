@@ -18,7 +18,7 @@ import type { Grants } from "../../engine/kernel/grants.js";
 import type { HostFunction } from "../../engine/kernel/host-function.js";
 import { RequestFields } from "../request-fields.js";
 import { ConfinedRoot, fdPath } from "../confined-root.js";
-import { toWasiError, WasiError } from "./errno.js";
+import { FsError, fsErrorOf } from "../fs-error.js";
 import { FILETYPE, SIZE } from "./constants.js";
 import { MAX_OPEN_FDS, type FdEntry } from "./fd-table.js";
 import { openMode } from "./handles.js";
@@ -65,7 +65,7 @@ function io<T>(guest: string, f: () => T): T {
   try {
     return f();
   } catch (err) {
-    throw toWasiError(err, guest);
+    throw fsErrorOf(err, guest);
   }
 }
 
@@ -122,8 +122,8 @@ export function fileFunctions(state: WasiState): HostFunction<never>[] {
 
   const fileEntry = (fd: number, want: "read" | "write"): FdEntry => {
     const e = table.get(fd);
-    if (!e || e.kind !== "file") throw new WasiError(e?.kind === "dir" ? "EISDIR" : "EBADF", `fd ${fd} is not an open file`);
-    if (!e[want]) throw new WasiError("EBADF", `fd ${fd} is not open for ${want === "read" ? "reading" : "writing"}`);
+    if (!e || e.kind !== "file") throw new FsError(e?.kind === "dir" ? "EISDIR" : "EBADF", `fd ${fd} is not an open file`);
+    if (!e[want]) throw new FsError("EBADF", `fd ${fd} is not open for ${want === "read" ? "reading" : "writing"}`);
     return e;
   };
 
@@ -214,9 +214,9 @@ export function fileFunctions(state: WasiState): HostFunction<never>[] {
    * A directory keeps none: directory fds are paths, looked up again by each call.
    */
   const open = (req: OpenReq): number => {
-    if (table.get(req.fd)) throw new WasiError("EBADF", `fd ${req.fd} is already open`);
+    if (table.get(req.fd)) throw new FsError("EBADF", `fd ${req.fd} is already open`);
     // Journaled like any answer of the host, so a replay gets the same EMFILE.
-    if (table.size >= MAX_OPEN_FDS) throw new WasiError("EMFILE", `the run has ${MAX_OPEN_FDS} descriptors open; close some first`);
+    if (table.size >= MAX_OPEN_FDS) throw new FsError("EMFILE", `the run has ${MAX_OPEN_FDS} descriptors open; close some first`);
     const mutates = req.creat || req.trunc;
     const { root, rel } = confinedPath(grants, req.path, req.write || mutates);
     let flags = openMode(req.read, req.write);
@@ -273,7 +273,7 @@ export function fileFunctions(state: WasiState): HostFunction<never>[] {
     parse: fdReq("wasi.fd_filestat_get"),
     perform(_ctx, req) {
       const e = table.get(req.fd);
-      if (!e || (e.kind !== "file" && e.kind !== "dir")) throw new WasiError("EBADF", `fd ${req.fd} is not an open file or directory`);
+      if (!e || (e.kind !== "file" && e.kind !== "dir")) throw new FsError("EBADF", `fd ${req.fd} is not an open file or directory`);
       if (e.kind === "file") return filestat(io(e.guest, () => fstatSync(handles.get(req.fd, e, "read"), { bigint: true })));
       const { root, rel } = confinedPath(grants, e.guest, false);
       return filestat(io(e.guest, () => root.stat(rel, true)));
@@ -304,7 +304,7 @@ export function fileFunctions(state: WasiState): HostFunction<never>[] {
     },
     perform(_ctx, req) {
       const e = table.get(req.fd);
-      if (!e || e.kind !== "dir") throw new WasiError(e ? "ENOTDIR" : "EBADF", `fd ${req.fd} is not an open directory`);
+      if (!e || e.kind !== "dir") throw new FsError(e ? "ENOTDIR" : "EBADF", `fd ${req.fd} is not an open directory`);
       const { root, rel } = confinedPath(grants, e.guest, false);
       // Everything is read through the directory's descriptor, while it is open.
       return io(e.guest, () =>
@@ -338,7 +338,7 @@ export function fileFunctions(state: WasiState): HostFunction<never>[] {
 
   /** Removing or renaming a granted directory itself is refused (as `fs.remove` does). */
   const notRoot = (guest: string) => {
-    if (isGrantRoot(grants, guest)) throw new WasiError("EBUSY", `'${guest}' is a granted directory`);
+    if (isGrantRoot(grants, guest)) throw new FsError("EBUSY", `'${guest}' is a granted directory`);
   };
 
   /** Path effects whose completion can be read from the disk after a crash. */

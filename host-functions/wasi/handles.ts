@@ -2,7 +2,7 @@ import { closeSync, constants, fsyncSync } from "node:fs";
 import type { Grants } from "../../engine/kernel/grants.js";
 import type { FdEntry } from "./fd-table.js";
 import { confinedPath } from "./paths.js";
-import { toWasiError, WasiError } from "./errno.js";
+import { FsError, fsErrorOf } from "../fs-error.js";
 
 /** The host open(2) mode for a file fd with these rights; never creates or truncates. */
 export function openMode(read: boolean, write: boolean): number {
@@ -46,7 +46,7 @@ export class HostHandles {
       h = this.reopen(fd, entry);
       this.open.set(fd, h);
     }
-    if (want === "write" && !h.writable) throw new WasiError("EROFS", `'${entry.guest}' is in a directory granted read-only (:ro) now`);
+    if (want === "write" && !h.writable) throw new FsError("EROFS", `'${entry.guest}' is in a directory granted read-only (:ro) now`);
     return h.fd;
   }
 
@@ -55,14 +55,14 @@ export class HostHandles {
     try {
       c = confinedPath(this.grants, entry.guest, false);
     } catch {
-      throw new WasiError("EBADF", `fd ${fd} ('${entry.guest}') is in a directory that is no longer granted`);
+      throw new FsError("EBADF", `fd ${fd} ('${entry.guest}') is in a directory that is no longer granted`);
     }
     const writable = entry.write && !c.readonly;
     try {
       const hostFd = c.root.open(c.rel, openMode(entry.read || !writable, writable), { follow: true, type: "file" });
       return { fd: hostFd, writable };
     } catch (err) {
-      throw toWasiError(err, entry.guest);
+      throw fsErrorOf(err, entry.guest);
     }
   }
 

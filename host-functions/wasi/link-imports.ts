@@ -1,9 +1,10 @@
 import { asBytes, encode, journaled, type Result } from "./codec.js";
 import { Errno, ERRNO } from "./errno.js";
-import { LOOKUP_SYMLINK_FOLLOW, RIGHTS } from "./constants.js";
+import { FSTFLAGS, LOOKUP_SYMLINK_FOLLOW, RIGHTS } from "./constants.js";
 import { need } from "./fd-table.js";
-import { FSTFLAGS } from "./links.js";
 import { guestPathAt } from "./paths.js";
+import { I, i32s, L, wasiInterface } from "./interface.js";
+import { linkFunctions } from "./links.js";
 import type { WasiEnv, WasiImport } from "./state.js";
 
 /**
@@ -11,7 +12,19 @@ import type { WasiEnv, WasiImport } from "./state.js";
  * live side). What follows from the fd table and the arguments alone (bad fds, missing rights,
  * conflicting flags) is answered here without a journal entry.
  */
-export function linkImports(env: WasiEnv): Record<string, WasiImport> {
+type LinkImport =
+  | "path_symlink"
+  | "path_readlink"
+  | "path_link"
+  | "path_filestat_set_times"
+  | "fd_filestat_set_times"
+  | "fd_allocate"
+  | "sock_shutdown"
+  | "sock_accept"
+  | "sock_recv"
+  | "sock_send";
+
+function linkImports(env: WasiEnv): Record<LinkImport, WasiImport> {
   const { mem, dispatcher, table, grants } = env;
 
   const path = (dirfd: number, ptr: number, len: number, right: bigint) => {
@@ -113,3 +126,22 @@ export function linkImports(env: WasiEnv): Record<string, WasiImport> {
     sock_send: sock,
   };
 }
+
+/** Symlinks, hard links, file times, fd_allocate and sockets (a run has none). */
+export const linksInterface = wasiInterface({
+  name: "links",
+  imports: {
+    path_symlink: { params: i32s(5), ops: ["wasi.path_symlink"] },
+    path_readlink: { params: i32s(6), ops: ["wasi.path_readlink"] },
+    path_link: { params: i32s(7), ops: ["wasi.path_link"] },
+    path_filestat_set_times: { params: [I, I, I, I, L, L, I], ops: ["wasi.path_filestat_set_times"] },
+    fd_filestat_set_times: { params: [I, L, L, I], ops: ["wasi.fd_filestat_set_times"] },
+    fd_allocate: { params: [I, L, L], ops: [] },
+    sock_shutdown: { params: i32s(2), ops: [] },
+    sock_accept: { params: i32s(3), ops: [] },
+    sock_recv: { params: i32s(6), ops: [] },
+    sock_send: { params: i32s(5), ops: [] },
+  },
+  guest: linkImports,
+  host: linkFunctions,
+});

@@ -4,7 +4,8 @@ import { ConfinedRoot } from "../confined-root.js";
 import { posix } from "node:path";
 import type { HostFunction } from "../../engine/kernel/host-function.js";
 import { RequestFields } from "../request-fields.js";
-import { toWasiError, WasiError } from "./errno.js";
+import { FsError, fsErrorOf } from "../fs-error.js";
+import { FSTFLAGS } from "./constants.js";
 import { confinedPath } from "./paths.js";
 import type { Grants } from "../../engine/kernel/grants.js";
 import type { WasiState } from "./state.js";
@@ -36,7 +37,7 @@ function io<T>(guest: string, f: () => T): T {
   try {
     return f();
   } catch (err) {
-    throw toWasiError(err, guest);
+    throw fsErrorOf(err, guest);
   }
 }
 
@@ -52,10 +53,10 @@ function rootOf(grants: Grants, guest: string): string | undefined {
 
 /** Refuses symlink content that would lead out of the grant the link is made in. */
 export function checkSymlinkTarget(grants: Grants, link: string, target: string): void {
-  if (target === "" || target.includes("\0")) throw new WasiError("EINVAL", "a symlink needs a target without NUL bytes");
-  if (target.startsWith("/")) throw new WasiError("ENOTCAPABLE", `symlink '${link}' -> '${target}': an absolute target leaves the grant`);
+  if (target === "" || target.includes("\0")) throw new FsError("EINVAL", "a symlink needs a target without NUL bytes");
+  if (target.startsWith("/")) throw new FsError("ENOTCAPABLE", `symlink '${link}' -> '${target}': an absolute target leaves the grant`);
   const root = rootOf(grants, link.replace(/\/+$/, ""));
-  if (root === undefined) throw new WasiError("ENOTCAPABLE", `'${link}' is outside every granted directory`);
+  if (root === undefined) throw new FsError("ENOTCAPABLE", `'${link}' is outside every granted directory`);
   // Walk the target from the link's directory, component by component, as the OS would.
   const stack = posix
     .relative(root, posix.dirname(link))
@@ -64,14 +65,11 @@ export function checkSymlinkTarget(grants: Grants, link: string, target: string)
   for (const c of target.split("/")) {
     if (c === "" || c === ".") continue;
     if (c === "..") {
-      if (stack.length === 0) throw new WasiError("ENOTCAPABLE", `symlink '${link}' -> '${target}' leads out of its granted directory`);
+      if (stack.length === 0) throw new FsError("ENOTCAPABLE", `symlink '${link}' -> '${target}' leads out of its granted directory`);
       stack.pop();
     } else stack.push(c);
   }
 }
-
-/** FSTFLAGS of fd_filestat_set_times / path_filestat_set_times. */
-export const FSTFLAGS = { ATIM: 1, ATIM_NOW: 2, MTIM: 4, MTIM_NOW: 8 } as const;
 
 interface TimesReq {
   /** Host-side target: a guest path (path_…) or a guest fd (fd_…). */
@@ -106,10 +104,10 @@ function setTimes(guest: string, path: string, follow: boolean, atim: bigint, mt
   const run = (which: "-a" | "-m", ns: bigint | null) => {
     const args = ["-c", which, ...(follow ? [] : ["-h"]), ...(ns === null ? [] : ["-d", seconds(ns)]), "--", path];
     const r = spawnSync("touch", args, { encoding: "utf8", timeout: 10_000 });
-    if (r.error) throw new WasiError("EIO", `'${guest}': cannot set its times (${r.error.message})`);
+    if (r.error) throw new FsError("EIO", `'${guest}': cannot set its times (${r.error.message})`);
     if (r.status !== 0) {
-      if (!existsHost(path)) throw new WasiError("ENOENT", `'${guest}' does not exist`);
-      throw new WasiError(/Permission denied/.test(r.stderr) ? "EACCES" : "EIO", `'${guest}': ${r.stderr.trim()}`);
+      if (!existsHost(path)) throw new FsError("ENOENT", `'${guest}' does not exist`);
+      throw new FsError(/Permission denied/.test(r.stderr) ? "EACCES" : "EIO", `'${guest}': ${r.stderr.trim()}`);
     }
   };
   if (!existsHost(path)) lstatSync(path); // ENOENT/ENOTDIR as the OS says it
@@ -223,9 +221,9 @@ export function linkFunctions(state: WasiState): HostFunction<never>[] {
     parse: timesReq("wasi.fd_filestat_set_times"),
     perform(_ctx, req) {
       const e = table.get(req.fd);
-      if (!e || (e.kind !== "file" && e.kind !== "dir")) throw new WasiError("EBADF", `fd ${req.fd} is not an open file or directory`);
+      if (!e || (e.kind !== "file" && e.kind !== "dir")) throw new FsError("EBADF", `fd ${req.fd} is not an open file or directory`);
       if (e.grant >= 0 && grants.dirs[e.grant]?.readonly)
-        throw new WasiError("EROFS", `'${e.guest}' is in a directory granted read-only (:ro)`);
+        throw new FsError("EROFS", `'${e.guest}' is in a directory granted read-only (:ro)`);
       if (e.kind === "file") {
         setTimes(
           e.guest,

@@ -1,9 +1,10 @@
-import { posix } from "node:path";
 import type { Grants } from "../../engine/kernel/grants.js";
-import { MAX_PATH_BYTES, type ConfinedRoot } from "../confined-root.js";
+import type { ConfinedRoot } from "../confined-root.js";
 import { resolveGuestPath } from "../fs-sandbox.js";
-import { Errno, ERRNO, toWasiError, WasiError } from "./errno.js";
+import { FsError, fsErrorOf } from "../fs-error.js";
+import { Errno, ERRNO } from "./errno.js";
 import type { FdTable } from "./fd-table.js";
+import { guestPathUnder } from "./guest-paths.js";
 
 /**
  * The absolute guest path a WASI path names relative to directory fd `dirfd` (deterministic: no
@@ -25,33 +26,6 @@ export function guestPathAt(
   return { ...guestPathUnder(dir.guest, root, path), grant: dir.grant };
 }
 
-/**
- * The absolute guest path `path` names relative to the directory `dir` (a guest path under the
- * granted directory `root`), as text: no disk access. Shared by preview1's directory fds and
- * wasi:filesystem's descriptors. `guest` is normalized; `path` is the same with a trailing slash
- * kept (it asks for a directory). Throws Errno: ENAMETOOLONG, EINVAL for a NUL byte, ENOTCAPABLE
- * for an absolute path or one whose `..` climbs above `dir`.
- */
-export function guestPathUnder(dir: string, root: string, path: string): { guest: string; path: string } {
-  // Before any work proportional to the path (deterministic: the exact byte limit is checked on use).
-  if (path.length > MAX_PATH_BYTES) throw new Errno(ERRNO.ENAMETOOLONG);
-  if (path.includes("\0")) throw new Errno(ERRNO.EINVAL);
-  if (path.startsWith("/")) throw new Errno(ERRNO.ENOTCAPABLE);
-  // Walked component by component from the directory, as the OS would: the directory is the
-  // capability, so a `..` that climbs above it is ENOTCAPABLE, even when the path comes back in
-  // (`sub/../../sub/x`), and even while still inside the preopen (as wasmtime).
-  const stack: string[] = [];
-  for (const c of path.split("/")) {
-    if (c === "" || c === ".") continue;
-    if (c !== "..") stack.push(c);
-    else if (stack.pop() === undefined) throw new Errno(ERRNO.ENOTCAPABLE);
-  }
-  const guest = stack.length === 0 ? dir : posix.join(dir, ...stack);
-  if (!(guest === root || root === "/" || guest.startsWith(root + "/"))) throw new Errno(ERRNO.ENOTCAPABLE);
-  const slash = path.endsWith("/") && guest !== "/";
-  return { guest, path: slash ? guest + "/" : guest };
-}
-
 /** A guest path mapped into its grant: every operation on it goes through `root` (confined-root.ts). */
 export interface Confined {
   root: ConfinedRoot;
@@ -71,9 +45,9 @@ export function confinedPath(grants: Grants, guest: string, write: boolean): Con
   try {
     resolved = resolveGuestPath(grants, guest, false);
   } catch (err) {
-    throw toWasiError(err, guest);
+    throw fsErrorOf(err, guest);
   }
-  if (write && resolved.grant.readonly) throw new WasiError("EROFS", `'${guest}' is in a directory granted read-only (:ro)`);
+  if (write && resolved.grant.readonly) throw new FsError("EROFS", `'${guest}' is in a directory granted read-only (:ro)`);
   // A trailing slash asks for a directory; ConfinedRoot reads it from `rel` (`file/` is ENOTDIR).
   const rel = guest.length > 1 && guest.endsWith("/") && resolved.rel !== "" ? resolved.rel + "/" : resolved.rel;
   return { root: resolved.root, rel, readonly: resolved.grant.readonly };

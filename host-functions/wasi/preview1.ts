@@ -1,23 +1,15 @@
-import { ProgramExit } from "../../engine/kernel/errors.js";
 import type { Dispatch } from "../../engine/kernel/reply.js";
 import type { GuestMemory } from "../../engine/kernel/guest-memory.js";
-import { ASYNC_IMPORTS, type AsyncifyDriver } from "../../engine/kernel/asyncify.js";
+import type { AsyncifyDriver } from "../../engine/kernel/asyncify.js";
 import type { GuestRun } from "../../engine/kernel/guest-run.js";
 import type { HostFunction } from "../../engine/kernel/host-function.js";
-import { argsImports } from "./args.js";
-import { clockFunctions, clockImports } from "./clocks.js";
 import { Errno, ERRNO, Fault } from "./errno.js";
 import { FdTable } from "./fd-table.js";
-import { fileFunctions } from "./files.js";
-import { fileImports } from "./file-imports.js";
-import { linkImports } from "./link-imports.js";
-import { linkFunctions } from "./links.js";
 import { HostHandles } from "./handles.js";
+import { PREVIEW1_INTERFACES } from "./interfaces.js";
 import { WasiMemory } from "./memory.js";
 import type { ClockState, WasiEnv, WasiImport, WasiState } from "./state.js";
-import { StdioBuffer, stdioWrite } from "./stdio.js";
-
-const ASYNC = new Set<string>(ASYNC_IMPORTS);
+import { StdioBuffer } from "./stdio.js";
 
 type Imp = (...args: unknown[]) => number | Promise<number>;
 
@@ -42,7 +34,7 @@ function guard(fn: Imp): Imp {
 function syncOnly(name: string, fn: Imp): Imp {
   return (...args) => {
     const r = fn(...args);
-    if (r instanceof Promise) throw new Error(`internal: WASI ${name} must answer synchronously (add it to ASYNC_IMPORTS)`);
+    if (r instanceof Promise) throw new Error(`internal: WASI ${name} must answer synchronously (declare the ops it journals)`);
     return r;
   };
 }
@@ -127,10 +119,19 @@ export class WasiHost implements WasiState {
   /** This run's WASI host functions (all named `wasi.…`), made on first use: most runs of `dwe` ABI guests never need them. */
   get functions(): ReadonlyMap<string, HostFunction<never>> {
     if (this.wasiFunctions) return this.wasiFunctions;
-    const list = [...clockFunctions(this.clock), stdioWrite as HostFunction<never>, ...fileFunctions(this), ...linkFunctions(this)];
-    for (const f of list)
-      if (!f.name.startsWith(WASI_PREFIX)) throw new Error(`internal: WASI host function ${f.name} is not named ${WASI_PREFIX}…`);
-    this.wasiFunctions = new Map(list.map((f) => [f.name, f]));
+    const map = new Map<string, HostFunction<never>>();
+    for (const group of PREVIEW1_INTERFACES) {
+      for (const f of group.host(this)) {
+        if (!f.name.startsWith(WASI_PREFIX)) throw new Error(`internal: WASI host function ${f.name} is not named ${WASI_PREFIX}…`);
+        map.set(f.name, f);
+      }
+    }
+    // Every op an import declares is answered: a missing one would fail a run at its first call.
+    for (const group of PREVIEW1_INTERFACES)
+      for (const [name, decl] of Object.entries(group.imports))
+        for (const op of decl.ops)
+          if (!map.has(op)) throw new Error(`internal: WASI ${name} (${group.name}) journals ${op}, which no host function answers`);
+    this.wasiFunctions = map;
     return this.wasiFunctions;
   }
 
@@ -154,22 +155,18 @@ export class WasiHost implements WasiState {
       mem,
       dispatcher,
     };
-    const impls: Record<string, WasiImport> = {
-      ...argsImports(mem, this.run),
-      ...clockImports(env),
-      ...fileImports(env),
-      ...linkImports(env),
-      proc_exit: (code: number) => {
-        throw new ProgramExit(code);
-      },
-    };
     const fns: Record<string, (...args: never[]) => unknown> = {};
-    for (const [name, impl] of Object.entries(impls)) {
-      const safe = guard(impl as unknown as Imp);
-      // Only imports asyncify instrumented may return a promise (a live effect or timer).
-      fns[name] = ASYNC.has(`wasi_snapshot_preview1.${name}`) ? driver.wrap(safe) : syncOnly(name, safe);
+    for (const group of PREVIEW1_INTERFACES) {
+      const impls: Readonly<Record<string, WasiImport>> = group.guest(env);
+      for (const [name, decl] of Object.entries(group.imports)) {
+        const impl = impls[name];
+        if (impl === undefined) throw new Error(`internal: WASI ${name} (${group.name}) has no implementation`);
+        const safe = guard(impl as unknown as Imp);
+        // Only imports that journal are asyncify imports, and only they may return a promise (a live effect or timer).
+        fns[name] = decl.ops.length > 0 ? driver.wrap(safe) : syncOnly(name, safe);
+      }
     }
-    // Everything else (proc_raise, names preview1 does not define) answers ENOSYS.
+    // Names preview1 does not define answer ENOSYS.
     return new Proxy(fns, { get: (target, name: string) => target[name] ?? (() => ERRNO.ENOSYS) });
   }
 
