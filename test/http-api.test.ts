@@ -281,6 +281,21 @@ describe("dwe server: the HTTP API", () => {
     expect(right.status).toBe(200);
   });
 
+  it("beyond loopback with a token: served to its bearers only, whatever the Host", async () => {
+    const wide = await startServer(w, ["--listen", "0.0.0.0:0", "--token", TOKEN]);
+    try {
+      const port = new URL(wide.url).port;
+      expect(wide.url).toBe(`http://0.0.0.0:${port}`);
+      const url = `http://127.0.0.1:${port}`;
+      expect((await fetch(`${url}/api/runs/steps-1`)).status).toBe(401);
+      const named = await raw(url, "GET", "/api/runs/steps-1", { host: `dwe.example:${port}`, authorization: `Bearer ${TOKEN}` });
+      expect(named.status).toBe(200);
+    } finally {
+      wide.child.kill("SIGTERM");
+      expect(await exited(wide.child)).toEqual({ code: 0, signal: null });
+    }
+  });
+
   it("a non-loopback --listen without a token is refused at start", async () => {
     const r = await dweAsync(["server", "--listen", "0.0.0.0:0"], { cwd: w.dir, db: w.db, env: { DWE_TOKEN: "" } });
     expect(r.code).toBe(2);
