@@ -1,7 +1,7 @@
 import type Database from "better-sqlite3";
 import { pack } from "msgpackr";
 import { scheduleExists } from "./rules.js";
-import type { Statements } from "./sqlite-statements.js";
+import { type Statements, insertRunParams } from "./sqlite-statements.js";
 import type { NewRun, NewSchedule, ScheduleChange } from "./types.js";
 import { scheduleUpdate } from "./schedule-change.js";
 
@@ -32,17 +32,7 @@ export function fireSchedule(db: Database.Database, stmt: Statements, name: stri
   const fire = db.transaction((): boolean => {
     if (stmt.advanceSchedule.run(nextTick, tick, name, tick).changes !== 1) return false;
     if (stmt.getRun.get(run.id)) return true;
-    stmt.insertRun.run({
-      id: run.id,
-      module: run.module,
-      entry: run.entry,
-      input: run.input,
-      config: pack(run.config),
-      status: run.status,
-      now: Date.now(),
-      parentId: run.parentId,
-      name: run.name ?? null,
-    });
+    stmt.insertRun.run(insertRunParams(run));
     return true;
   });
   return fire.immediate();

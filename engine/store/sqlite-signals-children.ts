@@ -1,9 +1,8 @@
 import type Database from "better-sqlite3";
-import { pack } from "msgpackr";
 import { LeaseLost } from "../kernel/errors.js";
 import { type RunRow, type SignalRow, toRecord, toSignal } from "./rows.js";
 import { checkExistingChild, checkSignalable } from "./rules.js";
-import { type Statements, mustGet } from "./sqlite-statements.js";
+import { type Statements, insertRunParams, mustGet } from "./sqlite-statements.js";
 import { TREE_SQL, type TreeCounts, checkChildLimits } from "./child-limits.js";
 import type { Lease, NewRun, RunRecord, SignalRecord } from "./types.js";
 
@@ -42,17 +41,7 @@ export function createChild(db: Database.Database, stmt: Statements, lease: Leas
       return toRecord(existing);
     }
     checkChildLimits(lease.runId, treeCounts(db, lease.runId), child.config.childLimits);
-    stmt.insertRun.run({
-      id: child.id,
-      module: child.module,
-      entry: child.entry,
-      input: child.input,
-      config: pack(child.config),
-      status: child.status,
-      now: Date.now(),
-      parentId: child.parentId,
-      name: child.name ?? null,
-    });
+    stmt.insertRun.run(insertRunParams(child));
     return mustGet(stmt, child.id);
   });
   return create.immediate();

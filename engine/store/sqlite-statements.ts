@@ -2,9 +2,25 @@ import type Database from "better-sqlite3";
 import { RunNotFound } from "../kernel/errors.js";
 import { type RunRow, toRecord } from "./rows.js";
 import { NEXT_RID } from "./sqlite-purge.js";
-import type { RunRecord } from "./types.js";
+import { pack } from "msgpackr";
+import type { NewRun, RunRecord } from "./types.js";
 
 /** The SQLite store's prepared statements, made once when the store opens. */
+/** The named parameters of `insertRun` for a new run. */
+export function insertRunParams(run: NewRun): Record<string, unknown> {
+  return {
+    id: run.id,
+    module: run.module,
+    entry: run.entry,
+    input: run.input,
+    config: pack(run.config),
+    status: run.status,
+    now: Date.now(),
+    parentId: run.parentId,
+    name: run.name ?? null,
+  };
+}
+
 export function prepareStatements(db: Database.Database) {
   const statements = {
     putModule: db.prepare("INSERT OR IGNORE INTO modules (sha256, kind, size, bytes, created_at) VALUES (?, ?, ?, ?, ?)"),

@@ -10,7 +10,7 @@ import { sqliteStoreError } from "./sqlite-errors.js";
 import type { JournalEntry, LogRecord } from "../journal/entry.js";
 import { migrate } from "./sqlite-schema.js";
 import type { Grants } from "../kernel/grants.js";
-import { type Statements, mustGet, prepareStatements } from "./sqlite-statements.js";
+import { type Statements, insertRunParams, mustGet, prepareStatements } from "./sqlite-statements.js";
 import { type AppendTx, appendTransaction, readJournal, summarizeJournal, wideInserts } from "./sqlite-journal.js";
 import { acquireLease, claimRuns, finishRun, renewLeases, requestCancel } from "./sqlite-claims.js";
 import { createChild, sendSignal, takeSignal } from "./sqlite-signals-children.js";
@@ -119,17 +119,7 @@ export class SqliteStore implements Store {
   async createRun(run: NewRun): Promise<RunRecord> {
     return this.sql(() => {
       try {
-        this.stmt.insertRun.run({
-          id: run.id,
-          module: run.module,
-          entry: run.entry,
-          input: run.input,
-          config: pack(run.config),
-          status: run.status,
-          now: Date.now(),
-          parentId: run.parentId,
-          name: run.name ?? null,
-        });
+        this.stmt.insertRun.run(insertRunParams(run));
       } catch (err) {
         if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") throw runExists(run.id);
         throw err;
