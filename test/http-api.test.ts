@@ -269,6 +269,13 @@ describe("dwe server: the HTTP API", () => {
     });
     expect(res.status).toBe(413);
     expect(((await res.json()) as ApiError).error.code).toBe("body_too_large");
+    // Also where the endpoint reads no body.
+    const pause = await fetch(`${guarded.url}/api/schedules/none/pause`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({ pad: "A".repeat(100 * 1024) }),
+    });
+    expect(pause.status).toBe(413);
   });
 
   it("with a token, every request needs it as a bearer token", async () => {

@@ -6,7 +6,7 @@ export const DEFAULT_MAX_BODY = 64 * 1024 * 1024;
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-function tooLarge(limit: number): HttpError {
+export function tooLarge(limit: number): HttpError {
   return new HttpError(
     413,
     "body_too_large",

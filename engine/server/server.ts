@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import type { Dwe } from "../api/dwe.js";
 import { UsageError } from "../kernel/errors.js";
 import { apiRoutes } from "./api-routes.js";
-import { DEFAULT_MAX_BODY } from "./body.js";
+import { DEFAULT_MAX_BODY, tooLarge } from "./body.js";
 import { guard } from "./guard.js";
 import { errorResponse } from "./http-error.js";
 import { DEFAULT_LISTEN, parseListen } from "./listen.js";
@@ -75,6 +75,8 @@ export async function serve(dwe: Dwe, o: ServerOptions = {}): Promise<DweServer>
     const signal = AbortSignal.any([gone.signal, closing.signal]);
     try {
       guard(req, { token, loopback: address.loopback });
+      // Every endpoint, also those that read no body: a declared size over the limit is refused unread.
+      if (Number(req.headers["content-length"] ?? 0) > maxBodyBytes) throw tooLarge(maxBodyBytes);
       const url = new URL(req.url ?? "/", "http://dwe.invalid");
       const { handler, params } = routes.match(req.method ?? "GET", url.pathname);
       const reply = await handler({ req, res, params, query: url.searchParams, signal });
