@@ -5,7 +5,7 @@ import { openStoreAt } from "../store/open.js";
 import { isPostgresUrl } from "../store/pg-url.js";
 import type { Durability, RunRecord, Store } from "../store/types.js";
 import type { LogRecord } from "../journal/entry.js";
-import { executeHere } from "./execute-here.js";
+import { executeHere, type ExecuteHereOptions } from "./execute-here.js";
 import { listRuns } from "./list-runs.js";
 import { readJournalEntries } from "./journal.js";
 import { readLogs } from "./logs.js";
@@ -28,6 +28,7 @@ import type {
   OpenOptions,
   PurgeOptions,
   PurgeOutcome,
+  ResumeOptions,
   RunDetails,
   RunInfo,
   RunPage,
@@ -35,9 +36,13 @@ import type {
   ScheduleOptions,
   ScheduleUpdate,
   StartOptions,
+  VerifyOptions,
+  VerifyReport,
   WorkerOptions,
 } from "./types.js";
 import { DweWorker } from "./worker.js";
+import { resumeRun } from "./resume.js";
+import { DEFAULT_VERIFY_TIMEOUT_MS, verifyInThread } from "../executor/verify-in-thread.js";
 
 export const DEFAULT_DB = ".dwe/dwe.db";
 
@@ -91,7 +96,7 @@ export class Dwe {
     return this.store().location;
   }
 
-  /** @internal The store (opened on first use). For the CLI's verbs that still reach around the API. */
+  /** @internal The store (opened on first use). */
   store(): Store {
     if (this.closing.signal.aborted) throw new UsageError("this Dwe is closed");
     this.opened ??= openStoreAt(this.db, this.durability, true);
@@ -194,7 +199,7 @@ export class Dwe {
     return runInfo(await this.executeRecord(runId, o));
   }
 
-  private executeRecord(runId: string, o: ExecuteOptions): Promise<RunRecord> {
+  private executeRecord(runId: string, o: ExecuteOptions & Pick<ExecuteHereOptions, "journal">): Promise<RunRecord> {
     const signal = o.signal ? AbortSignal.any([o.signal, this.closing.signal]) : this.closing.signal;
     const onLogs = o.onLogs;
     const p = executeHere(this.store(), runId, {
@@ -204,6 +209,7 @@ export class Dwe {
       signal,
       ...(o.upgradeTo !== undefined && { upgradeTo: o.upgradeTo }),
       ...(o.grants !== undefined && { grants: o.grants }),
+      ...(o.journal && { journal: o.journal }),
       ...(o.suspendAfterMs !== undefined && { suspendAfterMs: o.suspendAfterMs }),
       ...(onLogs && { onLogs: (id: string, logs: readonly LogRecord[]) => onLogs(logs.map((l) => logLine(id, l))) }),
       ...(o.onLive && { onLive: o.onLive }),
@@ -213,6 +219,35 @@ export class Dwe {
     });
     this.running.set(runId, p);
     return p;
+  }
+
+  /**
+   * `dwe resume`: replays the run's journal and continues it here (with the child runs it waits for),
+   * with its stored grants or `grants`, on `upgrade` if the journal replays cleanly on it (checked
+   * before any wait). While another live process holds the run, or the run sleeps until later, it
+   * waits (`onWait` is told; `wait: false` refuses instead). Returns the run as stored afterwards.
+   */
+  async resume(runId: string, o: ResumeOptions = {}): Promise<RunInfo> {
+    const host = { store: this.store(), db: this.db, durability: this.durability, cwd: this.cwd };
+    const signal = o.signal ? AbortSignal.any([o.signal, this.closing.signal]) : this.closing.signal;
+    return runInfo(await resumeRun({ ...host, execute: (id, e) => this.executeRecord(id, e) }, runId, { ...o, signal }));
+  }
+
+  /**
+   * `dwe verify`: replays the run against its journal in a thread of its own, without side effects
+   * or writes, stopped after `timeoutMs`; says whether the journal is intact and the code
+   * deterministic, and where not (`seq`). RunNotFound if there is no such run.
+   */
+  async verify(runId: string, o: VerifyOptions = {}): Promise<VerifyReport> {
+    const store = this.store();
+    const run = await store.getRun(runId);
+    if (!run) throw new RunNotFound(runId);
+    return verifyInThread(store, run, {
+      db: this.db,
+      durability: this.durability,
+      timeoutMs: o.timeoutMs ?? run.config.timeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS,
+      ...(o.onDebug && { onDebug: o.onDebug }),
+    });
   }
 
   /** Sends a signal (`signal.wait` in the guest); kept until the run waits for it. `data` as a run's input. Returns its id. */

@@ -1,4 +1,4 @@
-import type { LogRecord } from "../journal/entry.js";
+import type { JournalEntry, LogRecord } from "../journal/entry.js";
 import { executeRun } from "../executor/run-executor.js";
 import { executeInThread } from "../executor/threaded-run.js";
 import { executeFamily } from "../executor/run-family.js";
@@ -14,6 +14,8 @@ export interface ExecuteHereOptions {
   durability: Durability;
   upgradeTo?: string;
   grants?: Grants;
+  /** The root's journal as read before (see ExecuteOptions.journal in run-executor.ts); executing here only. */
+  journal?: { entries: JournalEntry[]; token: number };
   suspendAfterMs?: number;
   signal?: AbortSignal;
   /** Log lines of any run of the family, once each, as they are committed. */
@@ -44,6 +46,7 @@ export async function executeHere(store: Store, runId: string, o: ExecuteHereOpt
       ...(root && o.grants !== undefined && { grants: o.grants }),
       ...(o.suspendAfterMs !== undefined && { suspendAfterMs: o.suspendAfterMs }),
     };
+    const journal = root ? o.journal : undefined;
     const onLogs = o.onLogs;
     // A run with a timeout executes in a thread that can be terminated: a guest looping without
     // host calls blocks its thread, and only terminating it stops the loop.
@@ -59,6 +62,7 @@ export async function executeHere(store: Store, runId: string, o: ExecuteHereOpt
     }
     return executeRun(id, {
       ...common,
+      ...(journal && { journal }),
       store,
       ...(onLogs && { onLogs: (_run: RunRecord, logs: readonly LogRecord[]) => onLogs(id, logs) }),
       ...(o.onLive && { onLive: (_run: RunRecord, stream: "stdout" | "stderr", data: Uint8Array) => o.onLive!(stream, data) }),

@@ -21,6 +21,8 @@ export type {
   ModuleSource,
   OpenOptions,
   ResultOptions,
+  ResumeOptions,
+  ResumeWait,
   RunConfig,
   RunDetails,
   RunError,
@@ -31,6 +33,10 @@ export type {
   ScheduleOptions,
   ScheduleUpdate,
   StartOptions,
+  VerifyOptions,
+  VerifyOutcome,
+  VerifyReport,
+  WaitsFor,
   WorkerOptions,
 } from "./types.js";
 export {
@@ -39,6 +45,7 @@ export {
   RunNotFound,
   RunStateError,
   RunFailed,
+  RunNotDue,
   StoreError,
   InvalidModule,
   InvalidRunFile,

@@ -24,7 +24,7 @@ export function runInfo(r: RunRecord): RunInfo {
 }
 
 export function logLine(runId: string, l: LogRecord): LogLine {
-  return { runId, seq: l.seq, at: l.at, level: l.level, stream: l.stream, message: l.message };
+  return { runId, seq: l.seq, at: l.at, level: l.level, stream: l.stream, message: l.message, ...(l.data && { data: l.data }) };
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });

@@ -3,8 +3,9 @@
 import type { CancelOutcome, Durability, JournalSummary, RunConfig, RunError, RunStatus } from "../store/types.js";
 import type { Grants } from "../kernel/grants.js";
 import type { ChildLimits } from "../store/child-limits.js";
+import type { VerifyOutcome, VerifyReport } from "../executor/verify-run.js";
 
-export type { CancelOutcome, ChildLimits, Durability, Grants, JournalSummary, RunConfig, RunError, RunStatus };
+export type { CancelOutcome, ChildLimits, Durability, Grants, JournalSummary, RunConfig, RunError, RunStatus, VerifyOutcome, VerifyReport };
 
 export interface OpenOptions {
   /** SQLite file (created if missing) or `postgres://` URL. Default: $DWE_DB, else `.dwe/dwe.db` in `cwd`. */
@@ -141,6 +142,8 @@ export interface LogLine {
   /** `log`, `stdout`, `stderr`, or `exec` (a command's output shown live as it ran). */
   stream: string;
   message: string;
+  /** A WASI program's output as it wrote it (bytes), in lines handed to `onLogs`; not stored (`message` is). */
+  data?: Uint8Array;
 }
 
 export interface LogsOptions {
@@ -188,6 +191,37 @@ export interface ExecuteOptions {
   onLive?: LiveHandler;
   /** Told about a child run that could not be executed here. */
   onChildError?: (runId: string, message: string) => void;
+}
+
+export interface VerifyOptions {
+  /** Stop the replay after this long (ms; default: the run's own timeout, else 60 s). */
+  timeoutMs?: number;
+  /** The replay's debug lines (`--debug`). */
+  onDebug?: (line: string) => void;
+}
+
+/** What a suspended run waits for (from its journal's last entry). */
+export type WaitsFor = "sleeps" | "waits for a signal" | "waits for a child run";
+
+/** What `Dwe.resume` waits for before it executes the run: another live process's lease, or the run's timer. */
+export type ResumeWait = { for: "lease"; holder: string } | { for: "timer"; what: WaitsFor; until: number };
+
+export interface ResumeOptions extends Omit<ExecuteOptions, "upgradeTo" | "grants"> {
+  /** Continue on this module (`--upgrade`: a file's path or its bytes) if the journal replays cleanly on it; checked before any wait. */
+  upgrade?: Exclude<ModuleSource, { sha256: string }>;
+  /** Grants that replace the stored ones (`dwe resume` with grant flags); default: the stored grants. */
+  grants?: GrantSpec;
+  /** Allow `grants` to widen the stored grants (`--grant`). */
+  widenGrants?: boolean;
+  /**
+   * Wait while another live process holds the run, or while it sleeps until later (default true).
+   * false: refuse instead, RunStateError for a held run, RunNotDue for one not due (`--no-wait`).
+   */
+  wait?: boolean;
+  /** Told once when a wait begins (what for, until when). Aborting `signal` ends a wait: the run is returned as it is. */
+  onWait?: (wait: ResumeWait) => void;
+  /** The upgrade check's debug lines (`--debug`). */
+  onDebug?: (line: string) => void;
 }
 
 export interface WorkerOptions {

@@ -1,9 +1,9 @@
 import { Command, CommanderError, Option } from "commander";
 import { DweError, describeError } from "../kernel/errors.js";
-import { EXIT } from "./context.js";
-import { collect } from "./options.js";
-import { placeAllowShell } from "./argv.js";
-import { HELP_CODES, commanderMessage, ignoreClosedStdout, reportError, wantsJson } from "./report.js";
+import { EXIT } from "./commands/context.js";
+import { collect } from "./commands/options.js";
+import { placeAllowShell } from "./commands/argv.js";
+import { HELP_CODES, commanderMessage, ignoreClosedStdout, reportError, wantsJson } from "./commands/report.js";
 
 type Handler = (...args: never[]) => Promise<number>;
 

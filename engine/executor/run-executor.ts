@@ -9,7 +9,7 @@ import {
   ShutdownRequested,
   describeError,
 } from "../kernel/errors.js";
-import type { LogRecord } from "../journal/entry.js";
+import type { JournalEntry, LogRecord } from "../journal/entry.js";
 import { DEFAULT_MAX_JOURNAL_BYTES, DEFAULT_MAX_JOURNAL_ENTRIES, JournalWriter } from "./journal-writer.js";
 import { DEFAULT_MAX_MEMORY } from "../runtime/module-loader.js";
 import type { Lease, RunError, RunRecord, RunStatus, Store } from "../store/types.js";
@@ -57,6 +57,12 @@ export interface ExecuteOptions extends AttemptOptions {
   store: Store;
   /** The run as read just before this attempt (its state before the lease is taken): not read again. */
   before?: RunRecord;
+  /**
+   * The run's journal as read before the lease was taken, when the run's lease token was `token`
+   * and no process held it (`dwe resume` reads it first, for its checks): used if the lease taken
+   * is the next token (nobody took the run between, so nobody wrote to its journal); else read again.
+   */
+  journal?: { entries: JournalEntry[]; token: number };
   /** Take the run even if another owner's lease has not expired. */
   steal?: boolean;
   /** Receives the run's log lines once each, as they are committed. */
@@ -216,7 +222,8 @@ async function attemptListening(lease: Lease, previous: PreviousState, o: Execut
   if (refused) return { end: { status: "failed", error: refused }, journal: "discard" };
   let prepared: PreparedAttempt;
   try {
-    prepared = await prepareAttempt(store, run, { module: o.upgradeTo });
+    const journal = o.journal && lease.token === o.journal.token + 1 ? o.journal.entries : undefined;
+    prepared = await prepareAttempt(store, run, { module: o.upgradeTo, journal });
   } catch (err) {
     return endBeforeGuest(err, previous, o.failOnEngineError ?? false);
   }

@@ -6,10 +6,14 @@ import type { Durability, RunRecord, Store } from "../store/types.js";
 import { timedOutReport, type VerifyReport } from "./verify-run.js";
 import type { VerifyThreadData } from "./verify-thread.js";
 
+/** Default time a verification replay may take when the run has no timeout of its own. */
+export const DEFAULT_VERIFY_TIMEOUT_MS = 60_000;
+
 export interface VerifyInThreadOptions {
   db: string;
   durability: Durability;
-  debug: boolean;
+  /** Told the replay's debug lines (`--debug`). */
+  onDebug?: (line: string) => void;
   /** From the start of the replay (not the loading of the module and journal). */
   timeoutMs: number;
   /** Replay on this stored module (sha256) instead of the run's own. */
@@ -23,7 +27,7 @@ export async function verifyInThread(store: Store, run: RunRecord, o: VerifyInTh
     durability: o.durability,
     runId: run.id,
     progress,
-    debug: o.debug,
+    debug: o.onDebug !== undefined,
     ...(o.module !== undefined && { module: o.module }),
   };
   const worker = new Worker(new URL("./verify-thread.js", import.meta.url), { workerData: data });
@@ -47,7 +51,7 @@ export async function verifyInThread(store: Store, run: RunRecord, o: VerifyInTh
           | { type: "debug"; line: string },
       ) => {
         if (m.type === "started") startWatchdog();
-        else if (m.type === "debug") process.stderr.write(m.line + "\n");
+        else if (m.type === "debug") o.onDebug?.(m.line);
         else if (m.type === "report") resolve(m.report);
         else reject(new ReportedError(m.error.code, m.error.message, m.exitCode));
       },

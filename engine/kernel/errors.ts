@@ -147,6 +147,26 @@ export class LeaseLost extends DweError {
   }
 }
 
+/**
+ * `dwe resume --no-wait` (`wait: false`) of a run that sleeps, or waits, until a later time: it was
+ * not resumed. Exit code 75, as a suspended run.
+ */
+export class RunNotDue extends DweError {
+  override name = "RunNotDue";
+  override readonly exitCode = 75;
+  constructor(
+    readonly runId: string,
+    /** "sleeps", "waits for a signal" or "waits for a child run". */
+    readonly waitsFor: string,
+    readonly wakeAt: number,
+  ) {
+    super(
+      "not_due",
+      `run ${runId} ${waitsFor} until ${new Date(wakeAt).toISOString()}; resume it after that (or without --no-wait to wait here)`,
+    );
+  }
+}
+
 /** A `dwe import` file that is not a dwe run file, is damaged or truncated, or is from a newer dwe. */
 export class InvalidRunFile extends DweError {
   override name = "InvalidRunFile";

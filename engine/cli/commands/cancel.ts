@@ -1,4 +1,4 @@
-import { type GlobalOptions, openDwe } from "../context.js";
+import { type GlobalOptions, openDwe } from "./context.js";
 
 /** `dwe cancel RUN`: cancels the run and its descendants (at once when idle, else at their next host call or wait). */
 export async function cancelCommand(runId: string, flags: GlobalOptions & { json?: boolean }): Promise<number> {

@@ -1,22 +1,16 @@
-import type { LogRecord } from "../../journal/entry.js";
 import { ShutdownRequested } from "../../kernel/errors.js";
-import type { Durability, RunRecord, Store } from "../../store/types.js";
-import type { Grants } from "../../kernel/grants.js";
-import { executeHere } from "../../api/execute-here.js";
-import { EXIT } from "../context.js";
-import { bytesAsText, runJson } from "../format.js";
+import type { ExecuteOptions, LogLine, RunInfo } from "../../api/types.js";
+import { EXIT } from "./context.js";
+import { bytesAsText, runJson } from "./format.js";
 
-export interface ExecuteCliOptions {
+/** How `dwe run` and `dwe resume` print: `--json` (only the run's JSON on stdout), `--quiet` (no guest output). */
+export interface Printing {
   json?: boolean;
   quiet?: boolean;
-  upgradeTo?: string;
-  suspendAfterMs?: number;
-  /** Replace the run's grants (resume with grant flags). */
-  grants?: Grants;
-  /** The database (path or URL) and durability of the connection a run with a timeout opens in its thread. */
-  db?: string;
-  durability?: Durability;
 }
+
+/** What the CLI hands the API's execute or resume: its Ctrl-C, its printing. */
+export type Execution = Pick<ExecuteOptions, "signal" | "onLogs" | "onLive" | "onChildError">;
 
 /**
  * Prints committed guest output once, as it is committed: a WASI program's stdout to dwe's stdout
@@ -25,7 +19,7 @@ export interface ExecuteCliOptions {
  * the program's stdout goes to stderr too. A command's output that was shown live as it ran
  * (stream `exec`, see livePrinter) is not printed again.
  */
-export function logPrinter(json: boolean): (logs: readonly LogRecord[]) => void {
+export function logPrinter(json: boolean): (logs: readonly LogLine[]) => void {
   return (logs) => {
     for (const l of logs) {
       if (l.stream === "exec") continue;
@@ -49,8 +43,12 @@ export function livePrinter(json: boolean): (stream: "stdout" | "stderr", data: 
   };
 }
 
-/** Executes a run in this process and reports how it ended; returns the exit code. */
-export async function executeAndReport(store: Store, runId: string, opts: ExecuteCliOptions): Promise<number> {
+/**
+ * Executes a run in this process through `execute` (the API's `execute`, or `resume`), printing its
+ * guest output as it is committed and stopping it on Ctrl-C or SIGTERM (it stays resumable), and
+ * reports how it ended; returns the exit code.
+ */
+export async function executeAndReport(runId: string, opts: Printing, execute: (e: Execution) => Promise<RunInfo>): Promise<number> {
   const abort = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
     if (abort.signal.aborted) process.exit(130);
@@ -59,18 +57,12 @@ export async function executeAndReport(store: Store, runId: string, opts: Execut
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  let run: RunRecord;
+  let run: RunInfo;
   const print = logPrinter(opts.json ?? false);
   try {
-    run = await executeHere(store, runId, {
-      cwd: process.cwd(),
-      db: opts.db ?? store.location,
-      durability: opts.durability ?? "process",
+    run = await execute({
       signal: abort.signal,
-      ...(opts.upgradeTo !== undefined && { upgradeTo: opts.upgradeTo }),
-      ...(opts.grants !== undefined && { grants: opts.grants }),
-      ...(opts.suspendAfterMs !== undefined && { suspendAfterMs: opts.suspendAfterMs }),
-      ...(!opts.quiet && { onLogs: (_id: string, logs: readonly LogRecord[]) => print(logs), onLive: livePrinter(opts.json ?? false) }),
+      ...(!opts.quiet && { onLogs: print, onLive: livePrinter(opts.json ?? false) }),
       onChildError: (id, message) => process.stderr.write(`dwe: child run ${id} could not be executed here: ${message}\n`),
     });
   } finally {
@@ -80,7 +72,7 @@ export async function executeAndReport(store: Store, runId: string, opts: Execut
   return report(run, opts.json ?? false);
 }
 
-export function report(run: RunRecord, json: boolean): number {
+export function report(run: RunInfo, json: boolean): number {
   if (json) process.stdout.write(JSON.stringify(runJson(run)) + "\n");
   switch (run.status) {
     case "completed":

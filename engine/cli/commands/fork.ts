@@ -1,6 +1,6 @@
 import { UsageError } from "../../kernel/errors.js";
-import { type GlobalOptions, dbPath, openDwe, parseDurability } from "../context.js";
-import { runJson } from "../format.js";
+import { type GlobalOptions, openDwe } from "./context.js";
+import { runJson } from "./format.js";
 import { executeAndReport } from "./execute.js";
 
 export interface ForkFlags extends GlobalOptions {
@@ -36,12 +36,7 @@ export async function forkCommand(sourceId: string, flags: ForkFlags): Promise<n
       return 0;
     }
     if (!flags.json && !flags.quiet) process.stderr.write(`dwe: run ${run.id} (forked from ${sourceId})\n`);
-    return await executeAndReport(dwe.store(), run.id, {
-      json: flags.json ?? false,
-      quiet: flags.quiet ?? false,
-      db: dbPath(flags),
-      durability: parseDurability(flags.durability),
-    });
+    return await executeAndReport(run.id, flags, (e) => dwe.execute(run.id, e));
   } finally {
     await dwe.close();
   }

@@ -3,11 +3,11 @@ import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UsageError } from "../../kernel/errors.js";
 import { parseDirGrant } from "../../kernel/grants.js";
-import { EXIT } from "../context.js";
-import { parseEnv } from "../options.js";
+import { EXIT } from "./context.js";
+import { parseEnv } from "./options.js";
 import { compilePipeline } from "../../pipeline/compile.js";
 import { runCommand, type RunFlags } from "./run.js";
-import { reportError } from "../report.js";
+import { reportError } from "./report.js";
 
 /** The pipeline workflow that ships with dwe (guest-sdk/pipeline, built at install like the examples). */
 export const PIPELINE_WASM = fileURLToPath(new URL("../../../../guest-sdk/pipeline/build/pipeline.wasm", import.meta.url));

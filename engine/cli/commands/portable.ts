@@ -2,7 +2,7 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { UsageError } from "../../kernel/errors.js";
-import { type GlobalOptions, openDwe } from "../context.js";
+import { type GlobalOptions, openDwe } from "./context.js";
 import { describeGrants, grantFlags } from "../../kernel/grants.js";
 import { isTerminal } from "../../store/types.js";
 import { fileProblem } from "../../api/file-problem.js";

@@ -1,7 +1,7 @@
 import { UsageError } from "../../kernel/errors.js";
 import { parseDuration } from "../../kernel/duration.js";
 import { RUN_STATUSES, type RunStatus } from "../../store/types.js";
-import { type GlobalOptions, openDwe } from "../context.js";
+import { type GlobalOptions, openDwe } from "./context.js";
 
 /** `--older-than` / `--retention`: a duration such as 30d, 12h or 90m. */
 export function parseAge(value: string, flag: string, positive = false): number {

@@ -1,9 +1,9 @@
 import { prepareRun } from "../../api/prepare-run.js";
 import type { ChildLimits } from "../../store/child-limits.js";
-import { type GlobalOptions, dbPath, openDwe, parseDurability } from "../context.js";
-import { type GrantFlags, parseEnv, parsePositiveInt, parseSize, readInput } from "../options.js";
+import { type GlobalOptions, dbPath, openDwe } from "./context.js";
+import { type GrantFlags, parseEnv, parsePositiveInt, parseSize, readInput } from "./options.js";
 import { executeAndReport } from "./execute.js";
-import { runJson } from "../format.js";
+import { runJson } from "./format.js";
 
 export interface RunFlags extends GlobalOptions, GrantFlags {
   id?: string;
@@ -59,13 +59,9 @@ export async function runCommand(modulePath: string, args: string[], flags: RunF
       return 0;
     }
     if (!flags.json && !flags.quiet) process.stderr.write(`dwe: run ${run.id}\n`);
-    return await executeAndReport(dwe.store(), run.id, {
-      json: flags.json ?? false,
-      quiet: flags.quiet ?? false,
-      db,
-      durability: parseDurability(flags.durability),
-      ...(suspendAfterMs !== undefined && { suspendAfterMs }),
-    });
+    return await executeAndReport(run.id, flags, (e) =>
+      dwe.execute(run.id, { ...e, ...(suspendAfterMs !== undefined && { suspendAfterMs }) }),
+    );
   } finally {
     await dwe.close();
   }

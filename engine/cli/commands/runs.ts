@@ -3,9 +3,9 @@ import { listFilter } from "../../api/list-runs.js";
 import type { RunStatus } from "../../store/types.js";
 import { existsSync } from "node:fs";
 import { isPostgresUrl } from "../../store/pg-url.js";
-import { type GlobalOptions, dbPath, openDwe } from "../context.js";
-import { runJson, table } from "../format.js";
-import { parsePositiveInt, parseTime } from "../options.js";
+import { type GlobalOptions, dbPath, openDwe } from "./context.js";
+import { runJson, table } from "./format.js";
+import { parsePositiveInt, parseTime } from "./options.js";
 
 export interface RunsFlags extends GlobalOptions {
   status?: string;

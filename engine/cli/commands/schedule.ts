@@ -1,9 +1,9 @@
 import type { ScheduleInfo } from "../../api/types.js";
 import { checkScheduleName } from "../../api/schedules.js";
 import { Cron } from "../../worker/cron.js";
-import { type GlobalOptions, openDwe } from "../context.js";
-import { scheduleJson, table } from "../format.js";
-import { type GrantFlags, parsePositiveInt, parseSize, readInput } from "../options.js";
+import { type GlobalOptions, openDwe } from "./context.js";
+import { scheduleJson, table } from "./format.js";
+import { type GrantFlags, parsePositiveInt, parseSize, readInput } from "./options.js";
 
 export interface ScheduleAddFlags extends GlobalOptions, GrantFlags {
   cron: string;

@@ -1,7 +1,7 @@
 import { Dwe } from "../../api/dwe.js";
 import { serve } from "../../server/server.js";
-import { type GlobalOptions, dbPath, parseDurability } from "../context.js";
-import { parseSize } from "../options.js";
+import { type GlobalOptions, dbPath, parseDurability } from "./context.js";
+import { parseSize } from "./options.js";
 
 export interface ServerFlags extends GlobalOptions {
   listen?: string;

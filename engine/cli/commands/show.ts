@@ -1,5 +1,5 @@
-import { type GlobalOptions, openDwe } from "../context.js";
-import { runJson, runText } from "../format.js";
+import { type GlobalOptions, openDwe } from "./context.js";
+import { runJson, runText } from "./format.js";
 
 /** `dwe show RUN [--json]`: status, input, output, error, grants and a journal summary. */
 export async function showCommand(runId: string, flags: GlobalOptions & { json?: boolean }): Promise<number> {

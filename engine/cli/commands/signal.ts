@@ -1,6 +1,6 @@
 import { UsageError } from "../../kernel/errors.js";
 import { checkSignalName } from "../../../host-functions/signal.js";
-import { type GlobalOptions, openDwe } from "../context.js";
+import { type GlobalOptions, openDwe } from "./context.js";
 
 /** `dwe signal RUN NAME [--data JSON]`: stores the signal (kept until a wait takes it) and wakes the run. */
 export async function signalCommand(

@@ -1,7 +1,7 @@
 import { availableParallelism } from "node:os";
 import { Dwe } from "../../api/dwe.js";
-import { type GlobalOptions, dbPath, parseDurability } from "../context.js";
-import { parsePositiveInt } from "../options.js";
+import { type GlobalOptions, dbPath, parseDurability } from "./context.js";
+import { parsePositiveInt } from "./options.js";
 import { parseAge } from "./retention.js";
 
 export interface WorkerFlags extends GlobalOptions {

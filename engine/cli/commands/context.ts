@@ -1,10 +1,8 @@
-import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { StoreError, UsageError } from "../kernel/errors.js";
-import { openStoreAt } from "../store/open.js";
-import { isPostgresUrl } from "../store/pg-url.js";
-import type { Durability, Store } from "../store/types.js";
-import { Dwe } from "../api/dwe.js";
+import { UsageError } from "../../kernel/errors.js";
+import { isPostgresUrl } from "../../store/pg-url.js";
+import type { Durability } from "../../store/types.js";
+import { Dwe } from "../../api/dwe.js";
 
 export interface GlobalOptions {
   db?: string;
@@ -37,19 +35,6 @@ export function parseDurability(value: string | undefined): Durability {
  */
 export function openDwe(opts: GlobalOptions, create: boolean): Promise<Dwe> {
   return Dwe.open({ db: dbPath(opts), durability: parseDurability(opts.durability), create });
-}
-
-/**
- * Opens the store (for the verbs that still reach around the API). `create: false` is for commands that only read: they refuse a missing database
- * instead of making an empty one.
- */
-export function openStore(opts: GlobalOptions, create: boolean): Store {
-  const path = dbPath(opts);
-  if (!create && !isPostgresUrl(path) && !existsSync(path)) {
-    throw new StoreError(`no dwe database at ${path}; start a run with \`dwe run\` first, or pass --db (or DWE_DB)`);
-  }
-  // PostgreSQL: durability maps to synchronous_commit (docs/distributed.md).
-  return openStoreAt(path, parseDurability(opts.durability), create);
 }
 
 /** Exit codes of the CLI; documented in README.md. */

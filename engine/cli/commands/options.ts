@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
-import { UsageError } from "../kernel/errors.js";
-import type { Grants } from "../kernel/grants.js";
-import { resolveGrants } from "../api/grant-spec.js";
+import { UsageError } from "../../kernel/errors.js";
+import type { Grants } from "../../kernel/grants.js";
+import { resolveGrants } from "../../api/grant-spec.js";
 
 /** Commander collector for repeatable flags. */
 export function collect(value: string, previous: string[] = []): string[] {
@@ -20,7 +20,7 @@ export function grantsFromFlags(flags: GrantFlags, cwd: string, db: string): Gra
   return resolveGrants({ dirs: flags.dir, net: flags.allowNet, shell: flags.allowShell, envOverride: flags.allowEnvOverride }, cwd, db);
 }
 
-export { checkRunId, newRunId } from "../api/run-id.js";
+export { checkRunId, newRunId } from "../../api/run-id.js";
 
 /** `--input`: the text itself, `@FILE` for a file's bytes, or `-` for standard input. */
 export function readInput(value: string | undefined): Uint8Array {

@@ -1,8 +1,8 @@
-import type { JournalSummary } from "../store/types.js";
-import type { RunInfo } from "../api/types.js";
-import { describeGrants } from "../kernel/grants.js";
+import type { JournalSummary } from "../../store/types.js";
+import type { RunInfo } from "../../api/types.js";
+import { describeGrants } from "../../kernel/grants.js";
 
-export { bytesForJson, runJson, scheduleJson } from "../api/run-json.js";
+export { bytesForJson, runJson, scheduleJson } from "../../api/run-json.js";
 
 export function bytesAsText(bytes: Uint8Array | null): string {
   if (bytes === null) return "";
