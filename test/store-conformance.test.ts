@@ -238,6 +238,17 @@ describe.each([sqlite, postgres])("store conformance: $name", (backend) => {
     expect(await store.getRun("s")).toMatchObject({ status: "suspended", wakeAt: 12345, attempts: 1, leaseOwner: null, leaseToken: 2 });
   });
 
+  test("finishRun: a lease ends once; giving back a run whose end was written with the same lease changes nothing", async () => {
+    const { store } = await fresh();
+    await store.createRun(newRun("once"));
+    const lease = await store.acquireLease("once", "me:1:x", 60_000, false);
+    await store.finishRun(lease, { status: "completed", output: bytes("done") });
+    // A supervisor releasing a run its thread has just completed (the same lease, token unchanged).
+    await expect(store.finishRun(lease, { status: "released", previous: "pending", wakeAt: null })).rejects.toThrow(LeaseLost);
+    expect(await store.getRun("once")).toMatchObject({ status: "completed", leaseOwner: null });
+    expect(text((await store.getRun("once"))!.output)).toBe("done");
+  });
+
   test("journal: append, complete an intent, read back in order with logs; summary", async () => {
     const { store } = await fresh();
     const run = await store.createRun(newRun("j"));

@@ -45,12 +45,14 @@ export async function finishRun(q: Query, lease: Lease, end: RunEnd): Promise<vo
   const now = Date.now();
   const c = endColumns(end, now);
   // One statement (one round trip): the fenced update of the run, and waking its parent when it ended.
+  // A lease ends once: after its end was written (lease_owner NULL) a second write with the same token
+  // (a supervisor giving back a run its thread has just completed) is refused, not applied.
   const r = await q<{ n: number }>(
     `WITH f AS (
          UPDATE runs SET status = $1, output = $2, error = $3, wake_at = $4, finished_at = $5,
          lease_owner = NULL, lease_expires = NULL, attempts = attempts - $6, updated_at = $7,
          crashes = CASE WHEN $11::boolean THEN crashes + 1 ELSE 0 END
-         WHERE rid = $8 AND lease_token = $9 RETURNING parent_id),
+         WHERE rid = $8 AND lease_token = $9 AND lease_owner IS NOT NULL RETURNING parent_id),
        w AS (UPDATE runs SET wake_requested = 1 WHERE $10::boolean AND id = (SELECT parent_id FROM f))
        SELECT COUNT(*)::int AS n FROM f`,
     [

@@ -44,7 +44,7 @@ export function prepareStatements(db: Database.Database) {
       `UPDATE runs SET status = @status, output = @output, error = @error, wake_at = @wakeAt, finished_at = @finishedAt,
          lease_owner = NULL, lease_expires = NULL, attempts = attempts - @undo,
          crashes = CASE WHEN @crashed = 1 THEN crashes + 1 ELSE 0 END, updated_at = @now
-         WHERE rid = @rid AND lease_token = @token`,
+         WHERE rid = @rid AND lease_token = @token AND lease_owner IS NOT NULL`,
     ),
     readJournal: db.prepare("SELECT seq, op, digest, state, payload, sum FROM journal WHERE rid = ? ORDER BY seq").raw(),
     putEntry: db.prepare("INSERT OR REPLACE INTO journal (rid, seq, op, digest, state, payload, sum) VALUES (?, ?, ?, ?, ?, ?, ?)"),
