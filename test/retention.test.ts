@@ -124,7 +124,7 @@ describe.each(backends)("Store.deleteRuns: $name", (backend) => {
       // The newest run is the child; end its parent so the child may go, then delete both.
       const lease = await store.acquireLease("parent", OWNER, 60_000, true);
       await store.finishRun(lease, completed);
-      const staleChild = { runId: "child", rid: rids.child!, owner: OWNER, token: 1, expiresAt: Date.now() + 60_000 };
+      const staleChild = { runId: "child", rid: rids.child!, owner: OWNER, token: 1, expiresAt: Date.now() + 60_000, attempt: 1 };
       expect((await store.deleteRuns({ statuses: FINAL, ids: ["parent", "child"] })).sort()).toEqual(["child", "parent"]);
       const fresh = await store.createRun(newRun("fresh"));
       expect(fresh.rid).toBeGreaterThan(rids.child!);

@@ -93,6 +93,15 @@ function entry(seq: number, state: 0 | 1 | 2 = 1, payload = `p${seq}`): JournalE
   return { seq, op: 1, digest: (seq * 2654435761) >>> 0, state, payload: bytes(payload) };
 }
 
+/** Undoes migration 6 (journal times, attempts): with the schema version set back, a database as an older dwe left it. */
+const BEFORE_ATTEMPTS = [
+  "ALTER TABLE journal DROP COLUMN started_at",
+  "ALTER TABLE journal DROP COLUMN ended_at",
+  "ALTER TABLE journal DROP COLUMN attempt",
+  "ALTER TABLE journal DROP COLUMN request",
+  "DROP TABLE attempts",
+];
+
 /** A lease owner on another host: never taken as dead, so only expiry or steal frees its lease. */
 const OTHER = "elsewhere.example:4242:abcdef";
 
@@ -275,6 +284,95 @@ describe.each([sqlite, postgres])("store conformance: $name", (backend) => {
     await store.appendJournal(lease, [], []);
   });
 
+  test("journal records: times, the attempt that wrote each entry and its request; a completion keeps its intent's start and request", async () => {
+    const { store } = await fresh();
+    const run = await store.createRun(newRun("t"));
+    const first = await store.acquireLease("t", "me:1:x", 60_000, false);
+    expect(first.attempt).toBe(1);
+    await store.appendJournal(
+      first,
+      [
+        { ...entry(1), startedAt: 1000, endedAt: 1001, request: bytes("req-1") },
+        { ...entry(2, 0, "intent"), startedAt: 1002, request: bytes("req-2") },
+      ],
+      [],
+    );
+    // Attempt 1 dies with entry 2 in flight; attempt 2 (a takeover) completes it, bringing only its end.
+    const second = await store.acquireLease("t", "other:2:y", 60_000, true);
+    expect(second.attempt).toBe(2);
+    await store.appendJournal(second, [{ ...entry(2, 1, "done"), endedAt: 2000 }], []);
+    await store.appendJournal(second, [{ ...entry(3, 2, "refused"), startedAt: 2001, endedAt: 2002 }], []);
+    const records = await store.readJournalRecords(run.rid, 1);
+    expect(records.map((r) => ({ ...r, payload: text(r.payload), request: text(r.request) }))).toEqual([
+      { seq: 1, op: 1, digest: entry(1).digest, state: 1, payload: "p1", startedAt: 1000, endedAt: 1001, attempt: 1, request: "req-1" },
+      { seq: 2, op: 1, digest: entry(2).digest, state: 1, payload: "done", startedAt: 1002, endedAt: 2000, attempt: 2, request: "req-2" },
+      { seq: 3, op: 1, digest: entry(3).digest, state: 2, payload: "refused", startedAt: 2001, endedAt: 2002, attempt: 2, request: null },
+    ]);
+    expect((await store.readJournalRecords(run.rid, 3)).map((r) => r.seq)).toEqual([3]);
+    expect(await store.readJournalRecords(run.rid, 4)).toEqual([]);
+    // readJournal (the replay's read) is unchanged.
+    expect((await store.readJournal(run.rid)).map((e) => [e.seq, e.state, text(e.payload)])).toEqual([
+      [1, 1, "p1"],
+      [2, 1, "done"],
+      [3, 2, "refused"],
+    ]);
+    // Requests count towards the journal's bytes (its --max-journal-bytes).
+    expect((await store.summarizeJournal(run.rid)).bytes).toBe(2 + 4 + 7 + 5 + 5);
+    await store.finishRun(second, { status: "failed", error: { code: "boom", message: "it broke" } });
+    const attempts = await store.listAttempts(run.rid);
+    expect(attempts.map((a) => ({ ...a, startedAt: typeof a.startedAt, endedAt: a.endedAt === null ? null : typeof a.endedAt }))).toEqual([
+      // Attempt 1 never reached finishRun: no end, no outcome (a crash point).
+      { number: 1, owner: "me:1:x", startedAt: "number", endedAt: null, outcome: null, error: null },
+      {
+        number: 2,
+        owner: "other:2:y",
+        startedAt: "number",
+        endedAt: "number",
+        outcome: "failed",
+        error: { code: "boom", message: "it broke" },
+      },
+    ]);
+  });
+
+  test("attempts: claims number them per run; each end records its outcome; a stale finish records nothing", async () => {
+    const { store } = await fresh();
+    const a = await store.createRun(newRun("a"));
+    const b = await store.createRun(newRun("b"));
+    const claimed = await store.claimRuns("w:1", 5, 60_000, Date.now());
+    expect(claimed.map((c) => [c.lease.runId, c.lease.attempt]).sort()).toEqual([
+      ["a", 1],
+      ["b", 1],
+    ]);
+    const la = claimed.find((c) => c.lease.runId === "a")!.lease;
+    const lb = claimed.find((c) => c.lease.runId === "b")!.lease;
+    await store.finishRun(la, { status: "suspended", wakeAt: Date.now() - 1 });
+    await store.finishRun(lb, { status: "released", previous: "pending", wakeAt: null, crashed: true });
+    const again = await store.claimRuns("w:2", 5, 60_000, Date.now());
+    expect(again.map((c) => [c.lease.runId, c.lease.attempt]).sort()).toEqual([
+      ["a", 2],
+      ["b", 2],
+    ]);
+    const a2 = again.find((c) => c.lease.runId === "a")!.lease;
+    await store.finishRun(a2, { status: "completed", output: null });
+    await expect(store.finishRun({ ...la }, { status: "failed", error: { code: "x", message: "late" } })).rejects.toBeInstanceOf(LeaseLost);
+    expect((await store.listAttempts(a.rid)).map((x) => [x.number, x.owner, x.outcome])).toEqual([
+      [1, "w:1", "suspended"],
+      [2, "w:2", "completed"],
+    ]);
+    expect((await store.listAttempts(b.rid)).map((x) => [x.number, x.outcome, x.endedAt === null])).toEqual([
+      [1, "crashed", false],
+      [2, null, true],
+    ]);
+    // Purged with their run.
+    await store.finishRun(again.find((c) => c.lease.runId === "b")!.lease, {
+      status: "cancelled",
+      error: { code: "cancelled", message: "x" },
+    });
+    await store.deleteRuns({ statuses: ["completed", "cancelled"] });
+    expect(await store.listAttempts(a.rid)).toEqual([]);
+    expect(await store.listAttempts(b.rid)).toEqual([]);
+  });
+
   test("fencing: a stale lease writes nothing (journal, logs, module, grants, signals, children, finish)", async () => {
     const { store, again } = await fresh();
     const run = await store.createRun(newRun("x"));
@@ -425,7 +523,7 @@ describe.each([sqlite, postgres])("store conformance: $name", (backend) => {
     // The parent waits (no wake time) until its child ends.
     expect((await store.claimRuns("w", 10, 60_000, Date.now())).map((c) => c.lease.runId).sort()).toEqual(["p/1", "stranger"]);
     const child = (await store.listRuns({ parentId: "p" }))[0]!;
-    const childLease: Lease = { runId: child.id, rid: child.rid, owner: "w", token: child.leaseToken, expiresAt: 0 };
+    const childLease: Lease = { runId: child.id, rid: child.rid, owner: "w", token: child.leaseToken, expiresAt: 0, attempt: 1 };
     await store.finishRun(childLease, { status: "completed", output: bytes("42") });
     const woken = await store.claimRuns("w", 10, 60_000, Date.now());
     expect(woken.map((c) => c.lease.runId)).toEqual(["p"]);
@@ -582,6 +680,7 @@ describe.each([sqlite, postgres])("store conformance: $name", (backend) => {
       "ALTER TABLE runs DROP COLUMN name",
       "ALTER TABLE schedules DROP COLUMN tz",
       "ALTER TABLE schedules DROP COLUMN paused",
+      ...BEFORE_ATTEMPTS,
       "UPDATE dwe_meta SET value = '4' WHERE key = 'schema_version'",
     ]) {
       await backend.raw(location, stmt);
@@ -591,6 +690,28 @@ describe.each([sqlite, postgres])("store conformance: $name", (backend) => {
     expect((await again.getRun("old"))!.name).toBeNull();
     await again.createRun(newRun("new", { name: "y.wasm" }));
     expect((await again.listRuns({ name: "y.wasm" })).map((r) => r.id)).toEqual(["new"]);
+  });
+
+  test("schema: a database from before journal times (schema 5) is brought forward; old entries have no times, new ones do", async () => {
+    const { store, location } = await fresh();
+    const run = await store.createRun(newRun("old"));
+    const lease = await store.acquireLease("old", "me:1:x", 60_000, false);
+    await store.appendJournal(lease, [entry(1)], []);
+    await store.close();
+    for (const stmt of [...BEFORE_ATTEMPTS, "UPDATE dwe_meta SET value = '5' WHERE key = 'schema_version'"]) {
+      await backend.raw(location, stmt);
+    }
+    const again = openStoreAt(location, "process");
+    open.push(again);
+    const [old] = await again.readJournalRecords(run.rid, 1);
+    expect(old).toMatchObject({ seq: 1, startedAt: null, endedAt: null, attempt: null, request: null });
+    expect(await again.listAttempts(run.rid)).toEqual([]);
+    // The run goes on: its next attempt is number 1 of the new table, and its entries have times.
+    const next = await again.acquireLease("old", "me:1:x", 60_000, true);
+    expect(next.attempt).toBe(1);
+    await again.appendJournal(next, [{ ...entry(2), startedAt: 10, endedAt: 20 }], []);
+    expect((await again.readJournalRecords(run.rid, 2))[0]).toMatchObject({ seq: 2, startedAt: 10, endedAt: 20, attempt: 1 });
+    expect((await again.readJournal(run.rid)).map((e) => e.seq)).toEqual([1, 2]);
   });
 
   test("connections cut by the server: the store reconnects and carries on (reads, fenced appends, claims)", async () => {

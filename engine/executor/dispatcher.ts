@@ -11,7 +11,7 @@ import {
   RunTimeout,
   Suspend,
 } from "../kernel/errors.js";
-import { EntryState, type JournalEntry } from "../journal/entry.js";
+import { EntryState, type JournalEntry, KEPT_REQUEST_BYTES } from "../journal/entry.js";
 import { digestRequest } from "../journal/hash.js";
 import { decodeMsgpack, PAYLOAD_LIMITS, REQUEST_LIMITS, RefusedMsgpack } from "../kernel/msgpack-decoder.js";
 import { OP_CODES, opName } from "../kernel/ops.js";
@@ -242,13 +242,20 @@ export class Dispatcher implements Dispatch {
     inFlight: JournalEntry | undefined,
   ): Reply | Promise<Reply> {
     const ctx = this.ctx(seq);
+    const call: LiveCall = {
+      seq,
+      code,
+      digest,
+      startedAt: Date.now(),
+      request: request.length <= KEPT_REQUEST_BYTES ? request : undefined,
+    };
     let value: never;
     try {
       value = this.parse(fn, op, request) as never;
     } catch (err) {
       if (!(err instanceof GuestVisibleError)) throw err;
       const reply = errorReply(err);
-      this.o.journal.add({ seq, op: code, digest, state: EntryState.Err, payload: reply.bytes });
+      this.o.journal.add(outcome(call, reply));
       return reply;
     }
     switch (fn.kind) {
@@ -259,17 +266,17 @@ export class Dispatcher implements Dispatch {
         if (reply instanceof Promise) throw new Error(`internal: ${op} is journaled as ${fn.kind} but answered asynchronously`);
         const line = reply.ok && fn.kind === "note" && fn.logLine ? fn.logLine(value) : undefined;
         this.o.journal.add(
-          { seq, op: code, digest, state: reply.ok ? EntryState.Ok : EntryState.Err, payload: reply.bytes },
+          outcome(call, reply),
           line && { seq, level: line.level, message: line.message, stream: line.stream, at: Date.now(), data: line.data },
         );
         return reply;
       }
       case "effect":
-        return this.effect(fn, ctx, value, code, digest, inFlight);
+        return this.effect(fn, ctx, value, call, inFlight);
       case "timer":
-        return this.timer(fn, ctx, value, code, digest, inFlight);
+        return this.timer(fn, ctx, value, call, inFlight);
       case "wait":
-        return this.wait(fn, ctx, value, code, digest, inFlight);
+        return this.wait(fn, ctx, value, call, inFlight);
     }
   }
 
@@ -297,22 +304,22 @@ export class Dispatcher implements Dispatch {
     fn: EffectFunction<never>,
     ctx: HostContext,
     value: never,
-    code: number,
-    digest: number,
+    call: LiveCall,
     inFlight: JournalEntry | undefined,
   ): Promise<Reply> {
     // Also here, not only at the call: a commit or the replay's end may have been awaited since.
     // An effect whose intent is committed is in flight: it is performed and its result journaled.
     this.throwIfStopped();
     const seq = ctx.seq;
-    const done = (reply: Reply): Reply => {
-      this.o.journal.add({ seq, op: code, digest, state: reply.ok ? EntryState.Ok : EntryState.Err, payload: reply.bytes });
+    // `afterIntent`: the entry completes the intent journaled (here or by an earlier attempt).
+    const done = (reply: Reply, afterIntent = true): Reply => {
+      this.o.journal.add(afterIntent ? completion(call, reply) : outcome(call, reply));
       return reply;
     };
     if (inFlight) {
       // The process died while this effect was running: its outcome is unknown.
-      const intent = this.intentOf(inFlight);
-      const verdict = fn.recover ? fn.recover(ctx, value, intent) : "redo";
+      const recorded = this.intentOf(inFlight);
+      const verdict = fn.recover ? fn.recover(ctx, value, recorded) : "redo";
       if (verdict !== "redo") {
         await this.o.journal.commit();
         return done({ ok: true, bytes: encode(verdict.done) });
@@ -329,16 +336,16 @@ export class Dispatcher implements Dispatch {
       }
       // Redone: write the intent again, so the fenced write before the effect refuses an attempt
       // whose lease was taken (the intent may be another worker's, found in flight).
-      this.o.journal.add(inFlight);
+      this.o.journal.add(intent(call, inFlight.payload));
     } else {
-      let intent: Uint8Array;
+      let payload: Uint8Array;
       try {
-        intent = fn.intent ? encode(fn.intent(ctx, value)) : EMPTY;
+        payload = fn.intent ? encode(fn.intent(ctx, value)) : EMPTY;
       } catch (err) {
-        if (err instanceof GuestVisibleError) return done(errorReply(err));
+        if (err instanceof GuestVisibleError) return done(errorReply(err), false);
         throw err;
       }
-      this.o.journal.add({ seq, op: code, digest, state: EntryState.Intent, payload: intent });
+      this.o.journal.add(intent(call, payload));
     }
     await this.o.journal.commitBeforeEffect();
     const reply = done(await this.answer(() => fn.perform(ctx, value)));
@@ -350,8 +357,7 @@ export class Dispatcher implements Dispatch {
     fn: TimerFunction<never>,
     ctx: HostContext,
     value: never,
-    code: number,
-    digest: number,
+    call: LiveCall,
     inFlight: JournalEntry | undefined,
   ): Promise<Reply> {
     let until: number;
@@ -361,7 +367,7 @@ export class Dispatcher implements Dispatch {
         throw new CorruptJournal(`run ${this.o.run.id}: the intent of ${fn.name} (seq ${ctx.seq}) has no deadline`, ctx.seq);
     } else {
       until = fn.deadline(ctx, value);
-      this.o.journal.add({ seq: ctx.seq, op: code, digest, state: EntryState.Intent, payload: encode({ until: BigInt(until) }) });
+      this.o.journal.add(intent(call, encode({ until: BigInt(until) })));
       await this.o.journal.commit();
     }
     const remaining = until - Date.now();
@@ -374,7 +380,7 @@ export class Dispatcher implements Dispatch {
         },
       );
     }
-    this.o.journal.add({ seq: ctx.seq, op: code, digest, state: EntryState.Ok, payload: EMPTY });
+    this.o.journal.add(completion(call, OK_NIL));
     return OK_NIL;
   }
 
@@ -387,27 +393,20 @@ export class Dispatcher implements Dispatch {
     fn: WaitFunction<never>,
     ctx: HostContext,
     value: never,
-    code: number,
-    digest: number,
+    call: LiveCall,
     inFlight: JournalEntry | undefined,
   ): Promise<Reply> {
     let until: number | null;
     if (inFlight) {
-      const intent = (this.intentOf(inFlight) ?? {}) as { until?: number | bigint | null };
-      until = intent.until === undefined || intent.until === null ? null : Number(intent.until);
+      const recorded = (this.intentOf(inFlight) ?? {}) as { until?: number | bigint | null };
+      until = recorded.until === undefined || recorded.until === null ? null : Number(recorded.until);
     } else {
       until = fn.deadline(ctx, value);
-      this.o.journal.add({
-        seq: ctx.seq,
-        op: code,
-        digest,
-        state: EntryState.Intent,
-        payload: encode({ until: until === null ? null : BigInt(until) }),
-      });
+      this.o.journal.add(intent(call, encode({ until: until === null ? null : BigInt(until) })));
       await this.o.journal.commit();
     }
     const done = async (reply: Reply): Promise<Reply> => {
-      this.o.journal.add({ seq: ctx.seq, op: code, digest, state: reply.ok ? EntryState.Ok : EntryState.Err, payload: reply.bytes });
+      this.o.journal.add(completion(call, reply));
       await this.o.journal.commit();
       return reply;
     };
@@ -426,6 +425,52 @@ export class Dispatcher implements Dispatch {
     }
     throw new Suspend(until);
   }
+}
+
+/** A call made live: what its journal entries are written with. */
+interface LiveCall {
+  seq: number;
+  code: number;
+  digest: number;
+  /** When the guest made the call (ms since the epoch). */
+  startedAt: number;
+  /** The request, when it is small enough to keep (KEPT_REQUEST_BYTES). */
+  request: Uint8Array | undefined;
+}
+
+/** The intent of a live call: started now, no end yet. */
+function intent(c: LiveCall, payload: Uint8Array): JournalEntry {
+  return { seq: c.seq, op: c.code, digest: c.digest, state: EntryState.Intent, payload, startedAt: c.startedAt, request: c.request };
+}
+
+/** The outcome of a live call journaled without an intent (a read, a note, a refused request): started and ended. */
+function outcome(c: LiveCall, reply: Reply): JournalEntry {
+  const state = reply.ok ? EntryState.Ok : EntryState.Err;
+  return {
+    seq: c.seq,
+    op: c.code,
+    digest: c.digest,
+    state,
+    payload: reply.bytes,
+    startedAt: c.startedAt,
+    endedAt: Date.now(),
+    request: c.request,
+  };
+}
+
+/**
+ * The outcome that completes an intent, ended now: the store keeps the intent's start and request
+ * (also those of an intent an earlier attempt wrote: a sleep's start is when it was first called).
+ */
+function completion(c: LiveCall, reply: Reply): JournalEntry {
+  return {
+    seq: c.seq,
+    op: c.code,
+    digest: c.digest,
+    state: reply.ok ? EntryState.Ok : EntryState.Err,
+    payload: reply.bytes,
+    endedAt: Date.now(),
+  };
 }
 
 /** A guest's request, decoded within the ABI's limits (docs/abi.md); anything else is `bad_request`. */

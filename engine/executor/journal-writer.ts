@@ -25,7 +25,7 @@ export interface JournalWriterOptions {
    * renewal by this process's clock is older than 2/3 of it, and refuses the effect if that fails.
    */
   leaseTtlMs?: number;
-  /** The run's cap on journal payload bytes (all attempts, intents and results), and what it holds already. */
+  /** The run's cap on journal payload and request bytes (all attempts, intents and results), and what it holds already. */
   maxBytes?: { runId: string; limit: number; used: number };
 }
 
@@ -68,7 +68,7 @@ export class JournalWriter {
 
   add(entry: JournalEntry, log?: LogRecord): void {
     if (this.failure !== null) throw this.failure;
-    const size = entry.payload.length;
+    const size = entry.payload.length + (entry.request?.length ?? 0);
     if ((this.room -= size) < 0) {
       const cap = this.options.maxBytes!;
       throw new JournalLimitReached(cap.runId, `${cap.limit} bytes`, "--max-journal-bytes");

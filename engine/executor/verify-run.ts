@@ -110,7 +110,7 @@ async function replay(store: Store, prepared: PreparedAttempt, done: number, o: 
   const debug = o.debug ?? (() => undefined);
   const entries = recorded.length;
   const base = { run: run.id, status: run.status, entries };
-  const lease = { runId: run.id, rid: run.rid, owner: "verify", token: -1, expiresAt: 0 };
+  const lease = { runId: run.id, rid: run.rid, owner: "verify", token: -1, expiresAt: 0, attempt: 0 };
   const onProgress = o.onProgress;
   const dispatcher = new Dispatcher({
     mode: "verify",

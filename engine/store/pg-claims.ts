@@ -17,6 +17,13 @@ const CLAIMABLE = `
   OR ($3::boolean AND status = 'running' AND (lease_expires IS NULL OR lease_expires <= $1))
   OR (status = 'running' AND lease_expires > $1 AND lease_owner <> $4 AND lease_owner IN (${DEAD_WORKERS}))`;
 
+/**
+ * After a CTE `u` that took leases (rid of each run, owner $1, time $3): a new attempt for each, numbered
+ * after the run's last one (the run's row is locked, so two cannot pick the same number).
+ */
+const START_ATTEMPTS = `a AS (INSERT INTO attempts (rid, number, owner, started_at)
+         SELECT u.rid, COALESCE((SELECT MAX(number) FROM attempts x WHERE x.rid = u.rid), 0) + 1, $1, $3 FROM u RETURNING rid, number)`;
+
 export async function acquireLease(c: Db, runId: string, owner: string, ttlMs: number, steal: boolean): Promise<Lease> {
   // With holder_dead: a worker whose session ended holds nothing any more (as its claims see it).
   const row = (await c.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1 FOR UPDATE OF runs`, [runId])).rows[0];
@@ -25,12 +32,15 @@ export async function acquireLease(c: Db, runId: string, owner: string, ttlMs: n
   const now = Date.now();
   checkLeaseTakeable(run, steal, now);
   const expiresAt = now + ttlMs;
-  const r = await c.query<{ lease_token: number }>(
-    `UPDATE runs SET lease_owner = $1, lease_expires = $2, lease_token = lease_token + 1, status = 'running',
-         attempts = attempts + 1, updated_at = $3 WHERE rid = $4 RETURNING lease_token`,
+  const r = await c.query<{ lease_token: number; attempt: number }>(
+    `WITH u AS (UPDATE runs SET lease_owner = $1, lease_expires = $2, lease_token = lease_token + 1, status = 'running',
+         attempts = attempts + 1, updated_at = $3 WHERE rid = $4 RETURNING rid, lease_token),
+       ${START_ATTEMPTS}
+       SELECT u.lease_token, a.number AS attempt FROM u JOIN a ON a.rid = u.rid`,
     [owner, expiresAt, now, run.rid],
   );
-  return { runId, rid: run.rid, owner, token: r.rows[0]!.lease_token, expiresAt };
+  const taken = r.rows[0]!;
+  return { runId, rid: run.rid, owner, token: taken.lease_token, expiresAt, attempt: taken.attempt };
 }
 
 export async function renewLease(q: Query, lease: Lease, ttlMs: number): Promise<boolean> {
@@ -53,7 +63,8 @@ export async function finishRun(q: Query, lease: Lease, end: RunEnd): Promise<vo
          lease_owner = NULL, lease_expires = NULL, attempts = attempts - $6, updated_at = $7,
          crashes = CASE WHEN $11::boolean THEN crashes + 1 ELSE 0 END
          WHERE rid = $8 AND lease_token = $9 AND lease_owner IS NOT NULL RETURNING parent_id),
-       w AS (UPDATE runs SET wake_requested = 1 WHERE $10::boolean AND id = (SELECT parent_id FROM f))
+       w AS (UPDATE runs SET wake_requested = 1 WHERE $10::boolean AND id = (SELECT parent_id FROM f)),
+       a AS (UPDATE attempts SET ended_at = $7, outcome = $12, error = $3 WHERE rid = $8 AND number = $13 AND EXISTS (SELECT 1 FROM f))
        SELECT COUNT(*)::int AS n FROM f`,
     [
       c.status,
@@ -67,6 +78,8 @@ export async function finishRun(q: Query, lease: Lease, end: RunEnd): Promise<vo
       lease.token,
       c.terminal,
       c.crashed,
+      c.outcome,
+      lease.attempt,
     ],
   );
   if (r.rows[0]?.n !== 1) throw new LeaseLost(lease.runId);
@@ -99,17 +112,19 @@ export async function claimRuns(c: Db, owner: string, limit: number, ttlMs: numb
   const expiresAt = locked + ttlMs;
   const tokens = new Map(
     (
-      await c.query<{ rid: number; lease_token: number }>(
-        `UPDATE runs SET lease_owner = $1, lease_expires = $2, lease_token = lease_token + 1, status = 'running',
-             attempts = attempts + 1, wake_requested = 0, updated_at = $3 WHERE rid = ANY($4::bigint[]) RETURNING rid, lease_token`,
+      await c.query<{ rid: number; lease_token: number; attempt: number }>(
+        `WITH u AS (UPDATE runs SET lease_owner = $1, lease_expires = $2, lease_token = lease_token + 1, status = 'running',
+             attempts = attempts + 1, wake_requested = 0, updated_at = $3 WHERE rid = ANY($4::bigint[]) RETURNING rid, lease_token),
+           ${START_ATTEMPTS}
+           SELECT u.rid, u.lease_token, a.number AS attempt FROM u JOIN a ON a.rid = u.rid`,
         [owner, expiresAt, locked, take.map((r) => r.rid)],
       )
-    ).rows.map((r) => [r.rid, r.lease_token]),
+    ).rows.map((r) => [r.rid, r]),
   );
   for (const r of take) {
     const { config } = decodeRunConfig(r.config);
     out.push({
-      lease: { runId: r.id, rid: r.rid, owner, token: tokens.get(r.rid)!, expiresAt },
+      lease: { runId: r.id, rid: r.rid, owner, token: tokens.get(r.rid)!.lease_token, expiresAt, attempt: tokens.get(r.rid)!.attempt },
       previous: r.status,
       wakeAt: r.wake_at,
       timeoutMs: config.timeoutMs,

@@ -111,6 +111,25 @@ export const PG_MIGRATIONS: readonly string[] = [
   ALTER TABLE schedules ADD COLUMN tz TEXT;
   ALTER TABLE schedules ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;
   `,
+  // 6: the journal with time and attempts (`dwe journal`): when each entry started and ended, which
+  // attempt wrote it, the request as the guest sent it; one row per execution attempt of a run.
+  // Entries written before have none of these (NULL).
+  `
+  ALTER TABLE journal ADD COLUMN started_at BIGINT;
+  ALTER TABLE journal ADD COLUMN ended_at BIGINT;
+  ALTER TABLE journal ADD COLUMN attempt INTEGER;
+  ALTER TABLE journal ADD COLUMN request BYTEA;
+  CREATE TABLE attempts (
+    rid BIGINT NOT NULL,
+    number INTEGER NOT NULL,
+    owner TEXT NOT NULL,
+    started_at BIGINT NOT NULL,
+    ended_at BIGINT,
+    outcome TEXT,
+    error TEXT,
+    PRIMARY KEY (rid, number)
+  );
+  `,
 ];
 
 const APP_ID = "dwe";

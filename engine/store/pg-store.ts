@@ -1,9 +1,9 @@
 import type pg from "pg";
 import { StoreError } from "../kernel/errors.js";
 import { runExists } from "./rules.js";
-import type { JournalEntry, LogRecord } from "../journal/entry.js";
+import type { JournalEntry, JournalRecord, LogRecord } from "../journal/entry.js";
 import type { Grants } from "../kernel/grants.js";
-import { type RunRow, type ScheduleRow, type SignalRow, toRecord, toSchedule, toSignal } from "./rows.js";
+import { type AttemptRow, type RunRow, type ScheduleRow, type SignalRow, toAttempt, toRecord, toSchedule, toSignal } from "./rows.js";
 import { migratePg } from "./pg-schema.js";
 import { pgLocation, type PgTarget } from "./pg-url.js";
 import {
@@ -21,7 +21,7 @@ import {
   wrap,
 } from "./pg-connection.js";
 import { insertRun, listRuns, setRunGrants, setRunModule } from "./pg-runs.js";
-import { appendJournal, readJournal, summarizeJournal } from "./pg-journal.js";
+import { appendJournal, readJournal, readJournalRecords, summarizeJournal } from "./pg-journal.js";
 import { acquireLease, claimRuns, finishRun, renewLease, renewLeases, requestCancel } from "./pg-claims.js";
 import { createChild, sendSignal, takeSignal } from "./pg-signals-children.js";
 import { addSchedule, fireSchedule, updateSchedule } from "./pg-schedules.js";
@@ -29,6 +29,7 @@ import { exportRun, importRun } from "./pg-export.js";
 import { deleteRuns } from "./pg-purge.js";
 import { PgWorkerSession, RUN_COLUMNS } from "./pg-worker-session.js";
 import type {
+  AttemptRecord,
   CancelOutcome,
   ClaimedRun,
   WorkerEvents,
@@ -291,6 +292,18 @@ export class PgStore implements Store {
 
   async readLogs(rid: number): Promise<LogRecord[]> {
     return (await this.q<LogRecord>("SELECT seq, stream, level, message, at FROM logs WHERE rid = $1 ORDER BY seq", [rid])).rows;
+  }
+
+  async readJournalRecords(rid: number, from: number): Promise<JournalRecord[]> {
+    return readJournalRecords(this.query, this.location, rid, from);
+  }
+
+  async listAttempts(rid: number): Promise<AttemptRecord[]> {
+    return (
+      await this.q<AttemptRow>("SELECT number, owner, started_at, ended_at, outcome, error FROM attempts WHERE rid = $1 ORDER BY number", [
+        rid,
+      ])
+    ).rows.map(toAttempt);
   }
 
   // ---- workers (pg-claims.ts) ----

@@ -1,6 +1,6 @@
 import { unpack } from "msgpackr";
 import { decodeRunConfig } from "./run-config.js";
-import type { RunConfig, RunError, RunRecord, RunStatus, ScheduleRecord, SignalRecord } from "./types.js";
+import type { AttemptOutcome, AttemptRecord, RunConfig, RunError, RunRecord, RunStatus, ScheduleRecord, SignalRecord } from "./types.js";
 
 /** Rows as both stores read them (PostgreSQL's bigint columns are parsed to numbers), and their records. */
 export interface RunRow {
@@ -111,5 +111,27 @@ export function toSchedule(r: ScheduleRow): ScheduleRecord {
     nextTick: r.next_tick,
     lastTick: r.last_tick,
     createdAt: r.created_at,
+  };
+}
+
+export interface AttemptRow {
+  number: number;
+  owner: string;
+  started_at: number;
+  ended_at: number | null;
+  outcome: string | null;
+  error: string | null;
+}
+
+const OUTCOMES: ReadonlySet<string> = new Set<AttemptOutcome>(["completed", "failed", "cancelled", "suspended", "released", "crashed"]);
+
+export function toAttempt(r: AttemptRow): AttemptRecord {
+  return {
+    number: r.number,
+    owner: r.owner,
+    startedAt: r.started_at,
+    endedAt: r.ended_at,
+    outcome: r.outcome !== null && OUTCOMES.has(r.outcome) ? (r.outcome as AttemptOutcome) : null,
+    error: r.error === null ? null : parseError(r.error),
   };
 }

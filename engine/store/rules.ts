@@ -1,9 +1,17 @@
 import { pack } from "msgpackr";
 import { CorruptJournal, RunNotFound, RunStateError, StoreError } from "../kernel/errors.js";
-import type { EntryState, JournalEntry } from "../journal/entry.js";
+import type { EntryState, JournalEntry, JournalRecord } from "../journal/entry.js";
 import { entryChecksum } from "../journal/hash.js";
 import { opName } from "../kernel/ops.js";
-import { type CancelOutcome, type RunEnd, type RunExport, type RunRecord, type RunStatus, RUN_TRANSITIONS } from "./types.js";
+import {
+  type AttemptOutcome,
+  type CancelOutcome,
+  type RunEnd,
+  type RunExport,
+  type RunRecord,
+  type RunStatus,
+  RUN_TRANSITIONS,
+} from "./types.js";
 
 // The rules both stores follow, as pure functions: each backend (sqlite-*.ts, pg-*.ts) only runs
 // the SQL that reads what they need and writes what they decide.
@@ -21,13 +29,52 @@ export function checkJournal(rows: readonly JournalRowValues[]): JournalCheck {
   const entries: JournalEntry[] = new Array<JournalEntry>(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const [seq, op, digest, state, payload, sum] = rows[i]!;
-    if (seq !== i + 1) return { ok: false, problem: `the journal has a gap (expected seq ${i + 1}, found seq ${seq})`, seq: i + 1 };
-    if (entryChecksum(seq, op, digest, state, payload) !== sum) {
-      return { ok: false, problem: `journal entry seq ${seq} (${opName(op)}) fails its checksum`, seq };
-    }
+    const problem = rowProblem(i + 1, seq, op, digest, state, payload, sum);
+    if (problem !== null) return { ok: false, problem, seq: i + 1 };
     entries[i] = { seq, op, digest, state: state as EntryState, payload };
   }
   return { ok: true, entries };
+}
+
+/** What is wrong with the journal row expected at seq `expected`, or null. */
+function rowProblem(expected: number, seq: number, op: number, digest: number, state: number, payload: Uint8Array, sum: number) {
+  if (seq !== expected) return `the journal has a gap (expected seq ${expected}, found seq ${seq})`;
+  if (entryChecksum(seq, op, digest, state, payload) !== sum) return `journal entry seq ${seq} (${opName(op)}) fails its checksum`;
+  return null;
+}
+
+/** A journal row with its times, attempt and request (readJournalRecords). */
+export type JournalRecordRow = readonly [
+  ...JournalRowValues,
+  startedAt: number | null,
+  endedAt: number | null,
+  attempt: number | null,
+  request: Uint8Array | null,
+];
+
+/** The rows of a journal from seq `first` on, checked as checkJournal checks a whole journal. */
+export function checkJournalRecords(
+  rows: readonly JournalRecordRow[],
+  first: number,
+): { ok: true; records: JournalRecord[] } | { ok: false; problem: string; seq: number } {
+  const records: JournalRecord[] = new Array<JournalRecord>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const [seq, op, digest, state, payload, sum, startedAt, endedAt, attempt, request] = rows[i]!;
+    const problem = rowProblem(first + i, seq, op, digest, state, payload, sum);
+    if (problem !== null) return { ok: false, problem, seq: first + i };
+    records[i] = {
+      seq,
+      op,
+      digest,
+      state: state as EntryState,
+      payload: new Uint8Array(payload),
+      startedAt,
+      endedAt,
+      attempt,
+      request: request === null ? null : new Uint8Array(request),
+    };
+  }
+  return { ok: true, records };
 }
 
 /** The error for a journal `checkJournal` found damaged (`run`: its id, or #rid when unknown), naming the seq. */
@@ -54,6 +101,8 @@ export interface EndColumns {
   crashed: boolean;
   /** The run ended for good: its parent is woken. */
   terminal: boolean;
+  /** What the attempt's row in `attempts` records as its outcome (its error is `error`). */
+  outcome: AttemptOutcome;
 }
 
 export function endColumns(end: RunEnd, now: number): EndColumns {
@@ -65,6 +114,7 @@ export function endColumns(end: RunEnd, now: number): EndColumns {
     wakeAt: end.status === "suspended" || end.status === "released" ? end.wakeAt : null,
     finishedAt: terminal ? now : null,
     undo: end.status === "released" && end.crashed !== true ? 1 : 0,
+    outcome: end.status === "released" && end.crashed === true ? "crashed" : end.status,
     crashed: end.status === "released" && end.crashed === true,
     terminal,
   };

@@ -16,7 +16,8 @@ export function acquireLease(db: Database.Database, stmt: Statements, runId: str
     checkLeaseTakeable(run, steal, now);
     const expiresAt = now + ttlMs;
     stmt.takeLease.run(owner, expiresAt, now, run.rid);
-    return { runId, rid: run.rid, owner, token: run.leaseToken + 1, expiresAt };
+    const attempt = stmt.startAttempt.get({ rid: run.rid, owner, now }) as number;
+    return { runId, rid: run.rid, owner, token: run.leaseToken + 1, expiresAt, attempt };
   });
   return take.immediate();
 }
@@ -41,6 +42,7 @@ function finishNow(stmt: Statements, lease: Lease, end: RunEnd): void {
     now,
   });
   if (r.changes !== 1) throw new LeaseLost(lease.runId);
+  stmt.endAttempt.run(now, c.outcome, c.error, lease.rid, lease.attempt);
   if (c.terminal) stmt.wakeParent.run(lease.rid);
 }
 
@@ -90,9 +92,10 @@ export function claimRuns(
       }
       const expiresAt = locked + ttlMs;
       stmt.claim.run(owner, expiresAt, locked, r.rid);
+      const attempt = stmt.startAttempt.get({ rid: r.rid, owner, now: locked }) as number;
       const { config } = decodeRunConfig(r.config);
       out.push({
-        lease: { runId: r.id, rid: r.rid, owner, token: r.lease_token + 1, expiresAt },
+        lease: { runId: r.id, rid: r.rid, owner, token: r.lease_token + 1, expiresAt, attempt },
         previous: r.status,
         wakeAt: r.wake_at,
         timeoutMs: config.timeoutMs,

@@ -1,10 +1,9 @@
 import type Database from "better-sqlite3";
 import { RunNotFound } from "../kernel/errors.js";
 import type { JournalEntry, LogRecord } from "../journal/entry.js";
-import { entryChecksum } from "../journal/hash.js";
 import { NEXT_RID } from "./sqlite-purge.js";
 import { type RunRow, type SignalRow, toRecord, toSignal } from "./rows.js";
-import { readJournal } from "./sqlite-journal.js";
+import { putEntries, readJournal, wideInserts } from "./sqlite-journal.js";
 import { IMPORTED_RUN_COLUMNS, importedRunValues, moduleMissing, runExistsIn } from "./rules.js";
 import { type Statements, mustGet } from "./sqlite-statements.js";
 import type { ModuleKind, RunExport, RunRecord } from "./types.js";
@@ -50,9 +49,8 @@ export function importRun(db: Database.Database, stmt: Statements, location: str
       `INSERT INTO runs (rid, ${IMPORTED_RUN_COLUMNS.join(", ")}) VALUES (${NEXT_RID}, ${IMPORTED_RUN_COLUMNS.map(() => "?").join(", ")})`,
     );
     const rid = Number(insert.run(importedRunValues(r, Date.now())).lastInsertRowid);
-    for (const e of bundle.journal) {
-      stmt.putEntry.run(rid, e.seq, e.op, e.digest, e.state, e.payload, entryChecksum(e.seq, e.op, e.digest, e.state, e.payload));
-    }
+    // The attempts that wrote the entries are the source database's: imported entries name none.
+    putEntries(db, stmt, wideInserts(), rid, null, bundle.journal);
     for (const l of bundle.logs) stmt.putLog.run(rid, l.seq, l.stream, l.level, l.message, l.at);
     const sig = db.prepare("INSERT INTO signals (rid, name, data, sent_at, consumed_seq) VALUES (?, ?, ?, ?, ?)");
     for (const g of bundle.signals) sig.run(rid, g.name, g.data, g.sentAt, g.consumedSeq);

@@ -1,10 +1,10 @@
 import type Database from "better-sqlite3";
 import { LeaseLost } from "../kernel/errors.js";
-import type { JournalEntry, LogRecord } from "../journal/entry.js";
+import type { JournalEntry, JournalRecord, LogRecord } from "../journal/entry.js";
 import { entryChecksum } from "../journal/hash.js";
 import { opName } from "../kernel/ops.js";
-import { type JournalRowValues, checkJournal, damagedJournal } from "./rules.js";
-import type { Statements } from "./sqlite-statements.js";
+import { type JournalRecordRow, type JournalRowValues, checkJournal, checkJournalRecords, damagedJournal } from "./rules.js";
+import { JOURNAL_COLUMNS, JOURNAL_INSERT, JOURNAL_ROW, JOURNAL_UPSERT, type Statements } from "./sqlite-statements.js";
 import type { JournalSummary, Lease } from "./types.js";
 
 /** Rows per multi-row journal insert, widest first (see putEntries). */
@@ -27,6 +27,14 @@ export async function readJournal(db: Database.Database, stmt: Statements, locat
   return Promise.resolve(checked.entries);
 }
 
+/** A run's journal from seq `from`, with times, attempts and requests, every entry's checksum checked. */
+export function readJournalRecords(db: Database.Database, stmt: Statements, location: string, rid: number, from: number): JournalRecord[] {
+  const first = Math.max(1, from);
+  const checked = checkJournalRecords(stmt.readJournalRecords.all(rid, first) as JournalRecordRow[], first);
+  if (!checked.ok) throw damagedJournal(runName(db, rid), location, checked);
+  return checked.records;
+}
+
 /** The id of run `rid`, for error messages. */
 function runName(db: Database.Database, rid: number): string {
   const id = db.prepare("SELECT id FROM runs WHERE rid = ?").pluck().get(rid) as string | undefined;
@@ -39,7 +47,7 @@ export type AppendTx = Database.Transaction<(l: Lease, es: readonly JournalEntry
 export function appendTransaction(db: Database.Database, stmt: Statements, wide: WideInserts): AppendTx {
   return db.transaction((l: Lease, es: readonly JournalEntry[], ls: readonly LogRecord[]): void => {
     if (stmt.leaseToken.get(l.rid) !== l.token) throw new LeaseLost(l.runId);
-    putEntries(db, stmt, wide, l.rid, es);
+    putEntries(db, stmt, wide, l.rid, l.attempt, es);
     for (const g of ls) stmt.putLog.run(l.rid, g.seq, g.stream, g.level, g.message, g.at);
   });
 }
@@ -48,41 +56,50 @@ export function appendTransaction(db: Database.Database, stmt: Statements, wide:
  * Inserts entries with multi-row statements (128 and 16 rows a statement, then one by one): a
  * batch of buffered reads costs a few statement executions instead of one per entry.
  */
-function putEntries(db: Database.Database, stmt: Statements, wide: WideInserts, rid: number, entries: readonly JournalEntry[]): void {
+export function putEntries(
+  db: Database.Database,
+  stmt: Statements,
+  wide: WideInserts,
+  rid: number,
+  attempt: number | null,
+  entries: readonly JournalEntry[],
+): void {
   let i = 0;
   for (const width of WIDE_INSERTS) {
     if (entries.length - i < width) continue;
     const insert = wideInsert(db, wide, width);
     const args = wide.args;
-    args.length = width * 7;
+    args.length = width * JOURNAL_COLUMNS;
     for (; i + width <= entries.length; i += width) {
-      for (let j = 0; j < width; j++) {
-        const e = entries[i + j]!;
-        const o = j * 7;
-        args[o] = rid;
-        args[o + 1] = e.seq;
-        args[o + 2] = e.op;
-        args[o + 3] = e.digest;
-        args[o + 4] = e.state;
-        args[o + 5] = e.payload;
-        args[o + 6] = entryChecksum(e.seq, e.op, e.digest, e.state, e.payload);
-      }
+      for (let j = 0; j < width; j++) rowArgs(args, j * JOURNAL_COLUMNS, rid, attempt, entries[i + j]!);
       insert.run(args);
     }
     args.fill(null); // keep no payloads alive
   }
-  for (; i < entries.length; i++) {
-    const e = entries[i]!;
-    stmt.putEntry.run(rid, e.seq, e.op, e.digest, e.state, e.payload, entryChecksum(e.seq, e.op, e.digest, e.state, e.payload));
-  }
+  const one = new Array<unknown>(JOURNAL_COLUMNS);
+  for (; i < entries.length; i++) stmt.putEntry.run(rowArgs(one, 0, rid, attempt, entries[i]!));
+}
+
+/** The values of one journal row, written into `args` from `o` (in JOURNAL_INSERT's column order). */
+function rowArgs(args: unknown[], o: number, rid: number, attempt: number | null, e: JournalEntry): unknown[] {
+  args[o] = rid;
+  args[o + 1] = e.seq;
+  args[o + 2] = e.op;
+  args[o + 3] = e.digest;
+  args[o + 4] = e.state;
+  args[o + 5] = e.payload;
+  args[o + 6] = entryChecksum(e.seq, e.op, e.digest, e.state, e.payload);
+  args[o + 7] = e.startedAt ?? null;
+  args[o + 8] = e.endedAt ?? null;
+  args[o + 9] = attempt;
+  args[o + 10] = e.request ?? null;
+  return args;
 }
 
 function wideInsert(db: Database.Database, wide: WideInserts, width: number): Database.Statement {
   let stmt = wide.stmts.get(width);
   if (!stmt) {
-    stmt = db.prepare(
-      `INSERT OR REPLACE INTO journal (rid, seq, op, digest, state, payload, sum) VALUES ${Array<string>(width).fill("(?, ?, ?, ?, ?, ?, ?)").join(", ")}`,
-    );
+    stmt = db.prepare(`${JOURNAL_INSERT} VALUES ${Array<string>(width).fill(JOURNAL_ROW).join(", ")} ${JOURNAL_UPSERT}`);
     wide.stmts.set(width, stmt);
   }
   return stmt;

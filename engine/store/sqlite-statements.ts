@@ -5,7 +5,17 @@ import { NEXT_RID } from "./sqlite-purge.js";
 import { pack } from "msgpackr";
 import type { NewRun, RunRecord } from "./types.js";
 
-/** The SQLite store's prepared statements, made once when the store opens. */
+/**
+ * Writing a journal row: a completion (the same seq as its intent) keeps the intent's start and
+ * request when it brings none (an effect in flight finished by a later attempt).
+ */
+export const JOURNAL_INSERT = "INSERT INTO journal (rid, seq, op, digest, state, payload, sum, started_at, ended_at, attempt, request)";
+export const JOURNAL_ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+export const JOURNAL_COLUMNS = 11;
+export const JOURNAL_UPSERT = `ON CONFLICT (rid, seq) DO UPDATE SET op = excluded.op, digest = excluded.digest, state = excluded.state,
+  payload = excluded.payload, sum = excluded.sum, started_at = COALESCE(excluded.started_at, started_at), ended_at = excluded.ended_at,
+  attempt = excluded.attempt, request = COALESCE(excluded.request, request)`;
+
 /** The named parameters of `insertRun` for a new run. */
 export function insertRunParams(run: NewRun): Record<string, unknown> {
   return {
@@ -21,6 +31,7 @@ export function insertRunParams(run: NewRun): Record<string, unknown> {
   };
 }
 
+/** The SQLite store's prepared statements, made once when the store opens. */
 export function prepareStatements(db: Database.Database) {
   const statements = {
     putModule: db.prepare("INSERT OR IGNORE INTO modules (sha256, kind, size, bytes, created_at) VALUES (?, ?, ?, ?, ?)"),
@@ -47,7 +58,21 @@ export function prepareStatements(db: Database.Database) {
          WHERE rid = @rid AND lease_token = @token AND lease_owner IS NOT NULL`,
     ),
     readJournal: db.prepare("SELECT seq, op, digest, state, payload, sum FROM journal WHERE rid = ? ORDER BY seq").raw(),
-    putEntry: db.prepare("INSERT OR REPLACE INTO journal (rid, seq, op, digest, state, payload, sum) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+    putEntry: db.prepare(`${JOURNAL_INSERT} VALUES ${JOURNAL_ROW} ${JOURNAL_UPSERT}`),
+    readJournalRecords: db
+      .prepare(
+        `SELECT seq, op, digest, state, payload, sum, started_at, ended_at, attempt, request FROM journal
+           WHERE rid = ? AND seq >= ? ORDER BY seq`,
+      )
+      .raw(),
+    startAttempt: db
+      .prepare(
+        `INSERT INTO attempts (rid, number, owner, started_at)
+           VALUES (@rid, (SELECT COALESCE(MAX(number), 0) + 1 FROM attempts WHERE rid = @rid), @owner, @now) RETURNING number`,
+      )
+      .pluck(),
+    endAttempt: db.prepare("UPDATE attempts SET ended_at = ?, outcome = ?, error = ? WHERE rid = ? AND number = ?"),
+    listAttempts: db.prepare("SELECT number, owner, started_at, ended_at, outcome, error FROM attempts WHERE rid = ? ORDER BY number"),
     putLog: db.prepare("INSERT OR REPLACE INTO logs (rid, seq, stream, level, message, at) VALUES (?, ?, ?, ?, ?, ?)"),
     readLogs: db.prepare("SELECT seq, stream, level, message, at FROM logs WHERE rid = ? ORDER BY seq"),
     wakeParent: db.prepare("UPDATE runs SET wake_requested = 1 WHERE id = (SELECT parent_id FROM runs WHERE rid = ?)"),
@@ -92,7 +117,7 @@ export function prepareStatements(db: Database.Database) {
     removeSchedule: db.prepare("DELETE FROM schedules WHERE name = ?"),
     advanceSchedule: db.prepare("UPDATE schedules SET next_tick = ?, last_tick = ? WHERE name = ? AND next_tick = ? AND paused = 0"),
     summary: db.prepare(
-      "SELECT op, COUNT(*) AS n, SUM(state = 0) AS intents, SUM(length(payload)) AS bytes FROM journal WHERE rid = ? GROUP BY op",
+      "SELECT op, COUNT(*) AS n, SUM(state = 0) AS intents, SUM(length(payload) + COALESCE(length(request), 0)) AS bytes FROM journal WHERE rid = ? GROUP BY op",
     ),
   };
   // Named by a type declarations can spell (BetterSqlite3.Statement, which prepare returns, cannot be).

@@ -1,5 +1,5 @@
 import { decodeRunConfig } from "./run-config.js";
-import { type RunRow, type ScheduleRow, type SignalRow, toRecord, toSchedule, toSignal } from "./rows.js";
+import { type AttemptRow, type RunRow, type ScheduleRow, type SignalRow, toAttempt, toRecord, toSchedule, toSignal } from "./rows.js";
 import Database from "better-sqlite3";
 import { mkdirSync, existsSync } from "node:fs";
 import { dirname } from "node:path";
@@ -7,11 +7,11 @@ import { pack } from "msgpackr";
 import { DweError, LeaseLost, StoreError } from "../kernel/errors.js";
 import { runExists } from "./rules.js";
 import { sqliteStoreError } from "./sqlite-errors.js";
-import type { JournalEntry, LogRecord } from "../journal/entry.js";
+import type { JournalEntry, JournalRecord, LogRecord } from "../journal/entry.js";
 import { migrate } from "./sqlite-schema.js";
 import type { Grants } from "../kernel/grants.js";
 import { type Statements, insertRunParams, mustGet, prepareStatements } from "./sqlite-statements.js";
-import { type AppendTx, appendTransaction, readJournal, summarizeJournal, wideInserts } from "./sqlite-journal.js";
+import { type AppendTx, appendTransaction, readJournal, readJournalRecords, summarizeJournal, wideInserts } from "./sqlite-journal.js";
 import { acquireLease, claimRuns, finishRun, renewLeases, requestCancel } from "./sqlite-claims.js";
 import { createChild, sendSignal, takeSignal } from "./sqlite-signals-children.js";
 import { addSchedule, fireSchedule, updateSchedule } from "./sqlite-schedules.js";
@@ -19,6 +19,7 @@ import { exportRun, importRun } from "./sqlite-export.js";
 import { runListQuery } from "./run-query.js";
 import { deleteRuns } from "./sqlite-purge.js";
 import type {
+  AttemptRecord,
   CancelOutcome,
   ClaimedRun,
   WorkerSession,
@@ -198,6 +199,14 @@ export class SqliteStore implements Store {
 
   async readLogs(rid: number): Promise<LogRecord[]> {
     return this.sql(() => this.stmt.readLogs.all(rid) as LogRecord[]);
+  }
+
+  async readJournalRecords(rid: number, from: number): Promise<JournalRecord[]> {
+    return this.sql(() => readJournalRecords(this.db, this.stmt, this.location, rid, from));
+  }
+
+  async listAttempts(rid: number): Promise<AttemptRecord[]> {
+    return this.sql(() => (this.stmt.listAttempts.all(rid) as AttemptRow[]).map(toAttempt));
   }
 
   /** Nothing to hold: a worker's liveness on SQLite is its pid on this host (lease-owner.ts). */

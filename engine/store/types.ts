@@ -1,4 +1,4 @@
-import type { JournalEntry, LogRecord } from "../journal/entry.js";
+import type { JournalEntry, JournalRecord, LogRecord } from "../journal/entry.js";
 import type { ChildLimits } from "./child-limits.js";
 import type { Grants } from "../kernel/grants.js";
 
@@ -115,6 +115,28 @@ export interface Lease {
   owner: string;
   token: number;
   expiresAt: number;
+  /** The number of the execution attempt the lease was taken for (its row in `listAttempts`); journal rows record it. */
+  attempt: number;
+}
+
+/**
+ * How an execution attempt ended, as `finishRun` wrote it: the run's new status, `released` (given
+ * back as it was) or `crashed` (given back after its executor thread died). An attempt with no
+ * outcome never reached finishRun: its process died or lost its lease (a crash point).
+ */
+export type AttemptOutcome = "completed" | "failed" | "cancelled" | "suspended" | "released" | "crashed";
+
+/** One execution attempt of a run: taken by `acquireLease` or `claimRuns`, ended by `finishRun`. */
+export interface AttemptRecord {
+  /** 1, 2, 3 … in the order the run's attempts started. */
+  number: number;
+  /** The lease holder (`worker:HOST:PID:…`, `run:HOST:PID`). */
+  owner: string;
+  startedAt: number;
+  endedAt: number | null;
+  outcome: AttemptOutcome | null;
+  /** The error a failed or cancelled attempt ended the run with. */
+  error: RunError | null;
 }
 
 export interface JournalSummary {
@@ -279,6 +301,13 @@ export interface Store {
   /** Appends (or completes intents of) journal entries with their logs in one transaction, fenced by the lease. */
   appendJournal(lease: Lease, entries: readonly JournalEntry[], logs: readonly LogRecord[]): Promise<void>;
   summarizeJournal(rid: number): Promise<JournalSummary>;
+  /**
+   * The journal from seq `from` (1: all of it), each entry with its times, attempt and request
+   * (`dwe journal`); checksums checked as readJournal checks them.
+   */
+  readJournalRecords(rid: number, from: number): Promise<JournalRecord[]>;
+  /** The run's execution attempts, oldest first (none for runs whose attempts predate the attempts table). */
+  listAttempts(rid: number): Promise<AttemptRecord[]>;
   readLogs(rid: number): Promise<LogRecord[]>;
 
   // ---- workers (docs/worker.md) ----
