@@ -90,6 +90,13 @@ module.exports = {
       to: { pathNot: ["^guest-sdk/", "^(examples/[^/]+/assembly|bench/guests|test/fixtures)/"] },
     },
     {
+      name: "console-browser-only",
+      comment: "the web console (console/) runs in the browser: it imports only its own files, never the engine, Node or a package",
+      severity: "error",
+      from: { path: "^console/" },
+      to: { pathNot: "^console/" },
+    },
+    {
       name: "no-file-cycle",
       comment: "files import each other: move what both need into a third file, or pass it in",
       severity: "error",

@@ -29,4 +29,6 @@ export default tseslint.config(
   },
   // The plain-JavaScript scripts (scripts/, test/fuzz/) are in no tsconfig: linted without types.
   { files: ["**/*.mjs"], ...tseslint.configs.disableTypeChecked },
+  // The web console (console/): plain ES modules for the browser, in no tsconfig either.
+  { files: ["console/**/*.js"], ...tseslint.configs.disableTypeChecked },
 );

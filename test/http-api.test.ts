@@ -3,58 +3,16 @@
 // over Server-Sent Events, signals and cancellation through the API, and the refusals: no token,
 // cross-site requests, malformed and oversized bodies.
 import { readFileSync } from "node:fs";
-import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ChildProcess } from "node:child_process";
 import { Dwe } from "../engine/api/dwe.js";
 import { serve } from "../engine/server/server.js";
-import { dweAsync, exited, spawnDwe, workdir } from "./support/cli.js";
+import { dweAsync, exited, workdir } from "./support/cli.js";
+import { type Served, raw, startServer } from "./support/dwe-server.js";
 import { CountingServer } from "./support/servers.js";
 import { setTimeout as delay } from "node:timers/promises";
 import { WORKER_WASM, startWorker, type WorkerProcess } from "./support/worker.js";
 
 const TOKEN = "test-token-0123456789abcdef";
-
-interface Served {
-  child: ChildProcess;
-  url: string;
-  log: () => string;
-}
-
-/** Starts `dwe server ARGS` and resolves with the URL it prints once it listens. */
-function startServer(w: { dir: string; db: string }, args: string[], env: Record<string, string> = {}): Promise<Served> {
-  const child = spawnDwe(["server", "--listen", "127.0.0.1:0", ...args], { cwd: w.dir, db: w.db, env });
-  let out = "";
-  let err = "";
-  child.stderr!.on("data", (c: Buffer) => (err += c.toString()));
-  return new Promise((resolve, reject) => {
-    child.stdout!.on("data", (c: Buffer) => {
-      out += c.toString();
-      const line = out.split("\n")[0];
-      if (out.includes("\n") && line) resolve({ child, url: line, log: () => err });
-    });
-    child.on("exit", (code) => reject(new Error(`dwe server exited (${code}) before listening: ${err}`)));
-  });
-}
-
-/** A request with headers fetch will not send as given (Host, Origin), over node:http. */
-function raw(
-  url: string,
-  method: string,
-  path: string,
-  headers: Record<string, string>,
-  body = "",
-): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(new URL(path, url), { method, headers }, (res) => {
-      let text = "";
-      res.on("data", (c: Buffer) => (text += c.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
 
 /** Polls `check` until it is true, or fails after a minute. */
 async function until(what: string, check: () => Promise<boolean>): Promise<void> {

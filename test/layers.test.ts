@@ -22,6 +22,8 @@ const GOOD: Record<string, string> = {
     'import { now } from "../../host-functions/clock.js";\nimport type { Row } from "../store/types.js";\nexport const call = (): Row => now();\n',
   "guest-sdk/assemblyscript/index.ts": "export function log(): void {}\n",
   "examples/hello/assembly/index.ts": 'import { log } from "../../../guest-sdk/assemblyscript/index";\nlog();\n',
+  "console/element.js": "export const h = () => null;\n",
+  "console/app.js": 'import { h } from "./element.js";\nh();\n',
 };
 
 const base = mkdtempSync(join(tmpdir(), "dwe-layers-"));
@@ -40,7 +42,7 @@ function violations(extra: Record<string, string>): string[] {
   // Exits non-zero when a rule is broken; the report on stdout says which.
   const run = spawnSync(
     process.execPath,
-    [DEPCRUISE, "-c", RULES, "--output-type", "json", "engine", "host-functions", "guest-sdk", "examples"],
+    [DEPCRUISE, "-c", RULES, "--output-type", "json", "engine", "host-functions", "guest-sdk", "examples", "console"],
     {
       cwd: dir,
       encoding: "utf8",
@@ -116,6 +118,12 @@ describe("import rules", () => {
       "unlayered",
     ]);
   });
+  it("the web console importing anything outside console/ is refused (it runs in the browser)", () => {
+    expect(
+      violations({ "console/bad.js": 'import { DweError } from "../engine/kernel/errors.js";\nexport const E = DweError;\n' }),
+    ).toEqual(["console-browser-only"]);
+  });
+
   it("the component's guest thread reaching a host function's implementation, even through a guest-side file, is refused; the shared tables are not", () => {
     const guestSide = {
       "host-functions/fs-error.ts": "export const FS_ERRORS = {};\n",

@@ -28,25 +28,33 @@ function hostName(header: string): string | null {
 const SAFE_METHODS = new Set(["GET", "HEAD"]);
 
 /**
- * Refuses a request that may not be served (HttpError), in this order: a Host header that is not this
- * machine while listening on loopback (a DNS-rebinding page); a missing or wrong bearer token; for
+ * Refuses a request for another host while listening on loopback (a DNS-rebinding page: evil.example
+ * resolved to 127.0.0.1 sends its own Host). Checked on every request, the console's files included.
+ */
+export function guardHost(req: IncomingMessage, o: Pick<GuardOptions, "loopback">): void {
+  if (!o.loopback) return;
+  const host = req.headers.host ?? "";
+  const name = hostName(host);
+  if (name === null || !isLoopbackHost(name)) {
+    throw new HttpError(
+      403,
+      "forbidden_host",
+      `this server listens on loopback and answers only requests for localhost or a loopback address (Host was '${host}')`,
+    );
+  }
+}
+
+/**
+ * Refuses an API request that may not be served (HttpError), in this order: a Host header that is not
+ * this machine while listening on loopback (guardHost); a missing or wrong bearer token; for
  * any method but GET and HEAD, a request a browser sent on another site's behalf (`Sec-Fetch-Site`
  * other than same-origin or none, or an `Origin` that is not this server's). The server sends no
  * CORS headers at all, so a browser never lets another site read an answer or send a preflighted
  * request.
  */
 export function guard(req: IncomingMessage, o: GuardOptions): void {
+  guardHost(req, o);
   const host = req.headers.host ?? "";
-  if (o.loopback) {
-    const name = hostName(host);
-    if (name === null || !isLoopbackHost(name)) {
-      throw new HttpError(
-        403,
-        "forbidden_host",
-        `this server listens on loopback and answers only requests for localhost or a loopback address (Host was '${host}')`,
-      );
-    }
-  }
   if (o.token !== null) {
     const m = /^Bearer[ ]+(\S+)\s*$/i.exec(req.headers.authorization ?? "");
     const given = m?.[1];

@@ -5,7 +5,8 @@ import type { Dwe } from "../api/dwe.js";
 import { UsageError } from "../kernel/errors.js";
 import { apiRoutes } from "./api-routes.js";
 import { DEFAULT_MAX_BODY, tooLarge } from "./body.js";
-import { guard } from "./guard.js";
+import { loadConsole, sendConsoleFile } from "./console-files.js";
+import { guard, guardHost } from "./guard.js";
 import { errorResponse } from "./http-error.js";
 import { DEFAULT_LISTEN, parseListen } from "./listen.js";
 import type { Router } from "./router.js";
@@ -68,16 +69,24 @@ export async function serve(dwe: Dwe, o: ServerOptions = {}): Promise<DweServer>
   const log = o.log ?? ((line: string) => process.stderr.write(`dwe server: ${line}\n`));
   const routes: Router = apiRoutes(dwe, { maxBodyBytes, pollMs: o.pollMs ?? 200 });
   const closing = new AbortController();
+  const consoleFiles = loadConsole();
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const gone = new AbortController();
     res.on("close", () => gone.abort());
     const signal = AbortSignal.any([gone.signal, closing.signal]);
     try {
+      const url = new URL(req.url ?? "/", "http://dwe.invalid");
+      // The console's files hold no data and a browser cannot send a token to load a page: they pass
+      // the Host check only. Everything they show comes from /api/, with the token (docs/console.md).
+      if (url.pathname !== "/api" && !url.pathname.startsWith("/api/")) {
+        guardHost(req, { loopback: address.loopback });
+        sendConsoleFile(consoleFiles, req.method ?? "GET", url.pathname, res);
+        return;
+      }
       guard(req, { token, loopback: address.loopback });
       // Every endpoint, also those that read no body: a declared size over the limit is refused unread.
       if (Number(req.headers["content-length"] ?? 0) > maxBodyBytes) throw tooLarge(maxBodyBytes);
-      const url = new URL(req.url ?? "/", "http://dwe.invalid");
       const { handler, params } = routes.match(req.method ?? "GET", url.pathname);
       const reply = await handler({ req, res, params, query: url.searchParams, signal });
       if (reply) send(res, reply.status, reply.body, reply.headers);

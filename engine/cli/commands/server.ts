@@ -25,7 +25,7 @@ export async function serverCommand(flags: ServerFlags): Promise<number> {
     });
     process.stdout.write(`${server.url}\n`);
     process.stderr.write(
-      `dwe server: listening on ${server.url}/api/ (database ${dwe.location}${token ? ", bearer token required" : ""})\n`,
+      `dwe server: listening on ${server.url}/api/ (database ${dwe.location}${token ? ", bearer token required" : ""}); the console is at ${server.url}/\n`,
     );
     await new Promise<void>((resolve) => {
       const stop = (sig: NodeJS.Signals) => {
