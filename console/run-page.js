@@ -43,7 +43,8 @@ function entryDetail(e, attempts, loadFull) {
     ["op", e.op],
     ["kind", kindOf(e)],
     ["state", e.state],
-    ["attempt", e.attempt !== undefined ? `${e.attempt}${a && a.owner ? ` (${a.owner})` : ""}` : null],
+    ["attempt", typeof e.attempt === "number" ? `${e.attempt}${a && a.owner ? ` (${a.owner})` : ""}` : null],
+    ["pending", e.pending ?? null],
     ["started", start !== null ? new Date(start).toISOString() : null],
     ["took", start !== null && end !== null ? duration(end - start) : null],
     ["stored", `${e.bytes} bytes`],
@@ -103,7 +104,7 @@ function attemptsTable(attempts, running) {
           cell(start !== null ? when(new Date(start).toISOString()) : ""),
           cell(end !== null ? when(new Date(end).toISOString()) : ""),
           cell(start !== null && end !== null ? duration(end - start) : "", "num"),
-          cell(a.outcome ?? (bad ? "crashed (never ended)" : "running"), bad ? "error-text" : undefined),
+          cell(bad ? "crashed" : (a.outcome ?? "running"), bad ? "error-text" : undefined),
           cell(typeof a.error === "string" ? a.error : a.error ? (a.error.message ?? JSON.stringify(a.error)) : "", "note"),
         );
       }),

@@ -49,21 +49,49 @@ export function entryTimes(e) {
 }
 
 export const attemptNo = (a) => a.number ?? a.attempt ?? null;
-const CRASHED = /crash|lost|kill|abandon|expired|died|interrupt/i;
+/** The attempt that wrote an entry; null for entries written before dwe recorded attempts. */
+const attemptOf = (e) => (typeof e.attempt === "number" ? e.attempt : null);
 
 /**
- * An attempt that crashed: its outcome says so, or it has neither end nor outcome (it never reached
- * the run's end: its process died or lost its lease) and is not the attempt running now.
+ * An attempt that crashed: the API says so (`crashed`), or, from an API that does not, it has neither
+ * end nor outcome (it never reached the run's end: its process died or lost its lease) and is not
+ * the attempt running now.
  */
 export function crashed(a, attempts, running) {
-  if (CRASHED.test(String(a.outcome ?? ""))) return true;
+  if (typeof a.crashed === "boolean") return a.crashed;
   const current = running && attemptNo(a) === Math.max(...attempts.map(attemptNo));
   return !a.outcome && !a.ended_at && !current;
 }
 
+/**
+ * What became of an intent (an effect started, its outcome not journaled): `in-flight` (being made
+ * now), `waiting` (the suspended run waits on it: a sleep, a signal, a child) or `no-result` (a
+ * crash point: its attempt ended without the outcome). The API's `pending` when it gives one.
+ */
+export function pendingOf(e, run, isLast) {
+  if (e.state !== "intent") return null;
+  if (typeof e.pending === "string") return e.pending;
+  if (run.status === "running") return "in-flight";
+  if (run.status === "suspended" && isLast) return "waiting";
+  return "no-result";
+}
+
+const PENDING_MARKS = {
+  "in-flight": ["mark-flight", "in flight", "in flight: the effect is being made now; its outcome is not journaled yet"],
+  waiting: ["mark-waiting", "waiting", "the suspended run waits on this: it continues when the time, signal or child comes"],
+  "no-result": [
+    "mark-crash",
+    "no result",
+    "crash point: the attempt ended without journaling this effect's outcome; the next attempt finds it in flight",
+  ],
+};
+
 const TIME_STEPS = [
   1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 15e3, 3e4, 6e4, 12e4, 3e5, 6e5, 9e5, 18e5, 36e5, 72e5, 216e5, 864e5,
 ];
+
+/** A tick's offset: `250 ms`, `2 s`, `1m 30s`. */
+const tickLabel = (ms) => (ms < 1000 ? `${ms} ms` : ms < 60_000 ? `${+(ms / 1000).toFixed(1)} s` : duration(ms));
 
 function ticks(span, count = 6) {
   const step = TIME_STEPS.find((s) => span / s <= count) ?? span / count;
@@ -73,40 +101,40 @@ function ticks(span, count = 6) {
 }
 
 /**
- * The timeline of `entries` (seq order). `run` gives the status (in flight or interrupted) and
- * times; `attempts` is the attempts table when the API gives one. `onSelect(entry)` on a click.
+ * The timeline of `entries` (seq order). `run` gives the status (what an intent is) and the end; `attempts` is the attempts table when the API gives one. `onSelect(entry)` on a click.
  */
 export function timeline({ entries, run, attempts = [], selected = null, onSelect }) {
   const now = Date.now();
   const times = entries.map(entryTimes);
   const timed = entries.length > 0 && times.every((t) => t.start !== null);
   const running = run.status === "running";
+  const pending = entries.map((e, i) => pendingOf(e, run, i === entries.length - 1));
+  // An effect being made or waited on lasts until now; one left without a result ends where it began.
+  const stopOf = (i) =>
+    times[i].end ?? (pending[i] === "in-flight" || pending[i] === "waiting" ? Math.max(now, times[i].start) : times[i].start);
 
   // The axis: real time when every entry has a start, else one slot per entry.
   let t0 = 0;
   let span = Math.max(entries.length, 1);
   if (timed) {
     t0 = Math.min(...times.map((t) => t.start));
-    const last = Math.max(...times.map((t) => t.end ?? (running ? now : t.start)), millis(run.finished_at) ?? 0);
-    span = Math.max(last - t0, 1);
+    span = Math.max(Math.max(...entries.map((_, i) => stopOf(i)), millis(run.finished_at) ?? 0) - t0, 1);
   }
   const place = (i) => {
     if (!timed) return { left: (i / span) * 100, width: (1 / span) * 100 };
-    const { start, end } = times[i];
-    const stop = end ?? (entries[i].state === "intent" && running ? now : start);
+    const { start } = times[i];
+    const stop = stopOf(i);
     return { left: ((start - t0) / span) * 100, width: ((stop - start) / span) * 100 };
   };
 
-  // Where each attempt ended badly: the last entry it wrote is a crash point.
+  // Where each attempt ended by crashing: the last entry it wrote is a crash point.
   const crashAfter = new Map();
   const byNumber = new Map(attempts.map((a) => [attemptNo(a), a]));
-  if (entries.some((e) => e.attempt !== undefined)) {
-    entries.forEach((e, i) => {
-      const next = entries[i + 1];
-      const a = byNumber.get(e.attempt);
-      if (a && crashed(a, attempts, running) && (!next || next.attempt !== e.attempt)) crashAfter.set(e.seq, a);
-    });
-  }
+  entries.forEach((e, i) => {
+    const a = byNumber.get(attemptOf(e));
+    const next = entries[i + 1];
+    if (a && crashed(a, attempts, running) && (!next || attemptOf(next) !== attemptOf(e))) crashAfter.set(e.seq, a);
+  });
 
   const axis = h(
     "div",
@@ -118,7 +146,7 @@ export function timeline({ entries, run, attempts = [], selected = null, onSelec
       "span",
       { class: "tl-track" },
       timed
-        ? ticks(span).map((t) => tick((t / span) * 100, t === 0 ? "0" : `+${duration(t)}`))
+        ? ticks(span).map((t) => tick((t / span) * 100, t === 0 ? "0" : `+${tickLabel(t)}`))
         : ticks(entries.length, 8)
             .filter((t) => t < entries.length)
             .map((t) => tick((t / span) * 100, `#${entries[Math.floor(t)]?.seq ?? ""}`)),
@@ -127,49 +155,41 @@ export function timeline({ entries, run, attempts = [], selected = null, onSelec
   );
 
   const rows = [];
-  let attempt;
+  let attempt = null;
   entries.forEach((e, i) => {
-    if (e.attempt !== undefined && e.attempt !== attempt) {
-      attempt = e.attempt;
+    if (attemptOf(e) !== null && attemptOf(e) !== attempt) {
+      attempt = attemptOf(e);
       const a = byNumber.get(attempt);
+      const bad = a !== undefined && crashed(a, attempts, running);
       rows.push(
         h(
           "div",
           { class: "tl-attempt", "data-attempt": String(attempt) },
           `attempt ${attempt}`,
           a && a.owner ? h("span", { class: "muted" }, ` · ${a.owner}`) : null,
-          a && (a.outcome || crashed(a, attempts, running))
-            ? h("span", { class: crashed(a, attempts, running) ? "error-text" : "muted" }, ` · ${a.outcome ?? "crashed (never ended)"}`)
-            : null,
+          a ? h("span", { class: bad ? "error-text" : "muted" }, ` · ${bad ? "crashed" : (a.outcome ?? "running")}`) : null,
         ),
       );
     }
     const kind = kindOf(e);
-    const inFlight = e.state === "intent" && running;
-    const interrupted = e.state === "intent" && !running;
+    const p = pending[i];
     const { left, width } = place(i);
     const bar = h("span", {
-      class: `tl-bar kind-${kind} state-${e.state}${inFlight ? " in-flight" : ""}${interrupted ? " interrupted" : ""}`,
-      title: `#${e.seq} ${e.op} (${kind}, ${e.state})`,
+      class: `tl-bar kind-${kind} state-${e.state}${p ? ` pending-${p}` : ""}`,
+      title: `#${e.seq} ${e.op} (${kind}, ${p ?? e.state})`,
     });
     bar.style.left = `${Math.min(left, 99.7)}%`;
     bar.style.width = `${Math.max(width, 0)}%`;
     const crash = crashAfter.get(e.seq);
+    const mark = p && PENDING_MARKS[p];
     const marks = [
-      inFlight ? h("span", { class: "mark mark-flight", title: "in flight: started, outcome not recorded yet" }, "in flight") : null,
-      interrupted
-        ? h(
-            "span",
-            { class: "mark mark-crash", title: "the effect started but its outcome was never recorded: the attempt ended here" },
-            "interrupted",
-          )
-        : null,
+      mark ? h("span", { class: `mark ${mark[0]}`, title: mark[2] }, mark[1]) : null,
       crash
         ? h(
             "span",
             {
               class: "mark mark-crash",
-              title: `attempt ${attemptNo(crash)} ended here: ${crash.outcome ?? "its process died or lost its lease"}`,
+              title: `attempt ${attemptNo(crash)} crashed after this entry (its process died or lost its lease)`,
             },
             "✕ crash",
           )
@@ -210,7 +230,7 @@ export function timeline({ entries, run, attempts = [], selected = null, onSelec
       ["read", "read"],
       ["end", "result"],
     ].map(([k, label]) => h("span", {}, h("span", { class: `dot kind-${k}` }), label)),
-    h("span", {}, h("span", { class: "dot in-flight-dot" }), "in flight"),
+    h("span", {}, h("span", { class: "dot in-flight-dot" }), "in flight / no result"),
     h("span", {}, timed ? "time axis: since the first entry" : "no times recorded: entries evenly spaced in seq order"),
   );
   return h(
