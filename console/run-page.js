@@ -328,7 +328,15 @@ export function runPage(main, id, fail) {
     ancestors = chain;
   }
 
+  // One load at a time: a refresh asked for meanwhile (a button's) runs once the current one is done.
+  let loading = false;
+  let again = false;
   async function refresh() {
+    if (loading) {
+      again = true;
+      return;
+    }
+    loading = true;
     clearTimeout(timer);
     try {
       const [r, j] = await Promise.all([get(path(id), abort.signal), get(path(id, "/journal"), abort.signal)]);
@@ -342,6 +350,12 @@ export function runPage(main, id, fail) {
       if (stopped) return;
       if (run === null || err.status === 401 || err.status === 404) return fail(err);
       say(err.message, false);
+    } finally {
+      loading = false;
+    }
+    if (again && !stopped) {
+      again = false;
+      return refresh();
     }
     if (!stopped && !isFinal(run.status)) timer = setTimeout(refresh, POLL_MS);
   }

@@ -148,7 +148,10 @@ export function runsPage(main, filters, fail) {
   let timer = 0;
   let stopped = false;
   const abort = new AbortController();
+  let loading = false;
   async function refresh() {
+    if (loading) return;
+    loading = true;
     clearTimeout(timer);
     try {
       const page = await get(`/api/runs?${apiQuery(filters, PAGE * pages)}`, abort.signal);
@@ -163,6 +166,8 @@ export function runsPage(main, filters, fail) {
       if (stopped) return;
       if (err.status === 401 || err.status === 400) return fail(err);
       live.textContent = err.message;
+    } finally {
+      loading = false;
     }
     if (!stopped) timer = setTimeout(refresh, POLL_MS);
   }
