@@ -220,6 +220,10 @@ describe.skipIf(!haveChromium)("the web console in Chromium", () => {
     await page.goto(`${guarded.url}/#token=${TOKEN}`);
     await page.locator('tr[data-run="watch-1"]').waitFor(WAIT);
     expect(new URL(page.url()).hash).toBe("#/");
+    // The logs stream is read with fetch, so it carries the token too.
+    await page.click('a:text("watch-1")');
+    await page.locator(".log-state", { hasText: "ended, run completed" }).waitFor(WAIT);
+    expect(await page.locator("#log .log-message").allTextContents()).toEqual(["step 0", "step 1", "step 2"]);
   });
 
   it("the page loads nothing from elsewhere and breaks no Content-Security-Policy rule", () => {
