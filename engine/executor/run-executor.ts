@@ -1,11 +1,11 @@
 import { runGuestToEnd } from "./guest-runner.js";
 import {
   ComponentTrap,
-  DweError,
   GrantCoversDweFiles,
   LeaseLost,
   ProgramExit,
   RunCancelled,
+  RunTimeout,
   ShutdownRequested,
   describeError,
 } from "../kernel/errors.js";
@@ -24,8 +24,8 @@ import { AttemptEnd, endBeforeGuest, endOfError, type AttemptOutcome, type Endin
 import { prepareAttempt, type PreparedAttempt } from "./prepare-attempt.js";
 
 /**
- * What an attempt is executed with, as plain data: the one options value that crosses into a
- * thread (`dwe run --timeout`'s, a worker's executor threads) as it is.
+ * What an attempt is executed with, as plain data: the one options value that crosses into an
+ * attempt thread (attempt-thread.ts: `dwe run --timeout`'s, a worker's) as it is.
  */
 export interface AttemptOptions {
   /** Lease owner id of this process (see store/lease-owner.ts). */
@@ -79,8 +79,10 @@ export interface ExecuteOptions extends AttemptOptions {
   stop?: AbortSignal;
   /** Called at every host call and before every effect; may abort `stop` (see DispatcherOptions.pollStop). */
   pollStop?: () => void;
-  /** Told when the guest's own code starts (true) and stops (false) running on this thread (worker watchdog). */
+  /** Told when the guest's own code starts (true) and stops (false) running on this thread (an attempt thread's watchdog). */
   onGuest?: (running: boolean) => void;
+  /** Told once the attempt is prepared and its guest starts, with the deadline its timeout sets (null: none). */
+  onStart?: (deadline: number | null) => void;
   /**
    * When the attempt fails outside its guest (its module cannot be loaded, its journal read, the
    * store fails), fail the run with the error before throwing it: a worker, which would otherwise
@@ -260,10 +262,8 @@ async function attemptListening(lease: Lease, previous: PreviousState, o: Execut
   });
   const memory = new CheckedGuestMemory();
   const debug = o.debug ?? (() => undefined);
-  const timer =
-    timeoutMs === null
-      ? null
-      : setTimeout(() => abort.abort(new DweError("timeout", `run ${run.id} ran past its timeout of ${timeoutMs} ms`)), timeoutMs);
+  const timer = timeoutMs === null ? null : setTimeout(() => abort.abort(new RunTimeout(run.id, timeoutMs)), timeoutMs);
+  o.onStart?.(deadline);
   try {
     await runGuestToEnd({ run, dispatcher, wasi, memory, ...guest, signal: abort.signal, debug, onGuest: o.onGuest });
     await journal.commit();

@@ -1,16 +1,14 @@
-import { Worker } from "node:worker_threads";
-import { ReportedError, ShutdownRequested } from "../kernel/errors.js";
+// `dwe run --timeout` (and `dwe resume` of a run with a timeout): one attempt in an attempt thread
+// (attempt-thread.ts), so that a guest looping without host calls, which blocks its thread, is stopped.
+import { ReportedError, ShutdownRequested, type ThreadError } from "../kernel/errors.js";
 import type { LogRecord } from "../journal/entry.js";
-import type { Durability, RunRecord, Store } from "../store/types.js";
+import type { Durability, RunEnd, RunRecord, Store } from "../store/types.js";
 import { attemptOptions, type AttemptOptions } from "./run-executor.js";
-import type { FromRunThread, RunThreadData, ToRunThread } from "./run-thread-protocol.js";
 import { AttemptEnd } from "./run-end.js";
 import { heartbeatOf } from "./lease-heartbeat.js";
-import { killGroupsOfThread } from "../../host-functions/process-groups.js";
+import { AttemptThread } from "./attempt-thread.js";
 
 const LEASE_TTL_MS = 30_000;
-/** Time the thread gets past the run's timeout to stop the guest at a host call by itself. */
-export const TIMEOUT_GRACE_MS = 1_000;
 
 export interface ThreadedRunOptions extends AttemptOptions {
   /** The database file (the thread opens its own connection) and its durability mode. */
@@ -27,79 +25,64 @@ export interface ThreadedRunOptions extends AttemptOptions {
 }
 
 /**
- * Executes one attempt of a run that has a timeout in a worker thread, so that a guest looping
- * without host calls (which blocks its thread) is stopped: after the timeout (plus a short grace
- * for the run to stop itself at a host call), the thread is terminated and the run recorded as
- * failed with the error `timeout`, fenced by the lease this thread took for it. The lease is
- * renewed from here, so a busy guest does not lose it.
+ * Executes one attempt of a run that has a timeout in an attempt thread, under a lease taken and
+ * renewed here (a busy guest does not lose it). When the thread is stopped (its guest past its
+ * timeout, or cancelled and still in its own code) or dies, the run's end is written here with that
+ * lease, if the attempt did not write it.
  */
 export async function executeInThread(store: Store, runId: string, o: ThreadedRunOptions): Promise<RunRecord> {
   const before = o.before ?? (await store.getRun(runId));
   const lease = await store.acquireLease(runId, o.owner, LEASE_TTL_MS, false);
-  const data: RunThreadData = {
+  const JOB = 1;
+  const seen: { thrown?: ThreadError; end?: RunEnd } = {};
+  const thread = new AttemptThread({
     db: o.db,
     durability: o.durability,
     attempt: { ...attemptOptions(o), leaseTtlMs: LEASE_TTL_MS },
-    lease,
-    previous: before?.status ?? "pending",
-    wakeAt: before?.wakeAt ?? null,
-    logs: o.onLogs !== undefined,
-  };
-  const worker = new Worker(new URL("./run-thread.js", import.meta.url), { workerData: data, stdout: false, stderr: false });
-  const thread = worker.threadId;
-  // A terminated thread cannot end the commands it started: this thread does.
-  worker.on("exit", () => killGroupsOfThread(thread));
-  const send = (m: ToRunThread) => worker.postMessage(m);
+    on: (e) => {
+      if (e.type === "logs") o.onLogs?.(e.logs);
+      else if (e.type === "live") o.onLive?.(e.stream, e.data);
+      else if (e.type === "failed") seen.thrown = e.error;
+      else if (e.type === "ended" || e.type === "verified") return;
+      else if (e.type === "exit" && e.jobs.includes(JOB)) {
+        // The attempt did not end by itself: the thread was stopped for it, or died.
+        seen.end = e.stopped?.end ?? { status: "failed", error: { code: "internal", message: e.crash?.why ?? "the run's thread ended" } };
+      }
+    },
+  });
   const heartbeat = heartbeatOf(store, lease, LEASE_TTL_MS, {
-    lost: () => send({ type: "lease_lost" }),
-    cancel: () => send({ type: "cancel" }),
+    lost: () => thread.abort(JOB, { kind: "lease_lost" }),
+    cancel: () => thread.stop(JOB, { kind: "cancel" }),
   });
   const onShutdown = () => {
     const reason: unknown = o.signal?.reason;
-    send({ type: "shutdown", signal: reason instanceof ShutdownRequested ? reason.signal : "SIGTERM" });
+    thread.abort(JOB, { kind: "shutdown", signal: reason instanceof ShutdownRequested ? reason.signal : "SIGTERM" });
   };
   o.signal?.addEventListener("abort", onShutdown, { once: true });
-  let timedOut = false;
-  const watchdog = setTimeout(() => {
-    timedOut = true;
-    void worker.terminate();
-  }, o.timeoutMs + TIMEOUT_GRACE_MS);
   try {
-    const outcome = await new Promise<{ error?: ReportedError; died?: string }>((resolve) => {
-      let settled = false;
-      const settle = (v: { error?: ReportedError; died?: string }) => {
-        if (!settled) {
-          settled = true;
-          resolve(v);
-        }
-      };
-      worker.on("message", (m: FromRunThread) => {
-        if (m.type === "logs") o.onLogs?.(m.logs);
-        else if (m.type === "live") o.onLive?.(m.stream, m.data);
-        else if (m.type === "done") settle({});
-        else settle({ error: new ReportedError(m.error.code, m.error.message, m.exitCode) });
-      });
-      worker.on("error", (err) => settle({ died: err.message }));
-      worker.on("exit", (code) => settle({ died: timedOut ? "timeout" : `the run's thread exited with code ${code}` }));
-    });
-    if (outcome.error) throw outcome.error;
-    if (outcome.died !== undefined) {
-      await worker.terminate();
-      // The thread is gone; if the run is still ours and running, record why it ended.
+    thread.start(
+      {
+        kind: "attempt",
+        job: JOB,
+        lease,
+        previous: before?.status ?? "pending",
+        wakeAt: before?.wakeAt ?? null,
+        logs: o.onLogs !== undefined,
+      },
+      runId,
+      o.timeoutMs,
+    );
+    await thread.close();
+    if (seen.thrown) throw new ReportedError(seen.thrown);
+    // The thread is gone; if the run is still ours and running, record why it ended.
+    const end = seen.end;
+    if (end) {
       const now = await store.getRun(runId);
       if (now && now.status === "running" && now.leaseOwner === lease.owner && now.leaseToken === lease.token) {
-        const error =
-          outcome.died === "timeout"
-            ? {
-                code: "timeout",
-                message: `run ${runId} ran past its timeout of ${o.timeoutMs} ms (its code did not return to the host) and was stopped; raise --timeout if it needs longer`,
-              }
-            : { code: "internal", message: outcome.died };
-        await new AttemptEnd(store, lease).write({ status: "failed", error });
+        await new AttemptEnd(store, lease).write(end);
       }
     }
   } finally {
-    clearTimeout(watchdog);
     heartbeat.stop();
     o.signal?.removeEventListener("abort", onShutdown);
   }

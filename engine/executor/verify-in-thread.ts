@@ -1,10 +1,10 @@
-// A verification replay in a thread of its own, stopped after a timeout (a guest looping without
-// host calls cannot hold up the caller): `dwe verify`, and `dwe resume --upgrade`'s check.
-import { Worker } from "node:worker_threads";
-import { ReportedError } from "../kernel/errors.js";
+// A verification replay in an attempt thread (attempt-thread.ts), stopped after a timeout (a guest
+// looping without host calls cannot hold up the caller): `dwe verify`, and `dwe resume --upgrade`'s check.
+import { ReportedError, type ThreadError } from "../kernel/errors.js";
 import type { Durability, RunRecord, Store } from "../store/types.js";
 import { timedOutReport, type VerifyReport } from "./verify-run.js";
-import type { VerifyThreadData } from "./verify-thread.js";
+import { AttemptThread } from "./attempt-thread.js";
+import { VerifyProgress } from "./attempt-thread-protocol.js";
 
 /** Default time a verification replay may take when the run has no timeout of its own. */
 export const DEFAULT_VERIFY_TIMEOUT_MS = 60_000;
@@ -21,41 +21,43 @@ export interface VerifyInThreadOptions {
 }
 
 export async function verifyInThread(store: Store, run: RunRecord, o: VerifyInThreadOptions): Promise<VerifyReport> {
-  const progress = new SharedArrayBuffer(8);
-  const data: VerifyThreadData = {
+  const JOB = 1;
+  const progress = new VerifyProgress();
+  const seen: { report?: VerifyReport; thrown?: ThreadError; stopped?: boolean; died?: string } = {};
+  const thread = new AttemptThread({
     db: o.db,
     durability: o.durability,
-    runId: run.id,
-    progress,
-    debug: o.onDebug !== undefined,
-    ...(o.module !== undefined && { module: o.module }),
-  };
-  const worker = new Worker(new URL("./verify-thread.js", import.meta.url), { workerData: data });
-  let timer: NodeJS.Timeout | undefined;
-  return new Promise<VerifyReport>((resolve, reject) => {
-    const startWatchdog = () =>
-      (timer = setTimeout(() => {
-        void worker.terminate().then(async () => {
-          const p = new Int32Array(progress);
-          const entries = (await store.summarizeJournal(run.rid)).entries;
-          resolve(timedOutReport(run, entries, Atomics.load(p, 0), Atomics.load(p, 1) === 1, o.timeoutMs));
-        }, reject);
-      }, o.timeoutMs));
-    worker.on(
-      "message",
-      (
-        m:
-          | { type: "started" }
-          | { type: "report"; report: VerifyReport }
-          | { type: "error"; error: { code: string; message: string }; exitCode: number }
-          | { type: "debug"; line: string },
-      ) => {
-        if (m.type === "started") startWatchdog();
-        else if (m.type === "debug") o.onDebug?.(m.line);
-        else if (m.type === "report") resolve(m.report);
-        else reject(new ReportedError(m.error.code, m.error.message, m.exitCode));
-      },
-    );
-    worker.on("error", reject);
-  }).finally(() => clearTimeout(timer));
+    // A replay takes no lease and writes nothing: these are not used.
+    attempt: { owner: "verify", cwd: process.cwd() },
+    on: (e) => {
+      if (e.type === "debug") o.onDebug?.(e.line);
+      else if (e.type === "verified") seen.report = e.report;
+      else if (e.type === "failed") seen.thrown = e.error;
+      else if (e.type === "exit" && e.jobs.includes(JOB)) {
+        if (e.stopped) seen.stopped = true;
+        else seen.died = e.crash?.why ?? "the verify thread ended";
+      }
+    },
+  });
+  thread.start(
+    {
+      kind: "verify",
+      job: JOB,
+      runId: run.id,
+      debug: o.onDebug !== undefined,
+      progress: progress.buffer,
+      ...(o.module !== undefined && { module: o.module }),
+    },
+    run.id,
+    o.timeoutMs,
+  );
+  await thread.close();
+  if (seen.report) return seen.report;
+  if (seen.thrown) throw new ReportedError(seen.thrown);
+  if (seen.stopped) {
+    const { replayed, consumedAll } = progress.read();
+    const entries = (await store.summarizeJournal(run.rid)).entries;
+    return timedOutReport(run, entries, replayed, consumedAll, o.timeoutMs);
+  }
+  throw new ReportedError({ code: "internal", message: seen.died ?? "the verify thread ended", exitCode: 2, disposition: "terminal" });
 }

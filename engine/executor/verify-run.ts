@@ -64,6 +64,8 @@ export interface VerifyOptions {
   onProgress?: (replayed: number, consumedAll: boolean) => void;
   /** Replay on this module (sha256, stored) instead of the run's own: `dwe resume --upgrade`'s check. */
   module?: string;
+  /** Told when the guest's own code starts (true) and stops (false) running on this thread (an attempt thread's watchdog). */
+  onGuest?: (running: boolean) => void;
 }
 
 export async function verifyRun(store: Store, runId: string, o: VerifyOptions = {}): Promise<VerifyReport> {
@@ -136,6 +138,7 @@ async function replay(store: Store, prepared: PreparedAttempt, done: number, o: 
       ...guest,
       signal: new AbortController().signal,
       debug,
+      onGuest: o.onGuest,
       onReturned: () => {
         returned = true;
       },

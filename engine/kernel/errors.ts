@@ -193,15 +193,34 @@ export class RunFailed extends DweError {
 }
 
 /**
- * An error reported across a thread boundary (`dwe run --timeout`'s thread, `dwe verify`'s) as its
- * code, message and exit code, thrown again on this side.
+ * An error as it crosses a thread boundary (an attempt thread's, engine/executor/attempt-thread.ts):
+ * plain data that keeps what the error is to the caller (its code, message, exit code and
+ * disposition), so nothing is parsed back out of a message.
  */
+export interface ThreadError {
+  code: string;
+  message: string;
+  exitCode: number;
+  disposition: Disposition;
+}
+
+/** `err` as it crosses a thread boundary. */
+export function threadError(err: unknown): ThreadError {
+  const { code, message } = describeError(err);
+  return err instanceof DweError
+    ? { code, message, exitCode: err.exitCode, disposition: err.disposition }
+    : { code, message, exitCode: 2, disposition: "terminal" };
+}
+
+/** An error thrown in an attempt thread, thrown again on this side with its code, exit code and disposition. */
 export class ReportedError extends DweError {
   override name = "ReportedError";
   override readonly exitCode: number;
-  constructor(code: string, message: string, exitCode: number) {
-    super(code, message);
-    this.exitCode = exitCode;
+  override readonly disposition: Disposition;
+  constructor(e: ThreadError) {
+    super(e.code, e.message);
+    this.exitCode = e.exitCode;
+    this.disposition = e.disposition;
   }
 }
 
@@ -286,10 +305,34 @@ export class ReplayEnd extends DweError {
   }
 }
 
+/**
+ * The run ran past its --timeout: thrown at its next host call (the Dispatcher), or its attempt
+ * aborted with it, or, when its code does not return to the host, its thread stopped with it
+ * (engine/executor/attempt-thread.ts). One message wherever the run executes.
+ */
 export class RunTimeout extends DweError {
   override name = "RunTimeout";
   constructor(runId: string, timeoutMs: number) {
     super("timeout", `run ${runId} ran past its timeout of ${timeoutMs} ms and was stopped; raise --timeout if it needs longer`);
+  }
+}
+
+/** A worker's watchdog stopped a guest that ran its own code too long without a host call (`dwe worker --watchdog`). */
+export class WatchdogStopped extends DweError {
+  override name = "WatchdogStopped";
+  constructor(runId: string, spentMs: number, watchdogMs: number) {
+    super(
+      "timeout",
+      `run ${runId} ran its own code for ${spentMs} ms without a host call and was stopped by the worker's watchdog (--watchdog ${watchdogMs} ms); an infinite loop?`,
+    );
+  }
+}
+
+/** An attempt thread died by itself (out of memory?) while this run was in its guest code. */
+export class ThreadCrashed extends DweError {
+  override name = "ThreadCrashed";
+  constructor(runId: string) {
+    super("crashed", `the executor thread died while run ${runId} was running guest code (out of memory?)`);
   }
 }
 

@@ -1,13 +1,13 @@
-// The main thread of `dwe worker`: claims due runs from the store, hands them to executor threads,
-// renews their leases, stops guests that run past their timeout, fires schedules, and shuts down
-// cleanly on SIGTERM/SIGINT. See docs/worker.md.
-import { Worker } from "node:worker_threads";
-import { describeError, RunCancelled } from "../kernel/errors.js";
+// The main thread of `dwe worker`: claims due runs from the store, hands them to a pool of attempt
+// threads (engine/executor/attempt-thread.ts, which stops guests past their timeout or the
+// watchdog), renews their leases, fires schedules, and shuts down cleanly on SIGTERM/SIGINT.
+// See docs/worker.md.
+import { describeError, ThreadCrashed } from "../kernel/errors.js";
 import type { ClaimedRun, Lease, LeaseCheck, RunEnd, RunError, RunStatus, Store, WorkerSession } from "../store/types.js";
 import { AttemptEnd, released } from "../executor/run-end.js";
 import { LeaseHeartbeat } from "../executor/lease-heartbeat.js";
-import { GuestClock, StopFlag, type FromThread, type ThreadData, type ToThread } from "./protocol.js";
-import { killGroupsOfThread } from "../../host-functions/process-groups.js";
+import { AttemptThread, type AttemptThreadEvent, type ThreadExit } from "../executor/attempt-thread.js";
+import { StopFlag } from "../executor/attempt-thread-protocol.js";
 
 export interface SupervisorOptions {
   store: Store;
@@ -48,33 +48,18 @@ interface Assigned {
   /** Attempts in a row before this one that crashed outside guest code. */
   crashes: number;
   slot: Slot;
-  /** When the heartbeat first saw a cancel request for it (the run was asked to stop). */
-  cancelSeenAt?: number;
 }
-
-/**
- * A cancelled run still in its own code this long after it was asked to stop (it cannot see the
- * request before its next host call) is ended by replacing its thread, not left to the watchdog.
- */
-const CANCEL_GRACE_MS = 1_000;
 
 interface Slot {
   index: number;
-  worker: Worker;
-  clock: GuestClock;
+  thread: AttemptThread;
   jobs: Set<number>;
-  /** Set while the thread is being replaced; its jobs are being given back. */
-  dead: boolean;
   /**
    * A thread of its own for one run whose last attempt crashed (outside the pool, ended with it),
    * so that a further crash is blamed on that run alone, not on runs that shared its thread.
    */
   isolated: boolean;
-  /** Why the thread died, when it reported an uncaught error. */
-  died?: string;
 }
-
-const THREAD_URL = new URL("./executor-thread.js", import.meta.url);
 
 export class Supervisor {
   private readonly slots: Slot[] = [];
@@ -83,7 +68,7 @@ export class Supervisor {
   private nextJob = 1;
   private draining = false;
   /** Set with `draining`, in memory the threads read synchronously (see StopFlag). */
-  private readonly stopping = new StopFlag(new SharedArrayBuffer(StopFlag.BYTES));
+  private readonly stopping = new StopFlag();
   private timers: NodeJS.Timeout[] = [];
   private readonly heartbeat: LeaseHeartbeat<Assigned>;
   private polling = false;
@@ -124,7 +109,7 @@ export class Supervisor {
     for (let i = 0; i < this.o.threads; i++) this.slots.push(this.spawn(i));
     this.timers.push(setInterval(() => void this.poll(), this.o.pollMs));
     this.heartbeat.start();
-    this.timers.push(setInterval(() => void this.watch(), 50));
+    this.timers.push(setInterval(() => this.tick(Date.now()), 50));
     void this.poll();
     await this.done;
   }
@@ -135,38 +120,40 @@ export class Supervisor {
   }
 
   private spawn(index: number, isolated = false): Slot {
-    const clock = new GuestClock(new SharedArrayBuffer(GuestClock.BYTES));
-    const data: ThreadData = {
+    const slot: Slot = { index, thread: null as unknown as AttemptThread, jobs: new Set(), isolated };
+    slot.thread = new AttemptThread({
       db: this.o.db,
       durability: this.o.durability,
       attempt: { owner: this.o.owner, cwd: this.o.cwd, leaseTtlMs: this.o.leaseTtlMs, suspendAfterMs: this.o.suspendAfterMs },
-      clock: clock.buffer,
-      stopping: this.stopping.buffer,
-    };
-    const worker = new Worker(THREAD_URL, { workerData: data, resourceLimits: { maxOldGenerationSizeMb: 2048 } });
-    const slot: Slot = { index, worker, clock, jobs: new Set(), dead: false, isolated };
-    worker.on("message", (m: FromThread) => this.onMessage(m));
-    worker.on("error", (err) => {
-      slot.died = describeError(err).message;
-      this.o.log(`executor thread ${isolated ? "(isolated)" : index} crashed: ${slot.died}`);
-    });
-    const thread = worker.threadId;
-    worker.on("exit", () => {
-      // A terminated thread cannot end the commands it started: this thread does.
-      killGroupsOfThread(thread);
-      if (!slot.dead && !this.draining) void this.replace(slot, null);
+      failOnEngineError: true,
+      stopping: this.stopping,
+      watchdogMs: this.o.watchdogMs,
+      resourceLimits: { maxOldGenerationSizeMb: 2048 },
+      on: (e) => this.onEvent(slot, e),
     });
     return slot;
   }
 
-  private onMessage(m: FromThread): void {
-    const a = this.jobs.get(m.job);
+  private onEvent(slot: Slot, e: AttemptThreadEvent): void {
+    if (e.type === "exit") void this.onExit(slot, e);
+    else if (e.type === "ended") this.onDone(e.job, e.outcome.status, e.outcome.error);
+    else if (e.type === "failed") {
+      // A lost lease wrote nothing; anything else is not an outcome of the guest (module missing
+      // or invalid, store error): the attempt failed the run (failOnEngineError) rather than leave
+      // it to be claimed again and again.
+      if (e.error.disposition === "fenced") this.onDone(e.job, "lease_lost", null);
+      else this.onDone(e.job, "error", { code: e.error.code, message: e.error.message });
+    }
+  }
+
+  private onDone(job: number, status: RunStatus | "lease_lost" | "error", error: { code: string; message: string } | null): void {
+    const a = this.jobs.get(job);
     if (!a) return;
-    this.jobs.delete(m.job);
-    a.slot.jobs.delete(m.job);
+    this.jobs.delete(job);
+    a.slot.jobs.delete(job);
     if (a.slot.isolated) this.retire(a.slot);
-    const detail = m.error ? `: ${m.error.code}: ${m.error.message}` : "";
-    this.o.log(`run ${a.lease.runId} ${m.status === "lease_lost" ? "lost its lease (another worker took it)" : m.status}${detail}`);
+    const detail = error ? `: ${error.code}: ${error.message}` : "";
+    this.o.log(`run ${a.lease.runId} ${status === "lease_lost" ? "lost its lease (another worker took it)" : status}${detail}`);
     if (this.jobs.size === 0) this.idle?.();
     // Claim again once a batch of slots is free (or nothing runs), not after every run: each claim is a
     // write transaction that searches the due runs, and the poll timer picks up any stragglers.
@@ -186,7 +173,7 @@ export class Supervisor {
   private onSessionLost(): void {
     this.sessionLost = true;
     this.o.log(`lost its database session: giving back its ${this.jobs.size} run(s) and claiming nothing until it is back`);
-    for (const s of this.allSlots()) this.send(s, { type: "abort", job: null, reason: "shutdown" });
+    for (const s of this.allSlots()) s.thread.abort(null, { kind: "shutdown", signal: "SIGTERM" });
   }
 
   private async poll(): Promise<void> {
@@ -229,7 +216,7 @@ export class Supervisor {
       slot = this.spawn(-1, true);
       this.isolated.add(slot);
     } else {
-      const live = this.slots.filter((s) => !s.dead);
+      const live = this.slots.filter((s) => !s.thread.dead);
       slot = live.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a), live[0]!);
     }
     const job = this.nextJob++;
@@ -245,29 +232,23 @@ export class Supervisor {
     };
     this.jobs.set(job, a);
     slot.jobs.add(job);
-    this.send(slot, { type: "run", job: { job, lease: c.lease, previous: c.previous, wakeAt: c.wakeAt } });
-  }
-
-  private send(slot: Slot, m: ToThread): void {
-    if (!slot.dead) slot.worker.postMessage(m);
+    const run = { kind: "attempt" as const, job, lease: c.lease, previous: c.previous, wakeAt: c.wakeAt, logs: false };
+    slot.thread.start(run, c.lease.runId, c.timeoutMs);
   }
 
   /** After the heartbeat renewed this worker's leases (in one store call): acts on lost leases and cancel requests. */
   private onRenewed(checked: readonly (readonly [Assigned, LeaseCheck])[]): void {
     const renewed = new Map<Slot, [number, number][]>();
     for (const [a, c] of checked) {
-      if (!c.held) this.send(a.slot, { type: "abort", job: a.job, reason: "lease_lost" });
+      if (!c.held) a.slot.thread.abort(a.job, { kind: "lease_lost" });
       else {
         const held = renewed.get(a.slot) ?? [];
         held.push([a.job, a.lease.expiresAt]);
         renewed.set(a.slot, held);
-        if (c.cancelRequested) {
-          a.cancelSeenAt ??= Date.now();
-          this.send(a.slot, { type: "stop", job: a.job, reason: "cancel" });
-        }
+        if (c.cancelRequested) a.slot.thread.stop(a.job, { kind: "cancel" });
       }
     }
-    for (const [slot, leases] of renewed) this.send(slot, { type: "renewed", leases });
+    for (const [slot, leases] of renewed) slot.thread.renewed(leases);
   }
 
   /**
@@ -285,67 +266,36 @@ export class Supervisor {
     this.lastTick = now;
   }
 
-  /** Stops a guest that has been in its own code past its timeout (or the watchdog) by replacing its thread. */
-  private watch(): void {
-    const now = Date.now();
-    this.tick(now);
-    for (const slot of this.allSlots()) {
-      if (slot.dead) continue;
-      const g = slot.clock.read();
-      if (!g) continue;
-      const a = this.jobs.get(g.job);
-      if (!a) continue;
-      if (a.cancelSeenAt !== undefined && now - Math.max(a.cancelSeenAt, g.since) > CANCEL_GRACE_MS) {
-        void this.replace(slot, { job: g.job, end: { status: "cancelled", error: describeError(new RunCancelled(a.lease.runId)) } });
-        continue;
-      }
-      const limit = Math.min(a.timeoutMs ?? Infinity, this.o.watchdogMs);
-      const spent = now - g.since;
-      if (spent <= limit) continue;
-      const message =
-        a.timeoutMs !== null && a.timeoutMs <= this.o.watchdogMs
-          ? `run ${a.lease.runId} ran past its timeout of ${a.timeoutMs} ms in its own code (no host call for ${spent} ms) and was stopped; raise --timeout if it needs longer`
-          : `run ${a.lease.runId} ran its own code for ${spent} ms without a host call and was stopped by the worker's watchdog (--watchdog ${this.o.watchdogMs} ms); an infinite loop?`;
-      void this.replace(slot, { job: g.job, end: { status: "failed", error: { code: "timeout", message } } });
-    }
-  }
-
   /**
-   * Terminates a thread and starts a new one in its place. The run that blocked it (if any) fails
-   * as `culprit.end` says (failed, or cancelled); its other runs are given back to the store and simply claimed again
-   * (they replay from their journals).
+   * After a thread ended (its harness terminated it for a guest past its timeout, the watchdog or a
+   * cancel, or it died by itself): the run it stopped ends as the harness says (failed, or
+   * cancelled); a run in guest code when it died fails as crashed; its other runs are given back
+   * to the store and simply claimed again (they replay from their journals). A new thread takes its
+   * place. While the worker stops, its shutdown gives the runs back instead.
    */
-  private async replace(slot: Slot, culprit: { job: number; end: RunEnd & { status: "failed" | "cancelled" } } | null): Promise<void> {
-    if (slot.dead) return;
-    slot.dead = true;
-    if (culprit === null) {
-      // The thread died by itself (out of memory?): blame the run that was in guest code, if any.
-      const g = slot.clock.read();
-      if (g)
-        culprit = {
-          job: g.job,
-          end: {
-            status: "failed",
-            error: {
-              code: "crashed",
-              message: `the executor thread died while run ${this.jobs.get(g.job)?.lease.runId ?? "?"} was running guest code (out of memory?)`,
-            },
-          },
-        };
-    }
+  private async onExit(slot: Slot, e: ThreadExit): Promise<void> {
+    if (slot.isolated) this.isolated.delete(slot);
+    if (this.draining) return;
+    if (e.crash) this.o.log(`executor thread ${slot.isolated ? "(isolated)" : slot.index} crashed: ${e.crash.why}`);
     // Died by itself with no run in guest code: the runs on it crashed outside guest code (an engine
     // or host-function fault, the thread's heap limit in host code); each such attempt counts.
-    const crashed = culprit === null;
-    await slot.worker.terminate().catch(() => undefined);
-    for (const job of slot.jobs) {
+    const crashed = e.crash !== null && e.crash.inGuest === null;
+    const ended: [Assigned, RunEnd][] = [];
+    for (const job of e.jobs) {
       const a = this.jobs.get(job);
       if (!a) continue;
       this.jobs.delete(job);
       let end: RunEnd;
-      if (culprit && culprit.job === job) end = culprit.end;
+      if (e.stopped?.job === job) end = e.stopped.end;
+      else if (e.crash?.inGuest === job) end = { status: "failed", error: describeError(new ThreadCrashed(a.lease.runId)) };
       else if (crashed && a.crashes + 1 >= this.o.maxCrashes)
-        end = { status: "failed", error: poisoned(a.lease.runId, a.crashes + 1, this.o.maxCrashes, slot.died ?? null) };
+        end = { status: "failed", error: poisoned(a.lease.runId, a.crashes + 1, this.o.maxCrashes, e.crash?.why ?? null) };
       else end = released(undefined, crashed);
+      ended.push([a, end]);
+    }
+    slot.jobs.clear();
+    if (!slot.isolated) this.slots[slot.index] = this.spawn(slot.index);
+    for (const [a, end] of ended) {
       await a.ending.write(end).catch(() => undefined);
       this.o.log(
         end.status === "failed" || end.status === "cancelled"
@@ -353,20 +303,14 @@ export class Supervisor {
           : `run ${a.lease.runId} given back (its thread ${crashed ? "crashed" : "was replaced"})`,
       );
     }
-    slot.jobs.clear();
     if (this.jobs.size === 0) this.idle?.();
-    if (slot.isolated) this.isolated.delete(slot);
-    if (!this.draining) {
-      if (!slot.isolated) this.slots[slot.index] = this.spawn(slot.index);
-      void this.poll();
-    }
+    void this.poll();
   }
 
   /** Ends an isolated thread once its run's attempt ended. */
   private retire(slot: Slot): void {
-    slot.dead = true;
     this.isolated.delete(slot);
-    void slot.worker.terminate().catch(() => undefined);
+    void slot.thread.terminate();
   }
 
   /**
@@ -379,16 +323,14 @@ export class Supervisor {
     this.draining = true;
     this.stopping.set();
     for (const t of this.timers) clearInterval(t); // the heartbeat goes on while runs drain
-    for (const s of this.allSlots()) this.send(s, { type: "stop", job: null, reason: "shutdown" });
+    const shutdown = { kind: "shutdown", signal: "SIGTERM" } as const;
+    for (const s of this.allSlots()) s.thread.stop(null, shutdown);
     if (!(await this.waitIdle(this.o.graceMs))) {
-      for (const s of this.allSlots()) this.send(s, { type: "abort", job: null, reason: "shutdown" });
+      for (const s of this.allSlots()) s.thread.abort(null, shutdown);
       await this.waitIdle(2_000);
     }
     this.heartbeat.stop();
-    for (const s of this.allSlots()) {
-      s.dead = true;
-      await s.worker.terminate().catch(() => undefined);
-    }
+    for (const s of this.allSlots()) await s.thread.terminate();
     for (const a of this.jobs.values()) await a.ending.write(released()).catch(() => undefined);
     this.jobs.clear();
     await this.session?.close().catch(() => undefined);
