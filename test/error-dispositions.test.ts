@@ -8,12 +8,15 @@ import {
   LeaseLost,
   NonDeterminismError,
   ProgramExit,
+  ReportedError,
   RunCancelled,
+  RunTimeout,
   ShutdownRequested,
   StoreError,
   Suspend,
   describeError,
   dispositionOf,
+  threadError,
   type Disposition,
 } from "../engine/kernel/errors.js";
 
@@ -29,6 +32,7 @@ describe("an error's disposition decides how an attempt it ends leaves the run",
     ["a damaged journal fails the run", new CorruptJournal("seq 2 fails its checksum"), "terminal"],
     ["a malformed request fails the run", new BadRequest("log", "expected a map"), "terminal"],
     ["a program's exit code fails the run", new ProgramExit(3), "terminal"],
+    ["a timeout fails the run", new RunTimeout("r1", 300), "terminal"],
     ["a component's trap fails the run", new ComponentTrap("unreachable"), "terminal"],
     ["a guest-visible error that escapes a host call fails the run", new GuestVisibleError("denied", "no"), "terminal"],
     ["a Wasm trap fails the run", new WebAssembly.RuntimeError("unreachable"), "terminal"],
@@ -36,6 +40,15 @@ describe("an error's disposition decides how an attempt it ends leaves the run",
   ];
   it.each(cases)("%s", (_what, err, disposition) => {
     expect(dispositionOf(err)).toBe(disposition);
+  });
+
+  // An error thrown in an attempt thread (dwe run --timeout's, dwe verify's, a worker's) crosses as
+  // a typed value and is thrown again on this side: it keeps its code, message, exit code and disposition.
+  it.each(cases)("%s, also after crossing a thread boundary", (_what, err, disposition) => {
+    const again = new ReportedError(structuredClone(threadError(err)));
+    expect(dispositionOf(again)).toBe(disposition);
+    expect(describeError(again)).toEqual(describeError(err));
+    expect(again.exitCode).toBe(err instanceof DweError ? err.exitCode : 2);
   });
 });
 
