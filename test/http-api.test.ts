@@ -99,6 +99,24 @@ describe("dwe server: the HTTP API", () => {
     expect(calls.every((e) => e.state === "ok")).toBe(true);
     expect(JSON.stringify(calls[0]!.response)).toContain("ok 1");
     expect((await get<{ entries: unknown[] }>(`/api/runs/steps-1/journal?from=${journal.entries.length}`)).entries).toHaveLength(1);
+    // The journal's times, attempts and requests, as `dwe journal --json` prints them.
+    const timed = await get<{
+      status: string;
+      attempts: { number: number; outcome: string | null; crashed: boolean }[];
+      entries: {
+        attempt: number | null;
+        started_at: string | null;
+        ended_at: string | null;
+        duration_ms: number | null;
+        request?: unknown;
+      }[];
+    }>("/api/runs/steps-1/journal");
+    expect(timed.status).toBe("completed");
+    expect(timed.attempts.map((a) => [a.number, a.outcome, a.crashed])).toEqual([[1, "completed", false]]);
+    expect(timed.entries.every((e) => e.attempt === 1 && e.started_at !== null && e.ended_at !== null && e.duration_ms !== null)).toBe(
+      true,
+    );
+    expect(timed.entries.filter((e) => JSON.stringify(e.request).includes(targetUrl)).length).toBe(3);
 
     const plain = await get<{ lines: { message: string }[] }>("/api/runs/steps-1/logs");
     expect(plain.lines.map((l) => l.message)).toEqual(["step 0", "step 1", "step 2"]);

@@ -7,7 +7,8 @@ import type { Durability, RunRecord, Store } from "../store/types.js";
 import type { LogRecord } from "../journal/entry.js";
 import { executeHere, type ExecuteHereOptions } from "./execute-here.js";
 import { listRuns } from "./list-runs.js";
-import { readJournalEntries } from "./journal.js";
+import { readJournalView } from "./journal.js";
+import { followJournal } from "./journal-follow.js";
 import { readLogs } from "./logs.js";
 import { exportRun, importRun, type ImportOptions, type ImportOutcome } from "./portable.js";
 import { type ModuleBytesSource, createPreparedRun, prepareRun, type PreparedRun } from "./prepare-run.js";
@@ -20,7 +21,10 @@ import type {
   CancelOutcome,
   ExecuteOptions,
   JournalEntryInfo,
+  JournalEvent,
+  JournalFollowOptions,
   JournalOptions,
+  JournalView,
   ListOptions,
   LogLine,
   LogsOptions,
@@ -178,9 +182,22 @@ export class Dwe {
     };
   }
 
-  /** The run's journal entry by entry, decoded (`GET /api/runs/ID/journal`). RunNotFound if there is no such run. */
-  journal(id: string, o: JournalOptions = {}): Promise<JournalEntryInfo[]> {
-    return readJournalEntries(this.store(), id, o);
+  /** The run's journal entry by entry, decoded. RunNotFound if there is no such run. */
+  async journal(id: string, o: JournalOptions = {}): Promise<JournalEntryInfo[]> {
+    return (await readJournalView(this.store(), id, o)).entries;
+  }
+
+  /**
+   * `dwe journal`, `GET /api/runs/ID/journal`: the run's attempts (crash points marked) and its
+   * journal from `o.from`, each entry with its request, outcome, times and attempt.
+   */
+  journalView(id: string, o: JournalOptions = {}): Promise<JournalView> {
+    return readJournalView(this.store(), id, o);
+  }
+
+  /** `dwe journal --follow`: the journal view as events, then each change as it is committed, until the run ends. */
+  followJournal(id: string, o: JournalFollowOptions = {}): AsyncGenerator<JournalEvent> {
+    return followJournal(this.store(), id, o);
   }
 
   /**

@@ -1,7 +1,7 @@
 // Runs and schedules as JSON: what `dwe show --json`, `dwe runs --json`, `dwe schedule list --json`
-// and the HTTP API (docs/http-api.md) print, in one place so they never drift apart.
+// `dwe journal --json` and the HTTP API (docs/http-api.md) print, in one place so they never drift apart.
 import type { JournalSummary } from "../store/types.js";
-import type { RunInfo, ScheduleInfo } from "./types.js";
+import type { AttemptInfo, JournalEntryInfo, JournalView, RunInfo, ScheduleInfo } from "./types.js";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -66,5 +66,42 @@ export function scheduleJson(s: ScheduleInfo): Record<string, unknown> {
     input: bytesForJson(s.input),
     next_tick: iso(s.nextTick),
     last_tick: iso(s.lastTick),
+  };
+}
+
+/** `dwe journal --json`, `GET /api/runs/ID/journal`: the run's attempts and entries. */
+export function journalJson(v: JournalView): Record<string, unknown> {
+  return { run: v.run, status: v.status, attempts: v.attempts.map(attemptJson), entries: v.entries.map(entryJson) };
+}
+
+export function attemptJson(a: AttemptInfo): Record<string, unknown> {
+  return {
+    number: a.number,
+    owner: a.owner,
+    started_at: iso(a.startedAt),
+    ended_at: iso(a.endedAt),
+    duration_ms: a.durationMs,
+    outcome: a.outcome,
+    error: a.error && { code: a.error.code, message: a.error.message },
+    live: a.live,
+    crashed: a.crashed,
+  };
+}
+
+export function entryJson(e: JournalEntryInfo): Record<string, unknown> {
+  return {
+    seq: e.seq,
+    op: e.op,
+    state: e.state,
+    ...(e.pending !== undefined && { pending: e.pending }),
+    bytes: e.bytes,
+    attempt: e.attempt,
+    started_at: iso(e.startedAt),
+    ended_at: iso(e.endedAt),
+    duration_ms: e.durationMs,
+    ...("request" in e && { request: e.request }),
+    ...("response" in e && { response: e.response }),
+    ...("error" in e && { error: e.error }),
+    ...("intent" in e && { intent: e.intent }),
   };
 }

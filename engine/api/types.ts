@@ -1,11 +1,23 @@
 // The option and result types of dwe's library API (docs/api.md). Field names mirror the CLI's
 // flags, so what a `dwe` command line does reads the same in code.
-import type { CancelOutcome, Durability, JournalSummary, RunConfig, RunError, RunStatus } from "../store/types.js";
+import type { AttemptOutcome, CancelOutcome, Durability, JournalSummary, RunConfig, RunError, RunStatus } from "../store/types.js";
 import type { Grants } from "../kernel/grants.js";
 import type { ChildLimits } from "../store/child-limits.js";
 import type { VerifyOutcome, VerifyReport } from "../executor/verify-run.js";
 
-export type { CancelOutcome, ChildLimits, Durability, Grants, JournalSummary, RunConfig, RunError, RunStatus, VerifyOutcome, VerifyReport };
+export type {
+  AttemptOutcome,
+  CancelOutcome,
+  ChildLimits,
+  Durability,
+  Grants,
+  JournalSummary,
+  RunConfig,
+  RunError,
+  RunStatus,
+  VerifyOutcome,
+  VerifyReport,
+};
 
 export interface OpenOptions {
   /** SQLite file (created if missing) or `postgres://` URL. Default: $DWE_DB, else `.dwe/dwe.db` in `cwd`. */
@@ -163,9 +175,17 @@ export interface JournalOptions {
   full?: boolean;
 }
 
+/** `dwe.followJournal`: JournalOptions, and how to follow. */
+export interface JournalFollowOptions extends JournalOptions {
+  /** How often to look for new entries (ms, default 200). */
+  pollMs?: number;
+  /** Stop following when aborted. */
+  signal?: AbortSignal;
+}
+
 /**
- * One journal entry, decoded: its response (`ok`), the error it recorded (`error`), or the intent of
- * an effect whose outcome is not known (`intent`). Requests are kept only as a digest, so not shown.
+ * One journal entry, decoded: its request as the guest sent it, and its response (`ok`), the error
+ * it recorded (`error`), or the intent of an effect whose outcome is not known (`intent`).
  */
 export interface JournalEntryInfo {
   seq: number;
@@ -174,10 +194,60 @@ export interface JournalEntryInfo {
   state: "intent" | "ok" | "error";
   /** Size of the stored payload. */
   bytes: number;
+  /** The decoded request; absent when it was not stored (entries from before dwe kept requests, or over 64 KiB). */
+  request?: unknown;
   response?: unknown;
   error?: unknown;
   intent?: unknown;
+  /** When the call was made and when its outcome was journaled (ms since the epoch; null: not recorded, as in older entries). */
+  startedAt: number | null;
+  endedAt: number | null;
+  /** endedAt − startedAt, when both are known. */
+  durationMs: number | null;
+  /** The attempt that wrote the entry (null: written before dwe recorded attempts, or imported). */
+  attempt: number | null;
+  /**
+   * Only for an intent: `in-flight` (its attempt is executing it now), `waiting` (the suspended run
+   * waits on it: a sleep, a signal, a child), or `no-result` (a crash point: its attempt ended
+   * without journaling the outcome; the next attempt finds it in flight).
+   */
+  pending?: "in-flight" | "waiting" | "no-result";
 }
+
+/** One execution attempt of a run (`dwe journal`). */
+export interface AttemptInfo {
+  number: number;
+  /** The lease holder: `HOST:PID:NONCE`. */
+  owner: string;
+  startedAt: number;
+  endedAt: number | null;
+  durationMs: number | null;
+  /** The run's state the attempt left it in; null while it runs, or when it crashed. */
+  outcome: AttemptOutcome | null;
+  error: RunError | null;
+  /** The attempt is executing now (its lease is live). */
+  live: boolean;
+  /** A crash point: the attempt ended without an outcome (its process died, or it lost its lease). */
+  crashed: boolean;
+}
+
+/** `dwe journal RUN`: the run's attempts and its journal entries from `from`. */
+export interface JournalView {
+  run: string;
+  status: RunStatus;
+  attempts: AttemptInfo[];
+  entries: JournalEntryInfo[];
+}
+
+/**
+ * What `dwe.followJournal` yields, in timeline order: an attempt's `start` (when first seen), the
+ * entries it writes (an intent again once its outcome is journaled, or it is found crashed), the
+ * attempt's `end` (once it has ended or crashed), and the run's end (the last event).
+ */
+export type JournalEvent =
+  | { type: "attempt"; phase: "start" | "end"; attempt: AttemptInfo }
+  | { type: "entry"; entry: JournalEntryInfo }
+  | { type: "end"; status: RunStatus };
 
 export interface ExecuteOptions {
   /** Continue on this module (the sha256 of a stored module) if the journal replays cleanly on it. */

@@ -18,6 +18,7 @@ const verifyCommand = lazy(() => import("./commands/verify.js").then((m) => m.ve
 const logsCommand = lazy(() => import("./commands/show.js").then((m) => m.logsCommand));
 const runsCommand = lazy(() => import("./commands/runs.js").then((m) => m.runsCommand));
 const showCommand = lazy(() => import("./commands/show.js").then((m) => m.showCommand));
+const journalCommand = lazy(() => import("./commands/journal.js").then((m) => m.journalCommand));
 const pipelineCommand = lazy(() => import("./commands/pipeline.js").then((m) => m.pipelineCommand));
 const workerCommand = lazy(() => import("./commands/worker.js").then((m) => m.workerCommand));
 const serverCommand = lazy(() => import("./commands/server.js").then((m) => m.serverCommand));
@@ -301,11 +302,22 @@ program
   .action(action(showCommand));
 
 program
+  .command("journal")
+  .description("print a run's journal entry by entry: op, state, duration, request and response, attempts and crash points")
+  .argument("<run>", "run id")
+  .option("--json", "as one JSON document (with --follow: JSON lines, one event each)")
+  .option("--from <seq>", "start at this journal entry")
+  .option("--follow", "then print new entries and attempts as they are written, until the run ends")
+  .option("--full", "requests and responses in full (default: shortened)")
+  .action(action(journalCommand));
+
+program
   .command("logs")
   .description("print what a run logged, once each, in order")
   .argument("<run>", "run id")
   .option("--json", "as JSON lines")
   .option("--timestamps", "prefix each line with its time and level")
+  .option("--follow", "then print new lines as they are logged, across attempts and workers, until the run and its children end")
   .action(action(logsCommand));
 
 program

@@ -2,7 +2,7 @@
 import type { Dwe } from "../api/dwe.js";
 import { checkRunId } from "../api/run-id.js";
 import { checkScheduleName } from "../api/schedules.js";
-import { runJson, scheduleJson } from "../api/run-json.js";
+import { journalJson, runJson, scheduleJson } from "../api/run-json.js";
 import type { ScheduleUpdate } from "../api/types.js";
 import { readJson } from "./body.js";
 import { object, onlyFields, optBool, optInt, optString } from "./fields.js";
@@ -92,8 +92,7 @@ export function apiRoutes(dwe: Dwe, o: ApiOptions): Router {
       const id = runId(c);
       const from = c.query.get("from");
       if (from !== null && !/^\d{1,15}$/.test(from)) throw badRequest(`bad from '${from}': expected a journal seq (a whole number from 1)`);
-      const entries = await dwe.journal(id, { ...(from !== null && { from: Number(from) }), full: flag(c, "full") });
-      return ok({ run: id, entries });
+      return ok(journalJson(await dwe.journalView(id, { ...(from !== null && { from: Number(from) }), full: flag(c, "full") })));
     })
     .on("GET", "/api/runs/:id/logs", async (c) => {
       onlyQuery(c, ["follow"]);

@@ -1,5 +1,6 @@
 import { type GlobalOptions, openDwe } from "./context.js";
 import { runJson, runText } from "./format.js";
+import type { LogLine } from "../../api/types.js";
 
 /** `dwe show RUN [--json]`: status, input, output, error, grants and a journal summary. */
 export async function showCommand(runId: string, flags: GlobalOptions & { json?: boolean }): Promise<number> {
@@ -18,17 +19,24 @@ export async function showCommand(runId: string, flags: GlobalOptions & { json?:
  * order they were started, each child's own children after it), so a pipeline's logs show every
  * job and step.
  */
-export async function logsCommand(runId: string, flags: GlobalOptions & { json?: boolean; timestamps?: boolean }): Promise<number> {
+export async function logsCommand(
+  runId: string,
+  flags: GlobalOptions & { json?: boolean; timestamps?: boolean; follow?: boolean },
+): Promise<number> {
   const dwe = await openDwe(flags, false);
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  if (flags.follow) {
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+  }
   try {
-    let out = "";
-    const lines = [];
-    for await (const l of dwe.logs(runId)) lines.push(l);
-    // Lines name their run when the run has children (a pipeline's jobs).
-    const family = lines.some((l) => l.runId !== runId) || (await dwe.list({ parentId: runId, limit: 1 })).runs.length > 0;
-    for (const l of lines) {
+    await dwe.get(runId); // RunNotFound before anything is printed
+    // Lines name their run when the run has children (a pipeline's jobs); when following, from when one appears.
+    let family = (await dwe.list({ parentId: runId, limit: 1 })).runs.length > 0;
+    const format = (l: LogLine): string => {
       if (flags.json)
-        out +=
+        return (
           JSON.stringify({
             ...(family && { run: l.runId }),
             seq: l.seq,
@@ -36,15 +44,26 @@ export async function logsCommand(runId: string, flags: GlobalOptions & { json?:
             level: l.level,
             stream: l.stream,
             message: l.message,
-          }) + "\n";
-      else {
-        const msg = l.message.endsWith("\n") ? l.message.slice(0, -1) : l.message;
-        out += (flags.timestamps ? `${new Date(l.at).toISOString()} ${l.level.padEnd(5)} ` : "") + msg + "\n";
+          }) + "\n"
+        );
+      const msg = l.message.endsWith("\n") ? l.message.slice(0, -1) : l.message;
+      return (flags.timestamps ? `${new Date(l.at).toISOString()} ${l.level.padEnd(5)} ` : "") + msg + "\n";
+    };
+    if (flags.follow) {
+      for await (const l of dwe.logs(runId, { follow: true, signal: stop.signal })) {
+        family ||= l.runId !== runId;
+        process.stdout.write(format(l));
       }
+    } else {
+      const lines = [];
+      for await (const l of dwe.logs(runId)) lines.push(l);
+      family ||= lines.some((l) => l.runId !== runId);
+      process.stdout.write(lines.map(format).join(""));
     }
-    process.stdout.write(out);
     return 0;
   } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
     await dwe.close();
   }
 }
