@@ -90,9 +90,17 @@ export async function runComponent(o: RunComponentOptions): Promise<void> {
       worker.on("error", (err) => end(new ComponentTrap(err.message)));
       // The worker's exit can be seen before its last message (its exit or trap) is delivered on
       // the port: read what the port still holds before judging that the worker ended early.
-      worker.on("exit", (code) => {
+      // Its last message is written to the port before the thread ends, so reading the port after
+      // the exit event (and once more a turn later) sees it if it was sent.
+      const drain = () => {
         for (let m = receiveMessageOnPort(port1); m && !settled; m = receiveMessageOnPort(port1)) onMessage(m.message as WorkerMessage);
-        end(new ComponentTrap(`the component's worker thread ended (code ${code}) before the program did`));
+      };
+      worker.on("exit", (code) => {
+        drain();
+        setImmediate(() => {
+          drain();
+          end(new ComponentTrap(`the component's worker thread ended (code ${code}) before the program did`));
+        });
       });
       o.signal.addEventListener("abort", () => end(o.signal.reason), { once: true });
     });

@@ -43,13 +43,27 @@ const data = workerData as ComponentWorkerData;
 const flag = new Int32Array(data.shared);
 const port = data.port;
 
+/** A tick to sleep on while an answer the flag announced is not readable on the port yet. */
+const nap = new Int32Array(new SharedArrayBuffer(4));
+/** How long an announced answer may take to be readable before the thread reports the loss. */
+const ANSWER_GRACE_MS = 10_000;
+
 function call(op: string, request: Uint8Array): Reply {
   Atomics.store(flag, 0, 0);
   port.postMessage({ t: "call", op, request } satisfies WorkerMessage);
   Atomics.wait(flag, 0, 0);
-  const got = receiveMessageOnPort(port);
-  const msg = got?.message as HostMessage | undefined;
-  if (!msg || msg.t === "stop") throw new Stopped("stopped by the engine");
+  // The engine writes the answer to the port before it raises the flag, so the answer is there;
+  // should it ever not be readable yet, wait for it rather than take its absence for a stop: only
+  // an explicit "stop" ends the program here (a missing answer taken as a stop once ended a
+  // finished program without its exit message).
+  let got = receiveMessageOnPort(port);
+  for (let waited = 0; !got && waited < ANSWER_GRACE_MS; waited++) {
+    Atomics.wait(nap, 0, 0, 1);
+    got = receiveMessageOnPort(port);
+  }
+  if (!got) throw new Error(`dwe internal error: no answer from the engine to ${op} within ${ANSWER_GRACE_MS / 1000} s`);
+  const msg = got.message as HostMessage;
+  if (msg.t === "stop") throw new Stopped("stopped by the engine");
   return { ok: msg.ok, bytes: msg.bytes };
 }
 
