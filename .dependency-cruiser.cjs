@@ -8,23 +8,25 @@
 const LAYERS = {
   // The contract shared by the engine and the host functions.
   kernel: { path: "^engine/kernel/", may: [] },
+  // Metrics and spans behind interfaces whose default does nothing (docs/observability.md).
+  telemetry: { path: "^engine/telemetry/", may: [] },
   journal: { path: "^engine/journal/", may: ["kernel"] },
   store: { path: "^engine/store/", may: ["kernel", "journal"] },
   "host-functions": { path: "^host-functions/", may: ["kernel"] },
   runtime: { path: "^engine/runtime/", may: ["kernel", "store", "host-functions"] },
   portable: { path: "^engine/portable/", may: ["kernel", "journal", "store"] },
   pipeline: { path: "^engine/pipeline/", may: ["kernel"] },
-  executor: { path: "^engine/executor/", may: ["kernel", "journal", "store", "host-functions", "runtime"] },
-  worker: { path: "^engine/worker/", may: ["kernel", "journal", "store", "host-functions", "runtime", "executor"] },
+  executor: { path: "^engine/executor/", may: ["kernel", "telemetry", "journal", "store", "host-functions", "runtime"] },
+  worker: { path: "^engine/worker/", may: ["kernel", "telemetry", "journal", "store", "host-functions", "runtime", "executor"] },
   // The library API (docs/api.md): everything a program (and the CLI) does with dwe.
-  api: { path: "^engine/api/", may: ["kernel", "journal", "store", "host-functions", "runtime", "portable", "executor", "worker"] },
+  api: { path: "^engine/api/", may: ["kernel", "telemetry", "journal", "store", "host-functions", "runtime", "portable", "executor", "worker"] },
   // The JSON HTTP API (docs/http-api.md): a client of the library API, as the CLI is.
   server: { path: "^engine/server/", may: ["kernel", "api"] },
   cli: {
     path: "^engine/cli/",
-    may: ["kernel", "journal", "store", "host-functions", "runtime", "portable", "pipeline", "executor", "worker", "api", "server"],
+    may: ["kernel", "telemetry", "journal", "store", "host-functions", "runtime", "portable", "pipeline", "executor", "worker", "api", "server"],
   },
-  bench: { path: "^bench/(?!guests/)", may: ["kernel", "journal", "store", "host-functions", "runtime", "executor", "worker", "cli"] },
+  bench: { path: "^bench/(?!guests/)", may: ["kernel", "telemetry", "journal", "store", "host-functions", "runtime", "executor", "worker", "cli"] },
 };
 
 /** Guest code: compiled to WebAssembly, it may import only the guest SDK (and its own files). */

@@ -112,6 +112,11 @@ interface HttpResult {
 function send(ctx: HostContext, req: HttpRequest, url: URL): Promise<HttpResult> {
   const headers: Record<string, string> = { ...req.headers };
   if (!Object.keys(headers).some((h) => h.toLowerCase() === "idempotency-key")) headers["Idempotency-Key"] = ctx.key;
+  // The trace context of this attempt's span (added here, not journaled: a replay compares the
+  // guest's request only); a guest that sets its own traceparent keeps it.
+  if (ctx.traceparent !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === "traceparent")) {
+    headers.traceparent = ctx.traceparent;
+  }
   headers["content-length"] = String(req.body.length);
   const lib = url.protocol === "https:" ? https : http;
   const what = `${req.method} ${url.href}`;

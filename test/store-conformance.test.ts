@@ -173,6 +173,15 @@ describe.each([sqlite, postgres])("store conformance: $name", (backend) => {
     expect(await store.getRun("nope")).toBeUndefined();
   });
 
+  test("runs: counted by status (a status with none is absent), as the metrics' runs gauge reads them", async () => {
+    const { store } = await fresh();
+    expect(await store.countRuns()).toEqual({});
+    await store.createRun(newRun("p1"));
+    await store.createRun(newRun("p2"));
+    await store.createRun(newRun("s1", { status: "suspended" }));
+    expect(await store.countRuns()).toEqual({ pending: 2, suspended: 1 });
+  });
+
   test("runs: a name is stored (a child's is its parent's); every filter narrows; pages continue after a run", async () => {
     const { store, location } = await fresh();
     await store.createRun(newRun("a", { name: "hello.wasm" }));

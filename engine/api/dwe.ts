@@ -47,6 +47,10 @@ import type {
 import { DweWorker } from "./worker.js";
 import { resumeRun } from "./resume.js";
 import { DEFAULT_VERIFY_TIMEOUT_MS, verifyInThread } from "../executor/verify-in-thread.js";
+import { NO_METRICS, NO_TRACER, type Telemetry, type Tracer } from "../telemetry/telemetry.js";
+import { prometheusMetrics, tracerFromEnv } from "../telemetry/load.js";
+import type { PrometheusMetrics } from "../telemetry/prometheus.js";
+import { countRunsEvery } from "./run-counts.js";
 
 export const DEFAULT_DB = ".dwe/dwe.db";
 
@@ -60,6 +64,9 @@ export class Dwe {
   private readonly running = new Map<string, Promise<RunRecord>>();
   private readonly workers = new Set<DweWorker>();
   private readonly closing = new AbortController();
+  /** Prometheus metrics (`metrics: true`), and the tracer the OTEL_* variables configure. */
+  private prometheus: PrometheusMetrics | null = null;
+  private tracer: Tracer = NO_TRACER;
 
   private constructor(
     /** The database: an absolute SQLite path or a postgres:// URL (with any password). */
@@ -73,7 +80,6 @@ export class Dwe {
    * A handle on the database at `db` (default $DWE_DB, else .dwe/dwe.db). With `create: false` a
    * missing SQLite file is refused (StoreError) instead of created.
    */
-  // eslint-disable-next-line @typescript-eslint/require-await -- async so bad options reject, as every call does
   static async open(o: OpenOptions = {}): Promise<Dwe> {
     const cwd = o.cwd ?? process.cwd();
     const p = o.db ?? process.env.DWE_DB ?? DEFAULT_DB;
@@ -86,6 +92,14 @@ export class Dwe {
       );
     }
     const dwe = new Dwe(location, durability, cwd);
+    dwe.tracer = await tracerFromEnv();
+    if (o.metrics) {
+      const counts = countRunsEvery(1_000, () => dwe.store().countRuns());
+      dwe.prometheus = await prometheusMetrics({
+        runsByStatus: counts,
+        inFlight: () => dwe.running.size + [...dwe.workers].reduce((n, w) => n + w.inFlight, 0),
+      });
+    }
     if (o.create === false) {
       if (!isPostgresUrl(location) && !existsSync(location)) {
         throw new StoreError(`no dwe database at ${location}; start a run with \`dwe run\` first, or pass --db (or DWE_DB)`);
@@ -105,6 +119,21 @@ export class Dwe {
     if (this.closing.signal.aborted) throw new UsageError("this Dwe is closed");
     this.opened ??= openStoreAt(this.db, this.durability, true);
     return this.opened;
+  }
+
+  /** @internal Where attempts in this process report (docs/observability.md). */
+  get telemetry(): Telemetry {
+    return { metrics: this.prometheus ?? NO_METRICS, tracer: this.tracer };
+  }
+
+  /**
+   * The Prometheus text exposition of this process's metrics (docs/observability.md), for a
+   * `GET /metrics`; only for a Dwe opened with `metrics: true`.
+   */
+  async metrics(): Promise<{ text: string; contentType: string }> {
+    if (!this.prometheus)
+      throw new UsageError("metrics are off: open the Dwe with `metrics: true` (`dwe worker --metrics`, `dwe server --metrics`)");
+    return this.prometheus.scrape();
   }
 
   /** @internal The attempt of `runId` executing in this process, if any. */
@@ -224,6 +253,7 @@ export class Dwe {
       db: this.db,
       durability: this.durability,
       signal,
+      telemetry: this.telemetry,
       ...(o.upgradeTo !== undefined && { upgradeTo: o.upgradeTo }),
       ...(o.grants !== undefined && { grants: o.grants }),
       ...(o.journal && { journal: o.journal }),
@@ -298,7 +328,7 @@ export class Dwe {
   /** Starts a worker in this process (executor threads, schedules); `worker.stop()` stops it cleanly. */
   // eslint-disable-next-line @typescript-eslint/require-await -- async so bad options reject, as every call does
   async worker(o: WorkerOptions = {}): Promise<DweWorker> {
-    const w = new DweWorker(this.store(), this.db, this.durability, this.cwd, o);
+    const w = new DweWorker(this.store(), this.db, this.durability, this.cwd, o, this.prometheus);
     this.workers.add(w);
     void w.done.finally(() => this.workers.delete(w));
     return w;
@@ -352,5 +382,7 @@ export class Dwe {
     await Promise.allSettled([...this.running.values(), ...[...this.workers].map((w) => w.stop())]);
     await this.opened?.close();
     this.opened = null;
+    // Spans still buffered are exported before the process ends (a failed export is not the caller's problem).
+    await this.tracer.flush().catch(() => undefined);
   }
 }

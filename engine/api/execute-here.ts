@@ -6,6 +6,7 @@ import { newOwnerId } from "../store/lease-owner.js";
 import type { Durability, RunRecord, Store } from "../store/types.js";
 import type { Grants } from "../kernel/grants.js";
 import type { LiveHandler } from "./types.js";
+import type { Telemetry } from "../telemetry/telemetry.js";
 
 export interface ExecuteHereOptions {
   cwd: string;
@@ -22,6 +23,8 @@ export interface ExecuteHereOptions {
   onLogs?: (runId: string, logs: readonly LogRecord[]) => void;
   onLive?: LiveHandler;
   onChildError: (runId: string, message: string) => void;
+  /** Where attempts executed here report (a run with a timeout: its thread exports its own spans). */
+  telemetry?: Telemetry;
 }
 
 /**
@@ -62,6 +65,7 @@ export async function executeHere(store: Store, runId: string, o: ExecuteHereOpt
     }
     return executeRun(id, {
       ...common,
+      ...(o.telemetry && { telemetry: o.telemetry }),
       ...(journal && { journal }),
       store,
       ...(onLogs && { onLogs: (_run: RunRecord, logs: readonly LogRecord[]) => onLogs(id, logs) }),

@@ -28,6 +28,12 @@ export interface OpenOptions {
   create?: boolean;
   /** Directory that relative paths (`--dir` grants, the database) resolve against. Default: process.cwd(). */
   cwd?: string;
+  /**
+   * Record Prometheus metrics of this process's runs and workers, read with `dwe.metrics()`
+   * (docs/observability.md; loads prom-client). Default false. Traces need no option: they are
+   * exported when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+   */
+  metrics?: boolean;
 }
 
 /**

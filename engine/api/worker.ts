@@ -6,6 +6,7 @@ import { Supervisor } from "../worker/supervisor.js";
 import { fireDueSchedules } from "../worker/schedule-runner.js";
 import { RetentionSweep } from "../worker/retention.js";
 import type { WorkerOptions } from "./types.js";
+import type { MetricsSink } from "../telemetry/telemetry.js";
 
 /** A worker running in this process (`Dwe.worker`): executes runs until stopped. */
 export class DweWorker {
@@ -16,7 +17,7 @@ export class DweWorker {
   private readonly supervisor: Supervisor;
 
   /** @internal Use `Dwe.worker`. */
-  constructor(store: Store, db: string, durability: Durability, cwd: string, o: WorkerOptions) {
+  constructor(store: Store, db: string, durability: Durability, cwd: string, o: WorkerOptions, metrics: MetricsSink | null) {
     const num = (v: number | undefined, name: string, def: number) => {
       if (v === undefined) return def;
       if (!Number.isSafeInteger(v) || v <= 0) throw new UsageError(`bad worker option ${name} '${v}': expected a positive whole number`);
@@ -41,6 +42,7 @@ export class DweWorker {
       graceMs: num(o.graceMs, "graceMs", 10_000),
       maxCrashes: num(o.maxCrashes, "maxCrashes", 5),
       stopAfterClaim: o.stopAfterClaim ?? false,
+      ...(metrics && { metrics }),
       onPoll: (now) => {
         retention?.poll(now);
         return fireDueSchedules(store, now, log);

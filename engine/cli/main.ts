@@ -156,6 +156,11 @@ program
   .option("--max-crashes <n>", "fail a run after this many attempts in a row crash outside guest code (default 5, or $DWE_MAX_CRASHES)")
   .option("--retention <age>", "delete final runs this long after they ended, e.g. 30d (checked every minute; default: keep them)")
   .option("--quiet", "do not log run outcomes")
+  .option(
+    "--metrics <host:port>",
+    "serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 127.0.0.1:9464; port 0: a free one; beyond loopback --metrics-token is required)",
+  )
+  .option("--metrics-token <token>", "bearer token a scrape of --metrics must carry (default $DWE_METRICS_TOKEN; at least 16 characters)")
   .action(action(workerCommand));
 
 program
@@ -164,6 +169,7 @@ program
   .option("--listen <host:port>", "address to listen on; beyond loopback a token is required (default 127.0.0.1:7070; port 0: a free one)")
   .option("--token <token>", "bearer token every request must carry (default $DWE_TOKEN; at least 16 characters)")
   .option("--max-body <size>", "largest request body, e.g. 16M (default 64M)")
+  .option("--metrics", "also serve Prometheus metrics at /metrics (behind the same token)")
   .action(action(serverCommand));
 
 program

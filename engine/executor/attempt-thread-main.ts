@@ -20,6 +20,9 @@ import {
   type ToAttemptThread,
   type VerifyJob,
 } from "./attempt-thread-protocol.js";
+import { NO_METRICS, type Telemetry } from "../telemetry/telemetry.js";
+import { BufferedMetrics } from "../telemetry/buffered-metrics.js";
+import { tracerFromEnv } from "../telemetry/load.js";
 
 const data = workerData as AttemptThreadData;
 const port = parentPort!;
@@ -40,6 +43,16 @@ const running = new Map<number, Running>();
 function post(m: FromAttemptThread): void {
   port.postMessage(m);
 }
+
+// Metrics are recorded here and sent to the owner, whose registry is scraped; spans are exported
+// from here (docs/observability.md).
+const metrics = data.metrics ? new BufferedMetrics(() => sendMetrics()) : null;
+function sendMetrics(): void {
+  const delta = metrics?.drain();
+  if (delta) post({ type: "metrics", delta });
+}
+const metricsTimer = metrics ? setInterval(sendMetrics, 1_000).unref() : null;
+const telemetry: Telemetry = { metrics: metrics ?? NO_METRICS, tracer: await tracerFromEnv() };
 
 /** The abort reason a stop reason stands for. */
 function reasonOf(r: StopReason, runId: string): Error {
@@ -90,13 +103,18 @@ async function attempt(job: AttemptJob): Promise<void> {
         onLogs: (_run, logs) => post({ type: "logs", job: job.job, logs: [...logs] }),
         onLive: (_run, stream, bytes) => post({ type: "live", job: job.job, stream, data: bytes }),
       }),
+      telemetry,
     });
+    sendMetrics();
     post({ type: "ended", job: job.job, outcome });
   } catch (err) {
+    sendMetrics();
     post({ type: "failed", job: job.job, error: threadError(err) });
   } finally {
     clock.leave();
     running.delete(job.job);
+    // Idle: export the spans now rather than risk losing them when the thread is ended.
+    if (running.size === 0) void telemetry.tracer.flush().catch(() => undefined);
   }
 }
 
@@ -147,7 +165,12 @@ let active = 0;
 /** Once asked to close and idle: the store is closed and the thread ends (its port closed). */
 function closeIfIdle(): void {
   if (!closing || active > 0) return;
-  void store.close().finally(() => port.close());
+  if (metricsTimer) clearInterval(metricsTimer);
+  void telemetry.tracer
+    .flush()
+    .catch(() => undefined)
+    .then(() => store.close())
+    .finally(() => port.close());
 }
 
 port.on("message", (m: ToAttemptThread) => {

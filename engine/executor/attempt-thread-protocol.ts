@@ -6,6 +6,7 @@ import type { Durability, Lease, RunStatus } from "../store/types.js";
 import type { AttemptOptions } from "./run-executor.js";
 import type { AttemptOutcome } from "./run-end.js";
 import type { VerifyReport } from "./verify-run.js";
+import type { MetricDelta } from "../telemetry/metric-set.js";
 
 /** What an attempt thread is started with (node:worker_threads workerData). */
 export interface AttemptThreadData {
@@ -20,6 +21,8 @@ export interface AttemptThreadData {
   clock: SharedArrayBuffer;
   /** See StopFlag (one per process that may share it among its threads). */
   stopping: SharedArrayBuffer;
+  /** Record metrics and send them to the owner ("metrics" messages; `dwe worker --metrics`). */
+  metrics: boolean;
 }
 
 /** An attempt of a claimed run, under a lease the owning thread took and renews. */
@@ -81,7 +84,9 @@ export type FromAttemptThread =
   /** A verification replay ended with this report. */
   | { type: "verified"; job: number; report: VerifyReport }
   /** The job threw (for an attempt: after its end was written, if it was). */
-  | { type: "failed"; job: number; error: ThreadError };
+  | { type: "failed"; job: number; error: ThreadError }
+  /** What the thread's attempts recorded since its last report: sent before an attempt's end is told, and every second. */
+  | { type: "metrics"; delta: MetricDelta };
 
 /**
  * Where an attempt thread publishes which job is running guest code, and since when, so the owner

@@ -43,6 +43,8 @@ export interface AttemptThreadOptions {
   failOnEngineError?: boolean;
   /** Shared by the owner's threads; set when the owner stops (default: this thread's own). */
   stopping?: StopFlag;
+  /** Record metrics in the thread and send them ("metrics" events; `dwe worker --metrics`). Default false. */
+  metrics?: boolean;
   /** A guest in its own code this long without a host call is stopped even without a timeout (`dwe worker --watchdog`). */
   watchdogMs?: number;
   resourceLimits?: ResourceLimits;
@@ -99,6 +101,7 @@ export class AttemptThread {
       failOnEngineError: o.failOnEngineError ?? false,
       clock: this.clock.buffer,
       stopping: (o.stopping ?? new StopFlag()).buffer,
+      metrics: o.metrics ?? false,
     };
     this.worker = new Worker(THREAD_URL, {
       workerData: data,
@@ -196,6 +199,10 @@ export class AttemptThread {
 
   private onMessage(m: FromAttemptThread): void {
     if (this.gone) return;
+    if (m.type === "metrics") {
+      this.o.on(m);
+      return;
+    }
     const w = this.jobs.get(m.job);
     if (!w) return;
     if (m.type === "started") w.deadline = w.timeoutMs === null ? null : Date.now() + w.timeoutMs;

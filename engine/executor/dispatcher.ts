@@ -10,6 +10,7 @@ import {
   ReplayEnd,
   RunTimeout,
   Suspend,
+  describeError,
 } from "../kernel/errors.js";
 import { EntryState, type JournalEntry, KEPT_REQUEST_BYTES } from "../journal/entry.js";
 import { digestRequest } from "../journal/hash.js";
@@ -18,6 +19,7 @@ import { OP_CODES, opName } from "../kernel/ops.js";
 import { encode, type Dispatch, type Reply } from "../kernel/reply.js";
 import type { JournalWriter } from "./journal-writer.js";
 import type { RunRecord } from "../store/types.js";
+import { NO_METRICS, NO_TRACER, type AttemptSpan, type Metrics, type SpanError } from "../telemetry/telemetry.js";
 import type {
   EffectFunction,
   HostContext,
@@ -81,6 +83,10 @@ export interface DispatcherOptions {
   maxEntries?: number;
   /** Where a command's output is shown as it runs (exec with `live`); unset: nowhere. */
   live?: LiveOutput;
+  /** Host-call latency and replay duration go here (default: nowhere). */
+  metrics?: Metrics;
+  /** The attempt's span: live effects, sleeps and waits get a child span (default: none). */
+  span?: AttemptSpan;
 }
 
 /**
@@ -95,11 +101,26 @@ export class Dispatcher implements Dispatch {
   /** Set while answering a call that cannot wait (no backpressure then). */
   private mustAnswerNow = false;
   private readonly maxEntries: number;
+  private readonly metrics: Metrics;
+  private readonly span: AttemptSpan;
+  /** When the instance began (performance.now()), until the replay's end was measured (then null). */
+  private replayStart: number | null;
   output: Uint8Array | null = null;
 
   constructor(private readonly o: DispatcherOptions) {
     this.replayEnded = o.recorded.length === 0 && !o.onReplayEnd;
     this.maxEntries = o.maxEntries ?? Infinity;
+    this.metrics = o.metrics ?? NO_METRICS;
+    this.span = o.span ?? NO_TRACER.attempt({ id: o.run.id, attempt: 0 });
+    this.replayStart = o.recorded.length > 0 ? performance.now() : null;
+  }
+
+  /** Measures the replay once it ended (the first live call, or the end of the run). */
+  private replayMeasured(): void {
+    if (this.replayStart === null) return;
+    this.metrics.observe("replay_seconds", (performance.now() - this.replayStart) / 1000);
+    this.span.replayed(this.answered);
+    this.replayStart = null;
   }
 
   /** True while calls are still being answered from the journal. */
@@ -165,6 +186,7 @@ export class Dispatcher implements Dispatch {
 
   /** Called when the entry function returned: a recorded entry left over is divergence. */
   async finish(): Promise<void> {
+    this.replayMeasured();
     const next = this.o.recorded[this.seq];
     if (next) {
       throw new NonDeterminismError(
@@ -212,7 +234,7 @@ export class Dispatcher implements Dispatch {
     }
   }
 
-  private ctx(seq: number): HostContext {
+  private ctx(seq: number, traceparent?: string): HostContext {
     return {
       runId: this.o.run.id,
       seq,
@@ -225,6 +247,7 @@ export class Dispatcher implements Dispatch {
       },
       services: this.o.services ?? NO_SERVICES,
       ...(this.o.live && { live: this.o.live }),
+      ...(traceparent !== undefined && { traceparent }),
     };
   }
 
@@ -232,6 +255,10 @@ export class Dispatcher implements Dispatch {
     return fn.parse(request.length === 0 ? null : decodeRequest(op, request));
   }
 
+  /**
+   * A call performed live, measured: its latency by op, and for an effect, sleep or wait a span
+   * (whose trace context HTTP effects pass on as `traceparent`; see docs/observability.md).
+   */
   private live(
     fn: HostFunction<never>,
     seq: number,
@@ -241,7 +268,48 @@ export class Dispatcher implements Dispatch {
     request: Uint8Array,
     inFlight: JournalEntry | undefined,
   ): Reply | Promise<Reply> {
-    const ctx = this.ctx(seq);
+    this.replayMeasured();
+    const started = performance.now();
+    const step =
+      fn.kind === "effect" || fn.kind === "timer" || fn.kind === "wait" ? this.span.step(fn.kind, op, seq, inFlight !== undefined) : null;
+    const ended = (error: SpanError | undefined) => {
+      this.metrics.observe("host_call_seconds", (performance.now() - started) / 1000, op);
+      step?.end(error);
+    };
+    let reply: Reply | Promise<Reply>;
+    try {
+      reply = this.perform(fn, seq, code, digest, op, request, inFlight, step?.traceparent);
+    } catch (err) {
+      ended(spanErrorOf(err));
+      throw err;
+    }
+    if (!(reply instanceof Promise)) {
+      ended(replyError(reply));
+      return reply;
+    }
+    return reply.then(
+      (r) => {
+        ended(replyError(r));
+        return r;
+      },
+      (err: unknown) => {
+        ended(spanErrorOf(err));
+        throw err;
+      },
+    );
+  }
+
+  private perform(
+    fn: HostFunction<never>,
+    seq: number,
+    code: number,
+    digest: number,
+    op: string,
+    request: Uint8Array,
+    inFlight: JournalEntry | undefined,
+    traceparent: string | undefined,
+  ): Reply | Promise<Reply> {
+    const ctx = this.ctx(seq, traceparent);
     const call: LiveCall = {
       seq,
       code,
@@ -471,6 +539,24 @@ function completion(c: LiveCall, reply: Reply): JournalEntry {
     payload: reply.bytes,
     endedAt: Date.now(),
   };
+}
+
+/** What a span records of a call that threw: nothing for a suspension (not a failure), else the error. */
+function spanErrorOf(err: unknown): SpanError | undefined {
+  if (err instanceof Suspend) return undefined;
+  const { code, message } = describeError(err);
+  return { code, message };
+}
+
+/** The error value of a reply the guest gets as an error (`{code, message}`), for its span. */
+function replyError(reply: Reply): SpanError | undefined {
+  if (reply.ok) return undefined;
+  try {
+    const v = decodeMsgpack(reply.bytes, PAYLOAD_LIMITS) as { code?: unknown; message?: unknown } | null;
+    return { code: typeof v?.code === "string" ? v.code : "error", message: typeof v?.message === "string" ? v.message : "" };
+  } catch {
+    return { code: "error", message: "" };
+  }
 }
 
 /** A guest's request, decoded within the ABI's limits (docs/abi.md); anything else is `bad_request`. */

@@ -9,6 +9,7 @@ const READS = new Set<string | symbol>([
   "getArtifact",
   "getRun",
   "listRuns",
+  "countRuns",
   "readJournal",
   "summarizeJournal",
   "readLogs",

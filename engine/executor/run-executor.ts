@@ -22,6 +22,7 @@ import type { WasiHost } from "../../host-functions/wasi/preview1.js";
 import { heartbeatOf } from "./lease-heartbeat.js";
 import { AttemptEnd, endBeforeGuest, endOfError, type AttemptOutcome, type Ending, type PreviousState } from "./run-end.js";
 import { prepareAttempt, type PreparedAttempt } from "./prepare-attempt.js";
+import { NO_TELEMETRY, type AttemptSpan, type Metrics, type SpanError, type Telemetry } from "../telemetry/telemetry.js";
 
 /**
  * What an attempt is executed with, as plain data: the one options value that crosses into an
@@ -89,6 +90,18 @@ export interface ExecuteOptions extends AttemptOptions {
    * claim it again and again. Default: the run is given back as it was (or left to its lease).
    */
   failOnEngineError?: boolean;
+  /** Where the attempt's metrics and spans go (docs/observability.md); default nowhere. */
+  telemetry?: Telemetry;
+}
+
+/** How an attempt ended, counted and told to its span: the run's status afterwards, lease_lost or error. */
+function recordEnd(metrics: Metrics, span: AttemptSpan, outcome: string, error: SpanError | null): void {
+  metrics.count("attempts", outcome);
+  if (outcome === "completed") metrics.count("runs_completed");
+  else if (outcome === "failed") metrics.count("runs_failed");
+  else if (outcome === "cancelled") metrics.count("runs_cancelled");
+  else if (outcome === "lease_lost") metrics.count("leases_lost");
+  span.end(outcome, error);
 }
 
 /**
@@ -149,6 +162,8 @@ export async function executeAttempt(runId: string, o: ExecuteOptions): Promise<
     ? { status: o.claimed.previous, wakeAt: o.claimed.wakeAt }
     : { status: before?.status ?? "pending", wakeAt: before?.wakeAt ?? null };
   const ending = new AttemptEnd(store, lease);
+  const telemetry = o.telemetry ?? NO_TELEMETRY;
+  const span = telemetry.tracer.attempt({ id: runId, attempt: lease.attempt });
   // A lost lease stops the attempt (its writes are fenced anyway), a cancel request stops it at the
   // next host call.
   const lost = new AbortController();
@@ -164,12 +179,14 @@ export async function executeAttempt(runId: string, o: ExecuteOptions): Promise<
   const stop = o.stop ? AbortSignal.any([o.stop, cancel.signal]) : cancel.signal;
   try {
     if (o.grants) await store.setRunGrants(lease, o.grants);
-    const ended = await attempt(lease, previous, { ...o, signal, stop });
+    const ended = await attempt(lease, previous, { ...o, signal, stop }, span);
     if (ended.end === null) throw ended.thrown;
     const outcome = await ending.write(ended.end);
+    recordEnd(telemetry.metrics, span, outcome.status, outcome.error);
     if (ended.thrown !== undefined) throw ended.thrown;
     return outcome;
   } catch (err) {
+    if (!ending.written) recordEnd(telemetry.metrics, span, err instanceof LeaseLost ? "lease_lost" : "error", describeError(err));
     // Not the guest's doing, and no end written (the store failed outside the guest): a worker
     // fails the run (it would claim it again and again); `dwe run` and `dwe resume` leave it. Thrown either way.
     if (o.failOnEngineError && !ending.written && !(err instanceof LeaseLost)) {
@@ -191,7 +208,7 @@ function grantRefusal(run: RunRecord, location: string): { code: string; message
   }
 }
 
-async function attempt(lease: Lease, previous: PreviousState, o: ExecuteOptions): Promise<Ending> {
+async function attempt(lease: Lease, previous: PreviousState, o: ExecuteOptions, span: AttemptSpan): Promise<Ending> {
   // Listen from the start: a lease lost (or a shutdown) while the journal is read or the module
   // loaded stops the attempt at its first host call, not only one lost after loading.
   const abort = new AbortController();
@@ -205,14 +222,20 @@ async function attempt(lease: Lease, previous: PreviousState, o: ExecuteOptions)
   };
   o.stop?.addEventListener("abort", onStop, { once: true });
   try {
-    return await attemptListening(lease, previous, o, abort);
+    return await attemptListening(lease, previous, o, abort, span);
   } finally {
     o.signal?.removeEventListener("abort", onAbort);
     o.stop?.removeEventListener("abort", onStop);
   }
 }
 
-async function attemptListening(lease: Lease, previous: PreviousState, o: ExecuteOptions, abort: AbortController): Promise<Ending> {
+async function attemptListening(
+  lease: Lease,
+  previous: PreviousState,
+  o: ExecuteOptions,
+  abort: AbortController,
+  span: AttemptSpan,
+): Promise<Ending> {
   const { store } = o;
   const run = (await store.getRun(lease.runId))!;
   if (run.configProblem !== undefined) {
@@ -230,6 +253,8 @@ async function attemptListening(lease: Lease, previous: PreviousState, o: Execut
     return endBeforeGuest(err, previous, o.failOnEngineError ?? false);
   }
   const { journal: recorded, guest, wasi, functions } = prepared;
+  const metrics = o.telemetry?.metrics;
+  if (metrics && previous.status === "pending" && recorded.length === 0) metrics.count("runs_started");
   const journal = new JournalWriter(store, lease, {
     maxBatch: 512,
     maxDelayMs: 20,
@@ -240,6 +265,7 @@ async function attemptListening(lease: Lease, previous: PreviousState, o: Execut
       limit: run.config.maxJournalBytes ?? DEFAULT_MAX_JOURNAL_BYTES,
       used: recorded.reduce((n, e) => n + e.payload.length, 0),
     },
+    ...(metrics && { metrics }),
   });
   const timeoutMs = run.config.timeoutMs;
   const deadline = timeoutMs === null ? null : Date.now() + timeoutMs;
@@ -259,6 +285,8 @@ async function attemptListening(lease: Lease, previous: PreviousState, o: Execut
     maxEntries: run.config.maxJournalEntries ?? DEFAULT_MAX_JOURNAL_ENTRIES,
     ...(o.onLive && { live: (stream: "stdout" | "stderr", data: Uint8Array) => o.onLive!(run, stream, data) }),
     ...(upgradeTo !== undefined && { onReplayEnd: () => store.setRunModule(lease, upgradeTo) }),
+    ...(metrics && { metrics }),
+    span,
   });
   const memory = new CheckedGuestMemory();
   const debug = o.debug ?? (() => undefined);

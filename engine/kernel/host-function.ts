@@ -53,6 +53,11 @@ export interface HostContext {
    * run's output; never called on replay, where nothing runs.
    */
   readonly live?: LiveOutput;
+  /**
+   * W3C trace context of this call's span (`00-TRACE-SPAN-FLAGS`) when traces are exported: HTTP
+   * effects send it as `traceparent`. Not part of the journaled request (docs/observability.md).
+   */
+  readonly traceparent?: string;
 }
 
 /** Prints a command's output as it runs: `stdout` to dwe's stdout, `stderr` to its stderr. */

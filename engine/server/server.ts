@@ -9,7 +9,8 @@ import { loadConsole, sendConsoleFile } from "./console-files.js";
 import { guard, guardHost } from "./guard.js";
 import { errorResponse } from "./http-error.js";
 import { DEFAULT_LISTEN, parseListen } from "./listen.js";
-import type { Router } from "./router.js";
+import { Router } from "./router.js";
+import { metricsHandler } from "./metrics-route.js";
 
 export interface ServerOptions {
   /** `HOST:PORT` (default 127.0.0.1:7070; port 0 picks a free one). Beyond loopback a `token` is required. */
@@ -20,6 +21,10 @@ export interface ServerOptions {
   maxBodyBytes?: number;
   /** How often followed log streams look for new lines (ms, default 200). */
   pollMs?: number;
+  /** Serve `GET /metrics`, Prometheus metrics of this process (the Dwe must be opened with `metrics: true`). */
+  metrics?: boolean;
+  /** Serve the JSON API under /api/ (default true); false serves only /metrics (`dwe worker --metrics`). */
+  api?: boolean;
   /** Told about requests that failed inside the server (500s), with what went wrong. */
   log?: (line: string) => void;
 }
@@ -67,7 +72,8 @@ export async function serve(dwe: Dwe, o: ServerOptions = {}): Promise<DweServer>
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes <= 0)
     throw new UsageError(`bad --max-body '${maxBodyBytes}': expected a positive size`);
   const log = o.log ?? ((line: string) => process.stderr.write(`dwe server: ${line}\n`));
-  const routes: Router = apiRoutes(dwe, { maxBodyBytes, pollMs: o.pollMs ?? 200 });
+  const routes: Router = o.api === false ? new Router() : apiRoutes(dwe, { maxBodyBytes, pollMs: o.pollMs ?? 200 });
+  if (o.metrics) routes.on("GET", "/metrics", metricsHandler(dwe));
   const closing = new AbortController();
   const consoleFiles = loadConsole();
 
@@ -79,7 +85,10 @@ export async function serve(dwe: Dwe, o: ServerOptions = {}): Promise<DweServer>
       const url = new URL(req.url ?? "/", "http://dwe.invalid");
       // The console's files hold no data and a browser cannot send a token to load a page: they pass
       // the Host check only. Everything they show comes from /api/, with the token (docs/console.md).
-      if (url.pathname !== "/api" && !url.pathname.startsWith("/api/")) {
+      // /metrics (with `metrics`) is guarded as the API is; without the API (a worker's metrics
+      // endpoint) there is no console either.
+      const api = url.pathname === "/api" || url.pathname.startsWith("/api/") || (o.metrics === true && url.pathname === "/metrics");
+      if (!api && o.api !== false) {
         guardHost(req, { loopback: address.loopback });
         sendConsoleFile(consoleFiles, req.method ?? "GET", url.pathname, res);
         return;

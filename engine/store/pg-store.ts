@@ -1,6 +1,6 @@
 import type pg from "pg";
 import { StoreError } from "../kernel/errors.js";
-import { runExists } from "./rules.js";
+import { countsOf, runExists } from "./rules.js";
 import type { JournalEntry, JournalRecord, LogRecord } from "../journal/entry.js";
 import type { Grants } from "../kernel/grants.js";
 import { type AttemptRow, type RunRow, type ScheduleRow, type SignalRow, toAttempt, toRecord, toSchedule, toSignal } from "./rows.js";
@@ -44,6 +44,7 @@ import type {
   RunDeletion,
   RunFilter,
   RunRecord,
+  RunStatus,
   NewSchedule,
   ScheduleChange,
   ScheduleRecord,
@@ -252,6 +253,12 @@ export class PgStore implements Store {
 
   async listRuns(filter: RunFilter): Promise<RunRecord[]> {
     return listRuns(this.query, filter);
+  }
+
+  async countRuns(): Promise<Partial<Record<RunStatus, number>>> {
+    return countsOf(
+      (await this.q<{ status: RunStatus; n: number }>("SELECT status, COUNT(*)::int AS n FROM runs GROUP BY status", [])).rows,
+    );
   }
 
   async setRunModule(lease: Lease, sha256: string): Promise<void> {

@@ -248,3 +248,10 @@ export function checkSignalable(runId: string, status: RunStatus): void {
 export function checkExistingChild(childId: string, existingParent: string | null, parentId: string): void {
   if (existingParent !== parentId) throw new RunStateError(`run id '${childId}' is taken by a run that is not a child of ${parentId}`);
 }
+
+/** The rows of `SELECT status, COUNT(*) … GROUP BY status`, keyed by status (`countRuns`). */
+export function countsOf(rows: readonly { status: RunStatus; n: number }[]): Partial<Record<RunStatus, number>> {
+  const counts: Partial<Record<RunStatus, number>> = {};
+  for (const r of rows) counts[r.status] = Number(r.n);
+  return counts;
+}

@@ -116,6 +116,7 @@ export function prepareStatements(db: Database.Database) {
     listSchedules: db.prepare("SELECT * FROM schedules ORDER BY name"),
     removeSchedule: db.prepare("DELETE FROM schedules WHERE name = ?"),
     advanceSchedule: db.prepare("UPDATE schedules SET next_tick = ?, last_tick = ? WHERE name = ? AND next_tick = ? AND paused = 0"),
+    countRuns: db.prepare("SELECT status, COUNT(*) AS n FROM runs GROUP BY status"),
     summary: db.prepare(
       "SELECT op, COUNT(*) AS n, SUM(state = 0) AS intents, SUM(length(payload) + COALESCE(length(request), 0)) AS bytes FROM journal WHERE rid = ? GROUP BY op",
     ),

@@ -5,7 +5,7 @@ import { mkdirSync, existsSync } from "node:fs";
 import { dirname } from "node:path";
 import { pack } from "msgpackr";
 import { DweError, LeaseLost, StoreError } from "../kernel/errors.js";
-import { runExists } from "./rules.js";
+import { countsOf, runExists } from "./rules.js";
 import { sqliteStoreError } from "./sqlite-errors.js";
 import type { JournalEntry, JournalRecord, LogRecord } from "../journal/entry.js";
 import { migrate } from "./sqlite-schema.js";
@@ -37,6 +37,7 @@ import type {
   RunDeletion,
   RunFilter,
   RunRecord,
+  RunStatus,
   Durability,
   Store,
 } from "./types.js";
@@ -141,6 +142,10 @@ export class SqliteStore implements Store {
       const { sql, params } = runListQuery(filter, () => "?");
       return (this.db.prepare(sql).all(...params) as RunRow[]).map(toRecord);
     });
+  }
+
+  async countRuns(): Promise<Partial<Record<RunStatus, number>>> {
+    return this.sql(() => countsOf(this.stmt.countRuns.all() as { status: RunStatus; n: number }[]));
   }
 
   async setRunModule(lease: Lease, sha256: string): Promise<void> {

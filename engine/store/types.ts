@@ -283,6 +283,8 @@ export interface Store {
   createRun(run: NewRun): Promise<RunRecord>;
   getRun(id: string): Promise<RunRecord | undefined>;
   listRuns(filter: RunFilter): Promise<RunRecord[]>;
+  /** How many runs the store holds in each status (a status with none is absent). */
+  countRuns(): Promise<Partial<Record<RunStatus, number>>>;
   /** Replaces the module of a run (upgrade after a clean replay check). Requires the lease. */
   setRunModule(lease: Lease, sha256: string): Promise<void>;
   /** Replaces the grants of a run (`dwe resume` with grant flags, checked by the caller). Requires the lease. */

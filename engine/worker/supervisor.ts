@@ -8,6 +8,7 @@ import { AttemptEnd, released } from "../executor/run-end.js";
 import { LeaseHeartbeat } from "../executor/lease-heartbeat.js";
 import { AttemptThread, type AttemptThreadEvent, type ThreadExit } from "../executor/attempt-thread.js";
 import { StopFlag } from "../executor/attempt-thread-protocol.js";
+import type { MetricsSink } from "../telemetry/telemetry.js";
 
 export interface SupervisorOptions {
   store: Store;
@@ -35,6 +36,8 @@ export interface SupervisorOptions {
   /** Extra work each poll (schedules). */
   onPoll?: (now: number) => Promise<void>;
   log: (line: string) => void;
+  /** The process's metrics registry: claims and the ends this side writes are recorded, the threads' reports added. */
+  metrics?: MetricsSink;
 }
 
 interface Assigned {
@@ -126,6 +129,7 @@ export class Supervisor {
       durability: this.o.durability,
       attempt: { owner: this.o.owner, cwd: this.o.cwd, leaseTtlMs: this.o.leaseTtlMs, suspendAfterMs: this.o.suspendAfterMs },
       failOnEngineError: true,
+      metrics: this.o.metrics !== undefined,
       stopping: this.stopping,
       watchdogMs: this.o.watchdogMs,
       resourceLimits: { maxOldGenerationSizeMb: 2048 },
@@ -135,7 +139,8 @@ export class Supervisor {
   }
 
   private onEvent(slot: Slot, e: AttemptThreadEvent): void {
-    if (e.type === "exit") void this.onExit(slot, e);
+    if (e.type === "metrics") this.o.metrics?.apply(e.delta);
+    else if (e.type === "exit") void this.onExit(slot, e);
     else if (e.type === "ended") this.onDone(e.job, e.outcome.status, e.outcome.error);
     else if (e.type === "failed") {
       // A lost lease wrote nothing; anything else is not an outcome of the guest (module missing
@@ -185,7 +190,9 @@ export class Supervisor {
       const free = this.o.concurrency - this.jobs.size;
       if (free <= 0) return;
       this.tick(now);
+      const started = performance.now();
       const claimed = await this.o.store.claimRuns(this.o.owner, free, this.o.leaseTtlMs, now, now >= this.takeOverFrom);
+      this.o.metrics?.observe("claim_seconds", (performance.now() - started) / 1000);
       if (this.stopOnce && claimed.length > 0) {
         this.stopOnce = false;
         process.kill(process.pid, "SIGSTOP");
@@ -296,7 +303,10 @@ export class Supervisor {
     slot.jobs.clear();
     if (!slot.isolated) this.slots[slot.index] = this.spawn(slot.index);
     for (const [a, end] of ended) {
-      await a.ending.write(end).catch(() => undefined);
+      await a.ending.write(end).then(
+        () => this.counted(end.status),
+        () => undefined,
+      );
       this.o.log(
         end.status === "failed" || end.status === "cancelled"
           ? `run ${a.lease.runId} ${end.status}: ${end.error.code}: ${end.error.message}`
@@ -305,6 +315,14 @@ export class Supervisor {
     }
     if (this.jobs.size === 0) this.idle?.();
     void this.poll();
+  }
+
+  /** An attempt this side ended (its thread was replaced): counted as the thread would have counted it. */
+  private counted(status: RunEnd["status"]): void {
+    const outcome = status === "released" ? "pending" : status;
+    this.o.metrics?.count("attempts", outcome);
+    if (outcome === "failed") this.o.metrics?.count("runs_failed");
+    else if (outcome === "cancelled") this.o.metrics?.count("runs_cancelled");
   }
 
   /** Ends an isolated thread once its run's attempt ended. */

@@ -7,6 +7,7 @@ export interface ServerFlags extends GlobalOptions {
   listen?: string;
   token?: string;
   maxBody?: string;
+  metrics?: boolean;
 }
 
 /**
@@ -16,12 +17,13 @@ export interface ServerFlags extends GlobalOptions {
 export async function serverCommand(flags: ServerFlags): Promise<number> {
   const token = flags.token ?? (process.env.DWE_TOKEN || undefined);
   const maxBodyBytes = flags.maxBody === undefined ? undefined : parseSize(flags.maxBody, "--max-body");
-  const dwe = await Dwe.open({ db: dbPath(flags), durability: parseDurability(flags.durability) });
+  const dwe = await Dwe.open({ db: dbPath(flags), durability: parseDurability(flags.durability), metrics: flags.metrics === true });
   try {
     const server = await serve(dwe, {
       ...(flags.listen !== undefined && { listen: flags.listen }),
       ...(token !== undefined && { token }),
       ...(maxBodyBytes !== undefined && { maxBodyBytes }),
+      ...(flags.metrics && { metrics: true }),
     });
     process.stdout.write(`${server.url}\n`);
     process.stderr.write(

@@ -3,6 +3,8 @@ import { Dwe } from "../../api/dwe.js";
 import { type GlobalOptions, dbPath, parseDurability } from "./context.js";
 import { parsePositiveInt } from "./options.js";
 import { parseAge } from "./retention.js";
+import { serve, type DweServer } from "../../server/server.js";
+import { metricsAddress } from "./metrics-flag.js";
 
 export interface WorkerFlags extends GlobalOptions {
   concurrency?: string;
@@ -15,6 +17,8 @@ export interface WorkerFlags extends GlobalOptions {
   maxCrashes?: string;
   retention?: string;
   quiet?: boolean;
+  metrics?: string;
+  metricsToken?: string;
 }
 
 /** A flag, else an environment variable, else the default; each checked as a positive whole number. */
@@ -39,7 +43,9 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
   const suspendAfterMs = num(flags.suspendAfter, "--suspend-after", "DWE_SUSPEND_AFTER_MS", 10_000);
   const maxCrashes = num(flags.maxCrashes, "--max-crashes", "DWE_MAX_CRASHES", 5);
   const retentionMs = flags.retention === undefined ? undefined : parseAge(flags.retention, "--retention", true);
-  const dwe = await Dwe.open({ db: dbPath(flags), durability: parseDurability(flags.durability) });
+  const metrics =
+    flags.metrics === undefined ? null : metricsAddress(flags.metrics, flags.metricsToken ?? (process.env.DWE_METRICS_TOKEN || undefined));
+  const dwe = await Dwe.open({ db: dbPath(flags), durability: parseDurability(flags.durability), metrics: metrics !== null });
   const log = flags.quiet ? () => undefined : (line: string) => process.stderr.write(`dwe worker: ${line}\n`);
   const worker = await dwe.worker({
     concurrency,
@@ -54,6 +60,25 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
     stopAfterClaim: process.env.DWE_TEST_STOP_AFTER_CLAIM === "1",
     log,
   });
+  let endpoint: DweServer | null = null;
+  if (metrics) {
+    try {
+      endpoint = await serve(dwe, {
+        listen: metrics.listen,
+        ...(metrics.token !== undefined && { token: metrics.token }),
+        api: false,
+        metrics: true,
+        log,
+      });
+    } catch (err) {
+      await worker.stop();
+      await dwe.close();
+      throw err;
+    }
+    // The bound address (the real port when 0 was asked for), for whoever scrapes.
+    process.stdout.write(`${endpoint.url}/metrics\n`);
+    log(`metrics on ${endpoint.url}/metrics${metrics.token !== undefined ? " (bearer token required)" : ""}`);
+  }
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     if (++signals > 1) {
@@ -73,6 +98,7 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    await endpoint?.close();
     await dwe.close();
   }
   log("stopped");
