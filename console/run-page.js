@@ -64,7 +64,7 @@ function entryDetail(e, attempts, loadFull) {
           "div",
           { class: "payload" },
           h("h4", {}, "request"),
-          h("p", { class: "muted small" }, "The journal keeps only a digest of each request."),
+          h("p", { class: "muted small" }, "Not stored for this entry (written before dwe kept requests, or over 64 KiB)."),
         ),
     e.state === "ok" ? block("response", e.response) : null,
     e.state === "error" ? block("error", e.error) : null,

@@ -96,7 +96,8 @@ const tickLabel = (ms) => (ms < 1000 ? `${ms} ms` : ms < 60_000 ? `${+(ms / 1000
 function ticks(span, count = 6) {
   const step = TIME_STEPS.find((s) => span / s <= count) ?? span / count;
   const out = [];
-  for (let t = 0; t <= span + 1e-9; t += step) out.push(t);
+  // Not past 90% of the axis: a label there would be cut off at its end.
+  for (let t = 0; t <= span * 0.9; t += step) out.push(t);
   return out;
 }
 

@@ -28,6 +28,7 @@ interface Entry {
   seq: number;
   op: string;
   state: string;
+  request?: unknown;
   response?: unknown;
 }
 interface RunJson {
@@ -124,16 +125,17 @@ describe.skipIf(!haveChromium)("the web console in Chromium", () => {
     await page.locator(`#timeline .tl-entry[data-seq="${http[1]!.seq}"]`).click();
     const detail = page.locator(`#entry .entry-detail[data-seq="${http[1]!.seq}"]`);
     await detail.waitFor(WAIT);
-    const text = await detail.textContent();
-    expect(text).toContain("http.request");
-    expect(text).toContain(JSON.stringify(http[1]!.response, null, 2).split("\n")[1]!.trim());
+    expect(await detail.locator(".facts").textContent()).toContain("http.request");
+    // The request as the guest sent it, and the response it got, each as the API gives them.
+    expect(http[1]!.request).toBeDefined();
+    expect(await detail.locator(".payload pre").allTextContents()).toEqual([
+      JSON.stringify(http[1]!.request, null, 2),
+      JSON.stringify(http[1]!.response, null, 2),
+    ]);
 
     await page.locator("#log .log-line").nth(2).waitFor(WAIT);
     expect(await page.locator("#log .log-message").allTextContents()).toEqual(["step 0", "step 1", "step 2"]);
     await page.locator(".log-state", { hasText: "ended, run completed" }).waitFor(WAIT);
-
-    const shot = await page.screenshot({ fullPage: false, path: SCREENSHOT ?? join(w.dir, "console.png") });
-    expect(shot.subarray(1, 4).toString()).toBe("PNG");
   });
 
   it("Send signal continues a waiting run, and the page follows it to completed", async () => {
@@ -212,6 +214,52 @@ describe.skipIf(!haveChromium)("the web console in Chromium", () => {
     await page.waitForURL(/#\/runs\/family-1\.2$/);
     await page.locator("#family li:not(.current) > a", { hasText: "family-1" }).first().waitFor(WAIT);
     expect(await page.locator("#family li.current > .mono").textContent()).toBe("family-1.2");
+  });
+
+  it("a worker SIGKILLed in an HTTP call: the timeline marks where each attempt begins and the crash point; the attempts table lists both", async () => {
+    // One worker at a time, so the one killed is the one that holds the run.
+    await worker.stop();
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    target.hold = (r) => (r.body === "1" ? held : Promise.resolve());
+    const before = target.received.length;
+    const doomed = startWorker(w);
+    await start("crash-1", "steps", { n: 3, url: targetUrl }, true);
+    await page.goto(`${server.url}/#/runs/crash-1`);
+    await pageStatus("running");
+    const end = Date.now() + 60_000;
+    while (!target.received.slice(before).some((r) => r.body === "1")) {
+      if (Date.now() > end) throw new Error("step 1 never reached the target");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // The page shows the call in flight, then the worker dies in it.
+    await page.locator("#timeline .mark-flight").waitFor(WAIT);
+    await doomed.stop("SIGKILL");
+    target.hold = () => Promise.resolve();
+    release();
+    worker = startWorker(w);
+    await pageStatus("completed");
+
+    const journal = await api<{ entries: (Entry & { attempt: number | null })[]; attempts: { number: number; crashed: boolean }[] }>(
+      "/api/runs/crash-1/journal",
+    );
+    expect(journal.attempts.map((a) => a.crashed)).toEqual([true, false]);
+    await page.locator('#timeline .tl-attempt[data-attempt="2"]').waitFor(WAIT);
+    expect(await page.locator("#timeline .tl-attempt").evaluateAll((els) => els.map((e) => Number(e.dataset.attempt)))).toEqual([1, 2]);
+    expect(await page.locator("#timeline .tl-bar").count()).toBe(journal.entries.length);
+    // The crash point: the last entry attempt 1 wrote.
+    const lastOfFirst = journal.entries.filter((e) => e.attempt === 1).at(-1);
+    await page.locator(`#timeline .tl-entry[data-seq="${lastOfFirst.seq}"] .mark-crash`).waitFor(WAIT);
+    expect(await page.locator("#timeline .mark-crash").count()).toBeGreaterThanOrEqual(1);
+    expect(await page.locator("#attempts tbody tr").count()).toBe(2);
+    expect(await page.locator('#attempts tr[data-attempt="1"]').textContent()).toContain("crashed");
+    // Every entry of a new run has its times: the bars are on a time axis.
+    expect(await page.locator('#timeline .timeline[data-mode="time"]').count()).toBe(1);
+    // The screenshot of the README: the entry the second attempt made again, selected.
+    await page.locator(`#timeline .tl-entry[data-seq="${lastOfFirst.seq + 1}"]`).click();
+    await page.locator(`#entry .entry-detail[data-seq="${lastOfFirst.seq + 1}"]`).waitFor(WAIT);
+    const shot = await page.screenshot({ fullPage: false, path: SCREENSHOT ?? join(w.dir, "console.png") });
+    expect(shot.subarray(1, 4).toString()).toBe("PNG");
   });
 
   it("with a token the page asks for it, or takes it from #token=, and then works", async () => {
