@@ -133,6 +133,8 @@ describe("Prometheus metrics", () => {
     expect(refused.stderr).toMatch(/^dwe: error: --metrics 0\.0\.0\.0:0 is reachable from other machines: give a token \(--metrics-token/m);
     const bad = await dweAsync(["worker", "--metrics", "nowhere"], { cwd: w.dir, db: w.db });
     expect(bad.stderr).toContain("bad --metrics 'nowhere': give HOST:PORT");
+    const short = await dweAsync(["worker", "--metrics", "127.0.0.1:0", "--metrics-token", "short"], { cwd: w.dir, db: w.db });
+    expect(short.stderr).toContain("bad --metrics-token: use at least 16 characters");
 
     const token = "a-scrape-token-0123456789";
     const worker = spawnDwe(["worker", "--metrics", "127.0.0.1:0", "--metrics-token", token], { cwd: w.dir, db: w.db });
