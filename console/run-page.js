@@ -180,15 +180,22 @@ export function runPage(main, id, fail) {
     cancel: h("button", { type: "button", onclick: () => act("cancel", "/cancel", undefined, (a) => `cancel: ${summary(a)}`) }, "Cancel"),
     terminate: h(
       "button",
-      { type: "button", class: "danger", onclick: () => act("terminate", "/terminate", undefined, () => "terminated") },
+      { type: "button", class: "danger", onclick: () => act("terminate", "/terminate", undefined, (a) => `terminate: ${summary(a)}`) },
       "Terminate",
     ),
     retry: h("button", { type: "button", onclick: () => act("retry", "/retry", undefined, () => "retried: the run continues") }, "Retry"),
     fork: h("button", { type: "submit" }, "Fork"),
   };
+  /** What cancel (`{cancelled, requested}`) or terminate (`{terminated, executing}`) answered, in words. */
   const summary = (a) =>
-    [a.cancelled?.length ? `cancelled ${a.cancelled.join(", ")}` : "", a.requested?.length ? `asked to stop ${a.requested.join(", ")}` : ""]
-      .filter(Boolean)
+    [
+      ["cancelled", "cancelled"],
+      ["requested", "asked to stop"],
+      ["terminated", "terminated"],
+      ["executing", "stopping the thread of"],
+    ]
+      .filter(([k]) => Array.isArray(a[k]) && a[k].length > 0)
+      .map(([k, words]) => `${words} ${a[k].join(", ")}`)
       .join("; ") || "done";
 
   const signalForm = h(

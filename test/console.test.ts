@@ -165,6 +165,7 @@ describe.skipIf(!haveChromium)("the web console in Chromium", () => {
     ]);
     if (terminated.ok()) {
       await pageStatus("cancelled");
+      await page.locator("#action-message", { hasText: "terminated stop-1" }).waitFor(WAIT);
     } else {
       const body = (await terminated.json()) as { error: { message: string } };
       await page.locator("#action-message", { hasText: body.error.message }).waitFor(WAIT);
