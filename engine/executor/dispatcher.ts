@@ -429,17 +429,23 @@ export class Dispatcher implements Dispatch {
     inFlight: JournalEntry | undefined,
   ): Promise<Reply> {
     let until: number;
+    // Whether the sleep suspends is decided by what is left of it when it is called (or resumed),
+    // not after its deadline's commit: a slow commit (a loaded disk) must not turn a sleep longer
+    // than --suspend-after into one waited in memory.
+    let left: number;
     if (inFlight) {
       until = Number((this.intentOf(inFlight) as { until?: unknown } | null)?.until);
       if (Number.isNaN(until))
         throw new CorruptJournal(`run ${this.o.run.id}: the intent of ${fn.name} (seq ${ctx.seq}) has no deadline`, ctx.seq);
+      left = until - Date.now();
     } else {
       until = fn.deadline(ctx, value);
+      left = until - Date.now();
       this.o.journal.add(intent(call, encode({ until: BigInt(until) })));
       await this.o.journal.commit();
     }
+    if (left > this.o.suspendAfterMs) throw new Suspend(until);
     const remaining = until - Date.now();
-    if (remaining > this.o.suspendAfterMs) throw new Suspend(until);
     if (remaining > 0) {
       await delay(remaining, undefined, { signal: this.o.stop ? AbortSignal.any([this.o.signal, this.o.stop]) : this.o.signal }).catch(
         (err: unknown) => {
