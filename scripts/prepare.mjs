@@ -1,5 +1,6 @@
-// Runs on `npm install`, `npm pack` (prepack) and before `npm test`: compiles the TypeScript sources into dist/ and
-// builds the AssemblyScript examples, so `npx dwe …` works with no manual build step.
+// Runs on `npm install`, `npm pack` (prepack) and before `npm test`: compiles the TypeScript sources into dist/,
+// bundles the CLI into dist/bundle/ (scripts/bundle.mjs) and builds the AssemblyScript examples, so `npx dwe …`
+// works with no manual build step.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -24,4 +25,5 @@ if (!existsSync(tsc)) {
   process.exit(1);
 }
 step("compiling TypeScript", [tsc, "-p", "tsconfig.json"]);
+step("bundling the CLI", [join(root, "scripts", "bundle.mjs")]);
 if (existsSync(join(root, "scripts", "build-examples.mjs"))) step("building examples", [join(root, "scripts", "build-examples.mjs")]);

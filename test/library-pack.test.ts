@@ -1,7 +1,8 @@
 // The npm package: `npm pack` builds dist/ (prepack) into a tarball that installs into an empty
 // project and works there: `import { Dwe } from "dwe"` runs an example and reads its result, the
 // types resolve through "exports" (a consumer's `tsc --noEmit` passes), the guest SDK is reachable as
-// `dwe/guest-sdk/assemblyscript`, and the `dwe` binary runs a pipeline with the shipped workflow.
+// `dwe/guest-sdk/assemblyscript`, and the `dwe` binary runs a pipeline with the shipped workflow from the
+// bundled CLI (dist/bundle/).
 import { afterAll, describe, expect, it } from "vitest";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
@@ -62,6 +63,8 @@ describe("npm pack", () => {
       const listing = await sh("tar", ["tzf", join(base, tarball)], base);
       expect(listing).toContain("package/dist/engine/api/index.js");
       expect(listing).toContain("package/dist/engine/api/index.d.ts");
+      expect(listing).toContain("package/dist/bundle/cli.cjs");
+      expect(listing).toContain("package/dist/bundle/run-thread.js");
       expect(listing).toContain("package/guest-sdk/pipeline/build/pipeline.wasm");
       expect(listing).not.toContain("package/test/");
 
@@ -116,6 +119,8 @@ describe("npm pack", () => {
       );
       expect(sdk.trim()).toMatch(/node_modules\/dwe\/guest-sdk\/assemblyscript\/index\.ts$/);
 
+      // The binary starts the bundled CLI: without the compiled one it still runs the pipeline.
+      rmSync(join(app, "node_modules", "dwe", "dist", "engine", "cli"), { recursive: true });
       mkdirSync(join(app, "work"));
       writeFileSync(join(app, "p.yaml"), "jobs:\n  j:\n    steps:\n      - name: s\n        run: echo from-the-package\n");
       const cli = await sh(

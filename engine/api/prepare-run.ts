@@ -2,7 +2,6 @@ import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { RunStateError, UsageError } from "../kernel/errors.js";
 import { checkMemoryFits, chooseEntry, inspectModule } from "../runtime/module-loader.js";
-import { COMPONENT_ARTIFACT, componentArtifactFor } from "../runtime/component-loader.js";
 import { type ChildLimits, DEFAULT_CHILD_LIMITS } from "../store/child-limits.js";
 import { type ModuleKind, type NewRun, type Store, isTerminal } from "../store/types.js";
 import { checkRunId, newRunId } from "./run-id.js";
@@ -139,8 +138,10 @@ export async function createPreparedRun(store: Store, p: PreparedRun): Promise<v
     );
   }
   const m = p.module;
-  const artifact = m.kind === "component" ? await componentArtifactFor(store, m.sha256, m.bytes, m.name) : null;
+  // The component path (jco) is loaded only to create a run of a component.
+  const components = m.kind === "component" ? await import("../runtime/component-loader.js") : null;
+  const artifact = components ? await components.componentArtifactFor(store, m.sha256, m.bytes, m.name) : null;
   await store.putModule(m.sha256, m.kind, m.bytes);
-  if (artifact) await store.putArtifact(m.sha256, COMPONENT_ARTIFACT, artifact);
+  if (components && artifact) await store.putArtifact(m.sha256, components.COMPONENT_ARTIFACT, artifact);
   await store.createRun(p.run);
 }

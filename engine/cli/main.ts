@@ -351,19 +351,24 @@ program
   .option("--json", "as JSON")
   .action(action(runsCommand));
 
-ignoreClosedStdout();
-try {
-  await program.parseAsync(placeAllowShell(process.argv));
-} catch (err) {
-  const json = wantsJson(process.argv.slice(2));
-  if (err instanceof CommanderError) {
-    if (err.exitCode !== 0 && !HELP_CODES.has(err.code)) reportError("usage", commanderMessage(program, err), json);
-    process.exitCode = err.exitCode === 0 ? 0 : EXIT.error;
-  } else {
-    reportError(describeError(err).code, describeError(err).message, json);
-    process.exitCode = EXIT.error;
+/** Parses the command line and runs the verb; no top-level await, so the CLI bundles as a script too. */
+async function main(): Promise<void> {
+  try {
+    await program.parseAsync(placeAllowShell(process.argv));
+  } catch (err) {
+    const json = wantsJson(process.argv.slice(2));
+    if (err instanceof CommanderError) {
+      if (err.exitCode !== 0 && !HELP_CODES.has(err.code)) reportError("usage", commanderMessage(program, err), json);
+      process.exitCode = err.exitCode === 0 ? 0 : EXIT.error;
+    } else {
+      reportError(describeError(err).code, describeError(err).message, json);
+      process.exitCode = EXIT.error;
+    }
   }
+  // Keep-alive sockets and timers must not hold the process open once the command is done.
+  const code = typeof process.exitCode === "number" ? process.exitCode : 0;
+  process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
 }
-// Keep-alive sockets and timers must not hold the process open once the command is done.
-const code = typeof process.exitCode === "number" ? process.exitCode : 0;
-process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
+
+ignoreClosedStdout();
+void main();

@@ -1,9 +1,9 @@
 import { realpathSync } from "node:fs";
 import { basename, dirname, join, resolve, sep } from "node:path";
-import { fileURLToPath } from "node:url";
 import { GrantCoversDweFiles } from "../kernel/errors.js";
 import { isPostgresUrl } from "../store/pg-url.js";
 import { cacheDir, defaultCacheDir } from "../runtime/cache-dir.js";
+import { installDir } from "../runtime/install-dir.js";
 import type { DirGrant, Grants } from "../kernel/grants.js";
 
 /**
@@ -19,9 +19,6 @@ export interface DweFile {
   /** Only a writable grant is refused (reading dwe's own code is harmless). */
   writesOnly: boolean;
 }
-
-/** dist/engine/executor/ → the package root. */
-const INSTALL_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
 /** The files of this dwe process for the database `db` (an SQLite path or a postgres:// URL). */
 export function dweFiles(db: string): DweFile[] {
@@ -39,7 +36,7 @@ export function dweFiles(db: string): DweFile[] {
   }
   const caches = new Set([resolve(cacheDir()), resolve(defaultCacheDir())]);
   for (const path of caches) files.push({ path, what: "the dwe cache", directory: true, writesOnly: false });
-  files.push({ path: INSTALL_DIR, what: "the dwe installation", directory: true, writesOnly: true });
+  files.push({ path: installDir(), what: "the dwe installation", directory: true, writesOnly: true });
   return files;
 }
 

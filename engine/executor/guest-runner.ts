@@ -1,6 +1,5 @@
 import { DweError, ProgramExit } from "../kernel/errors.js";
 import { AsyncifyInstanceDriver } from "../runtime/asyncify.js";
-import { runComponent } from "../runtime/component-host.js";
 import type { LoadedComponent } from "../runtime/component-loader.js";
 import type { RunRecord } from "../store/types.js";
 import type { WasiHost } from "../../host-functions/wasi/preview1.js";
@@ -46,6 +45,7 @@ export async function runGuestToEnd(g: GuestRun): Promise<void> {
   const { dispatcher, wasi, memory } = g;
   if (g.component) {
     // A component runs in a worker thread; its host calls come back to this dispatcher.
+    const { runComponent } = await import("../runtime/component-host.js");
     await runComponent({ component: g.component, run: g.run, dispatcher, signal: g.signal });
     g.onReturned?.();
     await dispatcher.finish();

@@ -4,11 +4,10 @@
 // host functions its imports are answered by.
 import type { JournalEntry } from "../journal/entry.js";
 import type { HostFunction } from "../kernel/host-function.js";
-import { loadComponent, type LoadedComponent } from "../runtime/component-loader.js";
+import type { LoadedComponent } from "../runtime/component-loader.js";
 import { loadExecutable } from "../runtime/module-loader.js";
 import type { RunRecord, Store } from "../store/types.js";
 import { HOST_FUNCTIONS } from "../../host-functions/registry.js";
-import { componentHostFunctions } from "../../host-functions/wasi-p2/host-functions.js";
 import { WasiHost } from "../../host-functions/wasi/preview1.js";
 
 /** What runs: a core module (asyncify, on this thread) or a component (in a thread of its own). */
@@ -47,10 +46,15 @@ export async function prepareAttempt(
 ): Promise<PreparedAttempt> {
   const journal = o.journal ?? (await store.readJournal(run.rid));
   const sha = o.module ?? run.module;
-  const guest: Guest =
-    (await moduleKind(store, sha)) === "component"
-      ? { component: await loadComponent(store, sha) }
-      : { module: await loadExecutable(store, sha, run.config.maxMemoryBytes) };
   const wasi = new WasiHost(run);
-  return { run, journal, guest, wasi, functions: guest.component ? componentHostFunctions() : wasi.withFunctions(HOST_FUNCTIONS) };
+  if ((await moduleKind(store, sha)) === "component") {
+    // The component path (jco's artifact, WASI 0.2) is loaded only by a process that runs one.
+    const [{ loadComponent }, { componentHostFunctions }] = await Promise.all([
+      import("../runtime/component-loader.js"),
+      import("../../host-functions/wasi-p2/host-functions.js"),
+    ]);
+    return { run, journal, guest: { component: await loadComponent(store, sha) }, wasi, functions: componentHostFunctions() };
+  }
+  const guest: Guest = { module: await loadExecutable(store, sha, run.config.maxMemoryBytes) };
+  return { run, journal, guest, wasi, functions: wasi.withFunctions(HOST_FUNCTIONS) };
 }

@@ -1,13 +1,10 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve, sep } from "node:path";
-import { fileURLToPath } from "node:url";
 import { UsageError } from "../../kernel/errors.js";
+import { installDir } from "../../runtime/install-dir.js";
 import { assemblyScriptProject } from "../scaffold/assemblyscript.js";
 import { rustProject } from "../scaffold/rust.js";
 import type { ScaffoldSpec } from "../scaffold/types.js";
-
-/** This dwe's package directory (dist/engine/cli/commands/ → the root). */
-const DWE_ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
 
 const LANGS = ["assemblyscript", "rust"] as const;
 type Lang = (typeof LANGS)[number];
@@ -26,14 +23,15 @@ function projectName(dir: string): string {
 }
 
 function spec(dir: string): ScaffoldSpec {
-  const own = packageJson(DWE_ROOT);
+  const root = installDir();
+  const own = packageJson(root);
   // An installed dwe (under node_modules) is depended on by version; a checkout by its path.
-  const installed = DWE_ROOT.split(sep).includes("node_modules");
+  const installed = root.split(sep).includes("node_modules");
   return {
     name: projectName(dir),
-    dweDependency: installed ? `^${own.version ?? "0.1.0"}` : `file:${DWE_ROOT.replace(/[\\/]$/, "")}`,
+    dweDependency: installed ? `^${own.version ?? "0.1.0"}` : `file:${root}`,
     assemblyscriptVersion: own.devDependencies?.assemblyscript ?? "^0.28.9",
-    rustSdk: join(DWE_ROOT, "guest-sdk", "rust"),
+    rustSdk: join(root, "guest-sdk", "rust"),
   };
 }
 

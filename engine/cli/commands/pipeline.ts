@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
-import { basename } from "node:path";
-import { fileURLToPath } from "node:url";
+import { basename, join } from "node:path";
 import { UsageError } from "../../kernel/errors.js";
+import { installDir } from "../../runtime/install-dir.js";
 import { parseDirGrant } from "../../kernel/grants.js";
 import { EXIT } from "./context.js";
 import { parseEnv } from "./options.js";
@@ -10,7 +10,7 @@ import { runCommand, type RunFlags } from "./run.js";
 import { reportError } from "./report.js";
 
 /** The pipeline workflow that ships with dwe (guest-sdk/pipeline, built at install like the examples). */
-export const PIPELINE_WASM = fileURLToPath(new URL("../../../../guest-sdk/pipeline/build/pipeline.wasm", import.meta.url));
+export const PIPELINE_WASM = join(installDir(), "guest-sdk", "pipeline", "build", "pipeline.wasm");
 
 /**
  * `dwe pipeline FILE.yaml [run flags]`: parses and checks the YAML here, then starts a run of the

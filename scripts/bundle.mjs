@@ -1,0 +1,93 @@
+// Bundles the CLI and the threads it starts into dist/bundle/ with esbuild (run by scripts/prepare.mjs
+// after tsc, so on `npm install`, `npm pack` and `npm test`, and by `npm run build`). Loading ~170 small
+// ES modules cost more than everything else `dwe run` does (docs/architecture.md, "The bundle"):
+//
+// - the CLI is one CommonJS script, dist/bundle/cli.cjs, so that bin/dwe.js can compile it with V8's code
+//   cache (Node 20 has none for ES modules); `import.meta.url` is defined as the script's own URL;
+// - the threads' entries (run-thread.js, verify-thread.js, executor-thread.js, component-worker.js) are
+//   ES modules beside it, sharing chunk-*.js files: the code finds a thread's entry beside itself
+//   (`new URL("./run-thread.js", import.meta.url)`), so the directory is flat and keeps those names;
+// - packages with native code or files of their own (better-sqlite3, msgpackr with its optional native
+//   extractor) and the big ones loaded only when needed (jco, binaryen, pg, prom-client, OpenTelemetry)
+//   stay in node_modules and are imported from there.
+import { build } from "esbuild";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const outdir = join(root, "dist", "bundle");
+
+const EXTERNAL = [
+  "better-sqlite3",
+  "msgpackr",
+  "msgpackr-extract",
+  "@bytecodealliance/jco",
+  "binaryen",
+  "pg",
+  "pg-native",
+  "prom-client",
+  "@opentelemetry/*",
+];
+
+const common = {
+  absWorkingDir: root,
+  outdir,
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  external: EXTERNAL,
+  // Less to parse at every start (commander is mostly comments); names are kept. Positions map back to
+  // the TypeScript for `--debug` stack traces (bin/dwe.js enables source maps then).
+  minifyWhitespace: true,
+  minifySyntax: true,
+  sourcemap: "linked",
+  sourcesContent: false,
+  logLevel: "warning",
+};
+
+rmSync(outdir, { recursive: true, force: true });
+const cli = await build({
+  ...common,
+  entryPoints: { cli: "engine/cli/main.ts" },
+  format: "cjs",
+  outExtension: { ".js": ".cjs" },
+  define: { "import.meta.url": "__dweModuleUrl" },
+  // A script compiled by node:vm (as bin/dwe.js does, for the code cache) cannot call import() on Node 20:
+  // the external packages' dynamic imports go through the function bin/dwe.js provides, or import() when
+  // the bundle is loaded by require().
+  banner: {
+    js:
+      'var __dweModuleUrl = require("node:url").pathToFileURL(__filename).href;' +
+      'var dweImp = globalThis[Symbol.for("dwe.import")] ?? ((specifier) => import(specifier));',
+  },
+  write: false,
+});
+mkdirSync(outdir, { recursive: true });
+for (const f of cli.outputFiles) {
+  let text = f.text;
+  if (f.path.endsWith(".cjs")) {
+    // `dweImp(` is as long as `import(`: the source map's columns stay right.
+    text = text.replace(/\bimport\((["'])([^"']*)\1\)/g, (_, q, specifier) => {
+      if (!EXTERNAL.some((e) => (e.endsWith("/*") ? specifier.startsWith(e.slice(0, -1)) : specifier === e))) {
+        throw new Error(`bundle: import("${specifier}") in the CLI is not of an external package`);
+      }
+      return `dweImp(${q}${specifier}${q})`;
+    });
+  }
+  writeFileSync(f.path, text);
+}
+await build({
+  ...common,
+  entryPoints: {
+    "run-thread": "engine/executor/run-thread.ts",
+    "verify-thread": "engine/executor/verify-thread.ts",
+    "executor-thread": "engine/worker/executor-thread.ts",
+    "component-worker": "engine/runtime/component-worker.ts",
+  },
+  chunkNames: "chunk-[hash]",
+  format: "esm",
+  splitting: true,
+  // Bundled CommonJS code calls require() for Node's modules; ES modules have none of their own.
+  banner: { js: 'import { createRequire as __dweRequire } from "node:module"; const require = __dweRequire(import.meta.url);' },
+});
