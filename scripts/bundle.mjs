@@ -4,9 +4,9 @@
 //
 // - the CLI is one CommonJS script, dist/bundle/cli.cjs, so that bin/dwe.js can compile it with V8's code
 //   cache (Node 20 has none for ES modules); `import.meta.url` is defined as the script's own URL;
-// - the threads' entries (run-thread.js, verify-thread.js, executor-thread.js, component-worker.js) are
-//   ES modules beside it, sharing chunk-*.js files: the code finds a thread's entry beside itself
-//   (`new URL("./run-thread.js", import.meta.url)`), so the directory is flat and keeps those names;
+// - the threads' entries (attempt-thread-main.js, component-worker.js) are ES modules beside it, sharing
+//   chunk-*.js files: the code finds a thread's entry beside itself
+//   (`new URL("./attempt-thread-main.js", import.meta.url)`), so the directory is flat and keeps those names;
 // - packages with native code or files of their own (better-sqlite3, msgpackr with its optional native
 //   extractor) and the big ones loaded only when needed (jco, binaryen, pg, prom-client, OpenTelemetry)
 //   stay in node_modules and are imported from there.
@@ -80,9 +80,7 @@ for (const f of cli.outputFiles) {
 await build({
   ...common,
   entryPoints: {
-    "run-thread": "engine/executor/run-thread.ts",
-    "verify-thread": "engine/executor/verify-thread.ts",
-    "executor-thread": "engine/worker/executor-thread.ts",
+    "attempt-thread-main": "engine/executor/attempt-thread-main.ts",
     "component-worker": "engine/runtime/component-worker.ts",
   },
   chunkNames: "chunk-[hash]",

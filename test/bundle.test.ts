@@ -1,6 +1,6 @@
 // The bundled CLI (dist/bundle/, built by scripts/prepare.mjs after tsc): it runs every verb's code and
-// finds each thread's entry file beside itself (run --timeout, verify, a worker's executor threads, a
-// component's thread); bin/dwe.js starts it unless a later tsc build made it stale, and maps --debug
+// finds each thread's entry file beside itself (the attempt thread of run --timeout, verify and a
+// worker; a component's thread); bin/dwe.js starts it unless a later tsc build made it stale, and maps --debug
 // stack traces back to the TypeScript.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn, spawnSync } from "node:child_process";
@@ -33,13 +33,13 @@ describe("the bundled CLI", () => {
 
   it("is built, and is one file per entry point that imports none of dwe's compiled modules", () => {
     expect(existsSync(BUNDLE), "dist/bundle/cli.cjs is missing: scripts/prepare.mjs builds it").toBe(true);
-    for (const thread of ["run-thread", "verify-thread", "executor-thread", "component-worker"]) {
+    for (const thread of ["attempt-thread-main", "component-worker"]) {
       expect(existsSync(join(ROOT, "dist", "bundle", `${thread}.js`)), thread).toBe(true);
     }
     expect(readFileSync(BUNDLE, "utf8")).not.toMatch(/require\(["']\.\.?\//);
   });
 
-  it("runs a workflow in this process and, with --timeout, in the run thread; verify replays it in the verify thread", () => {
+  it("runs a workflow in this process and, with --timeout, in an attempt thread; verify replays it in one", () => {
     const here = bundled(w, ["run", example("hello"), "--id", "here", "--input", '{"name":"here"}']);
     expect(here.code, here.stderr).toBe(0);
     expect(here.stdout).toContain('{"greeting":"hello, here"}');
@@ -66,7 +66,7 @@ describe("the bundled CLI", () => {
     expect(bundled(w, ["logs", "component"]).stdout).toContain("read: hello WORLD");
   });
 
-  it("executes a started run in a worker's executor thread", async () => {
+  it("executes a started run in a worker's attempt thread", async () => {
     expect(bundled(w, ["start", example("hello"), "--id", "queued", "--input", '{"name":"worker"}']).code).toBe(0);
     const worker = spawn(process.execPath, [BUNDLE, "--db", w.db, "worker", "--threads", "1", "--poll", "100"], {
       cwd: w.dir,

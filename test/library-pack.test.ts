@@ -64,7 +64,7 @@ describe("npm pack", () => {
       expect(listing).toContain("package/dist/engine/api/index.js");
       expect(listing).toContain("package/dist/engine/api/index.d.ts");
       expect(listing).toContain("package/dist/bundle/cli.cjs");
-      expect(listing).toContain("package/dist/bundle/run-thread.js");
+      expect(listing).toContain("package/dist/bundle/attempt-thread-main.js");
       expect(listing).toContain("package/guest-sdk/pipeline/build/pipeline.wasm");
       expect(listing).not.toContain("package/test/");
 
