@@ -96,6 +96,7 @@ describe("a run's end maps to the columns finishRun writes", () => {
       undo: 0,
       crashed: false,
       terminal: true,
+      outcome: "completed",
     });
   });
 
@@ -123,11 +124,13 @@ describe("a run's end maps to the columns finishRun writes", () => {
       undo: 1,
       crashed: false,
       terminal: false,
+      outcome: "released",
     });
     expect(endColumns({ status: "released", previous: "pending", wakeAt: null, crashed: true }, now)).toMatchObject({
       status: "pending",
       undo: 0,
       crashed: true,
+      outcome: "crashed",
     });
   });
 });
