@@ -1,12 +1,11 @@
 // `dwe run` of a workflow that starts child runs and joins them executes the children in the same
 // process (engine/executor/run-family.ts), without a worker; a SIGKILL and `dwe resume` go on.
-import Database from "better-sqlite3";
 import { setTimeout as delay } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { OP_CODES } from "../engine/kernel/ops.js";
 import { dweAsync, exited, spawnDwe, workdir } from "./support/cli.js";
 import { CountingServer } from "./support/servers.js";
-import { WORKER_WASM, runsIn, waitFor } from "./support/worker.js";
+import { WORKER_WASM, readDb, runsIn, waitFor } from "./support/worker.js";
 
 describe("dwe run executes the child runs a run waits for", () => {
   let w: ReturnType<typeof workdir>;
@@ -75,14 +74,10 @@ describe("dwe run executes the child runs a run waits for", () => {
 
 /** How many children of `parent` have journaled the start of their sleep (after the post). */
 function sleepingChildren(db: string, parent: string): number {
-  const conn = new Database(db, { readonly: true, fileMustExist: true });
-  try {
-    conn.pragma("busy_timeout = 5000");
+  return readDb(db, (conn) => {
     const row = conn
       .prepare("SELECT count(DISTINCT j.rid) AS n FROM journal j JOIN runs r ON r.rid = j.rid WHERE r.parent_id = ? AND j.op = ?")
       .get(parent, OP_CODES.sleep) as { n: number };
     return row.n;
-  } finally {
-    conn.close();
-  }
+  });
 }

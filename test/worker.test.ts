@@ -2,7 +2,6 @@
 // worker, isolation of runaway guests, graceful SIGTERM. Real processes, real SQLite, real HTTP.
 import { describe, expect, it } from "vitest";
 import { setTimeout as delay } from "node:timers/promises";
-import Database from "better-sqlite3";
 import { pack } from "msgpackr";
 import { EntryState } from "../engine/journal/entry.js";
 import { verifyRun } from "../engine/executor/verify-run.js";
@@ -10,23 +9,19 @@ import { openStoreAt } from "../engine/store/open.js";
 import { exited } from "./support/cli.js";
 import { abiGuest, watBytes } from "./support/guest-wat.js";
 import { senderPid } from "./support/sender-pid.js";
-import { WORKER_WASM, createRunsLike, runIn, runsIn, waitFor, workerTestbed } from "./support/worker.js";
+import { WORKER_WASM, createRunsLike, readDb, runIn, runsIn, waitFor, workerTestbed } from "./support/worker.js";
 
 /** Several seconds of guest code here, also on a quiet fast machine (its asserts do not depend on how long). */
 const SPIN_ITERATIONS = 3_000_000_000n;
 
 /** How many of a run's journal entries hold a result (read straight from the database). */
 function resultsIn(db: string, id: string): number {
-  const conn = new Database(db, { readonly: true, fileMustExist: true });
-  try {
-    conn.pragma("busy_timeout = 5000");
+  return readDb(db, (conn) => {
     const row = conn
       .prepare("SELECT count(*) AS n FROM journal j JOIN runs r ON r.rid = j.rid WHERE r.id = ? AND j.state <> ?")
       .get(id, EntryState.Intent) as { n: number };
     return row.n;
-  } finally {
-    conn.close();
-  }
+  });
 }
 
 /**

@@ -45,17 +45,26 @@ export interface RunRow {
   parent_id: string | null;
 }
 
-/** Reads runs straight from the database (read-only). */
-export function runsIn(db: string, where = "1 = 1", ...params: unknown[]): RunRow[] {
+/** Runs `read` on a read-only connection to the SQLite file `db`, closed afterwards. */
+export function readDb<T>(db: string, read: (conn: Database.Database) => T): T {
   const conn = new Database(db, { readonly: true, fileMustExist: true });
   try {
     conn.pragma("busy_timeout = 5000");
-    return conn
-      .prepare(`SELECT id, status, CAST(output AS TEXT) AS output, error, attempts, parent_id FROM runs WHERE ${where} ORDER BY rid`)
-      .all(...params) as RunRow[];
+    return read(conn);
   } finally {
     conn.close();
   }
+}
+
+/** Reads runs straight from the database (read-only). */
+export function runsIn(db: string, where = "1 = 1", ...params: unknown[]): RunRow[] {
+  return readDb(
+    db,
+    (conn) =>
+      conn
+        .prepare(`SELECT id, status, CAST(output AS TEXT) AS output, error, attempts, parent_id FROM runs WHERE ${where} ORDER BY rid`)
+        .all(...params) as RunRow[],
+  );
 }
 
 export function runIn(db: string, id: string): RunRow {
