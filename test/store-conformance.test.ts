@@ -173,6 +173,25 @@ describe.each([sqlite, postgres])("store conformance: $name", (backend) => {
     expect(await store.getRun("nope")).toBeUndefined();
   });
 
+  test("runs: created under a lease in one step: no claim can take it, it runs under that lease; a taken id changes nothing", async () => {
+    const { store, again } = await fresh();
+    const lease = await store.createLeasedRun(newRun("held"), OTHER, 60_000);
+    expect(lease).toMatchObject({ runId: "held", owner: OTHER, token: 1, attempt: 1 });
+    expect(await store.getRun("held")).toMatchObject({ status: "running", leaseOwner: OTHER, leaseToken: 1, attempts: 1 });
+    // A worker polling at that moment (another connection) finds nothing to claim.
+    expect(await again().claimRuns("w:1", 10, 60_000, Date.now())).toEqual([]);
+    await store.appendJournal(lease, [entry(1)], []);
+    await store.finishRun(lease, { status: "completed", output: bytes("done") });
+    expect(await store.getRun("held")).toMatchObject({ status: "completed", attempts: 1 });
+    const rid = (await store.getRun("held"))!.rid;
+    expect((await store.listAttempts(rid)).map((a) => [a.number, a.owner, a.outcome])).toEqual([[1, OTHER, "completed"]]);
+    // The id is taken: refused, and the run, its journal and its attempts are as they were.
+    await expect(store.createLeasedRun(newRun("held"), "w:2", 60_000)).rejects.toBeInstanceOf(RunStateError);
+    expect(await store.getRun("held")).toMatchObject({ status: "completed", leaseToken: 1, attempts: 1 });
+    expect(await store.readJournal(rid)).toHaveLength(1);
+    expect(await store.listAttempts(rid)).toHaveLength(1);
+  });
+
   test("runs: counted by status (a status with none is absent), as the metrics' runs gauge reads them", async () => {
     const { store } = await fresh();
     expect(await store.countRuns()).toEqual({});

@@ -46,6 +46,8 @@ import type {
 } from "./types.js";
 import { DweWorker } from "./worker.js";
 import { resumeRun } from "./resume.js";
+import { newOwnerId } from "../store/lease-owner.js";
+import { DEFAULT_LEASE_TTL_MS } from "../executor/run-executor.js";
 import { DEFAULT_VERIFY_TIMEOUT_MS, verifyInThread } from "../executor/verify-in-thread.js";
 import { NO_METRICS, NO_TRACER, type Telemetry, type Tracer } from "../telemetry/telemetry.js";
 import { prometheusMetrics, tracerFromEnv } from "../telemetry/load.js";
@@ -163,17 +165,26 @@ export class Dwe {
 
   /** @internal `start` of a run checked already (the CLI checks its flags first). */
   async startPrepared(p: PreparedRun, o: Pick<StartOptions, "detach" | "suspendAfterMs" | "onLogs" | "onLive"> = {}): Promise<Run> {
-    await createPreparedRun(this.store(), p);
-    const id = p.run.id;
-    if (!o.detach) {
-      const execution = this.executeRecord(id, {
-        ...(o.suspendAfterMs !== undefined && { suspendAfterMs: o.suspendAfterMs }),
-        ...(o.onLogs && { onLogs: o.onLogs }),
-        ...(o.onLive && { onLive: o.onLive }),
-      });
-      execution.catch(() => undefined); // seen by result(), which then asks the store
+    if (o.detach) {
+      await createPreparedRun(this.store(), p);
+      return this.run(p.run.id);
     }
-    return this.run(id);
+    const { execution } = await this.startHere(p, {
+      ...(o.suspendAfterMs !== undefined && { suspendAfterMs: o.suspendAfterMs }),
+      ...(o.onLogs && { onLogs: o.onLogs }),
+      ...(o.onLive && { onLive: o.onLive }),
+    });
+    execution.catch(() => undefined); // seen by result(), which then asks the store
+    return this.run(p.run.id);
+  }
+
+  /**
+   * @internal Creates a checked run under this process's lease (one transaction, so no worker can
+   * claim it first) and executes it here (`dwe run`); resolves once it is created, with its execution.
+   */
+  async startHere(p: PreparedRun, o: ExecuteOptions = {}): Promise<{ execution: Promise<RunInfo> }> {
+    const claimed = await createPreparedRun(this.store(), p, { owner: newOwnerId(), ttlMs: DEFAULT_LEASE_TTL_MS });
+    return { execution: this.executeRecord(p.run.id, { ...o, ...(claimed && { claimed }) }).then(runInfo) };
   }
 
   /**
@@ -245,7 +256,7 @@ export class Dwe {
     return runInfo(await this.executeRecord(runId, o));
   }
 
-  private executeRecord(runId: string, o: ExecuteOptions & Pick<ExecuteHereOptions, "journal">): Promise<RunRecord> {
+  private executeRecord(runId: string, o: ExecuteOptions & Pick<ExecuteHereOptions, "journal" | "claimed">): Promise<RunRecord> {
     const signal = o.signal ? AbortSignal.any([o.signal, this.closing.signal]) : this.closing.signal;
     const onLogs = o.onLogs;
     const p = executeHere(this.store(), runId, {
@@ -257,6 +268,7 @@ export class Dwe {
       ...(o.upgradeTo !== undefined && { upgradeTo: o.upgradeTo }),
       ...(o.grants !== undefined && { grants: o.grants }),
       ...(o.journal && { journal: o.journal }),
+      ...(o.claimed && { claimed: o.claimed }),
       ...(o.suspendAfterMs !== undefined && { suspendAfterMs: o.suspendAfterMs }),
       ...(onLogs && { onLogs: (id: string, logs: readonly LogRecord[]) => onLogs(logs.map((l) => logLine(id, l))) }),
       ...(o.onLive && { onLive: o.onLive }),

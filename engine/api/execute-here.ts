@@ -3,7 +3,7 @@ import { executeRun } from "../executor/run-executor.js";
 import { executeInThread } from "../executor/threaded-run.js";
 import { executeFamily } from "../executor/run-family.js";
 import { newOwnerId } from "../store/lease-owner.js";
-import type { Durability, RunRecord, Store } from "../store/types.js";
+import type { Durability, Lease, RunRecord, Store } from "../store/types.js";
 import type { Grants } from "../kernel/grants.js";
 import type { LiveHandler } from "./types.js";
 import type { Telemetry } from "../telemetry/telemetry.js";
@@ -23,6 +23,11 @@ export interface ExecuteHereOptions {
   onLogs?: (runId: string, logs: readonly LogRecord[]) => void;
   onLive?: LiveHandler;
   onChildError: (runId: string, message: string) => void;
+  /**
+   * The root's lease, taken as it was created (`createLeasedRun`): its first attempt here runs under
+   * it instead of taking one (so no worker can claim the run in between).
+   */
+  claimed?: Lease;
   /** Where attempts executed here report (a run with a timeout: its thread exports its own spans). */
   telemetry?: Telemetry;
 }
@@ -33,10 +38,14 @@ export interface ExecuteHereOptions {
  * The root gets the upgrade and the new grants.
  */
 export async function executeHere(store: Store, runId: string, o: ExecuteHereOptions): Promise<RunRecord> {
-  const owner = newOwnerId();
+  let claimed = o.claimed ?? null;
+  const owner = claimed?.owner ?? newOwnerId();
   const signal = o.signal ?? new AbortController().signal;
   const executeOne = async (id: string): Promise<RunRecord> => {
     const root = id === runId;
+    // The lease taken at creation serves the root's first attempt only.
+    const lease = root ? claimed : null;
+    if (root) claimed = null;
     // Read once here, for its timeout and as the attempt's state before it takes the lease.
     const before = await store.getRun(id);
     const timeoutMs = before?.config.timeoutMs ?? null;
@@ -59,6 +68,7 @@ export async function executeHere(store: Store, runId: string, o: ExecuteHereOpt
         db: o.db,
         durability: o.durability,
         timeoutMs,
+        ...(lease && { lease }),
         ...(onLogs && { onLogs: (logs: readonly LogRecord[]) => onLogs(id, logs) }),
         ...(o.onLive && { onLive: o.onLive }),
       });
@@ -67,6 +77,7 @@ export async function executeHere(store: Store, runId: string, o: ExecuteHereOpt
       ...common,
       ...(o.telemetry && { telemetry: o.telemetry }),
       ...(journal && { journal }),
+      ...(lease && { claimed: { lease, previous: "pending" as const, wakeAt: null } }),
       store,
       ...(onLogs && { onLogs: (_run: RunRecord, logs: readonly LogRecord[]) => onLogs(id, logs) }),
       ...(o.onLive && { onLive: (_run: RunRecord, stream: "stdout" | "stderr", data: Uint8Array) => o.onLive!(stream, data) }),

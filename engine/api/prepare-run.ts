@@ -3,7 +3,7 @@ import { basename } from "node:path";
 import { RunStateError, UsageError } from "../kernel/errors.js";
 import { checkMemoryFits, chooseEntry, inspectModule } from "../runtime/module-loader.js";
 import { type ChildLimits, DEFAULT_CHILD_LIMITS } from "../store/child-limits.js";
-import { type ModuleKind, type NewRun, type Store, isTerminal } from "../store/types.js";
+import { type Lease, type ModuleKind, type NewRun, type Store, isTerminal } from "../store/types.js";
 import { checkRunId, newRunId } from "./run-id.js";
 import { resolveGrants } from "./grant-spec.js";
 import { fileProblem } from "./file-problem.js";
@@ -125,8 +125,11 @@ export function prepareRun(source: ModuleBytesSource, o: StartOptions, cwd: stri
   };
 }
 
-/** Writes a prepared run: its module (a component transpiled, and so checked, first), then the run. */
-export async function createPreparedRun(store: Store, p: PreparedRun): Promise<void> {
+/**
+ * Writes a prepared run: its module (a component transpiled, and so checked, first), then the run;
+ * with `holder`, under its lease, taken in the same transaction (returned).
+ */
+export async function createPreparedRun(store: Store, p: PreparedRun, holder?: LeaseHolder): Promise<Lease | null> {
   const { id } = p.run;
   const existing = await store.getRun(id);
   if (existing) {
@@ -143,5 +146,13 @@ export async function createPreparedRun(store: Store, p: PreparedRun): Promise<v
   const artifact = components ? await components.componentArtifactFor(store, m.sha256, m.bytes, m.name) : null;
   await store.putModule(m.sha256, m.kind, m.bytes);
   if (components && artifact) await store.putArtifact(m.sha256, components.COMPONENT_ARTIFACT, artifact);
+  if (holder) return store.createLeasedRun(p.run, holder.owner, holder.ttlMs);
   await store.createRun(p.run);
+  return null;
+}
+
+/** Who takes the lease of a run as it is created, and for how long. */
+export interface LeaseHolder {
+  owner: string;
+  ttlMs: number;
 }

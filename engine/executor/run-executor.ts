@@ -138,7 +138,7 @@ function failure(err: unknown, memory: CheckedGuestMemory, run: RunRecord, wasi:
 }
 
 export const DEFAULT_SUSPEND_AFTER_MS = 10_000;
-const DEFAULT_LEASE_TTL_MS = 30_000;
+export const DEFAULT_LEASE_TTL_MS = 30_000;
 
 /**
  * Executes one attempt of a run: takes its lease, replays its journal through a fresh instance,

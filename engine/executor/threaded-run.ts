@@ -2,7 +2,7 @@
 // (attempt-thread.ts), so that a guest looping without host calls, which blocks its thread, is stopped.
 import { ReportedError, ShutdownRequested, type ThreadError } from "../kernel/errors.js";
 import type { LogRecord } from "../journal/entry.js";
-import type { Durability, RunEnd, RunRecord, Store } from "../store/types.js";
+import type { Durability, Lease, RunEnd, RunRecord, Store } from "../store/types.js";
 import { attemptOptions, type AttemptOptions } from "./run-executor.js";
 import { AttemptEnd } from "./run-end.js";
 import { heartbeatOf } from "./lease-heartbeat.js";
@@ -15,6 +15,8 @@ export interface ThreadedRunOptions extends AttemptOptions {
   db: string;
   durability: Durability;
   timeoutMs: number;
+  /** A lease already taken (the run was created under it): used instead of taking one. */
+  lease?: Lease;
   /** The run as read just before this attempt: not read again. */
   before?: RunRecord;
   /** Aborted with ShutdownRequested: the run is stopped at its next host call and stays resumable. */
@@ -31,8 +33,8 @@ export interface ThreadedRunOptions extends AttemptOptions {
  * lease, if the attempt did not write it.
  */
 export async function executeInThread(store: Store, runId: string, o: ThreadedRunOptions): Promise<RunRecord> {
-  const before = o.before ?? (await store.getRun(runId));
-  const lease = await store.acquireLease(runId, o.owner, LEASE_TTL_MS, false);
+  const before = o.lease ? undefined : (o.before ?? (await store.getRun(runId)));
+  const lease = o.lease ?? (await store.acquireLease(runId, o.owner, LEASE_TTL_MS, false));
   const JOB = 1;
   const seen: { thrown?: ThreadError; end?: RunEnd } = {};
   const thread = new AttemptThread({

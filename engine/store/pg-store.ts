@@ -236,8 +236,22 @@ export class PgStore implements Store {
   // ---- runs ----
 
   async createRun(run: NewRun): Promise<RunRecord> {
+    return this.inserting(run, () => this.tx((c) => insertRun(c, run), true));
+  }
+
+  async createLeasedRun(run: NewRun, owner: string, ttlMs: number): Promise<Lease> {
+    return this.inserting(run, () =>
+      this.tx(async (c) => {
+        await insertRun(c, run);
+        return acquireLease(c, run.id, owner, ttlMs, false);
+      }, true),
+    );
+  }
+
+  /** A write that inserts `run`: a taken id is RunExists. */
+  private async inserting<T>(run: NewRun, write: () => Promise<T>): Promise<T> {
     try {
-      return await this.tx((c) => insertRun(c, run), true);
+      return await write();
     } catch (err) {
       if ((err as { code?: string }).code === UNIQUE || (err as { cause?: { code?: string } }).cause?.code === UNIQUE) {
         throw runExists(run.id);

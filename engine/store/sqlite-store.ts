@@ -120,14 +120,29 @@ export class SqliteStore implements Store {
 
   async createRun(run: NewRun): Promise<RunRecord> {
     return this.sql(() => {
-      try {
-        this.stmt.insertRun.run(insertRunParams(run));
-      } catch (err) {
-        if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") throw runExists(run.id);
-        throw err;
-      }
+      this.insertRun(run);
       return mustGet(this.stmt, run.id);
     });
+  }
+
+  async createLeasedRun(run: NewRun, owner: string, ttlMs: number): Promise<Lease> {
+    return this.sql(() =>
+      this.db
+        .transaction((): Lease => {
+          this.insertRun(run);
+          return acquireLease(this.db, this.stmt, run.id, owner, ttlMs, false);
+        })
+        .immediate(),
+    );
+  }
+
+  private insertRun(run: NewRun): void {
+    try {
+      this.stmt.insertRun.run(insertRunParams(run));
+    } catch (err) {
+      if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") throw runExists(run.id);
+      throw err;
+    }
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {

@@ -281,6 +281,11 @@ export interface Store {
   getArtifact(sha256: string, kind: string): Promise<Uint8Array | undefined>;
 
   createRun(run: NewRun): Promise<RunRecord>;
+  /**
+   * `createRun` and `acquireLease` in one transaction: the run exists only under `owner`'s lease, so
+   * no worker can claim it between the two (`dwe run`, `Dwe.start` executing in this process).
+   */
+  createLeasedRun(run: NewRun, owner: string, ttlMs: number): Promise<Lease>;
   getRun(id: string): Promise<RunRecord | undefined>;
   listRuns(filter: RunFilter): Promise<RunRecord[]>;
   /** How many runs the store holds in each status (a status with none is absent). */

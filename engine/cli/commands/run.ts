@@ -52,16 +52,18 @@ export async function runCommand(modulePath: string, args: string[], flags: RunF
   );
   const dwe = await openDwe(flags, true);
   try {
-    // Created here and executed below (with this command's printing and Ctrl-C handling).
-    const run = await dwe.startPrepared(prepared, { detach: true });
     if (flags.detach) {
+      const run = await dwe.startPrepared(prepared, { detach: true });
       process.stdout.write(flags.json ? `${JSON.stringify(runJson(await run.info()))}\n` : `${run.id}\n`);
       return 0;
     }
-    if (!flags.json && !flags.quiet) process.stderr.write(`dwe: run ${run.id}\n`);
-    return await executeAndReport(run.id, flags, (e) =>
-      dwe.execute(run.id, { ...e, ...(suspendAfterMs !== undefined && { suspendAfterMs }) }),
-    );
+    // Created under this process's lease and executed here, with this command's printing and Ctrl-C handling.
+    const id = prepared.run.id;
+    return await executeAndReport(id, flags, async (e) => {
+      const { execution } = await dwe.startHere(prepared, { ...e, ...(suspendAfterMs !== undefined && { suspendAfterMs }) });
+      if (!flags.json && !flags.quiet) process.stderr.write(`dwe: run ${id}\n`);
+      return execution;
+    });
   } finally {
     await dwe.close();
   }
