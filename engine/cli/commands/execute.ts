@@ -45,14 +45,24 @@ export function livePrinter(json: boolean): (stream: "stdout" | "stderr", data: 
 
 /**
  * Executes a run in this process through `execute` (the API's `execute`, or `resume`), printing its
- * guest output as it is committed and stopping it on Ctrl-C or SIGTERM (it stays resumable), and
- * reports how it ended; returns the exit code.
+ * guest output as it is committed, and reports how it ended; returns the exit code. Ctrl-C or
+ * SIGTERM stops the run at its next host call (it stays resumable) and then says what became of it
+ * (exit 130 or 143); a second one exits at once.
  */
 export async function executeAndReport(runId: string, opts: Printing, execute: (e: Execution) => Promise<RunInfo>): Promise<number> {
   const abort = new AbortController();
+  let stoppedBy: NodeJS.Signals | null = null;
   const onSignal = (sig: NodeJS.Signals) => {
-    if (abort.signal.aborted) process.exit(130);
-    process.stderr.write(`dwe: ${sig}: stopping run ${runId} at its next host call; it stays resumable (\`dwe resume ${runId}\`)\n`);
+    if (stoppedBy !== null) {
+      process.stderr.write(
+        `dwe: ${sig} again: exiting now; run ${runId} stays resumable (\`dwe resume ${runId}\`, or \`dwe cancel ${runId}\` to stop it for good)\n`,
+      );
+      process.exit(signalExit(sig));
+    }
+    stoppedBy = sig;
+    process.stderr.write(
+      `dwe: ${sig}: stopping run ${runId} at its next host call (${sig === "SIGINT" ? "Ctrl-C" : "SIGTERM"} again exits at once)\n`,
+    );
     abort.abort(new ShutdownRequested(sig));
   };
   process.on("SIGINT", onSignal);
@@ -69,7 +79,26 @@ export async function executeAndReport(runId: string, opts: Printing, execute: (
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
+  if (stoppedBy !== null) return reportStopped(run, stoppedBy, opts.json ?? false);
   return report(run, opts.json ?? false);
+}
+
+/** 128 + the signal's number, as a shell reports a process ended by it. */
+const signalExit = (sig: NodeJS.Signals): number => (sig === "SIGINT" ? 130 : 143);
+
+/**
+ * After Ctrl-C or SIGTERM: what became of the run (it may also have ended meanwhile) and how to
+ * continue it or stop it for good; exit 130 (SIGINT) or 143 (SIGTERM) unless it ended.
+ */
+function reportStopped(run: RunInfo, sig: NodeJS.Signals, json: boolean): number {
+  if (run.status !== "pending" && run.status !== "suspended") return report(run, json);
+  if (json) process.stdout.write(JSON.stringify(runJson(run)) + "\n");
+  const state =
+    run.status === "suspended"
+      ? `suspended until ${run.wakeAt === null ? "a signal or a child run" : new Date(run.wakeAt).toISOString()}: \`dwe worker\` continues it then`
+      : `left ${run.status}: \`dwe worker\` will continue it`;
+  process.stderr.write(`dwe: run ${run.id} ${state}, or \`dwe resume ${run.id}\`; to stop it for good: \`dwe cancel ${run.id}\`\n`);
+  return signalExit(sig);
 }
 
 export function report(run: RunInfo, json: boolean): number {
