@@ -8,6 +8,7 @@ import { EntryState, type JournalRecord } from "../journal/entry.js";
 import { liveLeaseHolder } from "../store/lease-owner.js";
 import type { AttemptRecord, RunRecord, Store } from "../store/types.js";
 import type { AttemptInfo, JournalEntryInfo, JournalOptions, JournalView } from "./types.js";
+import { REDACTED, isSecretName, redactUrl } from "./redact.js";
 
 /** What a summary keeps of a long string, byte string or array (`full: false`). */
 const SHORT_TEXT = 200;
@@ -42,7 +43,12 @@ function summarize(v: unknown, full: boolean, depth = 0): unknown {
   }
   if (typeof v === "object") {
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = summarize(x, full, depth + 1);
+    for (const [k, x] of Object.entries(v)) {
+      // Credentials (an Authorization header, a cookie, a password in a URL) are never shown: redact.ts.
+      if (x !== null && x !== undefined && isSecretName(k)) out[k] = REDACTED;
+      else if (k === "url" && typeof x === "string") out[k] = text(redactUrl(x), full);
+      else out[k] = summarize(x, full, depth + 1);
+    }
     return out;
   }
   return typeof v; // a function or symbol: never in decoded MessagePack
