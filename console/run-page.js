@@ -186,13 +186,12 @@ export function runPage(main, id, fail) {
     retry: h("button", { type: "button", onclick: () => act("retry", "/retry", undefined, () => "retried: the run continues") }, "Retry"),
     fork: h("button", { type: "submit" }, "Fork"),
   };
-  /** What cancel (`{cancelled, requested}`) or terminate (`{terminated, executing}`) answered, in words. */
+  /** What cancel (`{cancelled, requested}`) or terminate (`{terminated}`) answered, in words. */
   const summary = (a) =>
     [
       ["cancelled", "cancelled"],
       ["requested", "asked to stop"],
       ["terminated", "terminated"],
-      ["executing", "stopping the thread of"],
     ]
       .filter(([k]) => Array.isArray(a[k]) && a[k].length > 0)
       .map(([k, words]) => `${words} ${a[k].join(", ")}`)

@@ -173,8 +173,30 @@ describe("dwe server: the HTTP API", () => {
     expect((await fetch(`${api.url}/api/runs/no-such-run/fork`, { method: "POST" })).status).toBe(404);
   });
 
-  it("retry and terminate answer 501 naming the verb", async () => {
-    for (const verb of ["retry", "terminate"]) {
+  it("POST /api/runs/ID/terminate ends a waiting run now, reason terminated; a final run is 409, an unknown run 404", async () => {
+    const sha256 = (await get<{ module: string }>("/api/runs/steps-1")).module;
+    expect(
+      (await fetch(`${api.url}/api/runs`, json({ module: { sha256 }, id: "terminate-1", entry: "signals", input: { name: "never" } })))
+        .status,
+    ).toBe(201);
+    await until("terminate-1 suspended", async () => (await status("terminate-1")) === "suspended");
+    const res = await fetch(`${api.url}/api/runs/terminate-1/terminate`, { method: "POST" });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ terminated: ["terminate-1"] });
+    expect(await get<{ status: string; error: unknown }>("/api/runs/terminate-1")).toMatchObject({
+      status: "cancelled",
+      error: { code: "terminated" },
+    });
+    const again = await fetch(`${api.url}/api/runs/terminate-1/terminate`, { method: "POST" });
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as ApiError).error.code).toBe("run_state");
+    const unknown = await fetch(`${api.url}/api/runs/no-such-run/terminate`, { method: "POST" });
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as ApiError).error.code).toBe("run_not_found");
+  });
+
+  it("retry answers 501 naming the verb", async () => {
+    for (const verb of ["retry"]) {
       const res = await fetch(`${api.url}/api/runs/steps-1/${verb}`, { method: "POST" });
       expect(res.status).toBe(501);
       const body = (await res.json()) as ApiError;

@@ -511,6 +511,48 @@ describe.each([sqlite, postgres])("store conformance: $name", (backend) => {
     expect((await store.getRun("ask"))!.status).toBe("cancelled");
   });
 
+  test("terminate: ends a run and its descendants now, held or not, fences the holder, ends its attempt, wakes the parent; refuses a final run", async () => {
+    const { store } = await fresh();
+    await store.createRun(newRun("top"));
+    await store.createRun(newRun("held", { parentId: "top" }));
+    await store.createRun(newRun("done", { parentId: "top" }));
+    await store.createRun(newRun("deep", { parentId: "held" }));
+    await store.finishRun(await store.acquireLease("done", OTHER, 60_000, false), { status: "completed", output: bytes("ok") });
+    const lease = await store.acquireLease("held", OTHER, 60_000, false);
+    await store.appendJournal(lease, [entry(1), entry(2)], []);
+    const heldRid = (await store.getRun("held"))!.rid;
+
+    expect(await store.terminate("top")).toEqual({ terminated: ["top", "held", "deep"] });
+    for (const id of ["top", "held", "deep"]) {
+      const r = (await store.getRun(id))!;
+      expect(r).toMatchObject({ status: "cancelled", error: { code: "terminated" }, leaseOwner: null });
+      expect(r.finishedAt).not.toBeNull();
+    }
+    expect((await store.getRun("done"))!.status).toBe("completed");
+    // The holder's writes are fenced; its renewal says the lease is lost; its journal is kept as written.
+    await expect(store.appendJournal(lease, [entry(3)], [])).rejects.toBeInstanceOf(LeaseLost);
+    await expect(store.finishRun(lease, { status: "completed", output: bytes("late") })).rejects.toBeInstanceOf(LeaseLost);
+    expect((await store.renewLeases([lease], 60_000))[0]).toMatchObject({ held: false });
+    expect((await store.readJournal(heldRid)).map((e) => e.seq)).toEqual([1, 2]);
+    expect(await store.listAttempts(heldRid)).toEqual([
+      expect.objectContaining({ owner: OTHER, outcome: "terminated", error: expect.objectContaining({ code: "terminated" }) as unknown }),
+    ]);
+    expect((await store.listAttempts(heldRid))[0]!.endedAt).not.toBeNull();
+    // Nothing claims a terminated run again.
+    expect(await store.claimRuns("w", 10, 60_000, Date.now() + 120_000)).toEqual([]);
+
+    // A child terminated alone wakes its waiting parent, as a child that finished does.
+    await store.createRun(newRun("waiting"));
+    await store.createRun(newRun("kid", { parentId: "waiting" }));
+    await store.finishRun(await store.acquireLease("waiting", OTHER, 60_000, false), { status: "suspended", wakeAt: null });
+    expect(await store.terminate("kid")).toEqual({ terminated: ["kid"] });
+    expect((await store.claimRuns("w", 10, 60_000, Date.now())).map((c) => c.lease.runId)).toEqual(["waiting"]);
+
+    await expect(store.terminate("top")).rejects.toBeInstanceOf(RunStateError);
+    await expect(store.terminate("done")).rejects.toThrow(/already completed/);
+    await expect(store.terminate("missing")).rejects.toBeInstanceOf(RunNotFound);
+  });
+
   test("signals: kept until consumed, oldest first, the same one again for the same seq, refused for ended runs", async () => {
     const { store } = await fresh();
     const run = await store.createRun(newRun("s"));

@@ -40,6 +40,7 @@ import type {
   ScheduleOptions,
   ScheduleUpdate,
   StartOptions,
+  TerminateOutcome,
   VerifyOptions,
   VerifyReport,
   WorkerOptions,
@@ -317,6 +318,15 @@ export class Dwe {
   /** Cancels a run and its children: at once if idle, else at their next host call or wait. */
   cancel(runId: string): Promise<CancelOutcome> {
     return this.store().requestCancel(runId);
+  }
+
+  /**
+   * Ends a run and its children now, even one executing a guest that never calls the host
+   * (`dwe terminate`): cancelled, error code `terminated`. Its holder's writes are fenced, and its
+   * thread is stopped when the holder's heartbeat sees the lease gone. Refuses a final run.
+   */
+  terminate(runId: string): Promise<TerminateOutcome> {
+    return this.store().terminate(runId);
   }
 
   /**

@@ -5,6 +5,7 @@ import { executeFamily } from "../executor/run-family.js";
 import { newOwnerId } from "../store/lease-owner.js";
 import type { Durability, Lease, RunRecord, Store } from "../store/types.js";
 import type { Grants } from "../kernel/grants.js";
+import { DweError } from "../kernel/errors.js";
 import type { LiveHandler } from "./types.js";
 import type { Telemetry } from "../telemetry/telemetry.js";
 
@@ -41,7 +42,8 @@ export async function executeHere(store: Store, runId: string, o: ExecuteHereOpt
   let claimed = o.claimed ?? null;
   const owner = claimed?.owner ?? newOwnerId();
   const signal = o.signal ?? new AbortController().signal;
-  const executeOne = async (id: string): Promise<RunRecord> => {
+  const executeOne = (id: string): Promise<RunRecord> => terminatedOr(store, id, executeThis(id));
+  const executeThis = async (id: string): Promise<RunRecord> => {
     const root = id === runId;
     // The lease taken at creation serves the root's first attempt only.
     const lease = root ? claimed : null;
@@ -85,4 +87,19 @@ export async function executeHere(store: Store, runId: string, o: ExecuteHereOpt
   };
   // Child runs the run waits for are executed here too (unless a worker takes them first).
   return executeFamily(runId, { store, executeOne, signal, onError: o.onChildError });
+}
+
+/**
+ * A run `dwe terminate` ended while this process held it: its attempt stopped with its lease lost
+ * (at a host call, in this thread or the run's own); the run as stored is the outcome, not an error.
+ */
+async function terminatedOr(store: Store, id: string, attempt: Promise<RunRecord>): Promise<RunRecord> {
+  try {
+    return await attempt;
+  } catch (err) {
+    if (!(err instanceof DweError) || err.code !== "lease_lost") throw err;
+    const run = await store.getRun(id);
+    if (run?.status === "cancelled" && run.error?.code === "terminated") return run;
+    throw err;
+  }
 }

@@ -38,6 +38,7 @@ export type {
   ScheduleOptions,
   ScheduleUpdate,
   StartOptions,
+  TerminateOutcome,
   VerifyOptions,
   VerifyOutcome,
   VerifyReport,

@@ -1,6 +1,15 @@
 // The option and result types of dwe's library API (docs/api.md). Field names mirror the CLI's
 // flags, so what a `dwe` command line does reads the same in code.
-import type { AttemptOutcome, CancelOutcome, Durability, JournalSummary, RunConfig, RunError, RunStatus } from "../store/types.js";
+import type {
+  AttemptOutcome,
+  CancelOutcome,
+  Durability,
+  JournalSummary,
+  RunConfig,
+  RunError,
+  RunStatus,
+  TerminateOutcome,
+} from "../store/types.js";
 import type { Grants } from "../kernel/grants.js";
 import type { ChildLimits } from "../store/child-limits.js";
 import type { VerifyOutcome, VerifyReport } from "../executor/verify-run.js";
@@ -15,6 +24,7 @@ export type {
   RunConfig,
   RunError,
   RunStatus,
+  TerminateOutcome,
   VerifyOutcome,
   VerifyReport,
 };

@@ -27,6 +27,7 @@ const importCommand = lazy(() => import("./commands/portable.js").then((m) => m.
 const signalCommand = lazy(() => import("./commands/signal.js").then((m) => m.signalCommand));
 const initCommand = lazy(() => import("./commands/init.js").then((m) => m.initCommand));
 const cancelCommand = lazy(() => import("./commands/cancel.js").then((m) => m.cancelCommand));
+const terminateCommand = lazy(() => import("./commands/terminate.js").then((m) => m.terminateCommand));
 const forkCommand = lazy(() => import("./commands/fork.js").then((m) => m.forkCommand));
 const purgeCommand = lazy(() => import("./commands/retention.js").then((m) => m.purgeCommand));
 const deleteCommand = lazy(() => import("./commands/retention.js").then((m) => m.deleteCommand));
@@ -187,6 +188,13 @@ program
   .argument("<run>", "run id")
   .option("--json", "as JSON")
   .action(action(cancelCommand));
+
+program
+  .command("terminate")
+  .description("end a run and its children now, even one whose guest loops without calling the host (status cancelled, reason terminated)")
+  .argument("<run>", "run id")
+  .option("--json", "as JSON")
+  .action(action(terminateCommand));
 
 program
   .command("fork")

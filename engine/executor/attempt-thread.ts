@@ -52,10 +52,13 @@ export interface AttemptThreadOptions {
   on: (e: AttemptThreadEvent) => void;
 }
 
-/** A job whose guest this harness stopped by terminating its thread, and the end its run gets. */
+/**
+ * A job whose guest this harness stopped by terminating its thread, and the end its run gets; null
+ * when its lease is lost (`dwe terminate` ended the run, or another process took it): nothing is written.
+ */
 export interface StoppedJob {
   job: number;
-  end: RunEnd & { status: "failed" | "cancelled" };
+  end: (RunEnd & { status: "failed" | "cancelled" }) | null;
 }
 
 /** The thread ended: every job it still had (`jobs`) ended with it. */
@@ -78,6 +81,8 @@ interface Watched {
   /** Set once the guest started: the end of its timeout. */
   deadline: number | null;
   cancelSeenAt?: number;
+  /** Its lease is lost: its guest, if in its own code, is stopped at once. */
+  lost?: boolean;
 }
 
 export class AttemptThread {
@@ -160,6 +165,18 @@ export class AttemptThread {
     this.send({ type: "stop", job, reason });
   }
 
+  /**
+   * The job's lease is lost (its run terminated, or taken over): it is aborted at its next host
+   * call, and its thread is terminated at once if its guest is in its own code (it would never see
+   * the abort). Its owner writes nothing for it.
+   */
+  leaseLost(job: number): void {
+    const w = this.jobs.get(job);
+    if (w) w.lost = true;
+    this.abort(job, { kind: "lease_lost" });
+    this.watch(Date.now());
+  }
+
   /** Abort now, effects in flight included (job null: all of them). */
   abort(job: number | null, reason: StopReason): void {
     this.send({ type: "abort", job, reason });
@@ -216,12 +233,14 @@ export class AttemptThread {
    * which it could stop itself at a host call), or past the watchdog, or still in its own code a
    * while after it was cancelled. A thread that runs other jobs too is terminated only for a job in
    * guest code (any other job stops itself at its next host call); a thread of one job, for that job.
+   * A job whose lease is lost is stopped as soon as it is seen in its own code.
    */
   private overdue(now: number): StoppedJob | null {
     const g = this.clock.read();
     for (const [job, w] of this.jobs) {
       const inGuest = g !== null && g.job === job;
       if (!inGuest && this.jobs.size > 1) continue;
+      if (inGuest && w.lost === true) return { job, end: null };
       if (inGuest && w.cancelSeenAt !== undefined && now - Math.max(w.cancelSeenAt, g.since) > CANCEL_GRACE_MS)
         return { job, end: { status: "cancelled", error: describeError(new RunCancelled(w.runId)) } };
       let error: DweError | null = null;

@@ -47,13 +47,15 @@ export async function executeInThread(store: Store, runId: string, o: ThreadedRu
       else if (e.type === "failed") seen.thrown = e.error;
       else if (e.type === "ended" || e.type === "verified") return;
       else if (e.type === "exit" && e.jobs.includes(JOB)) {
-        // The attempt did not end by itself: the thread was stopped for it, or died.
-        seen.end = e.stopped?.end ?? { status: "failed", error: { code: "internal", message: e.crash?.why ?? "the run's thread ended" } };
+        // The attempt did not end by itself: the thread was stopped for it (with nothing to write
+        // when its lease is lost: terminated, or taken over), or died.
+        if (e.stopped?.job === JOB) seen.end = e.stopped.end ?? undefined;
+        else seen.end = { status: "failed", error: { code: "internal", message: e.crash?.why ?? "the run's thread ended" } };
       }
     },
   });
   const heartbeat = heartbeatOf(store, lease, LEASE_TTL_MS, {
-    lost: () => thread.abort(JOB, { kind: "lease_lost" }),
+    lost: () => thread.leaseLost(JOB),
     cancel: () => thread.stop(JOB, { kind: "cancel" }),
   });
   const onShutdown = () => {

@@ -187,7 +187,12 @@ export class RunFailed extends DweError {
     readonly status: "failed" | "cancelled",
     readonly error: { code: string; message: string; exitCode?: number },
   ) {
-    super(error.code, status === "cancelled" ? `run ${runId} was cancelled` : `run ${runId} failed: ${error.code}: ${error.message}`);
+    super(
+      error.code,
+      status === "cancelled"
+        ? `run ${runId} was ${error.code === "terminated" ? "terminated" : "cancelled"}`
+        : `run ${runId} failed: ${error.code}: ${error.message}`,
+    );
     this.exitCode = status === "cancelled" ? 3 : 1;
   }
 }

@@ -137,7 +137,12 @@ export function apiRoutes(dwe: Dwe, o: ApiOptions): Router {
       });
       return ok(runJson(await run.info()), 201, { Location: `/api/runs/${encodeURIComponent(run.id)}` });
     })
-    .on("POST", "/api/runs/:id/terminate", notYet("terminate"))
+    .on("POST", "/api/runs/:id/terminate", async (c) => {
+      onlyQuery(c, []);
+      const id = runId(c);
+      await body(c);
+      return ok(await dwe.terminate(id));
+    })
     .on("GET", "/api/schedules", async (c) => {
       onlyQuery(c, []);
       return ok({ schedules: (await dwe.listSchedules()).map(scheduleJson) });

@@ -4,10 +4,10 @@ import { decodeRunConfig } from "./run-config.js";
 import { DEAD_WORKERS, RUN_COLUMNS } from "./pg-worker-session.js";
 import { type Db, type Query, buf } from "./pg-connection.js";
 import { type RunRow, toRecord } from "./rows.js";
-import { CANCELLED_ERROR, endColumns, planCancel } from "./rules.js";
-import type { CancelOutcome, ClaimedRun, Lease, LeaseCheck, RunEnd, RunStatus } from "./types.js";
+import { CANCELLED_ERROR, endColumns, planCancel, planTerminate, TERMINATED_ERROR } from "./rules.js";
+import type { CancelOutcome, ClaimedRun, Lease, LeaseCheck, RunEnd, RunRecord, RunStatus, TerminateOutcome } from "./types.js";
 
-// Leases: taking one for a run, renewing it, ending a run under it; workers' claims and renewals; cancelling.
+// Leases: taking one for a run, renewing it, ending a run under it; workers' claims and renewals; cancelling and terminating.
 
 // The last line: runs held by a worker whose database session is gone (it died), taken at once,
 // not after their lease; a dead session cannot renew or write, so no stall rule applies to it.
@@ -151,14 +151,19 @@ export async function renewLeases(q: Query, leases: readonly Lease[], ttlMs: num
   });
 }
 
-export async function requestCancel(c: Db, runId: string): Promise<CancelOutcome> {
-  const family = (
+/** A run and its descendants, locked (parents first): what cancellation and termination walk. */
+async function lockedFamily(c: Db, runId: string): Promise<RunRecord[]> {
+  return (
     await c.query<RunRow>(
       `WITH RECURSIVE fam(id) AS (SELECT $1::text UNION SELECT r.id FROM runs r JOIN fam ON r.parent_id = fam.id)
            SELECT * FROM runs WHERE id IN (SELECT id FROM fam) ORDER BY rid FOR UPDATE`,
       [runId],
     )
   ).rows.map(toRecord);
+}
+
+export async function requestCancel(c: Db, runId: string): Promise<CancelOutcome> {
+  const family = await lockedFamily(c, runId);
   const now = Date.now();
   const plan = planCancel(runId, family, now);
   for (const rid of plan.ask) await c.query("UPDATE runs SET cancel_requested = 1, updated_at = $1 WHERE rid = $2", [now, rid]);
@@ -177,4 +182,23 @@ async function cancelRow(c: Db, rid: number, now: number): Promise<void> {
     [CANCELLED_ERROR, now, rid],
   );
   await wakeParent(c, rid);
+}
+
+export async function terminate(c: Db, runId: string): Promise<TerminateOutcome> {
+  const plan = planTerminate(runId, await lockedFamily(c, runId));
+  const now = Date.now();
+  for (const rid of plan.terminate) {
+    await c.query(
+      `UPDATE runs SET status = 'cancelled', error = $1, finished_at = $2, updated_at = $2, lease_owner = NULL,
+       lease_expires = NULL, lease_token = lease_token + 1, cancel_requested = 1, wake_at = NULL WHERE rid = $3`,
+      [TERMINATED_ERROR, now, rid],
+    );
+    await c.query("UPDATE attempts SET ended_at = $1, outcome = 'terminated', error = $2 WHERE rid = $3 AND ended_at IS NULL", [
+      now,
+      TERMINATED_ERROR,
+      rid,
+    ]);
+    await wakeParent(c, rid);
+  }
+  return plan.outcome;
 }

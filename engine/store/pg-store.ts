@@ -22,7 +22,7 @@ import {
 } from "./pg-connection.js";
 import { insertRun, listRuns, setRunGrants, setRunModule } from "./pg-runs.js";
 import { appendJournal, readJournal, readJournalRecords, summarizeJournal } from "./pg-journal.js";
-import { acquireLease, claimRuns, finishRun, renewLease, renewLeases, requestCancel } from "./pg-claims.js";
+import { acquireLease, claimRuns, finishRun, renewLease, renewLeases, requestCancel, terminate } from "./pg-claims.js";
 import { createChild, sendSignal, takeSignal } from "./pg-signals-children.js";
 import { addSchedule, fireSchedule, updateSchedule } from "./pg-schedules.js";
 import { exportRun, importRun } from "./pg-export.js";
@@ -31,6 +31,7 @@ import { PgWorkerSession, RUN_COLUMNS } from "./pg-worker-session.js";
 import type {
   AttemptRecord,
   CancelOutcome,
+  TerminateOutcome,
   ClaimedRun,
   WorkerEvents,
   WorkerSession,
@@ -345,6 +346,10 @@ export class PgStore implements Store {
 
   async requestCancel(runId: string): Promise<CancelOutcome> {
     return this.tx((c) => requestCancel(c, runId), true);
+  }
+
+  async terminate(runId: string): Promise<TerminateOutcome> {
+    return this.tx((c) => terminate(c, runId), true);
   }
 
   async deleteRuns(which: RunDeletion): Promise<string[]> {

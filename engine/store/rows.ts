@@ -123,7 +123,15 @@ export interface AttemptRow {
   error: string | null;
 }
 
-const OUTCOMES: ReadonlySet<string> = new Set<AttemptOutcome>(["completed", "failed", "cancelled", "suspended", "released", "crashed"]);
+const OUTCOMES: ReadonlySet<string> = new Set<AttemptOutcome>([
+  "completed",
+  "failed",
+  "cancelled",
+  "suspended",
+  "released",
+  "crashed",
+  "terminated",
+]);
 
 export function toAttempt(r: AttemptRow): AttemptRecord {
   return {

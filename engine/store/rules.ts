@@ -6,6 +6,7 @@ import { opName } from "../kernel/ops.js";
 import {
   type AttemptOutcome,
   type CancelOutcome,
+  type TerminateOutcome,
   type RunEnd,
   type RunExport,
   type RunRecord,
@@ -154,6 +155,38 @@ export function planCancel(runId: string, family: readonly RunRecord[], now: num
       plan.cancel.push(r.rid);
       plan.outcome.cancelled.push(r.id);
     }
+  }
+  return plan;
+}
+
+// ---- termination ----
+
+/** The error stored on a run ended by `dwe terminate`: cancelled, with "terminated" as the reason. */
+export const TERMINATED_ERROR = JSON.stringify({ code: "terminated", message: "the run was terminated (dwe terminate)" });
+
+/** What `dwe terminate` does to a run's family: every run not yet final ends now, whoever holds it. */
+export interface TerminatePlan {
+  outcome: TerminateOutcome;
+  /** rids to end as cancelled now (TERMINATED_ERROR, lease token bumped, open attempt ended), waking their parents. */
+  terminate: number[];
+}
+
+/**
+ * The termination walk: like the cancellation walk (parents first, ended runs skipped, a missing or
+ * ended root refused), but a run under a live lease is ended too: its holder's later writes are
+ * fenced by the bumped lease token, and it stops the run's guest when its heartbeat sees the lease gone.
+ */
+export function planTerminate(runId: string, family: readonly RunRecord[]): TerminatePlan {
+  const root = family.find((r) => r.id === runId);
+  if (!root) throw new RunNotFound(runId);
+  if (RUN_TRANSITIONS[root.status].length === 0) {
+    throw new RunStateError(`run ${runId} is already ${root.status}; only a pending, running or suspended run can be terminated`);
+  }
+  const plan: TerminatePlan = { outcome: { terminated: [] }, terminate: [] };
+  for (const r of [...family].sort((a, b) => a.rid - b.rid)) {
+    if (RUN_TRANSITIONS[r.status].length === 0) continue;
+    plan.terminate.push(r.rid);
+    plan.outcome.terminated.push(r.id);
   }
   return plan;
 }

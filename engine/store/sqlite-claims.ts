@@ -3,9 +3,9 @@ import { LeaseLost } from "../kernel/errors.js";
 import { checkLeaseTakeable, ownerIsDeadLocally } from "./lease-owner.js";
 import { decodeRunConfig } from "./run-config.js";
 import { type RunRow, toRecord } from "./rows.js";
-import { CANCELLED_ERROR, endColumns, planCancel } from "./rules.js";
+import { CANCELLED_ERROR, endColumns, planCancel, planTerminate, TERMINATED_ERROR } from "./rules.js";
 import { type Statements, mustGet } from "./sqlite-statements.js";
-import type { CancelOutcome, ClaimedRun, Lease, LeaseCheck, RunEnd, RunStatus } from "./types.js";
+import type { CancelOutcome, ClaimedRun, Lease, LeaseCheck, RunEnd, RunStatus, TerminateOutcome } from "./types.js";
 
 // Leases: taking one for a run, ending a run under one, workers' claims and renewals, and cancelling.
 
@@ -134,4 +134,18 @@ export function requestCancel(db: Database.Database, stmt: Statements, runId: st
     return plan.outcome;
   });
   return cancel.immediate();
+}
+
+export function terminate(db: Database.Database, stmt: Statements, runId: string): TerminateOutcome {
+  const end = db.transaction((): TerminateOutcome => {
+    const now = Date.now();
+    const plan = planTerminate(runId, (stmt.family.all(runId) as RunRow[]).map(toRecord));
+    for (const rid of plan.terminate) {
+      stmt.terminateNow.run({ error: TERMINATED_ERROR, now, rid });
+      stmt.endOpenAttempt.run({ error: TERMINATED_ERROR, now, rid });
+      stmt.wakeParent.run(rid);
+    }
+    return plan.outcome;
+  });
+  return end.immediate();
 }

@@ -97,6 +97,13 @@ export function prepareStatements(db: Database.Database) {
       `UPDATE runs SET status = 'cancelled', error = ?, finished_at = ?, updated_at = ?, lease_owner = NULL,
          lease_expires = NULL, lease_token = lease_token + 1, cancel_requested = 1 WHERE rid = ?`,
     ),
+    terminateNow: db.prepare(
+      `UPDATE runs SET status = 'cancelled', error = @error, finished_at = @now, updated_at = @now, lease_owner = NULL,
+         lease_expires = NULL, lease_token = lease_token + 1, cancel_requested = 1, wake_at = NULL WHERE rid = @rid`,
+    ),
+    endOpenAttempt: db.prepare(
+      "UPDATE attempts SET ended_at = @now, outcome = 'terminated', error = @error WHERE rid = @rid AND ended_at IS NULL",
+    ),
     askCancel: db.prepare("UPDATE runs SET cancel_requested = 1, updated_at = ? WHERE rid = ?"),
     cancelFlag: db.prepare("SELECT cancel_requested FROM runs WHERE rid = ? AND lease_token = ?").pluck(),
     family: db.prepare(

@@ -12,7 +12,7 @@ import { migrate } from "./sqlite-schema.js";
 import type { Grants } from "../kernel/grants.js";
 import { type Statements, insertRunParams, mustGet, prepareStatements } from "./sqlite-statements.js";
 import { type AppendTx, appendTransaction, readJournal, readJournalRecords, summarizeJournal, wideInserts } from "./sqlite-journal.js";
-import { acquireLease, claimRuns, finishRun, renewLeases, requestCancel } from "./sqlite-claims.js";
+import { acquireLease, claimRuns, finishRun, renewLeases, requestCancel, terminate } from "./sqlite-claims.js";
 import { createChild, sendSignal, takeSignal } from "./sqlite-signals-children.js";
 import { addSchedule, fireSchedule, updateSchedule } from "./sqlite-schedules.js";
 import { exportRun, importRun } from "./sqlite-export.js";
@@ -21,6 +21,7 @@ import { deleteRuns } from "./sqlite-purge.js";
 import type {
   AttemptRecord,
   CancelOutcome,
+  TerminateOutcome,
   ClaimedRun,
   WorkerSession,
   JournalSummary,
@@ -246,6 +247,10 @@ export class SqliteStore implements Store {
 
   async requestCancel(runId: string): Promise<CancelOutcome> {
     return this.sql(() => requestCancel(this.db, this.stmt, runId));
+  }
+
+  async terminate(runId: string): Promise<TerminateOutcome> {
+    return this.sql(() => terminate(this.db, this.stmt, runId));
   }
 
   async deleteRuns(which: RunDeletion): Promise<string[]> {

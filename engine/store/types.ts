@@ -121,10 +121,11 @@ export interface Lease {
 
 /**
  * How an execution attempt ended, as `finishRun` wrote it: the run's new status, `released` (given
- * back as it was) or `crashed` (given back after its executor thread died). An attempt with no
+ * back as it was), `crashed` (given back after its executor thread died) or `terminated` (ended by
+ * `dwe terminate` while it held the lease: its run is cancelled). An attempt with no
  * outcome never reached finishRun: its process died or lost its lease (a crash point).
  */
-export type AttemptOutcome = "completed" | "failed" | "cancelled" | "suspended" | "released" | "crashed";
+export type AttemptOutcome = "completed" | "failed" | "cancelled" | "suspended" | "released" | "crashed" | "terminated";
 
 /** One execution attempt of a run: taken by `acquireLease` or `claimRuns`, ended by `finishRun`. */
 export interface AttemptRecord {
@@ -200,6 +201,11 @@ export interface LeaseCheck {
 export interface CancelOutcome {
   cancelled: string[];
   requested: string[];
+}
+
+/** What `terminate` did: the runs it ended (the run and its descendants that were not final), parents first. */
+export interface TerminateOutcome {
+  terminated: string[];
 }
 
 /** A delivered external event (`dwe signal`). `id` orders all signals. */
@@ -338,6 +344,12 @@ export interface Store {
   renewLeases(leases: readonly Lease[], ttlMs: number): Promise<LeaseCheck[]>;
   /** Cancels a run and its descendants: at once when no live lease holds them, else asks their holder. */
   requestCancel(runId: string): Promise<CancelOutcome>;
+  /**
+   * Ends a run and its descendants that are not final now, held or not: cancelled with the error
+   * code `terminated`, lease token bumped (a holder's writes are fenced), open attempt ended as
+   * `terminated`, parents woken. Refuses a missing or final run.
+   */
+  terminate(runId: string): Promise<TerminateOutcome>;
 
   /** Stores a signal for a run (kept until a wait consumes it) and wakes the run. Returns its id. */
   sendSignal(runId: string, name: string, data: Uint8Array): Promise<number>;

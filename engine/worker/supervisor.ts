@@ -247,7 +247,7 @@ export class Supervisor {
   private onRenewed(checked: readonly (readonly [Assigned, LeaseCheck])[]): void {
     const renewed = new Map<Slot, [number, number][]>();
     for (const [a, c] of checked) {
-      if (!c.held) a.slot.thread.abort(a.job, { kind: "lease_lost" });
+      if (!c.held) a.slot.thread.leaseLost(a.job);
       else {
         const held = renewed.get(a.slot) ?? [];
         held.push([a.job, a.lease.expiresAt]);
@@ -275,8 +275,8 @@ export class Supervisor {
 
   /**
    * After a thread ended (its harness terminated it for a guest past its timeout, the watchdog or a
-   * cancel, or it died by itself): the run it stopped ends as the harness says (failed, or
-   * cancelled); a run in guest code when it died fails as crashed; its other runs are given back
+   * cancel, a lost lease, or it died by itself): the run it stopped ends as the harness says (failed,
+   * cancelled, or nothing written for a lost lease); a run in guest code when it died fails as crashed; its other runs are given back
    * to the store and simply claimed again (they replay from their journals). A new thread takes its
    * place. While the worker stops, its shutdown gives the runs back instead.
    */
@@ -287,12 +287,12 @@ export class Supervisor {
     // Died by itself with no run in guest code: the runs on it crashed outside guest code (an engine
     // or host-function fault, the thread's heap limit in host code); each such attempt counts.
     const crashed = e.crash !== null && e.crash.inGuest === null;
-    const ended: [Assigned, RunEnd][] = [];
+    const ended: [Assigned, RunEnd | null][] = [];
     for (const job of e.jobs) {
       const a = this.jobs.get(job);
       if (!a) continue;
       this.jobs.delete(job);
-      let end: RunEnd;
+      let end: RunEnd | null;
       if (e.stopped?.job === job) end = e.stopped.end;
       else if (e.crash?.inGuest === job) end = { status: "failed", error: describeError(new ThreadCrashed(a.lease.runId)) };
       else if (crashed && a.crashes + 1 >= this.o.maxCrashes)
@@ -303,6 +303,13 @@ export class Supervisor {
     slot.jobs.clear();
     if (!slot.isolated) this.slots[slot.index] = this.spawn(slot.index);
     for (const [a, end] of ended) {
+      if (end === null) {
+        // Its lease is lost (dwe terminate ended the run, or another process took it): nothing to write.
+        this.o.metrics?.count("attempts", "lease_lost");
+        this.o.metrics?.count("leases_lost");
+        this.o.log(`run ${a.lease.runId}: its lease is lost (terminated, or taken over); its thread was stopped`);
+        continue;
+      }
       await a.ending.write(end).then(
         () => this.counted(end.status),
         () => undefined,

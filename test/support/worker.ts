@@ -73,11 +73,16 @@ export function runIn(db: string, id: string): RunRow {
   return r;
 }
 
-/** Polls `check` until it returns a value other than undefined/false, or fails after `ms`. */
-export async function waitFor<T>(what: string, check: () => T | undefined | false, ms = 60_000, every = 50): Promise<T> {
+/** Polls `check` (which may be async) until it returns a value other than undefined/false, or fails after `ms`. */
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  ms = 60_000,
+  every = 50,
+): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
-    const v = check();
+    const v = await check();
     if (v !== undefined && v !== false) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await delay(every);

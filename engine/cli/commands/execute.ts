@@ -118,7 +118,7 @@ export function report(run: RunInfo, json: boolean): number {
       process.stderr.write(`dwe: run ${run.id} failed: ${run.error?.code ?? "error"}: ${run.error?.message ?? "unknown error"}\n`);
       return EXIT.runFailed;
     case "cancelled":
-      process.stderr.write(`dwe: run ${run.id} was cancelled\n`);
+      process.stderr.write(`dwe: run ${run.id} was ${run.error?.code === "terminated" ? "terminated" : "cancelled"}\n`);
       return EXIT.cancelled;
     case "suspended":
       process.stderr.write(
