@@ -94,6 +94,21 @@ describe.each([
     terminated(await show("held"));
   });
 
+  it.skipIf(!enabled)("a plain `dwe run` (main thread) whose guest keeps calling the host stops at its next call, saying so", async () => {
+    const child = spawnDwe(["run", WORKER_WASM, "--entry", "spin_calls", "--id", "calls"], { cwd: bed.dir, db: bed.db });
+    let stderr = "";
+    child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+    const done = exited(child);
+    await waitFor("the calls run executing", statusIs("calls", "running"), 30_000, 200);
+    const t = await bed.cli(["terminate", "calls"]);
+    expect(t.code, t.stderr).toBe(0);
+    expect(await done).toEqual({ code: 3, signal: null });
+    expect(stderr).toBe("dwe: run calls\ndwe: run calls was terminated\n");
+    terminated(await show("calls"));
+    const v = await bed.cli(["verify", "calls"]);
+    expect(v.code, v.stderr).toBe(0);
+  });
+
   it.skipIf(!enabled)("terminating a parent ends its children that are not final", async () => {
     await start(
       [WORKER_WASM, "--entry", "fanout", "--id", "parent", "--allow-net", "127.0.0.1"].concat([

@@ -26,6 +26,12 @@ export const TIMEOUT_GRACE_MS = 1_000;
  * request before its next host call) is ended by terminating its thread, not left to its timeout.
  */
 export const CANCEL_GRACE_MS = 1_000;
+/**
+ * A job whose lease is lost and that has been in its own code this long since (it cannot see the
+ * abort before its next host call) has its thread terminated: short, so `dwe terminate` is felt at
+ * once, but not a thread killed for a guest that was only between two host calls.
+ */
+export const LOST_GRACE_MS = 100;
 /** How often the guest clock is looked at. */
 const WATCH_MS = 50;
 /** How long a thread asked to close gets, once its jobs have ended, to end by itself before it is terminated. */
@@ -81,8 +87,8 @@ interface Watched {
   /** Set once the guest started: the end of its timeout. */
   deadline: number | null;
   cancelSeenAt?: number;
-  /** Its lease is lost: its guest, if in its own code, is stopped at once. */
-  lost?: boolean;
+  /** When its lease was seen lost: its guest, if in its own code, is stopped at once. */
+  lostAt?: number;
 }
 
 export class AttemptThread {
@@ -167,14 +173,13 @@ export class AttemptThread {
 
   /**
    * The job's lease is lost (its run terminated, or taken over): it is aborted at its next host
-   * call, and its thread is terminated at once if its guest is in its own code (it would never see
-   * the abort). Its owner writes nothing for it.
+   * call, and its thread is terminated if its guest stays in its own code (it would never see the
+   * abort; LOST_GRACE_MS). Its owner writes nothing for it.
    */
   leaseLost(job: number): void {
     const w = this.jobs.get(job);
-    if (w) w.lost = true;
+    if (w) w.lostAt ??= Date.now();
     this.abort(job, { kind: "lease_lost" });
-    this.watch(Date.now());
   }
 
   /** Abort now, effects in flight included (job null: all of them). */
@@ -233,14 +238,14 @@ export class AttemptThread {
    * which it could stop itself at a host call), or past the watchdog, or still in its own code a
    * while after it was cancelled. A thread that runs other jobs too is terminated only for a job in
    * guest code (any other job stops itself at its next host call); a thread of one job, for that job.
-   * A job whose lease is lost is stopped as soon as it is seen in its own code.
+   * A job whose lease is lost is stopped once seen in its own code past LOST_GRACE_MS.
    */
   private overdue(now: number): StoppedJob | null {
     const g = this.clock.read();
     for (const [job, w] of this.jobs) {
       const inGuest = g !== null && g.job === job;
       if (!inGuest && this.jobs.size > 1) continue;
-      if (inGuest && w.lost === true) return { job, end: null };
+      if (inGuest && w.lostAt !== undefined && now - Math.max(w.lostAt, g.since) > LOST_GRACE_MS) return { job, end: null };
       if (inGuest && w.cancelSeenAt !== undefined && now - Math.max(w.cancelSeenAt, g.since) > CANCEL_GRACE_MS)
         return { job, end: { status: "cancelled", error: describeError(new RunCancelled(w.runId)) } };
       let error: DweError | null = null;

@@ -307,7 +307,7 @@ export class Supervisor {
         // Its lease is lost (dwe terminate ended the run, or another process took it): nothing to write.
         this.o.metrics?.count("attempts", "lease_lost");
         this.o.metrics?.count("leases_lost");
-        this.o.log(`run ${a.lease.runId}: its lease is lost (terminated, or taken over); its thread was stopped`);
+        this.o.log(`run ${a.lease.runId} lost its lease (terminated, or another worker took it); its thread was stopped`);
         continue;
       }
       await a.ending.write(end).then(
