@@ -195,16 +195,6 @@ describe("dwe server: the HTTP API", () => {
     expect(((await unknown.json()) as ApiError).error.code).toBe("run_not_found");
   });
 
-  it("retry answers 501 naming the verb", async () => {
-    for (const verb of ["retry"]) {
-      const res = await fetch(`${api.url}/api/runs/steps-1/${verb}`, { method: "POST" });
-      expect(res.status).toBe(501);
-      const body = (await res.json()) as ApiError;
-      expect(body.error.code).toBe("not_implemented");
-      expect(body.error.message).toContain(verb);
-    }
-  });
-
   it("schedules: add, list, pause, resume, update and remove", async () => {
     const add = await fetch(
       `${api.url}/api/schedules`,

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import Database from "better-sqlite3";
 import pg from "pg";
-import { CorruptJournal, LeaseLost, RunNotFound, RunStateError, StoreError, dispositionOf } from "../engine/kernel/errors.js";
+import { CorruptJournal, LeaseLost, RunNotFound, RunStateError, StoreError, UsageError, dispositionOf } from "../engine/kernel/errors.js";
 import type { JournalEntry } from "../engine/journal/entry.js";
 import { openStoreAt } from "../engine/store/open.js";
 import type { Lease, NewRun, RunConfig, Store } from "../engine/store/types.js";
@@ -93,8 +93,12 @@ function entry(seq: number, state: 0 | 1 | 2 = 1, payload = `p${seq}`): JournalE
   return { seq, op: 1, digest: (seq * 2654435761) >>> 0, state, payload: bytes(payload) };
 }
 
-/** Undoes migration 6 (journal times, attempts): with the schema version set back, a database as an older dwe left it. */
+/** Undoes migration 7 (retries and the entries they cut). */
+const BEFORE_RETRIES = ["DROP TABLE journal_cut", "DROP TABLE retries"];
+
+/** Undoes migrations 7 and 6 (journal times, attempts): with the schema version set back, a database as an older dwe left it. */
 const BEFORE_ATTEMPTS = [
+  ...BEFORE_RETRIES,
   "ALTER TABLE journal DROP COLUMN started_at",
   "ALTER TABLE journal DROP COLUMN ended_at",
   "ALTER TABLE journal DROP COLUMN attempt",
@@ -782,6 +786,80 @@ describe.each([sqlite, postgres])("store conformance: $name", (backend) => {
     await again.appendJournal(next, [{ ...entry(2), startedAt: 10, endedAt: 20 }], []);
     expect((await again.readJournalRecords(run.rid, 2))[0]).toMatchObject({ seq: 2, startedAt: 10, endedAt: 20, attempt: 1 });
     expect((await again.readJournal(run.rid)).map((e) => e.seq)).toEqual([1, 2]);
+  });
+
+  /** A run "rt" whose attempt journaled entries 1…3 (logs at 2 and 3, a signal consumed at 3) and failed. */
+  async function failedRun(store: Store): Promise<number> {
+    const run = await store.createRun(newRun("rt"));
+    await store.sendSignal("rt", "go", bytes("1"));
+    const lease = await store.acquireLease("rt", "me:1:x", 60_000, false);
+    await store.appendJournal(lease, [entry(1), entry(2)], [{ seq: 2, stream: "log", level: "info", message: "two", at: 2 }]);
+    expect(await store.takeSignal(lease, "go", 3)).toMatchObject({ consumedSeq: 3 });
+    await store.appendJournal(lease, [entry(3, 2)], [{ seq: 3, stream: "log", level: "info", message: "three", at: 3 }]);
+    await store.finishRun(lease, { status: "failed", error: { code: "denied", message: "not granted" } });
+    return run.rid;
+  }
+
+  test("retryRun moves the entries from the cut, with their logs, to the retry history, puts back their signals, makes the run pending", async () => {
+    const { store } = await fresh();
+    const rid = await failedRun(store);
+    const run = await store.retryRun("rt", { from: 2, grants: { dirs: [], net: [{ host: "127.0.0.1", port: null }], shell: false } });
+    expect(run).toMatchObject({ status: "pending", error: null, finishedAt: null, output: null, attempts: 1 });
+    expect(run.config.grants.net).toEqual([{ host: "127.0.0.1", port: null }]);
+    expect((await store.readJournal(rid)).map((e) => e.seq)).toEqual([1]);
+    expect(await store.readLogs(rid)).toEqual([]);
+    expect((await store.listSignals(rid)).map((x) => x.consumedSeq)).toEqual([null]);
+    const [retry, ...more] = await store.listRetries(rid);
+    expect(more).toEqual([]);
+    expect(retry).toMatchObject({ number: 1, fromSeq: 2, afterAttempt: 1, error: { code: "denied", message: "not granted" } });
+    expect(retry!.entries.map((e) => [e.seq, e.state, e.attempt, Buffer.from(e.payload).toString()])).toEqual([
+      [2, 1, 1, "p2"],
+      [3, 2, 1, "p3"],
+    ]);
+    // The run goes on from seq 2: a new attempt journals there again, and can be retried again.
+    const lease = await store.acquireLease("rt", "me:1:x", 60_000, false);
+    expect(lease.attempt).toBe(2);
+    await store.appendJournal(lease, [entry(2, 2, "again")], []);
+    await store.finishRun(lease, { status: "failed", error: { code: "denied", message: "still" } });
+    await store.retryRun("rt", { from: 3 }); // nothing from 3 on: nothing cut
+    expect((await store.listRetries(rid)).map((r) => [r.number, r.fromSeq, r.afterAttempt, r.entries.length])).toEqual([
+      [1, 2, 1, 2],
+      [2, 3, 2, 0],
+    ]);
+    expect((await store.readJournal(rid)).map((e) => e.seq)).toEqual([1, 2]);
+  });
+
+  test("retryRun refuses a run that is not failed, or a seq past the journal, and writes nothing", async () => {
+    const { store } = await fresh();
+    const rid = await failedRun(store);
+    await store.createRun(newRun("waiting"));
+    await expect(store.retryRun("rt", { from: 5 })).rejects.toBeInstanceOf(UsageError);
+    await expect(store.retryRun("rt", { from: 0 })).rejects.toBeInstanceOf(UsageError);
+    await expect(store.retryRun("waiting", { from: 1 })).rejects.toBeInstanceOf(RunStateError);
+    await expect(store.retryRun("nobody", { from: 1 })).rejects.toBeInstanceOf(RunNotFound);
+    expect((await store.getRun("rt"))!.status).toBe("failed");
+    expect((await store.readJournal(rid)).map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(await store.listRetries(rid)).toEqual([]);
+    // Deleting a retried run deletes its retries and their entries.
+    await store.retryRun("rt", { from: 2 });
+    const lease = await store.acquireLease("rt", "me:1:x", 60_000, false);
+    await store.finishRun(lease, { status: "failed", error: { code: "x", message: "y" } });
+    expect(await store.deleteRuns({ statuses: ["failed"], ids: ["rt"] })).toEqual(["rt"]);
+    expect(await store.listRetries(rid)).toEqual([]);
+  });
+
+  test("schema: a database from before retries (schema 6) is brought forward; its failed runs can be retried", async () => {
+    const { store, location } = await fresh();
+    const rid = await failedRun(store);
+    await store.close();
+    for (const stmt of [...BEFORE_RETRIES, "UPDATE dwe_meta SET value = '6' WHERE key = 'schema_version'"]) {
+      await backend.raw(location, stmt);
+    }
+    const again = openStoreAt(location, "process");
+    open.push(again);
+    expect(await again.listRetries(rid)).toEqual([]);
+    await again.retryRun("rt", { from: 3 });
+    expect((await again.listRetries(rid))[0]!.entries.map((e) => e.seq)).toEqual([3]);
   });
 
   test("connections cut by the server: the store reconnects and carries on (reads, fenced appends, claims)", async () => {

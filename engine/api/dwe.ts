@@ -33,6 +33,7 @@ import type {
   PurgeOptions,
   PurgeOutcome,
   ResumeOptions,
+  RetryOptions,
   RunDetails,
   RunInfo,
   RunPage,
@@ -49,6 +50,7 @@ import { DweWorker } from "./worker.js";
 import { resumeRun } from "./resume.js";
 import { newOwnerId } from "../store/lease-owner.js";
 import { DEFAULT_LEASE_TTL_MS } from "../executor/run-executor.js";
+import { retryRun } from "./retry.js";
 import { DEFAULT_VERIFY_TIMEOUT_MS, verifyInThread } from "../executor/verify-in-thread.js";
 import { NO_METRICS, NO_TRACER, type Telemetry, type Tracer } from "../telemetry/telemetry.js";
 import { prometheusMetrics, tracerFromEnv } from "../telemetry/load.js";
@@ -220,6 +222,7 @@ export class Dwe {
       run: runInfo(run),
       journal: await store.summarizeJournal(run.rid),
       children: (await store.listRuns({ parentId: run.id })).map(runInfo),
+      retries: (await store.listRetries(run.rid)).map(({ entries, ...r }) => ({ ...r, cut: entries.length })),
     };
   }
 
@@ -291,6 +294,19 @@ export class Dwe {
     const host = { store: this.store(), db: this.db, durability: this.durability, cwd: this.cwd };
     const signal = o.signal ? AbortSignal.any([o.signal, this.closing.signal]) : this.closing.signal;
     return runInfo(await resumeRun({ ...host, execute: (id, e) => this.executeRecord(id, e) }, runId, { ...o, signal }));
+  }
+
+  /**
+   * `dwe retry`: continues a failed run from its journal. The journal is cut before the last entry
+   * that recorded an error (or before `fromSeq`), the cut entries kept in the run's retry history
+   * (`journalView`'s `retries`); then it is resumed here as `resume` does, with `grants` (checked
+   * as resume checks them) and on `upgrade` if the kept part replays cleanly on it. With `detach`,
+   * the run is only cut and left pending for a worker. Returns the run as stored afterwards.
+   */
+  async retry(runId: string, o: RetryOptions = {}): Promise<RunInfo> {
+    const host = { store: this.store(), db: this.db, durability: this.durability, cwd: this.cwd };
+    const signal = o.signal ? AbortSignal.any([o.signal, this.closing.signal]) : this.closing.signal;
+    return runInfo(await retryRun({ ...host, execute: (id, e) => this.executeRecord(id, e) }, runId, { ...o, signal }));
   }
 
   /**

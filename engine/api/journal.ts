@@ -7,8 +7,8 @@ import { opName } from "../kernel/ops.js";
 import { EntryState, type JournalRecord } from "../journal/entry.js";
 import { liveLeaseHolder } from "../store/lease-owner.js";
 import type { AttemptRecord, RunRecord, Store } from "../store/types.js";
-import type { AttemptInfo, JournalEntryInfo, JournalOptions, JournalView } from "./types.js";
 import { REDACTED, isSecretName, redactUrl } from "./redact.js";
+import type { AttemptInfo, JournalEntryInfo, JournalOptions, JournalView, RetryInfo } from "./types.js";
 
 /** What a summary keeps of a long string, byte string or array (`full: false`). */
 const SHORT_TEXT = 200;
@@ -135,7 +135,15 @@ export async function journalView(store: Store, run: RunRecord, from: number, fu
   const attempts = attemptInfos(run, await store.listAttempts(run.rid), Date.now());
   const records = await store.readJournalRecords(run.rid, from);
   const place = { run, attempts: new Map(attempts.map((a) => [a.number, a])), lastSeq: records[records.length - 1]?.seq ?? 0 };
-  return { run: run.id, status: run.status, attempts, entries: records.map((e) => journalEntryInfo(e, full, place)) };
+  const retries = (await store.listRetries(run.rid)).map((r): RetryInfo => ({
+    number: r.number,
+    at: r.at,
+    fromSeq: r.fromSeq,
+    afterAttempt: r.afterAttempt,
+    error: r.error,
+    entries: r.entries.map((e) => journalEntryInfo(e, full, { ...place, lastSeq: -1 })),
+  }));
+  return { run: run.id, status: run.status, attempts, entries: records.map((e) => journalEntryInfo(e, full, place)), retries };
 }
 
 export function checkFrom(from: number | undefined): number {

@@ -41,11 +41,7 @@ export async function resumeRun(h: ResumeHost, runId: string, o: ResumeOptions):
   if (grants === undefined) refuseStoredGrants(runId, run.config.grants, h.db);
   let upgradeTo: string | undefined;
   if (upgrade) {
-    const info = inspectModule(upgrade.bytes, upgrade.name);
-    if (!info.exports.includes(run.entry))
-      throw new InvalidModule(`${upgrade.name} has no exported function '${run.entry}', the entry of run ${runId}`);
-    await store.putModule(info.sha256, info.kind, upgrade.bytes);
-    upgradeTo = info.sha256;
+    upgradeTo = await storeUpgrade(store, run, upgrade);
     // Checked in full before any wait (for another process's lease, or for a timer): a refusal
     // comes now, not after the wait. The attempt checks again, on the journal as it is then.
     if (waitAhead(run)) await checkUpgrade(h, run, upgradeTo, o);
@@ -76,11 +72,20 @@ export async function resumeRun(h: ResumeHost, runId: string, o: ResumeOptions):
   });
 }
 
+/** Stores the upgrade's module, once it is known to have the run's entry; its sha256. */
+export async function storeUpgrade(store: Store, run: RunRecord, upgrade: { bytes: Uint8Array; name: string }): Promise<string> {
+  const info = inspectModule(upgrade.bytes, upgrade.name);
+  if (!info.exports.includes(run.entry))
+    throw new InvalidModule(`${upgrade.name} has no exported function '${run.entry}', the entry of run ${run.id}`);
+  await store.putModule(info.sha256, info.kind, upgrade.bytes);
+  return info.sha256;
+}
+
 /**
  * The grants a resume runs with: the stored ones without `grants`; otherwise exactly those (they
  * replace the stored ones and are stored), which may widen the stored grants only with `widenGrants`.
  */
-function resumeGrants(h: ResumeHost, run: RunRecord, o: ResumeOptions): Grants | undefined {
+export function resumeGrants(h: ResumeHost, run: RunRecord, o: ResumeOptions): Grants | undefined {
   if (o.grants === undefined) {
     if (o.widenGrants)
       throw new UsageError(
@@ -102,7 +107,7 @@ function resumeGrants(h: ResumeHost, run: RunRecord, o: ResumeOptions): Grants |
 }
 
 /** A run whose stored grants expose dwe's own files (made elsewhere, or before dwe refused them) is not resumed as it is. */
-function refuseStoredGrants(runId: string, stored: Grants, db: string): void {
+export function refuseStoredGrants(runId: string, stored: Grants, db: string): void {
   try {
     refuseGrantsOverDweFiles(stored, db);
   } catch (err) {
@@ -146,9 +151,10 @@ function waitAhead(run: RunRecord): boolean {
 
 /**
  * Replays the run's journal on the upgrade target, without side effects or writes (as `dwe
- * verify`, in a thread with its timeout): refused unless the recorded part replays cleanly.
+ * verify`, in a thread with its timeout): refused unless the recorded part replays cleanly, or,
+ * given `replayed` (a retry, which keeps only that many entries), at least its first `replayed`.
  */
-async function checkUpgrade(h: ResumeHost, run: RunRecord, upgradeTo: string, o: ResumeOptions): Promise<void> {
+export async function checkUpgrade(h: ResumeHost, run: RunRecord, upgradeTo: string, o: ResumeOptions, replayed?: number): Promise<void> {
   const report = await verifyInThread(h.store, run, {
     db: h.db,
     durability: h.durability,
@@ -156,7 +162,7 @@ async function checkUpgrade(h: ResumeHost, run: RunRecord, upgradeTo: string, o:
     module: upgradeTo,
     ...(o.onDebug && { onDebug: o.onDebug }),
   });
-  if (report.intact && report.deterministic) return;
+  if (report.intact && (report.deterministic || (replayed !== undefined && report.replayed >= replayed))) return;
   throw new UpgradeRefused(report);
 }
 

@@ -1,7 +1,7 @@
 // Runs and schedules as JSON: what `dwe show --json`, `dwe runs --json`, `dwe schedule list --json`
 // `dwe journal --json` and the HTTP API (docs/http-api.md) print, in one place so they never drift apart.
 import type { JournalSummary } from "../store/types.js";
-import type { AttemptInfo, JournalEntryInfo, JournalView, RunInfo, ScheduleInfo } from "./types.js";
+import type { AttemptInfo, JournalEntryInfo, JournalView, RetryInfo, RetrySummary, RunInfo, ScheduleInfo } from "./types.js";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -24,7 +24,7 @@ export function bytesForJson(bytes: Uint8Array | null): unknown {
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 
-export function runJson(run: RunInfo, journal?: JournalSummary, children?: RunInfo[]): Record<string, unknown> {
+export function runJson(run: RunInfo, journal?: JournalSummary, children?: RunInfo[], retries?: RetrySummary[]): Record<string, unknown> {
   return {
     id: run.id,
     status: run.status,
@@ -52,6 +52,17 @@ export function runJson(run: RunInfo, journal?: JournalSummary, children?: RunIn
     timeout_ms: run.config.timeoutMs,
     max_memory_bytes: run.config.maxMemoryBytes,
     ...(journal && { journal }),
+    ...(retries &&
+      retries.length > 0 && {
+        retries: retries.map((r) => ({
+          number: r.number,
+          at: iso(r.at),
+          from_seq: r.fromSeq,
+          after_attempt: r.afterAttempt,
+          cut: r.cut,
+          error: r.error && { code: r.error.code, message: r.error.message },
+        })),
+      }),
   };
 }
 
@@ -71,7 +82,24 @@ export function scheduleJson(s: ScheduleInfo): Record<string, unknown> {
 
 /** `dwe journal --json`, `GET /api/runs/ID/journal`: the run's attempts and entries. */
 export function journalJson(v: JournalView): Record<string, unknown> {
-  return { run: v.run, status: v.status, attempts: v.attempts.map(attemptJson), entries: v.entries.map(entryJson) };
+  return {
+    run: v.run,
+    status: v.status,
+    attempts: v.attempts.map(attemptJson),
+    entries: v.entries.map(entryJson),
+    retries: v.retries.map(retryJson),
+  };
+}
+
+export function retryJson(r: RetryInfo): Record<string, unknown> {
+  return {
+    number: r.number,
+    at: iso(r.at),
+    from_seq: r.fromSeq,
+    after_attempt: r.afterAttempt,
+    error: r.error && { code: r.error.code, message: r.error.message },
+    cut: r.entries.map(entryJson),
+  };
 }
 
 export function attemptJson(a: AttemptInfo): Record<string, unknown> {

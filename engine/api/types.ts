@@ -158,7 +158,12 @@ export interface RunDetails {
   run: RunInfo;
   journal: JournalSummary;
   children: RunInfo[];
+  /** Its retries (`dwe retry`), oldest first: how many entries each cut (`dwe journal` shows them). */
+  retries: RetrySummary[];
 }
+
+/** A retry as `dwe show` tells it. */
+export type RetrySummary = Omit<RetryInfo, "entries"> & { cut: number };
 
 /** One line a run logged (`log`, WASI stdout/stderr, a pipeline step's output). */
 export interface LogLine {
@@ -253,6 +258,21 @@ export interface JournalView {
   status: RunStatus;
   attempts: AttemptInfo[];
   entries: JournalEntryInfo[];
+  /** The run's retries (`dwe retry`), oldest first, each with the entries it cut. */
+  retries: RetryInfo[];
+}
+
+/** One retry of a failed run: when, where its journal was cut, after which attempt, and the entries cut. */
+export interface RetryInfo {
+  number: number;
+  at: number;
+  /** The first seq cut (the journal's length + 1 then: nothing was cut). */
+  fromSeq: number;
+  /** The attempts the run had had: the next attempt (afterAttempt + 1) is the first after the cut. */
+  afterAttempt: number;
+  /** The error the run had failed with. */
+  error: RunError | null;
+  entries: JournalEntryInfo[];
 }
 
 /**
@@ -308,6 +328,17 @@ export interface ResumeOptions extends Omit<ExecuteOptions, "upgradeTo" | "grant
   onWait?: (wait: ResumeWait) => void;
   /** The upgrade check's debug lines (`--debug`). */
   onDebug?: (line: string) => void;
+}
+
+export interface RetryOptions extends ResumeOptions {
+  /**
+   * Cut the journal before this seq: entries from it on are moved to the run's retry history and
+   * made again live (`--from`). Default: before the last entry that recorded an error; with none,
+   * nothing is cut.
+   */
+  fromSeq?: number;
+  /** Cut and leave the run pending for a worker instead of executing it here (`--detach`; not with `upgrade`). */
+  detach?: boolean;
 }
 
 export interface WorkerOptions {

@@ -14,6 +14,7 @@ function lazy<F extends Handler>(load: () => Promise<F>): F {
 
 const runCommand = lazy(() => import("./commands/run.js").then((m) => m.runCommand));
 const resumeCommand = lazy(() => import("./commands/resume.js").then((m) => m.resumeCommand));
+const retryCommand = lazy(() => import("./commands/retry.js").then((m) => m.retryCommand));
 const verifyCommand = lazy(() => import("./commands/verify.js").then((m) => m.verifyCommand));
 const logsCommand = lazy(() => import("./commands/show.js").then((m) => m.logsCommand));
 const runsCommand = lazy(() => import("./commands/runs.js").then((m) => m.runsCommand));
@@ -284,6 +285,20 @@ grantOptions(
   .option("--json", "print the final run as JSON")
   .option("--quiet", "do not print guest logs")
   .action(action(resumeCommand));
+
+grantOptions(
+  program
+    .command("retry")
+    .description("continue a failed run from its journal: cut where it failed (or at --from), so that call is made again live")
+    .argument("<run>", "run id"),
+)
+  .option("--from <seq>", "cut the journal from this seq on (default: from the last entry that recorded an error)")
+  .option("--grant", "accept grant flags that widen the run's stored grants")
+  .option("--upgrade <module>", "continue on a new module if the kept part of the journal replays cleanly on it")
+  .option("--detach", "cut the journal, print the run's id and return (a worker continues it)")
+  .option("--json", "print the final run as JSON (with --detach: at once)")
+  .option("--quiet", "do not print guest logs")
+  .action(action(retryCommand));
 
 program
   .command("verify")

@@ -10,7 +10,7 @@ import { HttpError, badRequest } from "./http-error.js";
 import { listQuery } from "./list-query.js";
 import { logJson, streamLogs } from "./log-stream.js";
 import { type JsonReply, type RequestContext, Router } from "./router.js";
-import { scheduleRequest, startRequest } from "./start-request.js";
+import { grants, scheduleRequest, startRequest } from "./start-request.js";
 
 export interface ApiOptions {
   maxBodyBytes: number;
@@ -41,18 +41,6 @@ function onlyQuery(c: RequestContext, allowed: readonly string[]): void {
   for (const k of c.query.keys()) {
     if (!allowed.includes(k)) throw badRequest(`unknown query parameter '${k}'${allowed.length ? `; known: ${allowed.join(", ")}` : ""}`);
   }
-}
-
-/** Verbs the engine does not have yet: 501, naming the verb, so a client can tell them from a typo. */
-function notYet(verb: string) {
-  return (c: RequestContext): Promise<JsonReply> => {
-    runId(c);
-    throw new HttpError(
-      501,
-      "not_implemented",
-      `'${verb}' does not exist in this engine yet (issue 14, section 2): there is no \`dwe ${verb}\` to call`,
-    );
-  };
 }
 
 async function schedule(dwe: Dwe, name: string) {
@@ -122,7 +110,23 @@ export function apiRoutes(dwe: Dwe, o: ApiOptions): Router {
       await body(c);
       return ok(await dwe.cancel(id));
     })
-    .on("POST", "/api/runs/:id/retry", notYet("retry"))
+    .on("POST", "/api/runs/:id/retry", async (c) => {
+      onlyQuery(c, []);
+      const id = runId(c);
+      const what = "the body of POST /api/runs/ID/retry";
+      const b = object((await body(c)) ?? {}, what);
+      onlyFields(b, ["from", "grants", "widen_grants"], what);
+      const from = optInt(b, "from");
+      const g = grants(b.grants);
+      // Cut and left pending: the server executes nothing itself, a worker continues the run.
+      const run = await dwe.retry(id, {
+        detach: true,
+        ...(from !== undefined && { fromSeq: from }),
+        ...(g && { grants: g }),
+        ...(optBool(b, "widen_grants") === true && { widenGrants: true }),
+      });
+      return ok(runJson(run));
+    })
     .on("POST", "/api/runs/:id/fork", async (c) => {
       onlyQuery(c, []);
       const id = runId(c);

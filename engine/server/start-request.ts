@@ -21,7 +21,8 @@ export function moduleSource(v: unknown): ModuleSource {
   return { bytes: new Uint8Array(Buffer.from(text, "base64")), ...(name !== undefined && { name }) };
 }
 
-function grants(v: unknown): GrantSpec | undefined {
+/** `grants` of a body (POST /api/runs, /api/schedules, /api/runs/ID/retry) as the API's spec. */
+export function grants(v: unknown): GrantSpec | undefined {
   if (v === undefined || v === null) return undefined;
   const g = object(v, "'grants'");
   onlyFields(g, ["dirs", "net", "shell", "env_override"], "'grants'");

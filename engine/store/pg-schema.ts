@@ -130,6 +130,38 @@ export const PG_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (rid, number)
   );
   `,
+  // 7: retries (`dwe retry`): one row per retry of a failed run, and the journal entries each cut,
+  // with their log lines, kept as they were.
+  `
+  CREATE TABLE retries (
+    rid BIGINT NOT NULL,
+    number INTEGER NOT NULL,
+    at BIGINT NOT NULL,
+    from_seq INTEGER NOT NULL,
+    after_attempt INTEGER NOT NULL,
+    error TEXT,
+    PRIMARY KEY (rid, number)
+  );
+  CREATE TABLE journal_cut (
+    rid BIGINT NOT NULL,
+    retry INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    op INTEGER NOT NULL,
+    digest BIGINT NOT NULL,
+    state SMALLINT NOT NULL,
+    payload BYTEA NOT NULL,
+    sum BIGINT NOT NULL,
+    started_at BIGINT,
+    ended_at BIGINT,
+    attempt INTEGER,
+    request BYTEA,
+    log_stream TEXT,
+    log_level TEXT,
+    log_message TEXT,
+    log_at BIGINT,
+    PRIMARY KEY (rid, retry, seq)
+  );
+  `,
 ];
 
 const APP_ID = "dwe";

@@ -27,6 +27,7 @@ import { createChild, sendSignal, takeSignal } from "./pg-signals-children.js";
 import { addSchedule, fireSchedule, updateSchedule } from "./pg-schedules.js";
 import { exportRun, importRun } from "./pg-export.js";
 import { deleteRuns } from "./pg-purge.js";
+import { listRetries, retryRun } from "./pg-retry.js";
 import { PgWorkerSession, RUN_COLUMNS } from "./pg-worker-session.js";
 import type {
   AttemptRecord,
@@ -45,6 +46,8 @@ import type {
   RunDeletion,
   RunFilter,
   RunRecord,
+  RunRetry,
+  RetryRecord,
   RunStatus,
   NewSchedule,
   ScheduleChange,
@@ -326,6 +329,14 @@ export class PgStore implements Store {
         rid,
       ])
     ).rows.map(toAttempt);
+  }
+
+  async retryRun(runId: string, retry: RunRetry): Promise<RunRecord> {
+    return this.tx((c) => retryRun(c, runId, retry), true);
+  }
+
+  async listRetries(rid: number): Promise<RetryRecord[]> {
+    return listRetries(this.query, this.location, rid);
   }
 
   // ---- workers (pg-claims.ts) ----

@@ -58,7 +58,7 @@ export function toRecord(row: RunRow): RunRecord {
 }
 
 /** The stored error of a run; a damaged one is shown as such rather than failing the read. */
-function parseError(text: string): RunError {
+export function parseError(text: string): RunError {
   try {
     const e = JSON.parse(text) as { code?: unknown; message?: unknown; exitCode?: unknown } | null;
     if (e && typeof e.code === "string" && typeof e.message === "string") {

@@ -1,13 +1,15 @@
 import { pack } from "msgpackr";
-import { CorruptJournal, RunNotFound, RunStateError, StoreError } from "../kernel/errors.js";
+import { CorruptJournal, RunNotFound, RunStateError, StoreError, UsageError } from "../kernel/errors.js";
 import type { EntryState, JournalEntry, JournalRecord } from "../journal/entry.js";
 import { entryChecksum } from "../journal/hash.js";
 import { opName } from "../kernel/ops.js";
+import { parseError } from "./rows.js";
 import {
   type AttemptOutcome,
   type CancelOutcome,
   type TerminateOutcome,
   type RunEnd,
+  type RetryRecord,
   type RunExport,
   type RunRecord,
   type RunStatus,
@@ -189,6 +191,62 @@ export function planTerminate(runId: string, family: readonly RunRecord[]): Term
     plan.outcome.terminated.push(r.id);
   }
   return plan;
+}
+
+// ---- retry ----
+
+/**
+ * `retryRun`: only a failed run is retried (a cancelled one was stopped on purpose: fork it; a
+ * completed one has nothing to retry; one not ended is resumed), from a seq in 1 … entries + 1.
+ */
+export function checkRetry(runId: string, status: RunStatus | undefined, entries: number, from: number): void {
+  if (status === undefined) throw new RunNotFound(runId);
+  if (status === "completed")
+    throw new RunStateError(
+      `run ${runId} is completed; there is nothing to retry (start it again with \`dwe run\`, or \`dwe fork ${runId}\`)`,
+    );
+  if (status === "cancelled")
+    throw new RunStateError(`run ${runId} was cancelled; only a failed run is retried (\`dwe fork ${runId}\` starts a copy)`);
+  if (status !== "failed") throw new RunStateError(`run ${runId} is ${status}, not failed; continue it with \`dwe resume ${runId}\``);
+  if (!Number.isSafeInteger(from) || from < 1 || from > entries + 1) {
+    throw new UsageError(
+      `bad --from '${String(from)}': run ${runId} has ${entries} journal entr${entries === 1 ? "y" : "ies"}; retry from 1…${entries + 1}` +
+        ` (${entries + 1}: cut nothing)`,
+    );
+  }
+}
+
+/** A `retries` row as both stores read it. */
+export interface RetryRow {
+  number: number;
+  at: number;
+  from_seq: number;
+  after_attempt: number;
+  error: string | null;
+}
+
+/** A run's retries with the rows each cut (`cut`: [retry, ...JournalRecordRow], any order), checked as a journal is. */
+export function retryRecords(
+  retries: readonly RetryRow[],
+  cut: readonly (readonly [retry: number, ...JournalRecordRow])[],
+  damaged: (check: { problem: string; seq: number }) => Error,
+): RetryRecord[] {
+  return retries.map((r) => {
+    const rows = cut
+      .filter((c) => c[0] === r.number)
+      .map((c) => c.slice(1) as unknown as JournalRecordRow)
+      .sort((a, b) => a[0] - b[0]);
+    const checked = checkJournalRecords(rows, r.from_seq);
+    if (!checked.ok) throw damaged(checked);
+    return {
+      number: r.number,
+      at: r.at,
+      fromSeq: r.from_seq,
+      afterAttempt: r.after_attempt,
+      error: r.error === null ? null : parseError(r.error),
+      entries: checked.records,
+    };
+  });
 }
 
 // ---- import ----

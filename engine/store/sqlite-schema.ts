@@ -125,6 +125,38 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (rid, number)
   ) WITHOUT ROWID;
   `,
+  // 7: retries (`dwe retry`): one row per retry of a failed run, and the journal entries each cut,
+  // with their log lines, kept as they were.
+  `
+  CREATE TABLE retries (
+    rid INTEGER NOT NULL,
+    number INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    from_seq INTEGER NOT NULL,
+    after_attempt INTEGER NOT NULL,
+    error TEXT,
+    PRIMARY KEY (rid, number)
+  ) WITHOUT ROWID;
+  CREATE TABLE journal_cut (
+    rid INTEGER NOT NULL,
+    retry INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    op INTEGER NOT NULL,
+    digest INTEGER NOT NULL,
+    state INTEGER NOT NULL,
+    payload BLOB NOT NULL,
+    sum INTEGER NOT NULL,
+    started_at INTEGER,
+    ended_at INTEGER,
+    attempt INTEGER,
+    request BLOB,
+    log_stream TEXT,
+    log_level TEXT,
+    log_message TEXT,
+    log_at INTEGER,
+    PRIMARY KEY (rid, retry, seq)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 const APP_ID = "dwe";

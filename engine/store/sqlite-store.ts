@@ -18,6 +18,7 @@ import { addSchedule, fireSchedule, updateSchedule } from "./sqlite-schedules.js
 import { exportRun, importRun } from "./sqlite-export.js";
 import { runListQuery } from "./run-query.js";
 import { deleteRuns } from "./sqlite-purge.js";
+import { listRetries, retryRun } from "./sqlite-retry.js";
 import type {
   AttemptRecord,
   CancelOutcome,
@@ -38,6 +39,8 @@ import type {
   RunDeletion,
   RunFilter,
   RunRecord,
+  RunRetry,
+  RetryRecord,
   RunStatus,
   Durability,
   Store,
@@ -228,6 +231,14 @@ export class SqliteStore implements Store {
 
   async listAttempts(rid: number): Promise<AttemptRecord[]> {
     return this.sql(() => (this.stmt.listAttempts.all(rid) as AttemptRow[]).map(toAttempt));
+  }
+
+  async retryRun(runId: string, retry: RunRetry): Promise<RunRecord> {
+    return this.sql(() => retryRun(this.db, this.stmt, runId, retry));
+  }
+
+  async listRetries(rid: number): Promise<RetryRecord[]> {
+    return this.sql(() => listRetries(this.db, this.location, rid));
   }
 
   /** Nothing to hold: a worker's liveness on SQLite is its pid on this host (lease-owner.ts). */

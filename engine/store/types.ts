@@ -140,6 +140,32 @@ export interface AttemptRecord {
   error: RunError | null;
 }
 
+/**
+ * `retryRun`: where a failed run's journal is cut (entries from `from` on are moved aside, kept in
+ * the run's retry history) before it is made pending again.
+ */
+export interface RunRetry {
+  /** The first seq cut; the journal's length + 1 cuts nothing. */
+  from: number;
+  /** Grants that replace the stored ones in the same transaction (checked by the caller). */
+  grants?: Grants;
+}
+
+/** One retry of a run (`retryRun`), with the entries it cut, as they were. */
+export interface RetryRecord {
+  /** 1, 2, 3 … in the order the run was retried. */
+  number: number;
+  at: number;
+  /** The first seq cut (the journal's length + 1 then, when nothing was cut). */
+  fromSeq: number;
+  /** The attempts the run had had when it was retried: the cut entries were written by these. */
+  afterAttempt: number;
+  /** The error the run had failed with. */
+  error: RunError | null;
+  /** The cut entries, in seq order from `fromSeq`, checksums checked. */
+  entries: JournalRecord[];
+}
+
 export interface JournalSummary {
   entries: number;
   intents: number;
@@ -322,6 +348,15 @@ export interface Store {
   /** The run's execution attempts, oldest first (none for runs whose attempts predate the attempts table). */
   listAttempts(rid: number): Promise<AttemptRecord[]>;
   readLogs(rid: number): Promise<LogRecord[]>;
+  /**
+   * `dwe retry`: in one transaction, a failed run's journal entries from `retry.from` on (with their
+   * log lines) are moved to its retry history, the signals they consumed are put back, and the run
+   * is made pending (no error, output or end; grants replaced if given). RunNotFound, RunStateError
+   * (not failed), UsageError (`from` outside 1 … length + 1): nothing written.
+   */
+  retryRun(runId: string, retry: RunRetry): Promise<RunRecord>;
+  /** The run's retries, oldest first, each with the entries it cut. */
+  listRetries(rid: number): Promise<RetryRecord[]>;
 
   // ---- workers (docs/worker.md) ----
 

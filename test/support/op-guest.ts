@@ -8,27 +8,52 @@ import { abiGuest, watBytes } from "./guest-wat.js";
  * value is passed to `run.fail`, so the run fails with the error's code and message.
  */
 export function opGuest(dir: string, name: string, op: string, request: unknown): string {
-  const req = pack(request);
-  const buf = 1024 + req.length + 16;
-  return abiGuest(dir, name, {
-    pages: 4,
-    data: { 0: op, 64: "run.output", 80: "run.fail", 1024: watBytes(req) },
-    body: `(local $r i32) (local $n i32)
-    (local.set $r (call $call (i32.const 0) (i32.const ${Buffer.byteLength(op)}) (i32.const 1024) (i32.const ${req.length})))
+  return opsGuest(dir, name, [{ op, request }]);
+}
+
+/**
+ * A guest that makes host calls one after the other, as `opGuest` makes one: the first error value
+ * is passed to `run.fail` (the run fails with it, the calls after it are not made); after the last
+ * call, its result is the run's output.
+ */
+export function opsGuest(dir: string, name: string, calls: readonly { op: string; request: unknown }[]): string {
+  const data: Record<number, string> = { 64: "run.output", 80: "run.fail" };
+  let at = 1024;
+  const placed = calls.map((c) => {
+    const op = at;
+    data[op] = c.op;
+    at += Buffer.byteLength(c.op) + 16 - (Buffer.byteLength(c.op) % 16);
+    const req = pack(c.request);
+    data[at] = watBytes(req);
+    const placedCall = { op, opLen: Buffer.byteLength(c.op), req: at, reqLen: req.length };
+    at += req.length + 16 - (req.length % 16);
+    return placedCall;
+  });
+  const buf = at + 16;
+  const body = placed
+    .map(
+      (c) => `
+    (local.set $r (call $call (i32.const ${c.op}) (i32.const ${c.opLen}) (i32.const ${c.req}) (i32.const ${c.reqLen})))
     (if (i32.lt_s (local.get $r) (i32.const 0))
       (then
         (local.set $n (i32.sub (i32.const -1) (local.get $r)))
         (drop (call $response (i32.const ${buf}) (local.get $n)))
-        (drop (call $call (i32.const 80) (i32.const 8) (i32.const ${buf}) (local.get $n))))
-      (else
-        (drop (call $response (i32.const ${buf}) (local.get $r)))
-        ;; run.output takes bytes: wrap the result in a MessagePack bin 32 header (c6 + length, big-endian).
-        (i32.store8 (i32.const ${buf - 5}) (i32.const 0xc6))
-        (i32.store8 (i32.const ${buf - 4}) (i32.shr_u (local.get $r) (i32.const 24)))
-        (i32.store8 (i32.const ${buf - 3}) (i32.shr_u (local.get $r) (i32.const 16)))
-        (i32.store8 (i32.const ${buf - 2}) (i32.shr_u (local.get $r) (i32.const 8)))
-        (i32.store8 (i32.const ${buf - 1}) (local.get $r))
-        (drop (call $call (i32.const 64) (i32.const 10) (i32.const ${buf - 5}) (i32.add (local.get $r) (i32.const 5))))))`,
+        (drop (call $call (i32.const 80) (i32.const 8) (i32.const ${buf}) (local.get $n)))
+        (return)))
+    (drop (call $response (i32.const ${buf}) (local.get $r)))`,
+    )
+    .join("");
+  return abiGuest(dir, name, {
+    pages: 4,
+    data,
+    body: `(local $r i32) (local $n i32)${body}
+    ;; run.output takes bytes: wrap the last result in a MessagePack bin 32 header (c6 + length, big-endian).
+    (i32.store8 (i32.const ${buf - 5}) (i32.const 0xc6))
+    (i32.store8 (i32.const ${buf - 4}) (i32.shr_u (local.get $r) (i32.const 24)))
+    (i32.store8 (i32.const ${buf - 3}) (i32.shr_u (local.get $r) (i32.const 16)))
+    (i32.store8 (i32.const ${buf - 2}) (i32.shr_u (local.get $r) (i32.const 8)))
+    (i32.store8 (i32.const ${buf - 1}) (local.get $r))
+    (drop (call $call (i32.const 64) (i32.const 10) (i32.const ${buf - 5}) (i32.add (local.get $r) (i32.const 5))))`,
   });
 }
 

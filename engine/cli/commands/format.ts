@@ -1,5 +1,5 @@
 import type { JournalSummary } from "../../store/types.js";
-import type { RunInfo } from "../../api/types.js";
+import type { RetrySummary, RunInfo } from "../../api/types.js";
 import { describeGrants } from "../../kernel/grants.js";
 
 export { bytesForJson, runJson, scheduleJson } from "../../api/run-json.js";
@@ -11,7 +11,7 @@ export function bytesAsText(bytes: Uint8Array | null): string {
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 
-export function runText(run: RunInfo, journal: JournalSummary, children: RunInfo[]): string {
+export function runText(run: RunInfo, journal: JournalSummary, children: RunInfo[], retries: RetrySummary[] = []): string {
   const lines = [
     `run       ${run.id}`,
     `status    ${run.status}${run.wakeAt !== null && run.status === "suspended" ? ` until ${iso(run.wakeAt)}` : ""}`,
@@ -27,6 +27,13 @@ export function runText(run: RunInfo, journal: JournalSummary, children: RunInfo
   const from = run.config.forkedFrom;
   if (from) lines.push(`forked    from ${from.run} at seq ${from.seq} (its first ${from.seq} journal entries copied)`);
   for (const c of children) lines.push(`child     ${c.id} (${c.status})`);
+  for (const r of retries) {
+    const cut =
+      r.cut === 0
+        ? "nothing cut"
+        : `journal cut from seq ${r.fromSeq} (${r.cut} entr${r.cut === 1 ? "y" : "ies"}, see \`dwe journal ${run.id}\`)`;
+    lines.push(`retried   ${iso(r.at)} after attempt ${r.afterAttempt}${r.error ? ` (${r.error.code})` : ""}: ${cut}`);
+  }
   const grants = describeGrants(run.config.grants);
   lines.push(`grants    ${grants.length ? grants.join("; ") : "(none)"}`);
   const ops = Object.entries(journal.byOp)

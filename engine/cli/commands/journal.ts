@@ -1,6 +1,6 @@
 import { journalEvents, newSeen } from "../../api/journal-follow.js";
 import { attemptJson, entryJson, journalJson } from "../../api/run-json.js";
-import type { AttemptInfo, JournalEntryInfo, JournalEvent } from "../../api/types.js";
+import type { AttemptInfo, JournalEntryInfo, JournalEvent, RetryInfo } from "../../api/types.js";
 import { UsageError } from "../../kernel/errors.js";
 import { type GlobalOptions, openDwe } from "./context.js";
 
@@ -33,7 +33,8 @@ export async function journalCommand(runId: string, flags: JournalFlags): Promis
           `run ${view.run} (${view.status})\n` +
             journalEvents(view, newSeen())
               .map((e) => text.lines(e))
-              .join(""),
+              .join("") +
+            view.retries.map((r) => text.retry(r)).join(""),
         );
       }
       return 0;
@@ -90,6 +91,18 @@ class JournalText {
       case "end":
         return `run ${e.status}\n`;
     }
+  }
+
+  /** A retry and the entries it cut (`dwe retry`), after the journal as it is now. */
+  retry(r: RetryInfo): string {
+    const failed = r.error ? ` (the run had failed: ${r.error.code}: ${r.error.message})` : "";
+    const cut =
+      r.entries.length === 0
+        ? "nothing cut"
+        : `journal cut from seq ${r.fromSeq} (${r.entries.length} entr${r.entries.length === 1 ? "y" : "ies"}):`;
+    return (
+      `retry ${r.number}  at ${iso(r.at)} after attempt ${r.afterAttempt}${failed}: ${cut}\n` + r.entries.map((e) => this.entry(e)).join("")
+    );
   }
 
   /** The header of attempt `n`, once (`a` unknown: an entry of an attempt not yet told about). */

@@ -18,14 +18,7 @@ export interface ResumeFlags extends GlobalOptions, GrantFlags {
 /** `dwe resume RUN`: replays the run's journal and continues it live (`Dwe.resume`), printing as `dwe run` does. */
 export async function resumeCommand(runId: string, flags: ResumeFlags): Promise<number> {
   const suspendAfterMs = flags.suspendAfter === undefined ? undefined : parsePositiveInt(flags.suspendAfter, "--suspend-after");
-  let upgrade: { bytes: Uint8Array; name: string } | undefined;
-  if (flags.upgrade !== undefined) {
-    try {
-      upgrade = { bytes: new Uint8Array(readFileSync(flags.upgrade)), name: flags.upgrade };
-    } catch (err) {
-      throw new UsageError(`cannot read --upgrade module '${flags.upgrade}': ${(err as Error).message}`);
-    }
-  }
+  const upgrade = readUpgrade(flags.upgrade);
   const grants = grantSpec(flags);
   const dwe = await openDwe(flags, false);
   try {
@@ -50,8 +43,18 @@ export async function resumeCommand(runId: string, flags: ResumeFlags): Promise<
   }
 }
 
+/** The module of `--upgrade FILE`, read now (a bad path is a usage error before anything is opened). */
+export function readUpgrade(file: string | undefined): { bytes: Uint8Array; name: string } | undefined {
+  if (file === undefined) return undefined;
+  try {
+    return { bytes: new Uint8Array(readFileSync(file)), name: file };
+  } catch (err) {
+    throw new UsageError(`cannot read --upgrade module '${file}': ${(err as Error).message}`);
+  }
+}
+
 /** The grant flags given, as the API's spec (none given: the stored grants are used). */
-function grantSpec(flags: ResumeFlags): GrantSpec | undefined {
+export function grantSpec(flags: GrantFlags): GrantSpec | undefined {
   const given =
     flags.dir !== undefined ||
     flags.allowNet !== undefined ||

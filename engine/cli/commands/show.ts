@@ -6,8 +6,10 @@ import type { LogLine } from "../../api/types.js";
 export async function showCommand(runId: string, flags: GlobalOptions & { json?: boolean }): Promise<number> {
   const dwe = await openDwe(flags, false);
   try {
-    const { run, journal, children } = await dwe.show(runId);
-    process.stdout.write((flags.json ? JSON.stringify(runJson(run, journal, children)) : runText(run, journal, children)) + "\n");
+    const { run, journal, children, retries } = await dwe.show(runId);
+    process.stdout.write(
+      (flags.json ? JSON.stringify(runJson(run, journal, children, retries)) : runText(run, journal, children, retries)) + "\n",
+    );
     return 0;
   } finally {
     await dwe.close();
