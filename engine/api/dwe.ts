@@ -276,6 +276,7 @@ export class Dwe {
       ...(o.suspendAfterMs !== undefined && { suspendAfterMs: o.suspendAfterMs }),
       ...(onLogs && { onLogs: (id: string, logs: readonly LogRecord[]) => onLogs(logs.map((l) => logLine(id, l))) }),
       ...(o.onLive && { onLive: o.onLive }),
+      ...(o.progress && { progress: o.progress }),
       onChildError: o.onChildError ?? (() => undefined),
     }).finally(() => {
       if (this.running.get(runId) === p) this.running.delete(runId);

@@ -7,6 +7,7 @@ import type { Durability, Lease, RunRecord, Store } from "../store/types.js";
 import type { Grants } from "../kernel/grants.js";
 import { DweError } from "../kernel/errors.js";
 import type { LiveHandler } from "./types.js";
+import type { RunProgress } from "../executor/run-progress.js";
 import type { Telemetry } from "../telemetry/telemetry.js";
 
 export interface ExecuteHereOptions {
@@ -31,6 +32,8 @@ export interface ExecuteHereOptions {
   claimed?: Lease;
   /** Where attempts executed here report (a run with a timeout: its thread exports its own spans). */
   telemetry?: Telemetry;
+  /** Told of every journaled call of the run (not its children's). */
+  progress?: RunProgress;
 }
 
 /**
@@ -59,6 +62,7 @@ export async function executeHere(store: Store, runId: string, o: ExecuteHereOpt
       ...(root && o.upgradeTo !== undefined && { upgradeTo: o.upgradeTo }),
       ...(root && o.grants !== undefined && { grants: o.grants }),
       ...(o.suspendAfterMs !== undefined && { suspendAfterMs: o.suspendAfterMs }),
+      ...(root && o.progress && { progress: o.progress }),
     };
     const journal = root ? o.journal : undefined;
     const onLogs = o.onLogs;

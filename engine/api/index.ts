@@ -2,6 +2,7 @@
 export { Dwe, DEFAULT_DB } from "./dwe.js";
 export { Run } from "./run.js";
 export { DweWorker } from "./worker.js";
+export { RunProgress } from "../executor/run-progress.js";
 export type { ImportOptions, ImportOutcome } from "./portable.js";
 export type { ForkOptions } from "./fork.js";
 export type {

@@ -69,6 +69,7 @@ export async function resumeRun(h: ResumeHost, runId: string, o: ResumeOptions):
     ...(o.onLogs && { onLogs: o.onLogs }),
     ...(o.onLive && { onLive: o.onLive }),
     ...(o.onChildError && { onChildError: o.onChildError }),
+    ...(o.progress && { progress: o.progress }),
   });
 }
 

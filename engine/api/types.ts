@@ -13,6 +13,7 @@ import type {
 import type { Grants } from "../kernel/grants.js";
 import type { ChildLimits } from "../store/child-limits.js";
 import type { VerifyOutcome, VerifyReport } from "../executor/verify-run.js";
+import type { RunProgress } from "../executor/run-progress.js";
 
 export type {
   AttemptOutcome,
@@ -297,6 +298,8 @@ export interface ExecuteOptions {
   onLive?: LiveHandler;
   /** Told about a child run that could not be executed here. */
   onChildError?: (runId: string, message: string) => void;
+  /** Told of every journaled call of the run (not its children's), to be read on a timer: a status line's figures. */
+  progress?: RunProgress;
 }
 
 export interface VerifyOptions {

@@ -1,6 +1,7 @@
 // An attempt thread: executes the jobs its owner (AttemptThread, attempt-thread.ts) starts, many at
 // once (asyncify lets their guests interleave on this one thread), on its own store connection:
 // attempts of claimed runs (`dwe run --timeout`, `dwe worker`) and verification replays (`dwe verify`).
+import { RunProgress } from "./run-progress.js";
 import { parentPort, workerData } from "node:worker_threads";
 import { LeaseLost, RunCancelled, ShutdownRequested, threadError } from "../kernel/errors.js";
 import { openStoreAt } from "../store/open.js";
@@ -104,6 +105,7 @@ async function attempt(job: AttemptJob): Promise<void> {
         onLive: (_run, stream, bytes) => post({ type: "live", job: job.job, stream, data: bytes }),
       }),
       telemetry,
+      ...(job.progress && { progress: new RunProgress(job.progress) }),
     });
     sendMetrics();
     post({ type: "ended", job: job.job, outcome });

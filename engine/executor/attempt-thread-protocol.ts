@@ -37,6 +37,8 @@ export interface AttemptJob {
   grants?: AttemptOptions["grants"];
   /** Forward its committed log lines and its commands' live output. */
   logs: boolean;
+  /** A RunProgress's buffer, told of every journaled call (`dwe run --timeout` on a terminal). */
+  progress?: SharedArrayBuffer;
 }
 
 /** A verification replay (`dwe verify`, `dwe resume --upgrade`'s check): no lease, no writes. */

@@ -18,6 +18,7 @@ import { decodeMsgpack, PAYLOAD_LIMITS, REQUEST_LIMITS, RefusedMsgpack } from ".
 import { OP_CODES, opName } from "../kernel/ops.js";
 import { encode, type Dispatch, type Reply } from "../kernel/reply.js";
 import type { JournalWriter } from "./journal-writer.js";
+import type { RunProgress } from "./run-progress.js";
 import type { RunRecord } from "../store/types.js";
 import { NO_METRICS, NO_TRACER, type AttemptSpan, type Metrics, type SpanError } from "../telemetry/telemetry.js";
 import type {
@@ -87,6 +88,8 @@ export interface DispatcherOptions {
   metrics?: Metrics;
   /** The attempt's span: live effects, sleeps and waits get a child span (default: none). */
   span?: AttemptSpan;
+  /** Told of every journaled call, for a status line (`dwe run` on a terminal; default: nothing). */
+  progress?: RunProgress;
 }
 
 /**
@@ -103,6 +106,7 @@ export class Dispatcher implements Dispatch {
   private readonly maxEntries: number;
   private readonly metrics: Metrics;
   private readonly span: AttemptSpan;
+  private readonly progress: RunProgress | null;
   /** When the instance began (performance.now()), until the replay's end was measured (then null). */
   private replayStart: number | null;
   output: Uint8Array | null = null;
@@ -113,6 +117,8 @@ export class Dispatcher implements Dispatch {
     this.metrics = o.metrics ?? NO_METRICS;
     this.span = o.span ?? NO_TRACER.attempt({ id: o.run.id, attempt: 0 });
     this.replayStart = o.recorded.length > 0 ? performance.now() : null;
+    this.progress = o.progress ?? null;
+    this.progress?.begin(o.recorded.length);
   }
 
   /** Measures the replay once it ended (the first live call, or the end of the run). */
@@ -162,12 +168,14 @@ export class Dispatcher implements Dispatch {
         if (fn.kind === "note" && fn.replay && recorded.state === EntryState.Ok)
           fn.replay(this.ctx(seq), this.parse(fn, op, request) as never);
         this.answered = seq;
+        this.progress?.replayed(seq, code);
         this.o.onReplayed?.(seq, seq >= this.o.recorded.length);
         return { ok: recorded.state === EntryState.Ok, bytes: recorded.payload };
       }
     }
     if (this.o.mode === "verify") throw new ReplayEnd(seq, recorded !== undefined);
     if (seq > this.maxEntries) throw new JournalLimitReached(this.o.run.id, `${this.maxEntries} entries`, "--max-journal-entries");
+    this.progress?.live(code);
     if (!this.replayEnded) {
       this.replayEnded = true;
       if (this.o.onReplayEnd) return this.o.onReplayEnd().then(() => this.live(fn, seq, code, digest, op, request, recorded));

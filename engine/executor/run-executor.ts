@@ -1,4 +1,5 @@
 import { runGuestToEnd } from "./guest-runner.js";
+import type { RunProgress } from "./run-progress.js";
 import {
   ComponentTrap,
   GrantCoversDweFiles,
@@ -92,6 +93,8 @@ export interface ExecuteOptions extends AttemptOptions {
   failOnEngineError?: boolean;
   /** Where the attempt's metrics and spans go (docs/observability.md); default nowhere. */
   telemetry?: Telemetry;
+  /** Told of every journaled call (see RunProgress). */
+  progress?: RunProgress;
 }
 
 /** How an attempt ended, counted and told to its span: the run's status afterwards, lease_lost or error. */
@@ -286,6 +289,7 @@ async function attemptListening(
     ...(o.onLive && { live: (stream: "stdout" | "stderr", data: Uint8Array) => o.onLive!(run, stream, data) }),
     ...(upgradeTo !== undefined && { onReplayEnd: () => store.setRunModule(lease, upgradeTo) }),
     ...(metrics && { metrics }),
+    ...(o.progress && { progress: o.progress }),
     span,
   });
   const memory = new CheckedGuestMemory();

@@ -7,6 +7,7 @@ import { attemptOptions, type AttemptOptions } from "./run-executor.js";
 import { AttemptEnd } from "./run-end.js";
 import { heartbeatOf } from "./lease-heartbeat.js";
 import { AttemptThread } from "./attempt-thread.js";
+import type { RunProgress } from "./run-progress.js";
 
 const LEASE_TTL_MS = 30_000;
 
@@ -24,6 +25,8 @@ export interface ThreadedRunOptions extends AttemptOptions {
   onLogs?: (logs: readonly LogRecord[]) => void;
   /** A command's output as it runs (exec with `live`); forwarded only with `onLogs`. */
   onLive?: (stream: "stdout" | "stderr", data: Uint8Array) => void;
+  /** Told of every journaled call, in the thread (see RunProgress). */
+  progress?: RunProgress;
 }
 
 /**
@@ -72,6 +75,7 @@ export async function executeInThread(store: Store, runId: string, o: ThreadedRu
         previous: before?.status ?? "pending",
         wakeAt: before?.wakeAt ?? null,
         logs: o.onLogs !== undefined,
+        ...(o.progress && { progress: o.progress.buffer }),
       },
       runId,
       o.timeoutMs,

@@ -2,6 +2,7 @@ import { ShutdownRequested } from "../../kernel/errors.js";
 import type { ExecuteOptions, LogLine, RunInfo } from "../../api/types.js";
 import { EXIT } from "./context.js";
 import { bytesAsText, runJson } from "./format.js";
+import { terminalFor, type Terminal } from "./status-line.js";
 
 /** How `dwe run` and `dwe resume` print: `--json` (only the run's JSON on stdout), `--quiet` (no guest output). */
 export interface Printing {
@@ -9,8 +10,8 @@ export interface Printing {
   quiet?: boolean;
 }
 
-/** What the CLI hands the API's execute or resume: its Ctrl-C, its printing. */
-export type Execution = Pick<ExecuteOptions, "signal" | "onLogs" | "onLive" | "onChildError">;
+/** What the CLI hands the API's execute or resume: its Ctrl-C, its printing, its status line's figures. */
+export type Execution = Pick<ExecuteOptions, "signal" | "onLogs" | "onLive" | "onChildError" | "progress">;
 
 /**
  * Prints committed guest output once, as it is committed: a WASI program's stdout to dwe's stdout
@@ -19,15 +20,14 @@ export type Execution = Pick<ExecuteOptions, "signal" | "onLogs" | "onLive" | "o
  * the program's stdout goes to stderr too. A command's output that was shown live as it ran
  * (stream `exec`, see livePrinter) is not printed again.
  */
-export function logPrinter(json: boolean): (logs: readonly LogLine[]) => void {
+export function logPrinter(json: boolean, out: Terminal): (logs: readonly LogLine[]) => void {
   return (logs) => {
     for (const l of logs) {
       if (l.stream === "exec") continue;
       if (l.stream === "stdout" || l.stream === "stderr") {
         const bytes = l.data ?? Buffer.from(l.message);
-        if (l.stream === "stdout" && !json) process.stdout.write(bytes);
-        else process.stderr.write(bytes);
-      } else process.stderr.write((l.level === "info" ? "" : `${l.level}: `) + l.message + (l.message.endsWith("\n") ? "" : "\n"));
+        out.write(l.stream === "stdout" && !json ? "stdout" : "stderr", bytes);
+      } else out.write("stderr", (l.level === "info" ? "" : `${l.level}: `) + l.message + (l.message.endsWith("\n") ? "" : "\n"));
     }
   };
 }
@@ -36,46 +36,53 @@ export function logPrinter(json: boolean): (logs: readonly LogLine[]) => void {
  * Prints a command's output as it runs (exec with `live`, as the pipeline workflow's steps do):
  * its stdout to dwe's stdout and its stderr to dwe's stderr; with `json`, both to stderr.
  */
-export function livePrinter(json: boolean): (stream: "stdout" | "stderr", data: Uint8Array) => void {
-  return (stream, data) => {
-    if (stream === "stdout" && !json) process.stdout.write(data);
-    else process.stderr.write(data);
-  };
+export function livePrinter(json: boolean, out: Terminal): (stream: "stdout" | "stderr", data: Uint8Array) => void {
+  return (stream, data) => out.write(stream === "stdout" && !json ? "stdout" : "stderr", data);
 }
 
 /**
  * Executes a run in this process through `execute` (the API's `execute`, or `resume`), printing its
- * guest output as it is committed, and reports how it ended; returns the exit code. Ctrl-C or
+ * guest output as it is committed (on a terminal, under a status line: status-line.ts), and reports
+ * how it ended; returns the exit code. `execute` prints its own lines with `say`. Ctrl-C or
  * SIGTERM stops the run at its next host call (it stays resumable) and then says what became of it
  * (exit 130 or 143); a second one exits at once.
  */
-export async function executeAndReport(runId: string, opts: Printing, execute: (e: Execution) => Promise<RunInfo>): Promise<number> {
+export async function executeAndReport(
+  runId: string,
+  opts: Printing,
+  execute: (e: Execution, say: (line: string) => void) => Promise<RunInfo>,
+): Promise<number> {
   const abort = new AbortController();
+  const { terminal, progress } = terminalFor(runId, !opts.json && !opts.quiet);
+  const say = (line: string) => terminal.write("stderr", line);
   let stoppedBy: NodeJS.Signals | null = null;
   const onSignal = (sig: NodeJS.Signals) => {
     if (stoppedBy !== null) {
+      terminal.close();
       process.stderr.write(
         `dwe: ${sig} again: exiting now; run ${runId} stays resumable (\`dwe resume ${runId}\`, or \`dwe cancel ${runId}\` to stop it for good)\n`,
       );
       process.exit(signalExit(sig));
     }
     stoppedBy = sig;
-    process.stderr.write(
-      `dwe: ${sig}: stopping run ${runId} at its next host call (${sig === "SIGINT" ? "Ctrl-C" : "SIGTERM"} again exits at once)\n`,
-    );
+    say(`dwe: ${sig}: stopping run ${runId} at its next host call (${sig === "SIGINT" ? "Ctrl-C" : "SIGTERM"} again exits at once)\n`);
     abort.abort(new ShutdownRequested(sig));
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   let run: RunInfo;
-  const print = logPrinter(opts.json ?? false);
   try {
-    run = await execute({
-      signal: abort.signal,
-      ...(!opts.quiet && { onLogs: print, onLive: livePrinter(opts.json ?? false) }),
-      onChildError: (id, message) => process.stderr.write(`dwe: child run ${id} could not be executed here: ${message}\n`),
-    });
+    run = await execute(
+      {
+        signal: abort.signal,
+        ...(!opts.quiet && { onLogs: logPrinter(opts.json ?? false, terminal), onLive: livePrinter(opts.json ?? false, terminal) }),
+        onChildError: (id, message) => say(`dwe: child run ${id} could not be executed here: ${message}\n`),
+        ...(progress && { progress }),
+      },
+      say,
+    );
   } finally {
+    terminal.close();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }

@@ -22,7 +22,7 @@ export async function resumeCommand(runId: string, flags: ResumeFlags): Promise<
   const grants = grantSpec(flags);
   const dwe = await openDwe(flags, false);
   try {
-    return await executeAndReport(runId, flags, (e) =>
+    return await executeAndReport(runId, flags, (e, say) =>
       dwe.resume(runId, {
         ...e,
         ...(upgrade && { upgrade }),
@@ -30,8 +30,8 @@ export async function resumeCommand(runId: string, flags: ResumeFlags): Promise<
         ...(flags.grant && { widenGrants: true }),
         wait: flags.wait !== false,
         ...(suspendAfterMs !== undefined && { suspendAfterMs }),
-        onWait: (w) => process.stderr.write(waitLine(runId, w)),
-        ...(flags.debug && { onDebug: (line: string) => process.stderr.write(line + "\n") }),
+        onWait: (w) => say(waitLine(runId, w)),
+        ...(flags.debug && { onDebug: (line: string) => say(line + "\n") }),
       }),
     );
   } catch (err) {

@@ -59,9 +59,9 @@ export async function runCommand(modulePath: string, args: string[], flags: RunF
     }
     // Created under this process's lease and executed here, with this command's printing and Ctrl-C handling.
     const id = prepared.run.id;
-    return await executeAndReport(id, flags, async (e) => {
+    return await executeAndReport(id, flags, async (e, say) => {
       const { execution } = await dwe.startHere(prepared, { ...e, ...(suspendAfterMs !== undefined && { suspendAfterMs }) });
-      if (!flags.json && !flags.quiet) process.stderr.write(`dwe: run ${id}\n`);
+      if (!flags.json && !flags.quiet) say(`dwe: run ${id}\n`);
       return execution;
     });
   } finally {
