@@ -79,7 +79,7 @@ describe("one attempt thread for run --timeout, verify and the worker", () => {
       // The thread wrote nothing: the run is still the owner's, and the owner ends it.
       expect(runIn(w.db, "owned").status).toBe("running");
       const ending = new AttemptEnd(store, lease);
-      const end = events.find((e): e is ThreadExit => e.type === "exit")!.stopped!.end;
+      const end = events.find((e): e is ThreadExit => e.type === "exit")!.stopped!.end!;
       expect(await ending.write(end)).toEqual({ status: "failed", error: timeout });
       await expect(ending.write(end)).rejects.toThrow(/written already/);
       expect(storedError("owned")).toEqual(timeout);
