@@ -1,7 +1,7 @@
 import { journalEvents, newSeen } from "../../api/journal-follow.js";
 import { attemptJson, entryJson, journalJson } from "../../api/run-json.js";
 import type { AttemptInfo, JournalEntryInfo, JournalEvent, RetryInfo } from "../../api/types.js";
-import { UsageError } from "../../kernel/errors.js";
+import { parseSeq } from "./options.js";
 import { type GlobalOptions, openDwe } from "./context.js";
 
 /** What one side of an entry's line (request, response) keeps without --full. */
@@ -57,12 +57,6 @@ export async function journalCommand(runId: string, flags: JournalFlags): Promis
   } finally {
     await dwe.close();
   }
-}
-
-function parseSeq(text: string): number {
-  if (!/^\d{1,15}$/.test(text) || Number(text) < 1)
-    throw new UsageError(`bad --from '${text}': expected a journal seq, a whole number from 1`);
-  return Number(text);
 }
 
 /** One line of `dwe journal --follow --json`. */

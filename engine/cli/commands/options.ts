@@ -78,3 +78,10 @@ export function parseTime(value: string, flag: string, now: number): number {
   }
   return t;
 }
+
+/** `--from SEQ` (`dwe journal`, `dwe retry`): a journal seq, a whole number from 1. */
+export function parseSeq(text: string): number {
+  if (!/^\d{1,15}$/.test(text) || Number(text) < 1)
+    throw new UsageError(`bad --from '${text}': expected a journal seq, a whole number from 1`);
+  return Number(text);
+}

@@ -1,7 +1,6 @@
-import { UsageError } from "../../kernel/errors.js";
 import { type GlobalOptions, openDwe } from "./context.js";
 import { runJson } from "./format.js";
-import type { GrantFlags } from "./options.js";
+import { type GrantFlags, parseSeq } from "./options.js";
 import { executeAndReport } from "./execute.js";
 import { grantSpec, readUpgrade } from "./resume.js";
 
@@ -42,10 +41,4 @@ export async function retryCommand(runId: string, flags: RetryFlags): Promise<nu
   } finally {
     await dwe.close();
   }
-}
-
-function parseSeq(text: string): number {
-  if (!/^\d{1,15}$/.test(text) || Number(text) < 1)
-    throw new UsageError(`bad --from '${text}': expected a journal seq, a whole number from 1`);
-  return Number(text);
 }
