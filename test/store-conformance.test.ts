@@ -93,8 +93,11 @@ function entry(seq: number, state: 0 | 1 | 2 = 1, payload = `p${seq}`): JournalE
   return { seq, op: 1, digest: (seq * 2654435761) >>> 0, state, payload: bytes(payload) };
 }
 
-/** Undoes migration 7 (retries and the entries they cut). */
-const BEFORE_RETRIES = ["DROP TABLE journal_cut", "DROP TABLE retries"];
+/** Undoes migration 8 (upgrades). */
+const BEFORE_UPGRADES = ["DROP TABLE upgrades"];
+
+/** Undoes migrations 8 and 7 (retries and the entries they cut). */
+const BEFORE_RETRIES = [...BEFORE_UPGRADES, "DROP TABLE journal_cut", "DROP TABLE retries"];
 
 /** Undoes migrations 7 and 6 (journal times, attempts): with the schema version set back, a database as an older dwe left it. */
 const BEFORE_ATTEMPTS = [
@@ -860,6 +863,47 @@ describe.each([sqlite, postgres])("store conformance: $name", (backend) => {
     expect(await again.listRetries(rid)).toEqual([]);
     await again.retryRun("rt", { from: 3 });
     expect((await again.listRetries(rid))[0]!.entries.map((e) => e.seq)).toEqual([3]);
+  });
+
+  test("setRunModule records each change of module, with the module replaced and the attempt; the same module records nothing", async () => {
+    const { store } = await fresh();
+    const run = await store.createRun(newRun("u"));
+    expect(await store.listUpgrades(run.rid)).toEqual([]);
+    const first = await store.acquireLease("u", "me:1:x", 60_000, false);
+    const before = Date.now();
+    await store.setRunModule(first, MOD2);
+    await store.setRunModule(first, MOD2); // already its module: no second record
+    await store.finishRun(first, { status: "suspended", wakeAt: Date.now() + 60_000 });
+    const second = await store.acquireLease("u", "me:1:x", 60_000, false);
+    await store.setRunModule(second, MOD);
+    const ups = await store.listUpgrades(run.rid);
+    expect(ups.map((u) => [u.number, u.fromModule, u.toModule, u.attempt])).toEqual([
+      [1, MOD, MOD2, first.attempt],
+      [2, MOD2, MOD, second.attempt],
+    ]);
+    expect(ups[0]!.at).toBeGreaterThanOrEqual(before);
+    expect((await store.getRun("u"))!.module).toBe(MOD);
+    // A stale lease changes and records nothing; deleting the run deletes its upgrades.
+    await expect(store.setRunModule(first, MOD2)).rejects.toBeInstanceOf(LeaseLost);
+    expect(await store.listUpgrades(run.rid)).toHaveLength(2);
+    await store.finishRun(second, { status: "completed", output: null });
+    expect(await store.deleteRuns({ statuses: ["completed"], ids: ["u"] })).toEqual(["u"]);
+    expect(await store.listUpgrades(run.rid)).toEqual([]);
+  });
+
+  test("schema: a database from before upgrades were recorded (schema 7) is brought forward; upgrades are recorded from then on", async () => {
+    const { store, location } = await fresh();
+    const run = await store.createRun(newRun("old-up"));
+    await store.close();
+    for (const stmt of [...BEFORE_UPGRADES, "UPDATE dwe_meta SET value = '7' WHERE key = 'schema_version'"]) {
+      await backend.raw(location, stmt);
+    }
+    const again = openStoreAt(location, "process");
+    open.push(again);
+    expect(await again.listUpgrades(run.rid)).toEqual([]);
+    const lease = await again.acquireLease("old-up", "me:1:x", 60_000, false);
+    await again.setRunModule(lease, MOD2);
+    expect((await again.listUpgrades(run.rid)).map((u) => [u.fromModule, u.toModule])).toEqual([[MOD, MOD2]]);
   });
 
   test("connections cut by the server: the store reconnects and carries on (reads, fenced appends, claims)", async () => {

@@ -14,6 +14,7 @@ import { exportRun, importRun, type ImportOptions, type ImportOutcome } from "./
 import { type ModuleBytesSource, createPreparedRun, prepareRun, type PreparedRun } from "./prepare-run.js";
 import { Run, sendSignal } from "./run.js";
 import { logLine, runInfo } from "./run-info.js";
+import { ownerInfo, readWaitingFor } from "./run-details.js";
 import { deleteRun, purge } from "./retention.js";
 import { forkRun, type ForkOptions } from "./fork.js";
 import { addSchedule, listSchedules, pauseSchedule, removeSchedule, resumeSchedule, updateSchedule } from "./schedules.js";
@@ -218,11 +219,15 @@ export class Dwe {
     const store = this.store();
     const run = await store.getRun(id);
     if (!run) throw new RunNotFound(id);
+    const journal = await store.summarizeJournal(run.rid);
     return {
       run: runInfo(run),
-      journal: await store.summarizeJournal(run.rid),
+      journal,
       children: (await store.listRuns({ parentId: run.id })).map(runInfo),
       retries: (await store.listRetries(run.rid)).map(({ entries, ...r }) => ({ ...r, cut: entries.length })),
+      upgrades: await store.listUpgrades(run.rid),
+      waitingFor: await readWaitingFor(store, run, journal.entries),
+      owner: ownerInfo(run, Date.now()),
     };
   }
 

@@ -1,7 +1,17 @@
 // Runs and schedules as JSON: what `dwe show --json`, `dwe runs --json`, `dwe schedule list --json`
 // `dwe journal --json` and the HTTP API (docs/http-api.md) print, in one place so they never drift apart.
 import type { JournalSummary } from "../store/types.js";
-import type { AttemptInfo, JournalEntryInfo, JournalView, RetryInfo, RetrySummary, RunInfo, ScheduleInfo } from "./types.js";
+import type {
+  AttemptInfo,
+  JournalEntryInfo,
+  JournalView,
+  RetryInfo,
+  RetrySummary,
+  RunDetails,
+  RunInfo,
+  ScheduleInfo,
+  WaitInfo,
+} from "./types.js";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -51,6 +61,10 @@ export function runJson(run: RunInfo, journal?: JournalSummary, children?: RunIn
     env: run.config.env,
     timeout_ms: run.config.timeoutMs,
     max_memory_bytes: run.config.maxMemoryBytes,
+    // null: the default (docs/cli.md, `dwe show`)
+    max_journal_entries: run.config.maxJournalEntries ?? null,
+    max_journal_bytes: run.config.maxJournalBytes ?? null,
+    child_limits: run.config.childLimits ?? null,
     ...(journal && { journal }),
     ...(retries &&
       retries.length > 0 && {
@@ -64,6 +78,27 @@ export function runJson(run: RunInfo, journal?: JournalSummary, children?: RunIn
         })),
       }),
   };
+}
+
+/** `dwe show --json`, `GET /api/runs/ID`: the run with its journal summary, children, retries, upgrades, wait and owner. */
+export function runDetailsJson(d: RunDetails): Record<string, unknown> {
+  return {
+    ...runJson(d.run, d.journal, d.children, d.retries),
+    upgrades: d.upgrades.map((u) => ({
+      number: u.number,
+      at: iso(u.at),
+      from_module: u.fromModule,
+      to_module: u.toModule,
+      attempt: u.attempt,
+    })),
+    waiting_for: d.waitingFor && waitJson(d.waitingFor),
+    owner: d.owner && { id: d.owner.id, lease_expires_at: iso(d.owner.leaseExpiresAt), state: d.owner.state },
+  };
+}
+
+function waitJson(w: WaitInfo): Record<string, unknown> {
+  const what = w.kind === "signal" ? { signal: w.signal } : w.kind === "child" ? { runs: w.runs } : { op: w.op };
+  return { kind: w.kind, seq: w.seq, ...what, until: iso(w.until) };
 }
 
 export function scheduleJson(s: ScheduleInfo): Record<string, unknown> {

@@ -9,6 +9,7 @@ import type {
   RunError,
   RunStatus,
   TerminateOutcome,
+  UpgradeRecord,
 } from "../store/types.js";
 import type { Grants } from "../kernel/grants.js";
 import type { ChildLimits } from "../store/child-limits.js";
@@ -26,6 +27,7 @@ export type {
   RunError,
   RunStatus,
   TerminateOutcome,
+  UpgradeRecord,
   VerifyOutcome,
   VerifyReport,
 };
@@ -161,6 +163,25 @@ export interface RunDetails {
   children: RunInfo[];
   /** Its retries (`dwe retry`), oldest first: how many entries each cut (`dwe journal` shows them). */
   retries: RetrySummary[];
+  /** Its module changes (`resume --upgrade`, `retry --upgrade`), oldest first. */
+  upgrades: UpgradeRecord[];
+  /** What a suspended run waits for (null: not suspended, or not known). */
+  waitingFor: WaitInfo | null;
+  /** Who executes a running run, and whether that process lives (null: not running). */
+  owner: OwnerInfo | null;
+}
+
+/** What a suspended run waits for: the wait its journal ends with (seq), and until when (null: no limit). */
+export type WaitInfo =
+  | { kind: "signal"; seq: number; /** null: the request was not recorded */ signal: string | null; until: number | null }
+  | { kind: "child"; seq: number; /** the child runs' ids (any of them ending wakes the run) */ runs: string[]; until: number | null }
+  | { kind: "time"; seq: number; /** `sleep`, `wasi.poll_oneoff` */ op: string; until: number | null };
+
+/** A running run's lease holder (`HOST:PID:NONCE`): `dead` (its process is gone), `expired` (its lease ran out) or `live`. */
+export interface OwnerInfo {
+  id: string;
+  leaseExpiresAt: number | null;
+  state: "live" | "dead" | "expired";
 }
 
 /** A retry as `dwe show` tells it. */

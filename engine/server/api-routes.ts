@@ -2,7 +2,7 @@
 import type { Dwe } from "../api/dwe.js";
 import { checkRunId } from "../api/run-id.js";
 import { checkScheduleName } from "../api/schedules.js";
-import { journalJson, runJson, scheduleJson } from "../api/run-json.js";
+import { journalJson, runDetailsJson, runJson, scheduleJson } from "../api/run-json.js";
 import type { ScheduleUpdate } from "../api/types.js";
 import { readJson } from "./body.js";
 import { object, onlyFields, optBool, optInt, optString } from "./fields.js";
@@ -72,8 +72,7 @@ export function apiRoutes(dwe: Dwe, o: ApiOptions): Router {
     })
     .on("GET", "/api/runs/:id", async (c) => {
       onlyQuery(c, []);
-      const { run, journal, children } = await dwe.show(runId(c));
-      return ok(runJson(run, journal, children));
+      return ok(runDetailsJson(await dwe.show(runId(c))));
     })
     .on("GET", "/api/runs/:id/journal", async (c) => {
       onlyQuery(c, ["from", "full"]);

@@ -3,7 +3,7 @@ import { FINAL_STATUSES, checkDeletion } from "./purge-rules.js";
 import type { RunDeletion } from "./types.js";
 
 // deleteRuns on PostgreSQL: one statement, the selected rows locked (rows another transaction holds
-// are skipped, taken by a later call), then their journal, logs, signals, attempts, retries (with their cut entries) and row deleted. rid is a
+// are skipped, taken by a later call), then their journal, logs, signals, attempts, retries (with their cut entries), upgrades and row deleted. rid is a
 // BIGSERIAL: never reused, so a stale attempt of a deleted run cannot match a newer run's fence.
 
 const FINAL_SQL = FINAL_STATUSES.map((s) => `'${s}'`).join(", ");
@@ -35,6 +35,7 @@ export async function deleteRuns(c: Db, which: RunDeletion): Promise<string[]> {
        a AS (DELETE FROM attempts WHERE rid IN (SELECT rid FROM sel)),
        t AS (DELETE FROM retries WHERE rid IN (SELECT rid FROM sel)),
        k AS (DELETE FROM journal_cut WHERE rid IN (SELECT rid FROM sel)),
+       u AS (DELETE FROM upgrades WHERE rid IN (SELECT rid FROM sel)),
        d AS (DELETE FROM runs WHERE rid IN (SELECT rid FROM sel))
      SELECT id FROM sel ORDER BY finished_at, rid`,
     params,

@@ -29,14 +29,20 @@ export async function listRuns(q: Query, filter: RunFilter): Promise<RunRecord[]
   return (await q<RunRow>(sql, params)).rows.map(toRecord);
 }
 
-export async function setRunModule(q: Query, lease: Lease, sha256: string): Promise<void> {
-  const r = await q("UPDATE runs SET module = $1, updated_at = $2 WHERE rid = $3 AND lease_token = $4", [
-    sha256,
-    Date.now(),
-    lease.rid,
-    lease.token,
-  ]);
-  if (r.rowCount !== 1) throw new LeaseLost(lease.runId);
+/** The module replaced under the run's row lock, and the change recorded (upgrades). */
+export async function setRunModule(c: Db, lease: Lease, sha256: string): Promise<void> {
+  const row = (
+    await c.query<{ module: string; lease_token: number }>("SELECT module, lease_token FROM runs WHERE rid = $1 FOR UPDATE", [lease.rid])
+  ).rows[0];
+  if (!row || row.lease_token !== lease.token) throw new LeaseLost(lease.runId);
+  if (row.module === sha256) return;
+  const now = Date.now();
+  await c.query("UPDATE runs SET module = $1, updated_at = $2 WHERE rid = $3", [sha256, now, lease.rid]);
+  await c.query(
+    `INSERT INTO upgrades (rid, number, at, from_module, to_module, attempt)
+       VALUES ($1, (SELECT COALESCE(MAX(number), 0) + 1 FROM upgrades WHERE rid = $1), $2, $3, $4, $5)`,
+    [lease.rid, now, row.module, sha256, lease.attempt],
+  );
 }
 
 export async function setRunGrants(c: Db, lease: Lease, grants: Grants): Promise<void> {

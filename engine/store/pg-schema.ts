@@ -162,6 +162,19 @@ export const PG_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (rid, retry, seq)
   );
   `,
+  // 8: upgrades (`resume --upgrade`, `retry --upgrade`): one row per change of a run's module, with
+  // the module it replaced, so `dwe show` can say a run was upgraded and from what.
+  `
+  CREATE TABLE upgrades (
+    rid BIGINT NOT NULL,
+    number INTEGER NOT NULL,
+    at BIGINT NOT NULL,
+    from_module TEXT NOT NULL,
+    to_module TEXT NOT NULL,
+    attempt INTEGER,
+    PRIMARY KEY (rid, number)
+  );
+  `,
 ];
 
 const APP_ID = "dwe";

@@ -3,7 +3,18 @@ import { StoreError } from "../kernel/errors.js";
 import { countsOf, runExists } from "./rules.js";
 import type { JournalEntry, JournalRecord, LogRecord } from "../journal/entry.js";
 import type { Grants } from "../kernel/grants.js";
-import { type AttemptRow, type RunRow, type ScheduleRow, type SignalRow, toAttempt, toRecord, toSchedule, toSignal } from "./rows.js";
+import {
+  type AttemptRow,
+  type RunRow,
+  type ScheduleRow,
+  type SignalRow,
+  type UpgradeRow,
+  toAttempt,
+  toRecord,
+  toSchedule,
+  toSignal,
+  toUpgrade,
+} from "./rows.js";
 import { migratePg } from "./pg-schema.js";
 import { pgLocation, type PgTarget } from "./pg-url.js";
 import {
@@ -31,6 +42,7 @@ import { listRetries, retryRun } from "./pg-retry.js";
 import { PgWorkerSession, RUN_COLUMNS } from "./pg-worker-session.js";
 import type {
   AttemptRecord,
+  UpgradeRecord,
   CancelOutcome,
   TerminateOutcome,
   ClaimedRun,
@@ -280,7 +292,13 @@ export class PgStore implements Store {
   }
 
   async setRunModule(lease: Lease, sha256: string): Promise<void> {
-    return setRunModule(this.query, lease, sha256);
+    await this.tx((c) => setRunModule(c, lease, sha256));
+  }
+
+  async listUpgrades(rid: number): Promise<UpgradeRecord[]> {
+    return (
+      await this.q<UpgradeRow>("SELECT number, at, from_module, to_module, attempt FROM upgrades WHERE rid = $1 ORDER BY number", [rid])
+    ).rows.map(toUpgrade);
   }
 
   async setRunGrants(lease: Lease, grants: Grants): Promise<void> {

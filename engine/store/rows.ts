@@ -1,6 +1,16 @@
 import { unpack } from "msgpackr";
 import { decodeRunConfig } from "./run-config.js";
-import type { AttemptOutcome, AttemptRecord, RunConfig, RunError, RunRecord, RunStatus, ScheduleRecord, SignalRecord } from "./types.js";
+import type {
+  AttemptOutcome,
+  AttemptRecord,
+  RunConfig,
+  RunError,
+  RunRecord,
+  RunStatus,
+  ScheduleRecord,
+  SignalRecord,
+  UpgradeRecord,
+} from "./types.js";
 
 /** Rows as both stores read them (PostgreSQL's bigint columns are parsed to numbers), and their records. */
 export interface RunRow {
@@ -142,4 +152,16 @@ export function toAttempt(r: AttemptRow): AttemptRecord {
     outcome: r.outcome !== null && OUTCOMES.has(r.outcome) ? (r.outcome as AttemptOutcome) : null,
     error: r.error === null ? null : parseError(r.error),
   };
+}
+
+export interface UpgradeRow {
+  number: number;
+  at: number;
+  from_module: string;
+  to_module: string;
+  attempt: number | null;
+}
+
+export function toUpgrade(r: UpgradeRow): UpgradeRecord {
+  return { number: r.number, at: r.at, fromModule: r.from_module, toModule: r.to_module, attempt: r.attempt };
 }

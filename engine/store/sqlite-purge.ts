@@ -35,7 +35,7 @@ export function deleteRuns(db: Database.Database, which: RunDeletion): string[] 
   const tx = db.transaction((): string[] => {
     const rows = select.all(...params, w.limit) as { rid: number; id: string }[];
     if (w.dryRun === true || rows.length === 0) return rows.map((r) => r.id);
-    const del = ["journal", "logs", "signals", "attempts", "retries", "journal_cut", "runs"].map((t) =>
+    const del = ["journal", "logs", "signals", "attempts", "retries", "journal_cut", "upgrades", "runs"].map((t) =>
       db.prepare(`DELETE FROM ${t} WHERE rid = ?`),
     );
     for (const r of rows) for (const d of del) d.run(r.rid);

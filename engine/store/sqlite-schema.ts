@@ -157,6 +157,19 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (rid, retry, seq)
   ) WITHOUT ROWID;
   `,
+  // 8: upgrades (`resume --upgrade`, `retry --upgrade`): one row per change of a run's module, with
+  // the module it replaced, so `dwe show` can say a run was upgraded and from what.
+  `
+  CREATE TABLE upgrades (
+    rid INTEGER NOT NULL,
+    number INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    from_module TEXT NOT NULL,
+    to_module TEXT NOT NULL,
+    attempt INTEGER,
+    PRIMARY KEY (rid, number)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 const APP_ID = "dwe";

@@ -51,6 +51,12 @@ export function prepareStatements(db: Database.Database) {
     ),
     renewLease: db.prepare("UPDATE runs SET lease_expires = ? WHERE rid = ? AND lease_token = ?"),
     setModule: db.prepare("UPDATE runs SET module = ?, updated_at = ? WHERE rid = ? AND lease_token = ?"),
+    moduleAndToken: db.prepare("SELECT module, lease_token FROM runs WHERE rid = ?"),
+    addUpgrade: db.prepare(
+      `INSERT INTO upgrades (rid, number, at, from_module, to_module, attempt)
+         VALUES (?, (SELECT COALESCE(MAX(number), 0) + 1 FROM upgrades WHERE rid = ?), ?, ?, ?, ?)`,
+    ),
+    listUpgrades: db.prepare("SELECT number, at, from_module, to_module, attempt FROM upgrades WHERE rid = ? ORDER BY number"),
     finish: db.prepare(
       `UPDATE runs SET status = @status, output = @output, error = @error, wake_at = @wakeAt, finished_at = @finishedAt,
          lease_owner = NULL, lease_expires = NULL, attempts = attempts - @undo,

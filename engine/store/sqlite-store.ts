@@ -1,5 +1,16 @@
 import { decodeRunConfig } from "./run-config.js";
-import { type AttemptRow, type RunRow, type ScheduleRow, type SignalRow, toAttempt, toRecord, toSchedule, toSignal } from "./rows.js";
+import {
+  type AttemptRow,
+  type RunRow,
+  type ScheduleRow,
+  type SignalRow,
+  type UpgradeRow,
+  toAttempt,
+  toRecord,
+  toSchedule,
+  toSignal,
+  toUpgrade,
+} from "./rows.js";
 import Database from "better-sqlite3";
 import { mkdirSync, existsSync } from "node:fs";
 import { dirname } from "node:path";
@@ -21,6 +32,7 @@ import { deleteRuns } from "./sqlite-purge.js";
 import { listRetries, retryRun } from "./sqlite-retry.js";
 import type {
   AttemptRecord,
+  UpgradeRecord,
   CancelOutcome,
   TerminateOutcome,
   ClaimedRun,
@@ -168,10 +180,19 @@ export class SqliteStore implements Store {
   }
 
   async setRunModule(lease: Lease, sha256: string): Promise<void> {
-    return this.sql(() => {
-      const r = this.stmt.setModule.run(sha256, Date.now(), lease.rid, lease.token);
-      if (r.changes !== 1) throw new LeaseLost(lease.runId);
+    const set = this.db.transaction(() => {
+      const now = Date.now();
+      const row = this.stmt.moduleAndToken.get(lease.rid) as { module: string; lease_token: number } | undefined;
+      if (!row || row.lease_token !== lease.token) throw new LeaseLost(lease.runId);
+      if (row.module === sha256) return;
+      this.stmt.setModule.run(sha256, now, lease.rid, lease.token);
+      this.stmt.addUpgrade.run(lease.rid, lease.rid, now, row.module, sha256, lease.attempt);
     });
+    return this.sql(() => set.immediate());
+  }
+
+  async listUpgrades(rid: number): Promise<UpgradeRecord[]> {
+    return this.sql(() => (this.stmt.listUpgrades.all(rid) as UpgradeRow[]).map(toUpgrade));
   }
 
   async setRunGrants(lease: Lease, grants: Grants): Promise<void> {

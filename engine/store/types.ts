@@ -151,6 +151,18 @@ export interface RunRetry {
   grants?: Grants;
 }
 
+/** One change of a run's module (`setRunModule`: `resume --upgrade`, `retry --upgrade`). */
+export interface UpgradeRecord {
+  /** 1, 2, 3 … in the order the run was upgraded. */
+  number: number;
+  at: number;
+  /** sha256 of the module the run ran before, and of the one it runs since. */
+  fromModule: string;
+  toModule: string;
+  /** The execution attempt that made the change. */
+  attempt: number | null;
+}
+
 /** One retry of a run (`retryRun`), with the entries it cut, as they were. */
 export interface RetryRecord {
   /** 1, 2, 3 … in the order the run was retried. */
@@ -322,8 +334,13 @@ export interface Store {
   listRuns(filter: RunFilter): Promise<RunRecord[]>;
   /** How many runs the store holds in each status (a status with none is absent). */
   countRuns(): Promise<Partial<Record<RunStatus, number>>>;
-  /** Replaces the module of a run (upgrade after a clean replay check). Requires the lease. */
+  /**
+   * Replaces the module of a run (upgrade after a clean replay check) and records the change in
+   * its upgrades (`listUpgrades`; setting the module it already has records nothing). Requires the lease.
+   */
   setRunModule(lease: Lease, sha256: string): Promise<void>;
+  /** The run's module changes, oldest first (none for upgrades made before dwe recorded them). */
+  listUpgrades(rid: number): Promise<UpgradeRecord[]>;
   /** Replaces the grants of a run (`dwe resume` with grant flags, checked by the caller). Requires the lease. */
   setRunGrants(lease: Lease, grants: Grants): Promise<void>;
 

@@ -1,15 +1,13 @@
 import { type GlobalOptions, openDwe } from "./context.js";
-import { runJson, runText } from "./format.js";
+import { runDetailsJson, runText } from "./format.js";
 import type { LogLine } from "../../api/types.js";
 
 /** `dwe show RUN [--json]`: status, input, output, error, grants and a journal summary. */
 export async function showCommand(runId: string, flags: GlobalOptions & { json?: boolean }): Promise<number> {
   const dwe = await openDwe(flags, false);
   try {
-    const { run, journal, children, retries } = await dwe.show(runId);
-    process.stdout.write(
-      (flags.json ? JSON.stringify(runJson(run, journal, children, retries)) : runText(run, journal, children, retries)) + "\n",
-    );
+    const details = await dwe.show(runId);
+    process.stdout.write((flags.json ? JSON.stringify(runDetailsJson(details)) : runText(details)) + "\n");
     return 0;
   } finally {
     await dwe.close();
