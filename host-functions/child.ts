@@ -24,6 +24,7 @@ const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 export const childStart: HostFunction<ChildStartRequest> = {
   name: "child.start",
   kind: "effect",
+  redoSafe: () => true,
   parse(request) {
     const f = new RequestFields("child.start", request);
     const module = f.optStr("module") ?? null;

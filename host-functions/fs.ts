@@ -63,6 +63,7 @@ export const fsRead: HostFunction<PathRequest> = {
 export const fsWrite: HostFunction<WriteRequest> = {
   name: "fs.write",
   kind: "effect",
+  redoSafe: () => true,
   parse: (r) => writeRequest("fs.write", r),
   perform(ctx, req) {
     abiFs(req.path, () => {
@@ -132,6 +133,7 @@ export const fsStat: HostFunction<PathRequest> = {
 export const fsRemove: HostFunction<PathRequest> = {
   name: "fs.remove",
   kind: "effect",
+  redoSafe: () => true,
   parse: (r) => pathRequest("fs.remove", r),
   perform(ctx, req) {
     abiFs(req.path, () => {

@@ -75,6 +75,7 @@ export const httpRequest: HostFunction<HttpRequest> = {
     };
   },
   atMostOnce: (req) => req.atMostOnce,
+  redoSafe: (req) => !req.atMostOnce,
   perform(ctx, req) {
     let url: URL;
     try {

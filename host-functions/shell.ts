@@ -114,6 +114,7 @@ export const exec: HostFunction<ExecRequest> = {
     };
   },
   atMostOnce: (req) => req.atMostOnce,
+  redoSafe: (req) => !req.atMostOnce,
   perform(ctx, req) {
     const name = req.argv[0]!;
     const file = programFile(ctx.grants, name);

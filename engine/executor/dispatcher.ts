@@ -392,6 +392,15 @@ export class Dispatcher implements Dispatch {
       this.o.journal.add(afterIntent ? completion(call, reply) : outcome(call, reply));
       return reply;
     };
+    // At-least-once with the same key on a redo: a crash before its result is committed only means
+    // it is done again, so its result waits for the next commit. Before it, the commit of what is
+    // buffered (which its request may depend on) is the fenced write that proves the lease; with
+    // nothing buffered, its intent is that write.
+    const redoSafe = fn.redoSafe?.(value) === true;
+    if (redoSafe && !inFlight && this.o.journal.holdsUnwritten) {
+      await this.o.journal.commitBeforeEffect();
+      return done(await this.answer(() => fn.perform(ctx, value)), false);
+    }
     if (inFlight) {
       // The process died while this effect was running: its outcome is unknown.
       const recorded = this.intentOf(inFlight);
@@ -425,7 +434,7 @@ export class Dispatcher implements Dispatch {
     }
     await this.o.journal.commitBeforeEffect();
     const reply = done(await this.answer(() => fn.perform(ctx, value)));
-    await this.o.journal.commit();
+    if (!redoSafe) await this.o.journal.commit();
     return reply;
   }
 

@@ -150,6 +150,11 @@ export class JournalWriter {
     }
   }
 
+  /** True when entries or log lines were added and are not written yet (buffered or in flight). */
+  get holdsUnwritten(): boolean {
+    return this.entries.length > 0 || this.logs.length > 0 || this.writes > 0;
+  }
+
   /**
    * True when so much is buffered or in flight that the run should wait for the store before
    * journaling more (backpressure: a guest that never yields cannot grow the buffer without bound).

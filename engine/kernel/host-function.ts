@@ -6,7 +6,9 @@ import type { OpName } from "./ops.js";
  * - `read`: result journaled, batched commit (clock, random, file reads).
  * - `note`: local write with no effect outside the journal (log, output), batched commit.
  * - `effect`: leaves the process (HTTP, exec, file writes): everything before it and an intent are
- *   committed first, then it runs, then its result is committed.
+ *   committed first, then it runs, then its result is committed. A `redoSafe` effect (at-least-once,
+ *   same key on a redo) costs one commit: what is buffered before it, or its intent when nothing is;
+ *   its result goes with the next commit.
  * - `timer`: durable sleep: its deadline is committed as an intent, then it waits or suspends.
  * - `wait`: durable wait for something outside the run (a signal, a child run): its deadline is
  *   committed as an intent, then `poll` looks; when nothing is there yet the run suspends and is
@@ -112,6 +114,14 @@ export interface EffectFunction<Req = unknown> extends HostFunctionBase<Req> {
   recover?(ctx: HostContext, request: Req, intent: unknown): { done: HostResult } | "redo";
   /** True when the guest asked this call to be at-most-once. */
   atMostOnce?(request: Req): boolean;
+  /**
+   * True when performing this request again after a crash is what it promises (at-least-once, with
+   * the same idempotency key; or idempotent, as a write at an offset). Such a call gets no intent of
+   * its own when the run has something buffered (committing that fences it), and its result is
+   * committed with the next commit, not on its own: one durable commit per effect instead of two
+   * (docs/architecture.md, "Commit rules"; docs/reliability.md, "What a crash can cause").
+   */
+  redoSafe?(request: Req): boolean;
 }
 
 /** `timer`: a durable sleep: its deadline is committed as an intent, then it waits or suspends. */

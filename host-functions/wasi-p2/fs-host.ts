@@ -285,6 +285,7 @@ export const p2FileWrite: HostFunction<FileWrite> = {
     const f = new RequestFields("wasi.fd_pwrite", r);
     return { path: f.str("path"), offset: f.uint("offset"), data: f.bytes("data") };
   },
+  redoSafe: () => true,
   perform(ctx, req) {
     const { root, rel } = confinedPath(ctx.grants, req.path, true);
     return host(req.path, () =>

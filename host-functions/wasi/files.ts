@@ -167,6 +167,7 @@ export function fileFunctions(state: WasiState): HostFunction<never>[] {
       const f = new RequestFields("wasi.fd_pwrite", r);
       return { fd: f.uint("fd"), data: f.bytes("data"), at: f.optUint("at") };
     },
+    redoSafe: (req) => req.at !== undefined,
     intent(_ctx, req) {
       if (req.at !== undefined) return undefined;
       const e = fileEntry(req.fd, "write");
@@ -414,6 +415,7 @@ export function fileFunctions(state: WasiState): HostFunction<never>[] {
       const f = new RequestFields("wasi.fd_filestat_set_size", r);
       return { fd: f.uint("fd"), size: f.uint("size") };
     },
+    redoSafe: () => true,
     perform(_ctx, req) {
       const e = fileEntry(req.fd, "write");
       io(e.guest, () => ftruncateSync(handles.get(req.fd, e, "write"), req.size));

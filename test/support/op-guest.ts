@@ -11,15 +11,19 @@ export function opGuest(dir: string, name: string, op: string, request: unknown)
   return opsGuest(dir, name, [{ op, request }]);
 }
 
+/** One step of an `opsGuest`: a host call, or a loop of `spin` iterations in guest code (no host call). */
+export type GuestStep = { op: string; request: unknown } | { spin: number };
+
 /**
  * A guest that makes host calls one after the other, as `opGuest` makes one: the first error value
  * is passed to `run.fail` (the run fails with it, the calls after it are not made); after the last
  * call, its result is the run's output.
  */
-export function opsGuest(dir: string, name: string, calls: readonly { op: string; request: unknown }[]): string {
+export function opsGuest(dir: string, name: string, calls: readonly GuestStep[]): string {
   const data: Record<number, string> = { 64: "run.output", 80: "run.fail" };
   let at = 1024;
   const placed = calls.map((c) => {
+    if ("spin" in c) return c;
     const op = at;
     data[op] = c.op;
     at += Buffer.byteLength(c.op) + 16 - (Buffer.byteLength(c.op) % 16);
@@ -31,8 +35,14 @@ export function opsGuest(dir: string, name: string, calls: readonly { op: string
   });
   const buf = at + 16;
   const body = placed
-    .map(
-      (c) => `
+    .map((c) =>
+      "spin" in c
+        ? `
+    (local.set $i (i64.const ${c.spin}))
+    (loop $spin
+      (local.set $i (i64.sub (local.get $i) (i64.const 1)))
+      (br_if $spin (i64.gt_s (local.get $i) (i64.const 0))))`
+        : `
     (local.set $r (call $call (i32.const ${c.op}) (i32.const ${c.opLen}) (i32.const ${c.req}) (i32.const ${c.reqLen})))
     (if (i32.lt_s (local.get $r) (i32.const 0))
       (then
@@ -46,7 +56,7 @@ export function opsGuest(dir: string, name: string, calls: readonly { op: string
   return abiGuest(dir, name, {
     pages: 4,
     data,
-    body: `(local $r i32) (local $n i32)${body}
+    body: `(local $r i32) (local $n i32) (local $i i64)${body}
     ;; run.output takes bytes: wrap the last result in a MessagePack bin 32 header (c6 + length, big-endian).
     (i32.store8 (i32.const ${buf - 5}) (i32.const 0xc6))
     (i32.store8 (i32.const ${buf - 4}) (i32.shr_u (local.get $r) (i32.const 24)))

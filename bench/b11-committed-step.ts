@@ -1,0 +1,114 @@
+// B11: a step that commits before the run goes on, on a disk that syncs: one run of N HTTP
+// requests to a local server with `--durability fsync`, per step, against the same run's baseline
+// of one fdatasync on the database's disk plus the same request made directly from Node. An
+// at-least-once effect costs one durable commit (what was buffered before it, here the previous
+// step's result), so a step should cost about one fdatasync plus the request.
+import Database from "better-sqlite3";
+import { closeSync, fdatasyncSync, openSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { atMost, type Benchmark, type Figure } from "./lib/figure.js";
+import { createRun, execute, executable, putModule, tempStore } from "./lib/engine.js";
+import { directHttp } from "./lib/direct.js";
+import { guest, readWasm } from "./lib/guests.js";
+import { BenchServer } from "./lib/server.js";
+import { median, nowMs, repeat, round } from "./lib/stats.js";
+
+/** µs per fdatasync of a small write to a file in `dir` (the database's directory, so the same disk). */
+function fdatasyncCost(dir: string, n: number): number {
+  const fd = openSync(join(dir, "fdatasync-probe"), "w");
+  try {
+    const block = Buffer.alloc(4096, 1);
+    const t0 = nowMs();
+    for (let i = 0; i < n; i++) {
+      writeSync(fd, block, 0, block.length, (i % 16) * block.length);
+      fdatasyncSync(fd);
+    }
+    return ((nowMs() - t0) * 1000) / n;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * µs per SQLite transaction of one small row in WAL mode with synchronous=FULL, as dwe's store opens
+ * it with --durability fsync: the floor of a step that commits once.
+ */
+function sqliteCommitCost(dir: string, n: number): number {
+  const db = new Database(join(dir, "commit-probe.db"));
+  try {
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = FULL");
+    db.exec("CREATE TABLE IF NOT EXISTS t (k INTEGER PRIMARY KEY, v BLOB)");
+    const insert = db.prepare("INSERT OR REPLACE INTO t (k, v) VALUES (?, ?)");
+    const row = Buffer.alloc(64, 1);
+    const t0 = nowMs();
+    for (let i = 0; i < n; i++) insert.run(i, row);
+    return ((nowMs() - t0) * 1000) / n;
+  } finally {
+    db.close();
+  }
+}
+
+interface Sample {
+  step: number;
+  fdatasync: number;
+  commit: number;
+  http: number;
+}
+
+export const b11: Benchmark = {
+  id: "B11",
+  title: "a committed step, --durability fsync",
+  async run(ctx) {
+    const n = ctx.quick ? 20 : 1_000;
+    const server = new BenchServer();
+    const url = await server.start();
+    const s = tempStore("fsync");
+    try {
+      const sha = await putModule(s.store, readWasm(await guest("loop")));
+      await executable(s.store, sha);
+      const step = async (): Promise<number> => {
+        const run = await createRun(s.store, { module: sha, input: `0 ${n} 0 ${url}`, net: "127.0.0.1" });
+        const t0 = nowMs();
+        await execute(s.store, run.id);
+        return ((nowMs() - t0) * 1000) / n;
+      };
+      const http = async (): Promise<number> => {
+        const t0 = nowMs();
+        for (let i = 0; i < n; i++) await directHttp(url);
+        return ((nowMs() - t0) * 1000) / n;
+      };
+      // Warm-up: the module, the agent's socket, the page cache and the file.
+      await step();
+      await http();
+      fdatasyncCost(s.dir, 20);
+      const samples: Sample[] = await repeat(Math.min(ctx.runs, 5), async () => ({
+        fdatasync: fdatasyncCost(s.dir, n),
+        commit: sqliteCommitCost(s.dir, n),
+        step: await step(),
+        http: await http(),
+      }));
+      const value = round(median(samples.map((x) => x.step)));
+      const baseline = round(median(samples.map((x) => x.fdatasync + x.http)));
+      const fsync = round(median(samples.map((x) => x.fdatasync)));
+      const httpUs = round(median(samples.map((x) => x.http)));
+      const commit = round(median(samples.map((x) => x.commit)));
+      // What the step costs beyond the request, in fdatasyncs: the durable commits per step, plus dwe's own work.
+      const perStep = round(median(samples.map((x) => (x.step - x.http) / x.fdatasync)));
+      const figure: Figure = {
+        id: "B11",
+        what: `a step that is an HTTP request committed before the run goes on, --durability fsync (${n} steps)`,
+        value,
+        unit: "µs per step",
+        target: "<= 1.4x baseline",
+        baseline,
+        note: `baseline: one fdatasync of 4 KiB on the database's disk (${fsync} µs) plus the same request made directly from Node (${httpUs} µs), measured in the same run; the step minus the request is ${perStep} fdatasyncs (target <= 1.2); floor: one SQLite transaction of one row with synchronous=FULL costs ${commit} µs on this disk (${round(commit / fsync)} fdatasyncs); median of ${samples.length} alternating runs`,
+        met: atMost(value, 1.4 * baseline),
+      };
+      return [figure];
+    } finally {
+      await s.close();
+      await server.stop();
+    }
+  },
+};
