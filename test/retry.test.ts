@@ -6,12 +6,12 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { dweAsync, exited, workdir } from "./support/cli.js";
+import { dweAsync, exited, spawnDwe, workdir } from "./support/cli.js";
 import { startServer } from "./support/dwe-server.js";
 import { opsGuest } from "./support/op-guest.js";
 import { CountingServer } from "./support/servers.js";
 import { createTestDatabase, pgTestsEnabled, sql, type TestDatabase } from "./support/postgres.js";
-import { readDb } from "./support/worker.js";
+import { readDb, waitFor } from "./support/worker.js";
 
 const pgEnabled = await pgTestsEnabled("dwe retry on PostgreSQL");
 let pgDb: TestDatabase | null = null;
@@ -145,6 +145,69 @@ describe.each(["sqlite", "postgres"] as const)("dwe retry on %s", (backend) => {
       ["http.request", 2],
       ["fs.read", 2],
       ["run.output", 2],
+    ]);
+  });
+
+  test("journal --follow shows a retry made while it was not looking: the cut entries, then the new attempt writing those seqs again", async () => {
+    // clock.now (seq 1), a signal wait (seq 2), the denied read (seq 3).
+    const m = opsGuest(w.dir, "now-wait-read", [
+      { op: "clock.now", request: null },
+      { op: "signal.wait", request: { name: "go" } },
+      calls()[1]!,
+    ]);
+    expect((await cli(["run", m, "--id", "f1", "--quiet"])).code).toBe(75);
+    const follower = spawnDwe(["journal", "f1", "--follow", "--json"], { cwd: w.dir, db });
+    let out = "";
+    follower.stdout!.on("data", (c: Buffer) => (out += c.toString()));
+    const events = () =>
+      out
+        .split("\n")
+        .filter((l) => l !== "")
+        .map(
+          (l) =>
+            JSON.parse(l) as Record<
+              string,
+              { seq?: number; state?: string; number?: number; attempt?: number; pending?: string; status?: string; cut?: EntryJson[] }
+            >,
+        );
+    await waitFor("the wait followed", () => events().some((e) => e.entry?.seq === 2 && e.entry.pending === "waiting"));
+    // Stopped, the follower sees neither the failure nor the retry as they happen: seq 1 was told as final.
+    follower.kill("SIGSTOP");
+    try {
+      expect((await cli(["signal", "f1", "go"])).code).toBe(0);
+      expect((await cli(["resume", "f1", "--quiet"])).code).toBe(1); // denied at seq 3
+      const r = await cli(["retry", "f1", "--from", "1", "--dir", "files:/data", "--grant", "--quiet"]);
+      expect(r.code, r.stderr).toBe(0);
+    } finally {
+      follower.kill("SIGCONT");
+    }
+    expect((await exited(follower)).code).toBe(0);
+    const told = events().map((e) => {
+      const [type, v] = Object.entries(e)[0]!;
+      return type === "entry"
+        ? `entry ${v.seq} ${v.state}${v.pending ? ` ${v.pending}` : ""} (attempt ${v.attempt})`
+        : type === "retry"
+          ? `retry ${v.number} cut ${v.cut!.map((c) => c.seq).join(",")}`
+          : type === "end"
+            ? `end ${v.status}`
+            : `${type} ${v.number}`;
+    });
+    expect(told).toEqual([
+      "attempt_start 1",
+      "entry 1 ok (attempt 1)",
+      "entry 2 intent waiting (attempt 1)",
+      "attempt_end 1",
+      // What the stopped follower missed, in order: attempt 2 failed, the retry cut seqs 1-3, attempt 3 wrote them again.
+      "attempt_start 2",
+      "attempt_end 2",
+      "retry 1 cut 1,2,3",
+      "attempt_start 3",
+      "entry 1 ok (attempt 3)",
+      "entry 2 ok (attempt 3)",
+      "entry 3 ok (attempt 3)",
+      "entry 4 ok (attempt 3)",
+      "attempt_end 3",
+      "end completed",
     ]);
   });
 

@@ -300,11 +300,14 @@ export interface RetryInfo {
 /**
  * What `dwe.followJournal` yields, in timeline order: an attempt's `start` (when first seen), the
  * entries it writes (an intent again once its outcome is journaled, or it is found crashed), the
- * attempt's `end` (once it has ended or crashed), and the run's end (the last event).
+ * attempt's `end` (once it has ended or crashed), a `retry` (`dwe retry`: the entries it cut, after
+ * the end of the attempt that failed; the entries written again after the cut follow as new ones),
+ * and the run's end (the last event).
  */
 export type JournalEvent =
   | { type: "attempt"; phase: "start" | "end"; attempt: AttemptInfo }
   | { type: "entry"; entry: JournalEntryInfo }
+  | { type: "retry"; retry: RetryInfo }
   | { type: "end"; status: RunStatus };
 
 export interface ExecuteOptions {

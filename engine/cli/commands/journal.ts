@@ -1,5 +1,5 @@
 import { journalEvents, newSeen } from "../../api/journal-follow.js";
-import { attemptJson, entryJson, journalJson } from "../../api/run-json.js";
+import { attemptJson, entryJson, journalJson, retryJson } from "../../api/run-json.js";
 import type { AttemptInfo, JournalEntryInfo, JournalEvent, RetryInfo } from "../../api/types.js";
 import { parseSeq } from "./options.js";
 import { type GlobalOptions, openDwe } from "./context.js";
@@ -33,8 +33,7 @@ export async function journalCommand(runId: string, flags: JournalFlags): Promis
           `run ${view.run} (${view.status})\n` +
             journalEvents(view, newSeen())
               .map((e) => text.lines(e))
-              .join("") +
-            view.retries.map((r) => text.retry(r)).join(""),
+              .join(""),
         );
       }
       return 0;
@@ -48,6 +47,9 @@ export async function journalCommand(runId: string, flags: JournalFlags): Promis
       if (!flags.json) process.stdout.write(`run ${runId}\n`);
       for await (const e of dwe.followJournal(runId, { ...o, signal: stop.signal })) {
         process.stdout.write(flags.json ? JSON.stringify(eventJson(e)) + "\n" : text.lines(e));
+        if (e.type === "end" && e.status === "failed" && !flags.json) {
+          process.stdout.write(`(a failed run can be continued with \`dwe retry ${runId}\`; follow it again to see the retry)\n`);
+        }
       }
     } finally {
       process.off("SIGINT", onSignal);
@@ -66,6 +68,8 @@ function eventJson(e: JournalEvent): Record<string, unknown> {
       return { [e.phase === "start" ? "attempt_start" : "attempt_end"]: attemptJson(e.attempt) };
     case "entry":
       return { entry: entryJson(e.entry) };
+    case "retry":
+      return { retry: retryJson(e.retry) };
     case "end":
       return { end: { status: e.status } };
   }
@@ -82,12 +86,14 @@ class JournalText {
         return e.phase === "start" ? this.head(e.attempt.number, e.attempt) : `attempt ${e.attempt.number}  ${attemptEnd(e.attempt)}\n`;
       case "entry":
         return (e.entry.attempt === null ? "" : this.head(e.entry.attempt)) + this.entry(e.entry);
+      case "retry":
+        return this.retry(e.retry);
       case "end":
         return `run ${e.status}\n`;
     }
   }
 
-  /** A retry and the entries it cut (`dwe retry`), after the journal as it is now. */
+  /** A retry and the entries it cut (`dwe retry`), after the end of the attempt that failed. */
   retry(r: RetryInfo): string {
     const failed = r.error ? ` (the run had failed: ${r.error.code}: ${r.error.message})` : "";
     const cut =
