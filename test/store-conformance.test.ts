@@ -4,6 +4,7 @@
 // CI is not set (test/support/postgres.ts).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { CorruptJournal, LeaseLost, RunNotFound, RunStateError, StoreError, UsageError, dispositionOf } from "../engine/kernel/errors.js";
@@ -24,6 +25,31 @@ interface Backend {
   raw: (location: string, text: string) => Promise<void>;
   /** Cuts every connection the stores have to the server (PostgreSQL); nothing for SQLite. */
   cut: () => Promise<void>;
+  /**
+   * How many transactions have committed so far, as the database itself records them: SQLite, the
+   * commit frames in the WAL; PostgreSQL, the distinct transactions (xmin) that wrote journal rows.
+   */
+  commits: (location: string) => Promise<number>;
+  /** A trigger that fails the whole transaction writing a journal row with seq 99. */
+  failSeq99: string;
+}
+
+/** Commit frames in an SQLite WAL (a frame whose "database size after commit" is set), of its current salt. */
+function walCommits(db: string): number {
+  let wal: Buffer;
+  try {
+    wal = readFileSync(`${db}-wal`);
+  } catch {
+    return 0;
+  }
+  if (wal.length < 32) return 0;
+  const page = wal.readUInt32BE(8);
+  let n = 0;
+  for (let o = 32; o + 24 + page <= wal.length; o += 24 + page) {
+    if (wal.readUInt32BE(o + 8) !== wal.readUInt32BE(16) || wal.readUInt32BE(o + 12) !== wal.readUInt32BE(20)) break;
+    if (wal.readUInt32BE(o + 4) !== 0) n++;
+  }
+  return n;
 }
 
 const dirs: { cleanup: () => void }[] = [];
@@ -50,6 +76,8 @@ const sqlite: Backend = {
     return Promise.resolve();
   },
   cut: () => Promise.resolve(),
+  commits: (location) => Promise.resolve(walCommits(location)),
+  failSeq99: "CREATE TRIGGER fail99 BEFORE INSERT ON journal WHEN NEW.seq = 99 BEGIN SELECT RAISE(ROLLBACK, 'seq 99 refused'); END",
 };
 
 const pgEnabled = await pgTestsEnabled("store conformance");
@@ -77,6 +105,15 @@ const postgres: Backend = {
       testDb!.name,
     ]);
   },
+  commits: async (location) => {
+    const u = new URL(location);
+    const schema = u.searchParams.get("schema") ?? undefined;
+    u.searchParams.delete("schema");
+    const r = await sql(u.toString(), "SELECT COUNT(DISTINCT xmin::text)::int AS n FROM journal", [], schema);
+    return (r.rows[0] as { n: number }).n;
+  },
+  failSeq99: `CREATE FUNCTION fail99() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'seq 99 refused'; END $$;
+    CREATE TRIGGER fail99 BEFORE INSERT ON journal FOR EACH ROW WHEN (NEW.seq = 99) EXECUTE FUNCTION fail99()`,
 };
 
 const CONFIG: RunConfig = { grants: { dirs: [], net: [], shell: false }, args: [], env: {}, timeoutMs: 5000, maxMemoryBytes: null };
@@ -406,6 +443,74 @@ describe.each([sqlite, postgres])("store conformance: $name", (backend) => {
     await store.deleteRuns({ statuses: ["completed", "cancelled"] });
     expect(await store.listAttempts(a.rid)).toEqual([]);
     expect(await store.listAttempts(b.rid)).toEqual([]);
+  });
+
+  /** Two runs claimed under fresh leases. */
+  async function twoLeased(store: Store): Promise<[Lease, Lease]> {
+    await store.createRun(newRun("ga"));
+    await store.createRun(newRun("gb"));
+    const claimed = await store.claimRuns("w:1", 2, 60_000, Date.now());
+    const lease = (id: string) => claimed.find((c) => c.lease.runId === id)!.lease;
+    return [lease("ga"), lease("gb")];
+  }
+
+  test("group commit: the appends of two runs made in the same turn are one commit; a run's writes keep their order", async () => {
+    const { store, location } = await fresh();
+    const [a, b] = await twoLeased(store);
+    const before = await backend.commits(location);
+    await Promise.all([store.appendJournal(a, [entry(1)], []), store.appendJournal(b, [entry(1), entry(2)], [])]);
+    expect((await backend.commits(location)) - before).toBe(1);
+    expect((await store.readJournal(a.rid)).map((e) => text(e.payload))).toEqual(["p1"]);
+    expect((await store.readJournal(b.rid)).map((e) => text(e.payload))).toEqual(["p1", "p2"]);
+    // One run's writes in one turn, each after the one before: an intent then its result, then the end.
+    await Promise.all([
+      store.appendJournal(a, [entry(2, 0, "intent")], []),
+      store.appendJournal(a, [entry(2, 1, "result")], [{ seq: 2, stream: "log", level: "info", message: "m", at: 1 }]),
+      store.finishRun(a, { status: "completed", output: bytes("done") }),
+      store.appendJournal(b, [entry(3)], []),
+    ]);
+    expect((await store.readJournal(a.rid)).map((e) => [e.state, text(e.payload)])).toEqual([
+      [1, "p1"],
+      [1, "result"],
+    ]);
+    expect((await store.readLogs(a.rid)).map((l) => l.message)).toEqual(["m"]);
+    expect(await store.getRun("ga")).toMatchObject({ status: "completed", leaseOwner: null });
+    expect(await store.readJournal(b.rid)).toHaveLength(3);
+  });
+
+  test("group commit: a run fenced out gets LeaseLost for its own write only; the others in the batch commit", async () => {
+    const { store, again } = await fresh();
+    const [a, b] = await twoLeased(store);
+    await again().acquireLease("ga", OTHER, 60_000, true); // a's token moves on
+    const writes = [
+      store.appendJournal(a, [entry(1)], [{ seq: 1, stream: "log", level: "info", message: "late", at: 1 }]),
+      store.appendJournal(b, [entry(1)], []),
+      store.finishRun(a, { status: "completed", output: bytes("late") }),
+      store.finishRun(b, { status: "completed", output: bytes("b") }),
+    ];
+    const settled = await Promise.allSettled(writes);
+    expect(settled.map((x) => x.status)).toEqual(["rejected", "fulfilled", "rejected", "fulfilled"]);
+    expect((settled[0] as PromiseRejectedResult).reason).toBeInstanceOf(LeaseLost);
+    expect((settled[2] as PromiseRejectedResult).reason).toBeInstanceOf(LeaseLost);
+    expect(await store.readJournal(a.rid)).toEqual([]);
+    expect(await store.readLogs(a.rid)).toEqual([]);
+    expect(await store.getRun("ga")).toMatchObject({ status: "running", leaseOwner: OTHER });
+    expect((await store.readJournal(b.rid)).map((e) => text(e.payload))).toEqual(["p1"]);
+    expect(text((await store.getRun("gb"))!.output)).toBe("b");
+  });
+
+  test("group commit: a failure of the whole transaction rejects every write of the batch, and none is written", async () => {
+    const { store, location } = await fresh();
+    const [a, b] = await twoLeased(store);
+    await backend.raw(location, backend.failSeq99);
+    const settled = await Promise.allSettled([store.appendJournal(a, [entry(1)], []), store.appendJournal(b, [entry(99)], [])]);
+    expect(settled.map((x) => x.status)).toEqual(["rejected", "rejected"]);
+    for (const x of settled) expect((x as PromiseRejectedResult).reason).toBeInstanceOf(StoreError);
+    expect(await store.readJournal(a.rid)).toEqual([]);
+    expect(await store.readJournal(b.rid)).toEqual([]);
+    // The store goes on: the next batch commits.
+    await store.appendJournal(a, [entry(1)], []);
+    expect(await store.readJournal(a.rid)).toHaveLength(1);
   });
 
   test("fencing: a stale lease writes nothing (journal, logs, module, grants, signals, children, finish)", async () => {

@@ -126,8 +126,8 @@ export class JournalWriter {
         if (logs.length > 0) this.options.onCommitted?.(logs);
         if (crash) process.kill(process.pid, "SIGKILL");
       };
-      // With nothing in flight the batch goes to the store now: SQLite writes it before returning, so
-      // a guest in a tight loop of calls that never yields still has its journal written as it goes.
+      // With nothing in flight the batch goes to the store now; the store commits it with the other
+      // runs' writes of this turn of the event loop (group commit, engine/store/commit-group.ts).
       this.chain = this.writes === 0 ? write() : this.chain.then(write);
     }
     return this.chain;

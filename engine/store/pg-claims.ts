@@ -1,13 +1,13 @@
-import { LeaseLost, RunNotFound } from "../kernel/errors.js";
+import { RunNotFound } from "../kernel/errors.js";
 import { checkLeaseTakeable } from "./lease-owner.js";
 import { decodeRunConfig } from "./run-config.js";
 import { DEAD_WORKERS, RUN_COLUMNS } from "./pg-worker-session.js";
-import { type Db, type Query, buf } from "./pg-connection.js";
+import type { Db, Query } from "./pg-connection.js";
 import { type RunRow, toRecord } from "./rows.js";
-import { CANCELLED_ERROR, endColumns, planCancel, planTerminate, TERMINATED_ERROR } from "./rules.js";
-import type { CancelOutcome, ClaimedRun, Lease, LeaseCheck, RunEnd, RunRecord, RunStatus, TerminateOutcome } from "./types.js";
+import { CANCELLED_ERROR, planCancel, planTerminate, TERMINATED_ERROR } from "./rules.js";
+import type { CancelOutcome, ClaimedRun, Lease, LeaseCheck, RunRecord, RunStatus, TerminateOutcome } from "./types.js";
 
-// Leases: taking one for a run, renewing it, ending a run under it; workers' claims and renewals; cancelling and terminating.
+// Leases: taking one for a run, renewing it (ending a run under it: pg-commit-group.ts); workers' claims and renewals; cancelling and terminating.
 
 // The last line: runs held by a worker whose database session is gone (it died), taken at once,
 // not after their lease; a dead session cannot renew or write, so no stall rule applies to it.
@@ -49,40 +49,6 @@ export async function renewLease(q: Query, lease: Lease, ttlMs: number): Promise
   const ok = r.rowCount === 1;
   if (ok) lease.expiresAt = expiresAt;
   return ok;
-}
-
-export async function finishRun(q: Query, lease: Lease, end: RunEnd): Promise<void> {
-  const now = Date.now();
-  const c = endColumns(end, now);
-  // One statement (one round trip): the fenced update of the run, and waking its parent when it ended.
-  // A lease ends once: after its end was written (lease_owner NULL) a second write with the same token
-  // (a supervisor giving back a run its thread has just completed) is refused, not applied.
-  const r = await q<{ n: number }>(
-    `WITH f AS (
-         UPDATE runs SET status = $1, output = $2, error = $3, wake_at = $4, finished_at = $5,
-         lease_owner = NULL, lease_expires = NULL, attempts = attempts - $6, updated_at = $7,
-         crashes = CASE WHEN $11::boolean THEN crashes + 1 ELSE 0 END
-         WHERE rid = $8 AND lease_token = $9 AND lease_owner IS NOT NULL RETURNING parent_id),
-       w AS (UPDATE runs SET wake_requested = 1 WHERE $10::boolean AND id = (SELECT parent_id FROM f)),
-       a AS (UPDATE attempts SET ended_at = $7, outcome = $12, error = $3 WHERE rid = $8 AND number = $13 AND EXISTS (SELECT 1 FROM f))
-       SELECT COUNT(*)::int AS n FROM f`,
-    [
-      c.status,
-      c.output === null ? null : buf(c.output),
-      c.error,
-      c.wakeAt,
-      c.finishedAt,
-      c.undo,
-      now,
-      lease.rid,
-      lease.token,
-      c.terminal,
-      c.crashed,
-      c.outcome,
-      lease.attempt,
-    ],
-  );
-  if (r.rows[0]?.n !== 1) throw new LeaseLost(lease.runId);
 }
 
 /** The body of claimRuns' transaction (the caller returns [] for a limit of 0 or less). */

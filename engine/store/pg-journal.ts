@@ -1,15 +1,14 @@
-import { LeaseLost } from "../kernel/errors.js";
 import type { JournalEntry, JournalRecord, LogRecord } from "../journal/entry.js";
 import { entryChecksum } from "../journal/hash.js";
 import { opName } from "../kernel/ops.js";
 import { type Db, type Query, buf } from "./pg-connection.js";
 import { type JournalRowValues, checkJournal, checkJournalRecords, damagedJournal } from "./rules.js";
-import type { JournalSummary, Lease } from "./types.js";
+import type { JournalSummary } from "./types.js";
 
-// The journal and logs: reading with checksum checks, the fenced one-statement append, bulk inserts for import.
+// The journal and logs: reading with checksum checks, bulk inserts for import (appends: pg-commit-group.ts).
 
 /** A completion (the same seq as its intent) keeps the intent's start and request when it brings none. */
-const JOURNAL_UPSERT = `ON CONFLICT (rid, seq) DO UPDATE SET op = EXCLUDED.op, digest = EXCLUDED.digest, state = EXCLUDED.state,
+export const JOURNAL_UPSERT = `ON CONFLICT (rid, seq) DO UPDATE SET op = EXCLUDED.op, digest = EXCLUDED.digest, state = EXCLUDED.state,
   payload = EXCLUDED.payload, sum = EXCLUDED.sum, started_at = COALESCE(EXCLUDED.started_at, journal.started_at),
   ended_at = EXCLUDED.ended_at, attempt = EXCLUDED.attempt, request = COALESCE(EXCLUDED.request, journal.request)`;
 
@@ -44,51 +43,6 @@ export async function readJournalRecords(q: Query, location: string, rid: number
   if (checked.ok) return checked.records;
   const id = (await q<{ id: string }>("SELECT id FROM runs WHERE rid = $1", [rid])).rows[0]?.id;
   throw damagedJournal(id ?? `#${rid}`, location, checked);
-}
-
-export async function appendJournal(q: Query, lease: Lease, entries: readonly JournalEntry[], logs: readonly LogRecord[]): Promise<void> {
-  if (entries.length === 0 && logs.length === 0) return;
-  // One statement, so one round trip and its own transaction: the fence locks the run's row only
-  // if the token still matches, and both inserts take their rows from the fence, so a stale lease
-  // inserts nothing. (A claim holding the row is waited for, then the token is re-checked.)
-  const r = await q<{ fenced: number }>(
-    `WITH fence AS (SELECT rid FROM runs WHERE rid = $1 AND lease_token = $2 FOR UPDATE),
-       e AS (
-         INSERT INTO journal (rid, seq, op, digest, state, payload, sum, started_at, ended_at, attempt, request)
-         SELECT f.rid, u.seq, u.op, u.digest, u.state, u.payload, u.sum, u.started_at, u.ended_at, $14::int, u.request
-         FROM fence f, unnest($3::int[], $4::int[], $5::bigint[], $6::smallint[], $7::bytea[], $8::bigint[], $15::bigint[],
-           $16::bigint[], $17::bytea[]) AS u(seq, op, digest, state, payload, sum, started_at, ended_at, request)
-         ${JOURNAL_UPSERT}
-         RETURNING 1),
-       l AS (
-         INSERT INTO logs (rid, seq, stream, level, message, at)
-         SELECT f.rid, u.seq, u.stream, u.level, u.message, u.at
-         FROM fence f, unnest($9::int[], $10::text[], $11::text[], $12::text[], $13::bigint[]) AS u(seq, stream, level, message, at)
-         ON CONFLICT (rid, seq) DO UPDATE SET stream = EXCLUDED.stream, level = EXCLUDED.level, message = EXCLUDED.message, at = EXCLUDED.at
-         RETURNING 1)
-       SELECT (SELECT COUNT(*) FROM fence)::int AS fenced`,
-    [
-      lease.rid,
-      lease.token,
-      entries.map((e) => e.seq),
-      entries.map((e) => e.op),
-      entries.map((e) => e.digest),
-      entries.map((e) => e.state),
-      entries.map((e) => buf(e.payload)),
-      entries.map((e) => entryChecksum(e.seq, e.op, e.digest, e.state, e.payload)),
-      logs.map((l) => l.seq),
-      logs.map((l) => l.stream),
-      logs.map((l) => l.level),
-      logs.map((l) => l.message),
-      logs.map((l) => l.at),
-      lease.attempt,
-      entries.map((e) => e.startedAt ?? null),
-      entries.map((e) => e.endedAt ?? null),
-      entries.map((e) => (e.request === undefined ? null : buf(e.request))),
-    ],
-    true, // writing the same rows again under the same token changes nothing
-  );
-  if (r.rows[0]?.fenced !== 1) throw new LeaseLost(lease.runId);
 }
 
 export async function summarizeJournal(q: Query, rid: number): Promise<JournalSummary> {

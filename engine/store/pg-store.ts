@@ -32,8 +32,10 @@ import {
   wrap,
 } from "./pg-connection.js";
 import { insertRun, listRuns, setRunGrants, setRunModule } from "./pg-runs.js";
-import { appendJournal, readJournal, readJournalRecords, summarizeJournal } from "./pg-journal.js";
-import { acquireLease, claimRuns, finishRun, renewLease, renewLeases, requestCancel, terminate } from "./pg-claims.js";
+import { readJournal, readJournalRecords, summarizeJournal } from "./pg-journal.js";
+import { CommitGroup } from "./commit-group.js";
+import { flushGroup } from "./pg-commit-group.js";
+import { acquireLease, claimRuns, renewLease, renewLeases, requestCancel, terminate } from "./pg-claims.js";
 import { createChild, sendSignal, takeSignal } from "./pg-signals-children.js";
 import { addSchedule, fireSchedule, updateSchedule } from "./pg-schedules.js";
 import { exportRun, importRun } from "./pg-export.js";
@@ -88,6 +90,12 @@ export class PgStore implements Store {
   private closed = false;
   /** q, bound: how the pg-*.ts modules run a statement outside a transaction. */
   private readonly query: Query = this.q.bind(this);
+  /**
+   * appendJournal and finishRun: the writes of all runs on this store that are ready together (in
+   * one turn of the event loop, or while the previous group is written) go in a few statements
+   * (commit-group.ts, pg-commit-group.ts).
+   */
+  private readonly group = new CommitGroup((writes) => flushGroup(this.query, writes));
 
   constructor(target: PgTarget, opts: { durability?: Durability; create?: boolean; poolSize?: number } = {}) {
     this.target = target;
@@ -213,6 +221,7 @@ export class PgStore implements Store {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    await this.group.idle();
     this.closed = true;
     await this.ready?.catch(() => undefined);
     await this.pool.end();
@@ -316,7 +325,7 @@ export class PgStore implements Store {
   }
 
   async finishRun(lease: Lease, end: RunEnd): Promise<void> {
-    return finishRun(this.query, lease, end);
+    return this.group.submit({ kind: "finish", lease, end });
   }
 
   // ---- journal (pg-journal.ts) ----
@@ -326,7 +335,8 @@ export class PgStore implements Store {
   }
 
   async appendJournal(lease: Lease, entries: readonly JournalEntry[], logs: readonly LogRecord[]): Promise<void> {
-    return appendJournal(this.query, lease, entries, logs);
+    if (entries.length === 0 && logs.length === 0) return;
+    return this.group.submit({ kind: "append", lease, entries, logs });
   }
 
   async summarizeJournal(rid: number): Promise<JournalSummary> {

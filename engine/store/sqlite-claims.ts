@@ -22,11 +22,8 @@ export function acquireLease(db: Database.Database, stmt: Statements, runId: str
   return take.immediate();
 }
 
-export function finishRun(db: Database.Database, stmt: Statements, lease: Lease, end: RunEnd): void {
-  db.transaction(() => finishNow(stmt, lease, end)).immediate();
-}
-
-function finishNow(stmt: Statements, lease: Lease, end: RunEnd): void {
+/** The writes of `finishRun`, inside the caller's transaction (the store's commit group). */
+export function finishNow(stmt: Statements, lease: Lease, end: RunEnd): void {
   const now = Date.now();
   const c = endColumns(end, now);
   const r = stmt.finish.run({

@@ -22,8 +22,10 @@ import type { JournalEntry, JournalRecord, LogRecord } from "../journal/entry.js
 import { migrate } from "./sqlite-schema.js";
 import type { Grants } from "../kernel/grants.js";
 import { type Statements, insertRunParams, mustGet, prepareStatements } from "./sqlite-statements.js";
-import { type AppendTx, appendTransaction, readJournal, readJournalRecords, summarizeJournal, wideInserts } from "./sqlite-journal.js";
-import { acquireLease, claimRuns, finishRun, renewLeases, requestCancel, terminate } from "./sqlite-claims.js";
+import { readJournal, readJournalRecords, summarizeJournal, wideInserts } from "./sqlite-journal.js";
+import { acquireLease, claimRuns, renewLeases, requestCancel, terminate } from "./sqlite-claims.js";
+import { CommitGroup } from "./commit-group.js";
+import { groupTransaction } from "./sqlite-commit-group.js";
 import { createChild, sendSignal, takeSignal } from "./sqlite-signals-children.js";
 import { addSchedule, fireSchedule, updateSchedule } from "./sqlite-schedules.js";
 import { exportRun, importRun } from "./sqlite-export.js";
@@ -67,9 +69,12 @@ export class SqliteStore implements Store {
   readonly location: string;
   private readonly db: Database.Database;
   private readonly stmt: Statements;
-  /** The transaction of appendJournal, made once: it runs for every commit. */
-  private appendTx: AppendTx | null = null;
   private readonly wide = wideInserts();
+  /**
+   * appendJournal and finishRun: the writes of all runs on this connection that are ready in the
+   * same turn of the event loop are committed in one transaction (commit-group.ts).
+   */
+  private readonly group: CommitGroup;
 
   constructor(path: string, durability: Durability = "process") {
     this.location = path;
@@ -91,6 +96,14 @@ export class SqliteStore implements Store {
       this.db.pragma(`synchronous = ${durability === "fsync" ? "FULL" : "NORMAL"}`);
       this.db.pragma("foreign_keys = ON");
       this.stmt = prepareStatements(this.db);
+      const flush = groupTransaction(this.db, this.stmt, this.wide);
+      this.group = new CommitGroup((writes) => {
+        try {
+          return flush(writes).map((err) => (err === null ? null : sqliteStoreError(err, path)));
+        } catch (err) {
+          throw sqliteStoreError(err, path);
+        }
+      });
     } catch (err) {
       this.db.close();
       if (err instanceof DweError) throw err;
@@ -99,8 +112,8 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.group.idle();
     if (this.db.open) this.db.close();
-    return Promise.resolve();
   }
 
   /** Runs one operation on the database: better-sqlite3's errors become StoreError, as the PostgreSQL store's do. */
@@ -223,7 +236,7 @@ export class SqliteStore implements Store {
   }
 
   async finishRun(lease: Lease, end: RunEnd): Promise<void> {
-    return this.sql(() => finishRun(this.db, this.stmt, lease, end));
+    return this.group.submit({ kind: "finish", lease, end });
   }
 
   async readJournal(rid: number): Promise<JournalEntry[]> {
@@ -232,10 +245,7 @@ export class SqliteStore implements Store {
 
   async appendJournal(lease: Lease, entries: readonly JournalEntry[], logs: readonly LogRecord[]): Promise<void> {
     if (entries.length === 0 && logs.length === 0) return Promise.resolve();
-    return this.sql(() => {
-      this.appendTx ??= appendTransaction(this.db, this.stmt, this.wide);
-      this.appendTx.immediate(lease, entries, logs);
-    });
+    return this.group.submit({ kind: "append", lease, entries, logs });
   }
 
   async summarizeJournal(rid: number): Promise<JournalSummary> {
