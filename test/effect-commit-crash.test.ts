@@ -7,12 +7,11 @@
 // finishes the run. The one-commit path is shown on SQLite and PostgreSQL, the guarded ones on SQLite.
 import { appendFileSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { opsGuest, type GuestStep } from "./support/op-guest.js";
-import { waitFor, workerTestbed, type WorkerTestbed } from "./support/worker.js";
-import { createTestDatabase, pgTestsEnabled, type TestDatabase } from "./support/postgres.js";
+import { waitFor, workerTestbed, type WorkerTestbed, testStores } from "./support/worker.js";
 
-const pg = await pgTestsEnabled("a worker killed between an effect and its result's commit");
+const STORES = await testStores("a worker killed between an effect and its result's commit");
 
 /** Guest-code iterations after the effect: a few seconds here, the window in which the worker is killed. */
 const SPIN = 1_200_000_000;
@@ -65,18 +64,9 @@ async function killAfterEffect(
   return { left, end: await statusOf(bed, id) };
 }
 
-describe.each([
-  { store: "SQLite", enabled: true },
-  { store: "PostgreSQL", enabled: pg },
-])("a worker killed between an effect and its result's commit, $store", ({ store, enabled }) => {
-  let pgdb: TestDatabase | undefined;
-  const bed = workerTestbed("dwe-effect-commit-", { db: () => pgdb?.url });
-  beforeAll(async () => {
-    if (enabled && store === "PostgreSQL") pgdb = await createTestDatabase();
-  });
-  afterAll(async () => {
-    await pgdb?.drop();
-  });
+describe.each(STORES)("a worker killed between an effect and its result's commit, $store", (on) => {
+  const { store, enabled } = on;
+  const bed = workerTestbed("dwe-effect-commit-", { on });
   const test = enabled ? it : it.skip;
 
   test("an at-least-once HTTP request is repeated once, with the same idempotency key", async () => {

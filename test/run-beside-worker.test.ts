@@ -2,27 +2,17 @@
 // run is created under the lease of the `dwe run` that executes it, in one transaction, so a worker
 // polling at that moment cannot claim it first. Before, a worker polling every millisecond took
 // every such run, and `dwe run` exited 2 ("is being executed by ...", or "is completed").
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { example } from "./support/cli.js";
-import { waitFor, workerTestbed } from "./support/worker.js";
-import { createTestDatabase, pgTestsEnabled, type TestDatabase } from "./support/postgres.js";
+import { waitFor, workerTestbed, testStores } from "./support/worker.js";
 
-const pg = await pgTestsEnabled("dwe run beside a worker");
+const STORES = await testStores("dwe run beside a worker");
 const HELLO = example("hello");
 const RUNS = 6;
 
-describe.each([
-  { store: "SQLite", enabled: true },
-  { store: "PostgreSQL", enabled: pg },
-])("dwe run beside a polling worker on $store", ({ store, enabled }) => {
-  let pgdb: TestDatabase | undefined;
-  const bed = workerTestbed("dwe-beside-", { db: () => pgdb?.url });
-  beforeAll(async () => {
-    if (enabled && store === "PostgreSQL") pgdb = await createTestDatabase();
-  });
-  afterAll(async () => {
-    await pgdb?.drop();
-  });
+describe.each(STORES)("dwe run beside a polling worker on $store", (on) => {
+  const { enabled } = on;
+  const bed = workerTestbed("dwe-beside-", { on });
 
   (enabled ? it : it.skip)("every run is executed by the dwe run that created it, never claimed by the worker", async () => {
     const w = bed.worker(["--poll", "1"]);

@@ -2,13 +2,13 @@
 // has the run continued by another worker before the dead worker's 30 s lease would have expired,
 // on SQLite (same host: the dead or zombie pid) and on PostgreSQL (the dead worker's session-level
 // advisory lock is gone). On PostgreSQL an idle worker is woken by NOTIFY, not by its poll.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import Database from "better-sqlite3";
 import { setTimeout as delay } from "node:timers/promises";
-import { createTestDatabase, pgTestsEnabled, sql, type TestDatabase } from "./support/postgres.js";
-import { WORKER_WASM, waitFor, workerTestbed } from "./support/worker.js";
+import { sql } from "./support/postgres.js";
+import { WORKER_WASM, waitFor, workerTestbed, testStores } from "./support/worker.js";
 
-const pg = await pgTestsEnabled("takeover at once");
+const STORES = await testStores("takeover at once");
 
 async function until(what: string, check: () => Promise<boolean>, ms: number): Promise<void> {
   const end = Date.now() + ms;
@@ -25,27 +25,17 @@ interface Run {
   lease_expires: number | null;
 }
 
-describe.each([
-  { store: "SQLite", enabled: true },
-  { store: "PostgreSQL", enabled: pg },
-])("takeover after SIGKILL on $store", ({ store, enabled }) => {
-  let pgdb: TestDatabase | undefined;
+describe.each(STORES)("takeover after SIGKILL on $store", (on) => {
+  const { store, enabled } = on;
   // The processes use the SQLite file, or the test database's URL.
-  const bed = workerTestbed("dwe-takeover-", { db: () => pgdb?.url });
-
-  beforeAll(async () => {
-    if (enabled && store === "PostgreSQL") pgdb = await createTestDatabase();
-  });
-  afterAll(async () => {
-    await pgdb?.drop();
-  });
+  const bed = workerTestbed("dwe-takeover-", { on });
 
   const worker = (env: Record<string, string> = {}, args: string[] = []) => {
     return bed.worker(args, { DWE_LEASE_TTL_MS: "30000", ...env });
   };
   const run = async (id: string): Promise<Run> => {
-    if (pgdb) {
-      const r = await sql(pgdb.url, "SELECT status, output::text AS output, attempts, lease_expires FROM runs WHERE id = $1", [id]);
+    if (store === "PostgreSQL") {
+      const r = await sql(bed.db, "SELECT status, output::text AS output, attempts, lease_expires FROM runs WHERE id = $1", [id]);
       const row = r.rows[0] as { status: string; output: string | null; attempts: number; lease_expires: string | null };
       const output = row.output === null ? null : Buffer.from(row.output.replace(/^\\x/, ""), "hex").toString();
       return { ...row, output, lease_expires: row.lease_expires === null ? null : Number(row.lease_expires) };

@@ -1,13 +1,12 @@
 // `dwe terminate RUN` ends a run now, even one whose guest loops in its own code: the store ends it
 // (cancelled, reason terminated, lease token bumped) and its holder, a worker or `dwe run --timeout`,
 // stops the run's thread once its heartbeat sees the lease gone. On SQLite and on PostgreSQL.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { exited, example, spawnDwe } from "./support/cli.js";
 import { abiGuest } from "./support/guest-wat.js";
-import { createTestDatabase, pgTestsEnabled, type TestDatabase } from "./support/postgres.js";
-import { WORKER_WASM, waitFor, workerTestbed } from "./support/worker.js";
+import { WORKER_WASM, waitFor, workerTestbed, testStores } from "./support/worker.js";
 
-const pg = await pgTestsEnabled("dwe terminate");
+const STORES = await testStores("dwe terminate");
 const HELLO = example("hello");
 
 interface RunJson {
@@ -17,18 +16,9 @@ interface RunJson {
   children: { id: string; status: string }[];
 }
 
-describe.each([
-  { store: "SQLite", enabled: true },
-  { store: "PostgreSQL", enabled: pg },
-])("dwe terminate on $store", ({ store, enabled }) => {
-  let pgdb: TestDatabase | undefined;
-  const bed = workerTestbed("dwe-terminate-", { db: () => pgdb?.url });
-  beforeAll(async () => {
-    if (enabled && store === "PostgreSQL") pgdb = await createTestDatabase();
-  });
-  afterAll(async () => {
-    await pgdb?.drop();
-  });
+describe.each(STORES)("dwe terminate on $store", (on) => {
+  const { enabled } = on;
+  const bed = workerTestbed("dwe-terminate-", { on });
 
   const show = async (id: string): Promise<RunJson> => {
     const r = await bed.cli(["show", id, "--json"]);

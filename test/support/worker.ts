@@ -3,10 +3,11 @@
 import Database from "better-sqlite3";
 import type { ChildProcess } from "node:child_process";
 import { setTimeout as delay } from "node:timers/promises";
-import { afterEach, beforeEach } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
 import { openStoreAt } from "../../engine/store/open.js";
 import { type CliResult, dweAsync, example, exited, spawnDwe, workdir } from "./cli.js";
 import { CountingServer } from "./servers.js";
+import { createTestDatabase, pgTestsEnabled, type TestDatabase } from "./postgres.js";
 
 export const WORKER_WASM = example("worker");
 
@@ -146,7 +147,7 @@ export async function createRunsLike(db: string, template: string, runs: { id: s
 export interface WorkerTestbed {
   /** This test's directory (the CLI and workers run in it). */
   readonly dir: string;
-  /** The database the processes use: the SQLite file beside `dir`, or the `db` option's. */
+  /** The database the processes use: the SQLite file beside `dir`, the `db` option's, or (`on` PostgreSQL) the block's test database URL. */
   readonly db: string;
   readonly server: CountingServer;
   /** The server's address, `http://127.0.0.1:PORT/`. */
@@ -159,13 +160,37 @@ export interface WorkerTestbed {
   cli(args: string[], env?: Record<string, string>): Promise<CliResult>;
 }
 
+/** A store the worker tests of a describe.each run on; PostgreSQL is not `enabled` when unreachable outside CI. */
+export interface TestStore {
+  store: "SQLite" | "PostgreSQL";
+  enabled: boolean;
+}
+
+/** The stores to run `what` on, for describe.each: SQLite, and PostgreSQL (see pgTestsEnabled). */
+export async function testStores(what: string): Promise<TestStore[]> {
+  return [
+    { store: "SQLite", enabled: true },
+    { store: "PostgreSQL", enabled: await pgTestsEnabled(what) },
+  ];
+}
+
 /**
  * Registers, in the current describe block, the set-up and tear-down every worker test repeats: a
  * fresh workdir and CountingServer before each test; after it, every worker it started killed (woken
  * first if stopped) and awaited, its startRuns ended, the server stopped and the directory removed —
  * in that order, so no process of the test is left to spawn into a removed directory.
  */
-export function workerTestbed(prefix: string, o: { db?: () => string | undefined } = {}): WorkerTestbed {
+export function workerTestbed(prefix: string, o: { db?: () => string | undefined; on?: TestStore } = {}): WorkerTestbed {
+  // On PostgreSQL (`on`): a database of the block's own, created before its tests and dropped after.
+  let pgdb: TestDatabase | undefined;
+  if (o.on?.store === "PostgreSQL" && o.on.enabled) {
+    beforeAll(async () => {
+      pgdb = await createTestDatabase();
+    });
+    afterAll(async () => {
+      await pgdb?.drop();
+    });
+  }
   let w: ReturnType<typeof workdir> | undefined;
   let server: CountingServer | undefined;
   let url = "";
@@ -181,7 +206,7 @@ export function workerTestbed(prefix: string, o: { db?: () => string | undefined
       return here().dir;
     },
     get db() {
-      return o.db?.() ?? here().db;
+      return pgdb?.url ?? o.db?.() ?? here().db;
     },
     get server() {
       if (!server) throw new Error("the worker testbed is used outside a test");
