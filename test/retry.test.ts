@@ -211,6 +211,29 @@ describe.each(["sqlite", "postgres"] as const)("dwe retry on %s", (backend) => {
     ]);
   });
 
+  test("dwe logs shows a retried run's lines once each; --all adds the lines the retry cut, marked, where they were logged", async () => {
+    const m = opsGuest(w.dir, "log-log-read", [{ op: "log", request: "one" }, { op: "log", request: "two" }, calls()[1]!]);
+    expect((await cli(["run", m, "--id", "lg", "--quiet"])).code).toBe(1);
+    expect((await cli(["logs", "lg"])).stdout).toBe("one\ntwo\n");
+    const r = await cli(["retry", "lg", "--from", "2", "--dir", "files:/data", "--grant", "--quiet"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await cli(["logs", "lg"])).stdout).toBe("one\ntwo\n");
+    expect((await cli(["logs", "lg", "--all"])).stdout).toBe("one\n[cut by retry 1] two\ntwo\n");
+    expect((await cli(["logs", "lg", "--all", "--timestamps"])).stdout).toMatch(
+      /^\S+ info  one\n\S+ info  \[cut by retry 1\] two\n\S+ info  two\n$/,
+    );
+    const json = (await cli(["logs", "lg", "--all", "--json"])).stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { seq: number; message: string; cut?: number });
+    expect(json.map((l) => [l.seq, l.message, l.cut])).toEqual([
+      [1, "one", undefined],
+      [2, "two", 1],
+      [2, "two", undefined],
+    ]);
+    expect((await cli(["logs", "lg", "--all", "--follow"])).stdout).toBe("one\n[cut by retry 1] two\ntwo\n");
+  });
+
   test("a retry that fails again can be retried again; each retry keeps what it cut", async () => {
     await failedRun("r3");
     const again = await cli(["retry", "r3", "--quiet"]); // same grants: denied again

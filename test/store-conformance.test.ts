@@ -934,6 +934,18 @@ describe.each([sqlite, postgres])("store conformance: $name", (backend) => {
       [1, 2, 1, 2],
       [2, 3, 2, 0],
     ]);
+    // The log lines each retry cut, as they were (`dwe logs --all`).
+    expect(await store.listCutLogs(rid)).toEqual([
+      {
+        retry: 1,
+        fromSeq: 2,
+        lines: [
+          { seq: 2, stream: "log", level: "info", message: "two", at: 2 },
+          { seq: 3, stream: "log", level: "info", message: "three", at: 3 },
+        ],
+      },
+      { retry: 2, fromSeq: 3, lines: [] },
+    ]);
     expect((await store.readJournal(rid)).map((e) => e.seq)).toEqual([1, 2]);
   });
 
@@ -948,6 +960,7 @@ describe.each([sqlite, postgres])("store conformance: $name", (backend) => {
     expect((await store.getRun("rt"))!.status).toBe("failed");
     expect((await store.readJournal(rid)).map((e) => e.seq)).toEqual([1, 2, 3]);
     expect(await store.listRetries(rid)).toEqual([]);
+    expect(await store.listCutLogs(rid)).toEqual([]);
     // Deleting a retried run deletes its retries and their entries.
     await store.retryRun("rt", { from: 2 });
     const lease = await store.acquireLease("rt", "me:1:x", 60_000, false);

@@ -199,9 +199,13 @@ export interface LogLine {
   message: string;
   /** A WASI program's output as it wrote it (bytes), in lines handed to `onLogs`; not stored (`message` is). */
   data?: Uint8Array;
+  /** Only with `LogsOptions.all`: the number of the retry that cut this line (`dwe retry`); the line's call was made again after it. */
+  cut?: number;
 }
 
 export interface LogsOptions {
+  /** Also the lines retries cut (marked with `cut`), each run's lines in the order they were logged. Default false. */
+  all?: boolean;
   /** Keep reading until the run (and every child run) has ended. Default false. */
   follow?: boolean;
   /** How often to look for new lines when following (ms, default 200). */

@@ -347,6 +347,7 @@ program
   .option("--json", "as JSON lines")
   .option("--timestamps", "prefix each line with its time and level")
   .option("--follow", "then print new lines as they are logged, across attempts and workers, until the run and its children end")
+  .option("--all", "also the lines a retry cut (marked '[cut by retry N]'), in the order they were logged")
   .action(action(logsCommand));
 
 program

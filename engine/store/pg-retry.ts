@@ -2,9 +2,9 @@ import { pack } from "msgpackr";
 import type { Db, Query } from "./pg-connection.js";
 import { decodeRunConfig } from "./run-config.js";
 import { RUN_COLUMNS, WAKE_CHANNEL } from "./pg-worker-session.js";
-import { type RunRow, toRecord } from "./rows.js";
+import { type CutLogRow, type RunRow, toCutLogs, toRecord } from "./rows.js";
 import { type JournalRecordRow, type RetryRow, checkRetry, damagedJournal, retryRecords } from "./rules.js";
-import type { RetryRecord, RunRecord, RunRetry } from "./types.js";
+import type { CutLogs, RetryRecord, RunRecord, RunRetry } from "./types.js";
 
 // `dwe retry` on PostgreSQL: the cut and the run's reset in one transaction on the run's locked
 // row (a crash leaves the run as it was or as retried), and the retry history read back.
@@ -86,4 +86,18 @@ export async function listRetries(q: Query, location: string, rid: number): Prom
   );
   const id = (await q<{ id: string }>("SELECT id FROM runs WHERE rid = $1", [rid])).rows[0]?.id ?? `#${rid}`;
   return retryRecords(retries, cut, (check) => damagedJournal(id, location, check));
+}
+
+export async function listCutLogs(q: Query, rid: number): Promise<CutLogs[]> {
+  const retries = (
+    await q<{ number: number; from_seq: number }>("SELECT number, from_seq FROM retries WHERE rid = $1 ORDER BY number", [rid])
+  ).rows;
+  if (retries.length === 0) return [];
+  const rows = (
+    await q<CutLogRow>(
+      "SELECT retry, seq, log_stream, log_level, log_message, log_at FROM journal_cut WHERE rid = $1 AND log_message IS NOT NULL ORDER BY retry, seq",
+      [rid],
+    )
+  ).rows;
+  return toCutLogs(retries, rows);
 }

@@ -40,10 +40,11 @@ import { createChild, sendSignal, takeSignal } from "./pg-signals-children.js";
 import { addSchedule, fireSchedule, updateSchedule } from "./pg-schedules.js";
 import { exportRun, importRun } from "./pg-export.js";
 import { deleteRuns } from "./pg-purge.js";
-import { listRetries, retryRun } from "./pg-retry.js";
+import { listCutLogs, listRetries, retryRun } from "./pg-retry.js";
 import { PgWorkerSession, RUN_COLUMNS } from "./pg-worker-session.js";
 import type {
   AttemptRecord,
+  CutLogs,
   UpgradeRecord,
   CancelOutcome,
   TerminateOutcome,
@@ -365,6 +366,10 @@ export class PgStore implements Store {
 
   async listRetries(rid: number): Promise<RetryRecord[]> {
     return listRetries(this.query, this.location, rid);
+  }
+
+  async listCutLogs(rid: number): Promise<CutLogs[]> {
+    return listCutLogs(this.query, rid);
   }
 
   // ---- workers (pg-claims.ts) ----

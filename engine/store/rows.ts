@@ -2,6 +2,7 @@ import { unpack } from "msgpackr";
 import { decodeRunConfig } from "./run-config.js";
 import type {
   AttemptOutcome,
+  CutLogs,
   AttemptRecord,
   RunConfig,
   RunError,
@@ -164,4 +165,25 @@ export interface UpgradeRow {
 
 export function toUpgrade(r: UpgradeRow): UpgradeRecord {
   return { number: r.number, at: r.at, fromModule: r.from_module, toModule: r.to_module, attempt: r.attempt };
+}
+
+/** A log line kept in `journal_cut`, with the retry that cut it. */
+export interface CutLogRow {
+  retry: number;
+  seq: number;
+  log_stream: string;
+  log_level: string;
+  log_message: string;
+  log_at: number;
+}
+
+/** Each retry (`{number, from_seq}` rows, in order) with the log lines it cut. */
+export function toCutLogs(retries: readonly { number: number; from_seq: number }[], rows: readonly CutLogRow[]): CutLogs[] {
+  return retries.map((r) => ({
+    retry: r.number,
+    fromSeq: r.from_seq,
+    lines: rows
+      .filter((l) => l.retry === r.number)
+      .map((l) => ({ seq: l.seq, stream: l.log_stream, level: l.log_level, message: l.log_message, at: l.log_at })),
+  }));
 }

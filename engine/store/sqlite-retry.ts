@@ -2,9 +2,9 @@ import type Database from "better-sqlite3";
 import { pack } from "msgpackr";
 import { decodeRunConfig } from "./run-config.js";
 import { type JournalRecordRow, type RetryRow, checkRetry, damagedJournal, retryRecords } from "./rules.js";
-import type { RunRow } from "./rows.js";
+import { type CutLogRow, type RunRow, toCutLogs } from "./rows.js";
 import { type Statements, mustGet } from "./sqlite-statements.js";
-import type { RetryRecord, RunRecord, RunRetry } from "./types.js";
+import type { CutLogs, RetryRecord, RunRecord, RunRetry } from "./types.js";
 
 // `dwe retry` on SQLite: the cut and the run's reset in one write transaction (a crash leaves the
 // run as it was or as retried), and the retry history read back.
@@ -64,4 +64,18 @@ export function listRetries(db: Database.Database, location: string, rid: number
     .all(rid) as [number, ...JournalRecordRow][];
   const id = (db.prepare("SELECT id FROM runs WHERE rid = ?").pluck().get(rid) as string | undefined) ?? `#${rid}`;
   return retryRecords(retries, cut, (check) => damagedJournal(id, location, check));
+}
+
+export function listCutLogs(db: Database.Database, rid: number): CutLogs[] {
+  const retries = db.prepare("SELECT number, from_seq FROM retries WHERE rid = ? ORDER BY number").all(rid) as {
+    number: number;
+    from_seq: number;
+  }[];
+  if (retries.length === 0) return [];
+  const rows = db
+    .prepare(
+      "SELECT retry, seq, log_stream, log_level, log_message, log_at FROM journal_cut WHERE rid = ? AND log_message IS NOT NULL ORDER BY retry, seq",
+    )
+    .all(rid) as CutLogRow[];
+  return toCutLogs(retries, rows);
 }

@@ -31,9 +31,10 @@ import { addSchedule, fireSchedule, updateSchedule } from "./sqlite-schedules.js
 import { exportRun, importRun } from "./sqlite-export.js";
 import { runListQuery } from "./run-query.js";
 import { deleteRuns } from "./sqlite-purge.js";
-import { listRetries, retryRun } from "./sqlite-retry.js";
+import { listCutLogs, listRetries, retryRun } from "./sqlite-retry.js";
 import type {
   AttemptRecord,
+  CutLogs,
   UpgradeRecord,
   CancelOutcome,
   TerminateOutcome,
@@ -270,6 +271,10 @@ export class SqliteStore implements Store {
 
   async listRetries(rid: number): Promise<RetryRecord[]> {
     return this.sql(() => listRetries(this.db, this.location, rid));
+  }
+
+  async listCutLogs(rid: number): Promise<CutLogs[]> {
+    return this.sql(() => listCutLogs(this.db, rid));
   }
 
   /** Nothing to hold: a worker's liveness on SQLite is its pid on this host (lease-owner.ts). */

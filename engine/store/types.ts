@@ -151,6 +151,14 @@ export interface RunRetry {
   grants?: Grants;
 }
 
+/** The log lines one retry cut with their entries, as they were. */
+export interface CutLogs {
+  retry: number;
+  /** The first seq cut: the attempts after the retry write the seqs from here again. */
+  fromSeq: number;
+  lines: LogRecord[];
+}
+
 /** One change of a run's module (`setRunModule`: `resume --upgrade`, `retry --upgrade`). */
 export interface UpgradeRecord {
   /** 1, 2, 3 … in the order the run was upgraded. */
@@ -374,6 +382,8 @@ export interface Store {
   retryRun(runId: string, retry: RunRetry): Promise<RunRecord>;
   /** The run's retries, oldest first, each with the entries it cut. */
   listRetries(rid: number): Promise<RetryRecord[]>;
+  /** The run's retries, oldest first, each with the log lines it cut (by seq; `dwe logs --all`). */
+  listCutLogs(rid: number): Promise<CutLogs[]>;
 
   // ---- workers (docs/worker.md) ----
 

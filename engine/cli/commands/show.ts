@@ -17,11 +17,12 @@ export async function showCommand(runId: string, flags: GlobalOptions & { json?:
 /**
  * `dwe logs RUN`: the guest's log lines, once each, in order; then those of each child run (in the
  * order they were started, each child's own children after it), so a pipeline's logs show every
- * job and step.
+ * job and step. `--all`: also the lines retries cut, marked: by default a retried run's logs read as
+ * if its last attempts had run alone (the cut calls logged again are not shown twice).
  */
 export async function logsCommand(
   runId: string,
-  flags: GlobalOptions & { json?: boolean; timestamps?: boolean; follow?: boolean },
+  flags: GlobalOptions & { json?: boolean; timestamps?: boolean; follow?: boolean; all?: boolean },
 ): Promise<number> {
   const dwe = await openDwe(flags, false);
   const stop = new AbortController();
@@ -44,19 +45,22 @@ export async function logsCommand(
             level: l.level,
             stream: l.stream,
             message: l.message,
+            ...(l.cut !== undefined && { cut: l.cut }),
           }) + "\n"
         );
       const msg = l.message.endsWith("\n") ? l.message.slice(0, -1) : l.message;
-      return (flags.timestamps ? `${new Date(l.at).toISOString()} ${l.level.padEnd(5)} ` : "") + msg + "\n";
+      const cut = l.cut === undefined ? "" : `[cut by retry ${l.cut}] `;
+      return (flags.timestamps ? `${new Date(l.at).toISOString()} ${l.level.padEnd(5)} ` : "") + cut + msg + "\n";
     };
+    const all = flags.all === true;
     if (flags.follow) {
-      for await (const l of dwe.logs(runId, { follow: true, signal: stop.signal })) {
+      for await (const l of dwe.logs(runId, { follow: true, all, signal: stop.signal })) {
         family ||= l.runId !== runId;
         process.stdout.write(format(l));
       }
     } else {
       const lines = [];
-      for await (const l of dwe.logs(runId)) lines.push(l);
+      for await (const l of dwe.logs(runId, { all })) lines.push(l);
       family ||= lines.some((l) => l.runId !== runId);
       process.stdout.write(lines.map(format).join(""));
     }
