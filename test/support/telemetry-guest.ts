@@ -17,6 +17,24 @@ export function telemetryGuest(dir: string, url: string, sleepMs: number): strin
   });
 }
 
+/**
+ * A guest that calls clock.now, GETs `url` at most once, POSTs "hi" to `url` and calls clock.now
+ * again: entries 1 (clock.now), 2 (the at-most-once GET, its result committed before the guest
+ * goes on), 3 (the POST, whose intent is committed on its own, as nothing is buffered before it),
+ * 4 (clock.now). Killed once entry 3 is committed, the POST is in flight and a resume redoes it.
+ */
+export function inFlightPostGuest(dir: string, url: string): string {
+  const get = pack({ method: "GET", url, at_most_once: true });
+  const post = pack({ method: "POST", url, body: Buffer.from("hi") });
+  return abiGuest(dir, "in-flight-post", {
+    data: { 0: "clock.now", 32: "http.request", 1024: watBytes(get), 2048: watBytes(post) },
+    body: `(drop (call $call (i32.const 0) (i32.const 9) (i32.const 0) (i32.const 0)))
+    (drop (call $call (i32.const 32) (i32.const 12) (i32.const 1024) (i32.const ${get.length})))
+    (drop (call $call (i32.const 32) (i32.const 12) (i32.const 2048) (i32.const ${post.length})))
+    (drop (call $call (i32.const 0) (i32.const 9) (i32.const 0) (i32.const 0)))`,
+  });
+}
+
 /** The samples of a Prometheus text exposition: `name{labels}` (labels as written) → value. */
 export function parseExposition(text: string): Map<string, number> {
   const samples = new Map<string, number>();
