@@ -58,7 +58,7 @@ export async function* readLogs(store: Store, runId: string, o: LogsOptions = {}
   }
 }
 
-/** When a line was logged; a cut line before one of the same ms logged after its retry, then by seq. */
+/** When a line was logged; in the same ms by seq, a cut line before the one its retry logged again. */
 function byTime(a: LogLine, b: LogLine): number {
-  return a.at - b.at || (a.cut ?? Infinity) - (b.cut ?? Infinity) || a.seq - b.seq;
+  return a.at - b.at || a.seq - b.seq || (a.cut ?? Infinity) - (b.cut ?? Infinity);
 }
