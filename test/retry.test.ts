@@ -232,6 +232,26 @@ describe.each(["sqlite", "postgres"] as const)("dwe retry on %s", (backend) => {
       [2, "two", undefined],
     ]);
     expect((await cli(["logs", "lg", "--all", "--follow"])).stdout).toBe("one\n[cut by retry 1] two\ntwo\n");
+    const served = await startServer({ dir: w.dir, db }, []);
+    try {
+      const lines = async (query: string) =>
+        (
+          (await (await fetch(`${served.url}/api/runs/lg/logs${query}`)).json()) as {
+            lines: { seq: number; message: string; cut?: number }[];
+          }
+        ).lines.map((l) => [l.seq, l.message, l.cut]);
+      expect(await lines("")).toEqual([
+        [1, "one", undefined],
+        [2, "two", undefined],
+      ]);
+      expect(await lines("?all=1")).toEqual(json.map((l) => [l.seq, l.message, l.cut]));
+      const sse = await (await fetch(`${served.url}/api/runs/lg/logs?follow=1&all=1`)).text();
+      expect(sse.match(/^event: log$/gm)).toHaveLength(3);
+      expect(sse).toContain('"cut":1');
+    } finally {
+      served.child.kill("SIGTERM");
+      await exited(served.child);
+    }
   });
 
   test("a retry that fails again can be retried again; each retry keeps what it cut", async () => {

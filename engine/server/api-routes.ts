@@ -82,16 +82,17 @@ export function apiRoutes(dwe: Dwe, o: ApiOptions): Router {
       return ok(journalJson(await dwe.journalView(id, { ...(from !== null && { from: Number(from) }), full: flag(c, "full") })));
     })
     .on("GET", "/api/runs/:id/logs", async (c) => {
-      onlyQuery(c, ["follow"]);
+      onlyQuery(c, ["follow", "all"]);
       const id = runId(c);
       const follow = flag(c, "follow");
+      const all = flag(c, "all");
       await dwe.get(id); // 404 as JSON before a stream opens
       if (follow) {
-        await streamLogs(dwe, id, c.res, c.signal, o.pollMs);
+        await streamLogs(dwe, id, c.res, c.signal, o.pollMs, all);
         return undefined;
       }
       const lines = [];
-      for await (const l of dwe.logs(id)) lines.push(logJson(l));
+      for await (const l of dwe.logs(id, { all })) lines.push(logJson(l));
       return ok({ run: id, lines });
     })
     .on("POST", "/api/runs/:id/signals/:name", async (c) => {

@@ -1,5 +1,5 @@
 // `GET /api/runs/ID/logs?follow=1`: the run's log lines as Server-Sent Events, until the run (and its
-// children) have ended.
+// children) have ended; with `all=1` also the lines retries cut, as `dwe logs --all --follow`.
 import type { ServerResponse } from "node:http";
 import type { Dwe } from "../api/dwe.js";
 import type { LogLine } from "../api/types.js";
@@ -8,9 +8,17 @@ import { errorResponse } from "./http-error.js";
 /** How often an idle stream sends a comment, so proxies and clients see it is alive. */
 const HEARTBEAT_MS = 15_000;
 
-/** A log line as JSON: `dwe logs --json`'s fields, always with the run it belongs to. */
+/** A log line as JSON: `dwe logs --json`'s fields, always with the run it belongs to (`cut`: the retry that cut it). */
 export function logJson(l: LogLine): Record<string, unknown> {
-  return { run: l.runId, seq: l.seq, at: new Date(l.at).toISOString(), level: l.level, stream: l.stream, message: l.message };
+  return {
+    run: l.runId,
+    seq: l.seq,
+    at: new Date(l.at).toISOString(),
+    level: l.level,
+    stream: l.stream,
+    message: l.message,
+    ...(l.cut !== undefined && { cut: l.cut }),
+  };
 }
 
 function event(res: ServerResponse, name: string, data: unknown): void {
@@ -22,7 +30,14 @@ function event(res: ServerResponse, name: string, data: unknown): void {
  * children have ended, an `end` event with the run's final status, and the response ends. A failure
  * midway is an `error` event (`{code, message}`). The run was checked to exist before the stream opened.
  */
-export async function streamLogs(dwe: Dwe, runId: string, res: ServerResponse, signal: AbortSignal, pollMs: number): Promise<void> {
+export async function streamLogs(
+  dwe: Dwe,
+  runId: string,
+  res: ServerResponse,
+  signal: AbortSignal,
+  pollMs: number,
+  all = false,
+): Promise<void> {
   res.writeHead(200, {
     "Content-Type": "text/event-stream; charset=utf-8",
     "Cache-Control": "no-store",
@@ -32,7 +47,7 @@ export async function streamLogs(dwe: Dwe, runId: string, res: ServerResponse, s
   res.write(": dwe logs\n\n");
   const beat = setInterval(() => res.write(": keep-alive\n\n"), HEARTBEAT_MS);
   try {
-    for await (const line of dwe.logs(runId, { follow: true, signal, pollMs })) event(res, "log", logJson(line));
+    for await (const line of dwe.logs(runId, { follow: true, all, signal, pollMs })) event(res, "log", logJson(line));
     if (!signal.aborted) event(res, "end", { run: runId, status: (await dwe.get(runId)).status });
   } catch (err) {
     const { code, message } = errorResponse(err);
