@@ -209,11 +209,22 @@ describe.skipIf(!haveChromium)("the web console in Chromium", () => {
   it("a worker SIGKILLed in an HTTP call: the timeline marks where each attempt begins and the crash point; the attempts table lists both", async () => {
     // One worker at a time, so the one killed is the one that holds the run.
     await worker.stop();
+    // A run's first call commits its intent on its own: while it is made, the timeline shows it in flight.
+    let answer!: () => void;
+    const answered = new Promise<void>((r) => (answer = r));
+    target.hold = (r) => (r.method === "GET" ? answered : Promise.resolve());
+    const doomed = startWorker(w);
+    await start("flight-1", "slow", { url: targetUrl }, true);
+    await page.goto(`${server.url}/#/runs/flight-1`);
+    await page.locator('#timeline .tl-entry[data-seq="1"] .mark-flight').waitFor(WAIT);
+    answer();
+    await pageStatus("completed");
+    expect(await page.locator("#timeline .mark-flight").count()).toBe(0);
+
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     target.hold = (r) => (r.body === "1" ? held : Promise.resolve());
     const before = target.received.length;
-    const doomed = startWorker(w);
     await start("crash-1", "steps", { n: 3, url: targetUrl }, true);
     await page.goto(`${server.url}/#/runs/crash-1`);
     await pageStatus("running");
@@ -222,8 +233,9 @@ describe.skipIf(!haveChromium)("the web console in Chromium", () => {
       if (Date.now() > end) throw new Error("step 1 never reached the target");
       await new Promise((r) => setTimeout(r, 50));
     }
-    // The page shows the call in flight, then the worker dies in it.
-    await page.locator("#timeline .mark-flight").waitFor(WAIT);
+    // The second POST commits what came before it (the first's result, the log line), no intent of its own:
+    // the page shows those two entries, then the worker dies in the call.
+    await page.locator('#timeline .tl-entry[data-seq="2"]').waitFor(WAIT);
     await doomed.stop("SIGKILL");
     target.hold = () => Promise.resolve();
     release();

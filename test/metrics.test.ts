@@ -87,15 +87,16 @@ describe("Prometheus metrics", () => {
     expect(after.get('dwe_attempts_total{outcome="suspended"}')).toBe(n);
     expect(after.get('dwe_attempts_total{outcome="completed"}')).toBe(n);
     expect(after.get("dwe_replay_seconds_count")).toBe(n);
-    // Entries written: two clock.now each (never again on replay), an intent and a result per request.
+    // Entries written: two clock.now each (never again on replay), one per request: its outcome
+    // (the sleep's end is buffered before it, so that commit is the request's one, no intent).
     expect(after.get('dwe_journal_entries_appended_total{op="clock.now"}')).toBe(2 * n);
-    expect(after.get('dwe_journal_entries_appended_total{op="http.request"}')).toBe(2 * n);
+    expect(after.get('dwe_journal_entries_appended_total{op="http.request"}')).toBe(n);
     expect(after.get('dwe_journal_entries_appended_total{op="sleep"}')).toBe(2 * n);
     expect(after.get('dwe_host_call_seconds_count{op="clock.now"}')).toBe(2 * n);
     expect(after.get('dwe_host_call_seconds_count{op="http.request"}')).toBe(n);
     expect(after.get("dwe_journal_commit_seconds_count")).toBeGreaterThan(0);
-    // Six rows each: clock.now, the sleep's intent and end, the request's intent and result, clock.now.
-    expect(after.get("dwe_journal_commit_entries_sum")).toBe(6 * n);
+    // Five rows each: clock.now, the sleep's intent and end, the request's outcome, clock.now.
+    expect(after.get("dwe_journal_commit_entries_sum")).toBe(5 * n);
     expect(after.get("dwe_claim_seconds_count")).toBeGreaterThan(before.get("dwe_claim_seconds_count")!);
     expect(after.get('dwe_runs{status="completed"}')).toBe(n);
     expect(after.get("dwe_runs_in_flight")).toBe(0);
