@@ -1,4 +1,4 @@
-// `npm run bench`: measures B1-B11 on this machine, prints a table, writes bench/results.json.
+// `npm run bench`: measures B1-B12 on this machine, prints a table, writes bench/results.json.
 //   node dist/bench/main.js [--quick] [--only B1,B3,B1-PG] [--runs N] [--out FILE]
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -16,10 +16,11 @@ import { b8 } from "./b8-journal-size.js";
 import { b9 } from "./b9-recovery.js";
 import { b10 } from "./b10-takeover.js";
 import { b11 } from "./b11-committed-step.js";
+import { b12 } from "./b12-group-commit.js";
 import { b1pg, b4pg, b9pg } from "./pg-rows.js";
 
 // The -PG rows measure B1, B4 and B9 on PostgreSQL next to SQLite (bench/pg-rows.ts; null when unreachable).
-const ALL: Benchmark[] = [b1, b1pg, b2, b3, b4, b4pg, b5, b6, b7, b8, b9, b9pg, b10, b11];
+const ALL: Benchmark[] = [b1, b1pg, b2, b3, b4, b4pg, b5, b6, b7, b8, b9, b9pg, b10, b11, b12];
 
 interface Args {
   quick: boolean;

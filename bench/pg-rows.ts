@@ -2,16 +2,14 @@
 // fresh PostgreSQL database, alternating with the same measurement on a fresh SQLite file in the
 // same run (the baseline column), so the ratio is PostgreSQL / SQLite on this machine.
 // PostgreSQL: $DWE_BENCH_PG_URL (see lib/pg.ts); rows are null with a note when it is unreachable.
-import Database from "better-sqlite3";
-import { setTimeout as delay } from "node:timers/promises";
-import pg from "pg";
-import { ratioText, type Benchmark, type BenchContext, type Figure } from "./lib/figure.js";
+import { ratioText, type Benchmark, type Figure } from "./lib/figure.js";
 import { guest, readWasm } from "./lib/guests.js";
-import { createRunIn, executeIn, pgSkipped, putModuleIn, tempAnyStore, type AnyBenchStore, type Backend } from "./lib/pg.js";
+import { createRunIn, executeIn, pgSkipped, putModuleIn, tempAnyStore, type Backend } from "./lib/pg.js";
 import { spawnDwe } from "./lib/proc.js";
 import { BenchServer } from "./lib/server.js";
 import { median, nowMs, repeat, round } from "./lib/stats.js";
 import { workerAvailable } from "./lib/worker.js";
+import { workerRate } from "./lib/worker-rate.js";
 
 const BACKENDS: Backend[] = ["sqlite", "pg"];
 
@@ -74,57 +72,6 @@ export const b1pg: Benchmark = {
   },
 };
 
-/** Counts runs by status straight from the database, without going through a store. */
-async function counter(s: AnyBenchStore): Promise<{ count: (status: string) => Promise<number>; close: () => Promise<void> }> {
-  if (s.backend === "sqlite") {
-    const db = new Database(s.location, { readonly: true, timeout: 30_000 });
-    const stmt = db.prepare("SELECT COUNT(*) FROM runs WHERE status = ?").pluck();
-    return {
-      count: (st) => Promise.resolve(stmt.get(st) as number),
-      close: () => {
-        db.close();
-        return Promise.resolve();
-      },
-    };
-  }
-  const c = new pg.Client({ connectionString: s.location });
-  await c.connect();
-  return {
-    count: async (st) => Number((await c.query<{ n: number }>("SELECT COUNT(*) AS n FROM runs WHERE status = $1", [st])).rows[0]!.n),
-    close: () => c.end(),
-  };
-}
-
-async function workerRate(ctx: BenchContext, backend: Backend, wasm: Uint8Array, n: number): Promise<number> {
-  const s = await tempAnyStore(backend);
-  try {
-    const sha = await putModuleIn(s.store, wasm);
-    for (let i = 0; i < n; i++) await createRunIn(s.store, sha, "9");
-    const db = await counter(s);
-    const p = spawnDwe(s.location, ["worker", "--quiet", "--concurrency", "256", "--poll", "10"], {}, s.dir);
-    try {
-      const deadline = nowMs() + 300_000;
-      for (;;) {
-        const done = await db.count("completed");
-        if (done >= n) return n / ((nowMs() - p.startedAt) / 1000);
-        if (p.child.exitCode !== null) throw new Error(`dwe worker exited ${p.child.exitCode}: ${p.stderr().slice(0, 500)}`);
-        if (nowMs() > deadline)
-          throw new Error(`B4-pg (${backend}): ${done} of ${n} completed after 300 s; failed: ${await db.count("failed")}`);
-        await delay(5);
-      }
-    } finally {
-      await db.close();
-      p.child.kill("SIGTERM");
-      const t = setTimeout(() => p.child.kill("SIGKILL"), 15_000);
-      await p.exited;
-      clearTimeout(t);
-      ctx.log(`  B4-pg ${backend}: ${n} runs done`);
-    }
-  } finally {
-    await s.close();
-  }
-}
-
 export const b4pg: Benchmark = {
   id: "B4-PG",
   title: "B4 on PostgreSQL: worker throughput",
@@ -149,7 +96,7 @@ export const b4pg: Benchmark = {
     const wasm = readWasm(await guest("loop"));
     const values: Record<Backend, number[]> = { sqlite: [], pg: [] };
     await repeat(ctx.quick ? 1 : Math.min(ctx.runs, 3), async () => {
-      for (const b of BACKENDS) values[b].push(await workerRate(ctx, b, wasm, n));
+      for (const b of BACKENDS) values[b].push((await workerRate(ctx, { backend: b, wasm, n, input: "9", label: "B4-pg" })).fromSpawn);
     });
     return [
       figure(

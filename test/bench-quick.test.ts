@@ -32,7 +32,7 @@ describe("bench --quick", () => {
     for (const id of ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B9"]) expect(Object.keys(results)).toContain(id);
     // PostgreSQL rows next to SQLite ones (null with "not measured" when PostgreSQL is unreachable).
     for (const id of ["B1-pg", "B4-pg", "B9-pg"]) expect(Object.keys(results)).toContain(id);
-    for (const id of ["B10", "B10-pg", "B11"]) expect(Object.keys(results)).toContain(id);
+    for (const id of ["B10", "B10-pg", "B11", "B12", "B12-default", "B12-pg"]) expect(Object.keys(results)).toContain(id);
     for (const [id, e] of Object.entries(results)) {
       expect(Object.keys(e).sort(), id).toEqual(["baseline", "note", "target", "unit", "value"]);
       expect(e.unit.length, id).toBeGreaterThan(0);
