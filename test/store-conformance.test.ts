@@ -796,6 +796,31 @@ describe.each([sqlite, postgres])("store conformance: $name", (backend) => {
     expect((await target.claimRuns("w", 5, 60_000, 0)).map((c) => c.lease.runId)).toEqual(["e"]);
   });
 
+  test("a long journal reads back exact and in order (chunked reads): zero bytes, empty and large payloads; a bad row far in names its seq", async () => {
+    const { store, location } = await fresh();
+    const run = await store.createRun(newRun("long"));
+    const lease = await store.acquireLease("long", "me:1:x", 60_000, false);
+    const n = 10_000;
+    const big = (seq: number) => new Uint8Array(7 * 1024 * 1024).fill(seq & 0xff);
+    const payloadOf = (seq: number): Uint8Array =>
+      seq % 1000 === 0 ? new Uint8Array(0) : seq >= 10 && seq <= 12 ? big(seq) : Uint8Array.of(0, seq & 0xff, 0, seq >> 8, 0);
+    const entries: JournalEntry[] = [];
+    for (let seq = 1; seq <= n; seq++) entries.push({ ...entry(seq, seq % 7 === 0 ? 2 : 1), payload: payloadOf(seq) });
+    for (let i = 0; i < n; i += 2_500) await store.appendJournal(lease, entries.slice(i, i + 2_500), []);
+    const read = await store.readJournal(run.rid);
+    expect(read.map((e) => e.seq)).toEqual(entries.map((e) => e.seq));
+    for (let i = 0; i < n; i++) {
+      const [a, b] = [read[i]!, entries[i]!];
+      if (a.op !== b.op || a.digest !== b.digest || a.state !== b.state || Buffer.compare(a.payload, b.payload) !== 0) {
+        throw new Error(`seq ${b.seq} read back as ${JSON.stringify({ ...a, payload: a.payload.length })}`);
+      }
+    }
+    await backend.raw(location, `UPDATE journal SET sum = sum + 1 WHERE rid = ${run.rid} AND seq = 9000`);
+    await expect(store.readJournal(run.rid)).rejects.toThrow(/^run long: journal entry seq 9000 .* fails its checksum/);
+    await backend.raw(location, `DELETE FROM journal WHERE rid = ${run.rid} AND seq = 5000`);
+    await expect(store.readJournal(run.rid)).rejects.toThrow(/^run long: the journal has a gap \(expected seq 5000, found seq 5001\)/);
+  });
+
   test("a journal row that fails its checksum is reported as corrupt, also by export", async () => {
     const { store, location } = await fresh();
     const run = await store.createRun(newRun("c"));

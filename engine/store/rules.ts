@@ -32,7 +32,7 @@ export function checkJournal(rows: readonly JournalRowValues[]): JournalCheck {
   const entries: JournalEntry[] = new Array<JournalEntry>(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const [seq, op, digest, state, payload, sum] = rows[i]!;
-    const problem = rowProblem(i + 1, seq, op, digest, state, payload, sum);
+    const problem = journalRowProblem(i + 1, seq, op, digest, state, payload, sum);
     if (problem !== null) return { ok: false, problem, seq: i + 1 };
     entries[i] = { seq, op, digest, state: state as EntryState, payload };
   }
@@ -40,7 +40,15 @@ export function checkJournal(rows: readonly JournalRowValues[]): JournalCheck {
 }
 
 /** What is wrong with the journal row expected at seq `expected`, or null. */
-function rowProblem(expected: number, seq: number, op: number, digest: number, state: number, payload: Uint8Array, sum: number) {
+export function journalRowProblem(
+  expected: number,
+  seq: number,
+  op: number,
+  digest: number,
+  state: number,
+  payload: Uint8Array,
+  sum: number,
+) {
   if (seq !== expected) return `the journal has a gap (expected seq ${expected}, found seq ${seq})`;
   if (entryChecksum(seq, op, digest, state, payload) !== sum) return `journal entry seq ${seq} (${opName(op)}) fails its checksum`;
   return null;
@@ -63,7 +71,7 @@ export function checkJournalRecords(
   const records: JournalRecord[] = new Array<JournalRecord>(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const [seq, op, digest, state, payload, sum, startedAt, endedAt, attempt, request] = rows[i]!;
-    const problem = rowProblem(first + i, seq, op, digest, state, payload, sum);
+    const problem = journalRowProblem(first + i, seq, op, digest, state, payload, sum);
     if (problem !== null) return { ok: false, problem, seq: first + i };
     records[i] = {
       seq,

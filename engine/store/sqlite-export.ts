@@ -4,13 +4,20 @@ import type { JournalEntry, LogRecord } from "../journal/entry.js";
 import { NEXT_RID } from "./sqlite-purge.js";
 import { type RunRow, type SignalRow, toRecord, toSignal } from "./rows.js";
 import { putEntries, readJournal, wideInserts } from "./sqlite-journal.js";
+import type { JournalReadStatements } from "./sqlite-journal-read.js";
 import { IMPORTED_RUN_COLUMNS, importedRunValues, moduleMissing, runExistsIn } from "./rules.js";
 import { type Statements, mustGet } from "./sqlite-statements.js";
 import type { ModuleKind, RunExport, RunRecord } from "./types.js";
 
 // Moving a run between databases (docs/distributed.md): a run with its module, journal, logs and signals.
 
-export function exportRun(db: Database.Database, stmt: Statements, location: string, runId: string): Promise<RunExport> {
+export function exportRun(
+  db: Database.Database,
+  stmt: Statements,
+  read: JournalReadStatements,
+  location: string,
+  runId: string,
+): Promise<RunExport> {
   // One read transaction: the run, its journal, logs and signals as of one moment.
   const snapshot = db.transaction((): { row: RunRow; journal: Promise<JournalEntry[]>; logs: LogRecord[]; signals: SignalRow[] } => {
     const row = db.prepare("SELECT * FROM runs WHERE id = ?").get(runId) as
@@ -18,7 +25,7 @@ export function exportRun(db: Database.Database, stmt: Statements, location: str
     if (!row) throw new RunNotFound(runId);
     return {
       row,
-      journal: readJournal(db, stmt, location, row.rid),
+      journal: readJournal(db, read, location, row.rid),
       logs: stmt.readLogs.all(row.rid) as LogRecord[],
       signals: stmt.listSignals.all(row.rid) as SignalRow[],
     };

@@ -3,7 +3,8 @@ import { LeaseLost } from "../kernel/errors.js";
 import type { JournalEntry, JournalRecord, LogRecord } from "../journal/entry.js";
 import { entryChecksum } from "../journal/hash.js";
 import { opName } from "../kernel/ops.js";
-import { type JournalRecordRow, type JournalRowValues, checkJournal, checkJournalRecords, damagedJournal } from "./rules.js";
+import { type JournalRecordRow, checkJournalRecords, damagedJournal } from "./rules.js";
+import type { JournalReadStatements } from "./sqlite-journal-read.js";
 import { JOURNAL_COLUMNS, JOURNAL_INSERT, JOURNAL_ROW, JOURNAL_UPSERT, type Statements } from "./sqlite-statements.js";
 import type { JournalSummary, Lease } from "./types.js";
 
@@ -20,9 +21,14 @@ export function wideInserts(): WideInserts {
   return { args: [], stmts: new Map<number, Database.Statement>() };
 }
 
-/** A run's journal in order, every entry's checksum checked. */
-export async function readJournal(db: Database.Database, stmt: Statements, location: string, rid: number): Promise<JournalEntry[]> {
-  const checked = checkJournal(stmt.readJournal.all(rid) as JournalRowValues[]);
+/** A run's journal in order, every entry's checksum checked (read in chunks: sqlite-journal-read.ts). */
+export async function readJournal(
+  db: Database.Database,
+  read: JournalReadStatements,
+  location: string,
+  rid: number,
+): Promise<JournalEntry[]> {
+  const checked = read.transaction(rid);
   if (!checked.ok) throw damagedJournal(runName(db, rid), location, checked);
   return Promise.resolve(checked.entries);
 }

@@ -63,7 +63,6 @@ export function prepareStatements(db: Database.Database) {
          crashes = CASE WHEN @crashed = 1 THEN crashes + 1 ELSE 0 END, updated_at = @now
          WHERE rid = @rid AND lease_token = @token AND lease_owner IS NOT NULL`,
     ),
-    readJournal: db.prepare("SELECT seq, op, digest, state, payload, sum FROM journal WHERE rid = ? ORDER BY seq").raw(),
     putEntry: db.prepare(`${JOURNAL_INSERT} VALUES ${JOURNAL_ROW} ${JOURNAL_UPSERT}`),
     readJournalRecords: db
       .prepare(

@@ -25,6 +25,7 @@ import { type Statements, insertRunParams, mustGet, prepareStatements } from "./
 import { readJournal, readJournalRecords, summarizeJournal, wideInserts } from "./sqlite-journal.js";
 import { acquireLease, claimRuns, renewLeases, requestCancel, terminate } from "./sqlite-claims.js";
 import { CommitGroup } from "./commit-group.js";
+import { journalReadStatements, type JournalReadStatements } from "./sqlite-journal-read.js";
 import { groupTransaction } from "./sqlite-commit-group.js";
 import { createChild, sendSignal, takeSignal } from "./sqlite-signals-children.js";
 import { addSchedule, fireSchedule, updateSchedule } from "./sqlite-schedules.js";
@@ -70,6 +71,7 @@ export class SqliteStore implements Store {
   readonly location: string;
   private readonly db: Database.Database;
   private readonly stmt: Statements;
+  private readonly journalRead: JournalReadStatements;
   private readonly wide = wideInserts();
   /**
    * appendJournal and finishRun: the writes of all runs on this connection that are ready in the
@@ -97,6 +99,7 @@ export class SqliteStore implements Store {
       this.db.pragma(`synchronous = ${durability === "fsync" ? "FULL" : "NORMAL"}`);
       this.db.pragma("foreign_keys = ON");
       this.stmt = prepareStatements(this.db);
+      this.journalRead = journalReadStatements(this.db);
       const flush = groupTransaction(this.db, this.stmt, this.wide);
       this.group = new CommitGroup((writes) => {
         try {
@@ -241,7 +244,7 @@ export class SqliteStore implements Store {
   }
 
   async readJournal(rid: number): Promise<JournalEntry[]> {
-    return this.sql(() => readJournal(this.db, this.stmt, this.location, rid));
+    return this.sql(() => readJournal(this.db, this.journalRead, this.location, rid));
   }
 
   async appendJournal(lease: Lease, entries: readonly JournalEntry[], logs: readonly LogRecord[]): Promise<void> {
@@ -341,7 +344,7 @@ export class SqliteStore implements Store {
   }
 
   async exportRun(runId: string): Promise<RunExport> {
-    return this.sql(() => exportRun(this.db, this.stmt, this.location, runId));
+    return this.sql(() => exportRun(this.db, this.stmt, this.journalRead, this.location, runId));
   }
 
   async importRun(bundle: RunExport): Promise<RunRecord> {
