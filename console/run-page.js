@@ -175,6 +175,8 @@ export function runPage(main, id, fail) {
   const signalName = h("input", { name: "signal", placeholder: "signal name", size: 12, required: true });
   const signalData = h("input", { name: "data", placeholder: 'data (JSON, e.g. {"ok":true})', size: 22 });
   const forkAt = h("input", { name: "at", placeholder: "at seq", size: 6, inputmode: "numeric" });
+  const retryGrants = h("input", { name: "grants", placeholder: 'grants (JSON, e.g. {"net":["api.example.com"]})', size: 30 });
+  const retryWiden = h("input", { type: "checkbox", name: "widen_grants" });
   const buttons = {
     signal: h("button", { type: "submit", class: "primary" }, "Send signal"),
     cancel: h("button", { type: "button", onclick: () => act("cancel", "/cancel", undefined, (a) => `cancel: ${summary(a)}`) }, "Cancel"),
@@ -183,7 +185,7 @@ export function runPage(main, id, fail) {
       { type: "button", class: "danger", onclick: () => act("terminate", "/terminate", undefined, (a) => `terminate: ${summary(a)}`) },
       "Terminate",
     ),
-    retry: h("button", { type: "button", onclick: () => act("retry", "/retry", undefined, () => "retried: the run continues") }, "Retry"),
+    retry: h("button", { type: "submit" }, "Retry"),
     fork: h("button", { type: "submit" }, "Fork"),
   };
   /** What cancel (`{cancelled, requested}`) or terminate (`{terminated}`) answered, in words. */
@@ -219,6 +221,30 @@ export function runPage(main, id, fail) {
     signalData,
     buttons.signal,
   );
+  // Retry as `dwe retry --detach`: with no grants the stored ones are kept; grants given replace them
+  // (as POST /api/runs takes them), and widening them needs the box ticked (`--grant`).
+  const retryForm = h(
+    "form",
+    {
+      class: "row",
+      onsubmit: (ev) => {
+        ev.preventDefault();
+        const body = {};
+        if (retryGrants.value.trim() !== "") {
+          try {
+            body.grants = JSON.parse(retryGrants.value);
+          } catch {
+            return say('retry: the grants are not JSON (e.g. {"net":["api.example.com"]})', false);
+          }
+        }
+        if (retryWiden.checked) body.widen_grants = true;
+        void act("retry", "/retry", body, () => "retried: the run continues");
+      },
+    },
+    retryGrants,
+    h("label", { class: "small" }, retryWiden, " widen grants"),
+    buttons.retry,
+  );
   const forkForm = h(
     "form",
     {
@@ -243,7 +269,7 @@ export function runPage(main, id, fail) {
       "section",
       { class: "card" },
       head,
-      h("div", { class: "actions" }, signalForm, h("div", { class: "row" }, buttons.cancel, buttons.terminate, buttons.retry), forkForm),
+      h("div", { class: "actions" }, signalForm, h("div", { class: "row" }, buttons.cancel, buttons.terminate), retryForm, forkForm),
       message,
     ),
     h("section", { class: "card" }, h("h2", {}, "Journal"), timelineBox),

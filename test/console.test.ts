@@ -181,6 +181,39 @@ describe.skipIf(!haveChromium)("the web console in Chromium", () => {
     await page.locator("#action-message", { hasText: `retry: ${body.error.message}` }).waitFor(WAIT);
   });
 
+  it("Retry with the grant a run failed without: the page shows the retry as a second attempt and follows the run to completed", async () => {
+    await start("denied-1", "steps", { n: 2, url: targetUrl });
+    await page.goto(`${server.url}/#/runs/denied-1`);
+    await pageStatus("failed");
+    await page.locator("#attempts tbody tr").first().waitFor(WAIT);
+    expect(await page.locator("#attempts tbody tr").count()).toBe(1);
+    // Widening the stored grants (none) needs the box ticked; the server refuses the retry without it.
+    await page.fill('input[name="grants"]', '{"net": ["127.0.0.1"]}');
+    const [refused] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith("/api/runs/denied-1/retry")),
+      page.click("button:text('Retry')"),
+    ]);
+    expect(refused.ok()).toBe(false);
+    await page.locator("#action-message", { hasText: "retry: " }).waitFor(WAIT);
+    expect((await api<RunJson>("/api/runs/denied-1")).status).toBe("failed");
+    await page.check('input[name="widen_grants"]');
+    const [retried] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith("/api/runs/denied-1/retry")),
+      page.click("button:text('Retry')"),
+    ]);
+    expect(retried.status()).toBe(200);
+    expect(retried.request().postDataJSON()).toEqual({ grants: { net: ["127.0.0.1"] }, widen_grants: true });
+    await page.locator("#action-message", { hasText: "retried: the run continues" }).waitFor(WAIT);
+    await pageStatus("completed");
+    await page.locator("#attempts tbody tr").nth(1).waitFor(WAIT);
+    expect(await page.locator("#attempts tbody tr").count()).toBe(2);
+    const run = await api<RunJson & { grants: { net?: { host: string }[] } }>("/api/runs/denied-1");
+    expect(run).toMatchObject({ status: "completed", output: { steps: 2 } });
+    expect(run.grants.net?.map((n) => n.host)).toEqual(["127.0.0.1"]);
+    const journal = await api<{ retries: { number: number }[] }>("/api/runs/denied-1/journal");
+    expect(journal.retries.map((r) => r.number)).toEqual([1]);
+  });
+
   it("Fork starts a run from the journal's first entries; the page goes to it and a worker completes it", async () => {
     await page.goto(`${server.url}/#/runs/watch-1`);
     await pageStatus("completed");
