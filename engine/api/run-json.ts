@@ -1,8 +1,10 @@
 // Runs and schedules as JSON: what `dwe show --json`, `dwe runs --json`, `dwe schedule list --json`
-// `dwe journal --json` and the HTTP API (docs/http-api.md) print, in one place so they never drift apart.
+// `dwe journal --json`, `dwe logs --json` and the HTTP API (docs/http-api.md) print, in one place so
+// they never drift apart.
 import type { JournalSummary } from "../store/types.js";
 import type {
   AttemptInfo,
+  LogLine,
   JournalEntryInfo,
   JournalView,
   RetryInfo,
@@ -166,5 +168,18 @@ export function entryJson(e: JournalEntryInfo): Record<string, unknown> {
     ...("response" in e && { response: e.response }),
     ...("error" in e && { error: e.error }),
     ...("intent" in e && { intent: e.intent }),
+  };
+}
+
+/** A log line as JSON (`dwe logs --json`, the HTTP API): `run` only when `withRun`; `cut`: the retry that cut it. */
+export function logLineJson(l: LogLine, withRun: boolean): Record<string, unknown> {
+  return {
+    ...(withRun && { run: l.runId }),
+    seq: l.seq,
+    at: new Date(l.at).toISOString(),
+    level: l.level,
+    stream: l.stream,
+    message: l.message,
+    ...(l.cut !== undefined && { cut: l.cut }),
   };
 }

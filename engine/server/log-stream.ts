@@ -4,22 +4,13 @@ import type { ServerResponse } from "node:http";
 import type { Dwe } from "../api/dwe.js";
 import type { LogLine } from "../api/types.js";
 import { errorResponse } from "./http-error.js";
+import { logLineJson } from "../api/run-json.js";
 
 /** How often an idle stream sends a comment, so proxies and clients see it is alive. */
 const HEARTBEAT_MS = 15_000;
 
-/** A log line as JSON: `dwe logs --json`'s fields, always with the run it belongs to (`cut`: the retry that cut it). */
-export function logJson(l: LogLine): Record<string, unknown> {
-  return {
-    run: l.runId,
-    seq: l.seq,
-    at: new Date(l.at).toISOString(),
-    level: l.level,
-    stream: l.stream,
-    message: l.message,
-    ...(l.cut !== undefined && { cut: l.cut }),
-  };
-}
+/** A log line as JSON: `dwe logs --json`'s fields, always with the run it belongs to. */
+export const logJson = (l: LogLine): Record<string, unknown> => logLineJson(l, true);
 
 function event(res: ServerResponse, name: string, data: unknown): void {
   res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);

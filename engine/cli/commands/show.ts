@@ -1,6 +1,7 @@
 import { type GlobalOptions, openDwe } from "./context.js";
 import { runDetailsJson, runText } from "./format.js";
 import type { LogLine } from "../../api/types.js";
+import { logLineJson } from "../../api/run-json.js";
 
 /** `dwe show RUN [--json]`: status, input, output, error, grants and a journal summary. */
 export async function showCommand(runId: string, flags: GlobalOptions & { json?: boolean }): Promise<number> {
@@ -36,18 +37,7 @@ export async function logsCommand(
     // Lines name their run when the run has children (a pipeline's jobs); when following, from when one appears.
     let family = (await dwe.list({ parentId: runId, limit: 1 })).runs.length > 0;
     const format = (l: LogLine): string => {
-      if (flags.json)
-        return (
-          JSON.stringify({
-            ...(family && { run: l.runId }),
-            seq: l.seq,
-            at: new Date(l.at).toISOString(),
-            level: l.level,
-            stream: l.stream,
-            message: l.message,
-            ...(l.cut !== undefined && { cut: l.cut }),
-          }) + "\n"
-        );
+      if (flags.json) return JSON.stringify(logLineJson(l, family)) + "\n";
       const msg = l.message.endsWith("\n") ? l.message.slice(0, -1) : l.message;
       const cut = l.cut === undefined ? "" : `[cut by retry ${l.cut}] `;
       return (flags.timestamps ? `${new Date(l.at).toISOString()} ${l.level.padEnd(5)} ` : "") + cut + msg + "\n";
