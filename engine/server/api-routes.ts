@@ -2,13 +2,13 @@
 import type { Dwe } from "../api/dwe.js";
 import { checkRunId } from "../api/run-id.js";
 import { checkScheduleName } from "../api/schedules.js";
-import { journalJson, runDetailsJson, runJson, scheduleJson } from "../api/run-json.js";
+import { journalJson, logLineJson, runDetailsJson, runJson, scheduleJson } from "../api/run-json.js";
 import type { ScheduleUpdate } from "../api/types.js";
 import { readJson } from "./body.js";
 import { object, onlyFields, optBool, optInt, optString } from "./fields.js";
 import { HttpError, badRequest } from "./http-error.js";
 import { listQuery } from "./list-query.js";
-import { logJson, streamLogs } from "./log-stream.js";
+import { streamLogs } from "./log-stream.js";
 import { type JsonReply, type RequestContext, Router } from "./router.js";
 import { grants, scheduleRequest, startRequest } from "./start-request.js";
 
@@ -92,7 +92,7 @@ export function apiRoutes(dwe: Dwe, o: ApiOptions): Router {
         return undefined;
       }
       const lines = [];
-      for await (const l of dwe.logs(id, { all })) lines.push(logJson(l));
+      for await (const l of dwe.logs(id, { all })) lines.push(logLineJson(l, true));
       return ok({ run: id, lines });
     })
     .on("POST", "/api/runs/:id/signals/:name", async (c) => {

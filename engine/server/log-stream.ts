@@ -2,15 +2,11 @@
 // children) have ended; with `all=1` also the lines retries cut, as `dwe logs --all --follow`.
 import type { ServerResponse } from "node:http";
 import type { Dwe } from "../api/dwe.js";
-import type { LogLine } from "../api/types.js";
 import { errorResponse } from "./http-error.js";
 import { logLineJson } from "../api/run-json.js";
 
 /** How often an idle stream sends a comment, so proxies and clients see it is alive. */
 const HEARTBEAT_MS = 15_000;
-
-/** A log line as JSON: `dwe logs --json`'s fields, always with the run it belongs to. */
-export const logJson = (l: LogLine): Record<string, unknown> => logLineJson(l, true);
 
 function event(res: ServerResponse, name: string, data: unknown): void {
   res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
@@ -38,7 +34,7 @@ export async function streamLogs(
   res.write(": dwe logs\n\n");
   const beat = setInterval(() => res.write(": keep-alive\n\n"), HEARTBEAT_MS);
   try {
-    for await (const line of dwe.logs(runId, { follow: true, all, signal, pollMs })) event(res, "log", logJson(line));
+    for await (const line of dwe.logs(runId, { follow: true, all, signal, pollMs })) event(res, "log", logLineJson(line, true));
     if (!signal.aborted) event(res, "end", { run: runId, status: (await dwe.get(runId)).status });
   } catch (err) {
     const { code, message } = errorResponse(err);
