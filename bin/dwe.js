@@ -3,13 +3,14 @@
 // into one script, dist/bundle/cli.cjs (docs/architecture.md, "The bundle"). The bundle runs unless it is
 // older than the compiled CLI (a `tsc` after the last bundling): then the compiled files run, so a build
 // by tsc alone is never shadowed by a stale bundle.
-import { readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { Script } from "node:vm";
+// A CommonJS script (bin/package.json): an ES module entry would start Node's ES module loader first.
+"use strict";
+const { readFileSync, renameSync, statSync, writeFileSync } = require("node:fs");
+const { dirname, join } = require("node:path");
+const { pathToFileURL } = require("node:url");
+const { Script } = require("node:vm");
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const root = join(__dirname, "..");
 const bundle = join(root, "dist", "bundle", "cli.cjs");
 const compiled = join(root, "dist", "engine", "cli", "main.js");
 const mtime = (file) => statSync(file, { throwIfNoEntry: false })?.mtimeMs;
@@ -25,9 +26,12 @@ const debug = process.argv.includes("--debug");
 if (debug) process.setSourceMapsEnabled(true);
 
 if (bundled === undefined || (built !== undefined && bundled < built)) {
-  await import(pathToFileURL(compiled).href);
+  import(pathToFileURL(compiled).href).catch((err) => {
+    process.stderr.write(`dwe: cannot load ${compiled}: ${err.message}; run \`npm run build\`\n`);
+    process.exit(2);
+  });
 } else if (debug) {
-  createRequire(import.meta.url)(bundle);
+  require(bundle);
 } else {
   runWithCodeCache(bundle);
 }
@@ -67,5 +71,5 @@ function runWithCodeCache(file) {
   // binaryen) through this function instead (scripts/bundle.mjs), resolved from here as from the bundle.
   globalThis[Symbol.for("dwe.import")] = (specifier) => import(specifier);
   const module = { exports: {} };
-  script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file));
+  script.runInThisContext()(module.exports, require("node:module").createRequire(file), module, file, dirname(file));
 }

@@ -37,6 +37,8 @@ describe("the bundled CLI", () => {
       expect(existsSync(join(ROOT, "dist", "bundle", `${thread}.js`)), thread).toBe(true);
     }
     expect(readFileSync(BUNDLE, "utf8")).not.toMatch(/require\(["']\.\.?\//);
+    // msgpackr's plain build and better-sqlite3's JavaScript are inside; only the addon is loaded by path.
+    expect(readFileSync(BUNDLE, "utf8")).not.toMatch(/require\(["'](msgpackr|msgpackr-extract|better-sqlite3|bindings)["']\)/);
   });
 
   it("runs a workflow in this process and, with --timeout, in an attempt thread; verify replays it in one", () => {

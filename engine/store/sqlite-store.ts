@@ -12,6 +12,7 @@ import {
   toUpgrade,
 } from "./rows.js";
 import Database from "better-sqlite3";
+import { sqliteAddonPath } from "./sqlite-addon.js";
 import { mkdirSync, existsSync } from "node:fs";
 import { dirname } from "node:path";
 import { pack } from "msgpackr";
@@ -86,7 +87,8 @@ export class SqliteStore implements Store {
       if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
     }
     try {
-      this.db = new Database(path, { timeout: 30_000 });
+      const nativeBinding = sqliteAddonPath();
+      this.db = new Database(path, nativeBinding === undefined ? { timeout: 30_000 } : { timeout: 30_000, nativeBinding });
     } catch (err) {
       throw new StoreError(`cannot open database ${path}: ${(err as Error).message}; check the path and its permissions`, {
         cause: err,
