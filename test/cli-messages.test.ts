@@ -127,7 +127,7 @@ describe("CLI output and messages", () => {
     expect(readFileSync(errFile, "utf8")).toBe("");
   });
 
-  it("hints name commands that work: a completed run's id, and verify of a cancelled run", () => {
+  it("hints name commands that work: a completed run's id, a run waiting on a signal, verify of a cancelled run", () => {
     const again = cli(["run", example("hello"), "--id", "done"]);
     expect(again.code).toBe(2);
     expect(oneLine(again.stderr)).toBe(
@@ -135,6 +135,8 @@ describe("CLI output and messages", () => {
     );
     const waits = cli(["run", example("worker"), "--id", "w1", "--entry", "signals", "--input", '{"name":"go"}']);
     expect(waits.code).toBe(75);
+    // Waiting on a signal, a resume would only wait again: the hint names what moves the run on.
+    expect(waits.stderr).toMatch(/suspended until a signal or a child run; `dwe show w1` says which, `dwe signal w1 NAME` sends a signal/);
     expect(cli(["cancel", "w1"]).code).toBe(0);
     const verify = cli(["verify", "w1"]);
     expect(verify.stdout + verify.stderr).not.toContain("dwe resume");

@@ -128,9 +128,13 @@ export function report(run: RunInfo, json: boolean): number {
       process.stderr.write(`dwe: run ${run.id} was ${run.error?.code === "terminated" ? "terminated" : "cancelled"}\n`);
       return EXIT.cancelled;
     case "suspended":
+      // Waiting on a signal or a child, a resume would only wait again: say what moves it on.
       process.stderr.write(
-        `dwe: run ${run.id} is suspended until ${run.wakeAt === null ? "a signal" : new Date(run.wakeAt).toISOString()}; ` +
-          `continue it with \`dwe resume ${run.id}\` (or let \`dwe worker\` do it)\n`,
+        run.wakeAt === null
+          ? `dwe: run ${run.id} is suspended until a signal or a child run; \`dwe show ${run.id}\` says which, ` +
+              `\`dwe signal ${run.id} NAME\` sends a signal, and \`dwe worker\` (or \`dwe resume ${run.id}\`) continues it then\n`
+          : `dwe: run ${run.id} is suspended until ${new Date(run.wakeAt).toISOString()}; ` +
+              `continue it with \`dwe resume ${run.id}\` (or let \`dwe worker\` do it)\n`,
       );
       return EXIT.suspended;
     default:
