@@ -6,6 +6,7 @@
 // A CommonJS script (bin/package.json): an ES module entry would start Node's ES module loader first.
 "use strict";
 const { readFileSync, renameSync, statSync, writeFileSync } = require("node:fs");
+const { createRequire } = require("node:module");
 const { dirname, join } = require("node:path");
 const { pathToFileURL } = require("node:url");
 const { Script } = require("node:vm");
@@ -71,5 +72,5 @@ function runWithCodeCache(file) {
   // binaryen) through this function instead (scripts/bundle.mjs), resolved from here as from the bundle.
   globalThis[Symbol.for("dwe.import")] = (specifier) => import(specifier);
   const module = { exports: {} };
-  script.runInThisContext()(module.exports, require("node:module").createRequire(file), module, file, dirname(file));
+  script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file));
 }

@@ -7,11 +7,12 @@
 // - the threads' entries (attempt-thread-main.js, component-worker.js) are ES modules beside it, sharing
 //   chunk-*.js files: the code finds a thread's entry beside itself
 //   (`new URL("./attempt-thread-main.js", import.meta.url)`), so the directory is flat and keeps those names;
-// - packages with native code or files of their own (better-sqlite3, msgpackr with its optional native
-//   extractor) and the big ones loaded only when needed (jco, binaryen, pg, prom-client, OpenTelemetry)
-//   stay in node_modules and are imported from there.
+// - better-sqlite3's JavaScript and msgpackr's plain build are inside (the addon is loaded by path,
+//   engine/store/sqlite-addon.ts); the big packages loaded only when needed (jco, binaryen, pg,
+//   prom-client, OpenTelemetry) stay in node_modules and are imported from there.
 import { build } from "esbuild";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -19,6 +20,13 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const outdir = join(root, "dist", "bundle");
 
 const EXTERNAL = ["@bytecodealliance/jco", "binaryen", "pg", "pg-native", "prom-client", "@opentelemetry/*"];
+
+/** Where Node finds package `name` from here (its exports map hides its package.json). */
+function packageDir(name) {
+  let dir = dirname(createRequire(import.meta.url).resolve(name));
+  while (!existsSync(join(dir, "package.json"))) dir = dirname(dir);
+  return dir;
+}
 
 const common = {
   absWorkingDir: root,
@@ -36,7 +44,7 @@ const common = {
   logLevel: "warning",
   // msgpackr's plain build: its Node entry loads an optional native string extractor through two packages
   // (a third of `dwe run`'s start), which replay does not need (B2 is the same with and without it).
-  alias: { msgpackr: "./node_modules/msgpackr/index.js" },
+  alias: { msgpackr: join(packageDir("msgpackr"), "index.js") },
 };
 
 rmSync(outdir, { recursive: true, force: true });
