@@ -1,9 +1,9 @@
-import http from "node:http";
-import https from "node:https";
+import type http from "node:http";
 import type { Socket } from "node:net";
 import { BadRequest, GuestVisibleError } from "../engine/kernel/errors.js";
 import { netAllowed } from "../engine/kernel/grants.js";
 import { stopReason, type HostContext, type HostFunction } from "../engine/kernel/host-function.js";
+import { nodeHttp, nodeHttps } from "../engine/kernel/node-modules.js";
 import { RequestFields } from "./request-fields.js";
 import { FORBIDDEN_HEADERS, TOKEN } from "./http-headers.js";
 
@@ -19,19 +19,20 @@ interface HttpRequest {
   atMostOnce: boolean;
 }
 
-const agents = {
-  http: new http.Agent({ keepAlive: true, maxSockets: 256 }),
-  https: new https.Agent({ keepAlive: true, maxSockets: 256 }),
-};
+type Pools = Record<"http" | "https", http.Agent>;
+
+/** Made at the first request (node:http and node:https are loaded then: kernel/node-modules.ts). */
+let agents: Pools | undefined;
 /**
  * New connections only: for `at_most_once` requests (a request on a kept-alive connection can meet
  * a server that closed it while idle, and whether it was read then cannot be told), and for the
  * one retry of a request that failed that way.
  */
-const fresh = {
-  http: new http.Agent({ keepAlive: false, maxSockets: 256 }),
-  https: new https.Agent({ keepAlive: false, maxSockets: 256 }),
-};
+let fresh: Pools | undefined;
+
+function pools(keepAlive: boolean): Pools {
+  return { http: new (nodeHttp().Agent)({ keepAlive, maxSockets: 256 }), https: new (nodeHttps().Agent)({ keepAlive, maxSockets: 256 }) };
+}
 
 /** Errors of a kept-alive connection the server had closed (idle timeout), seen on writing to it. */
 const STALE_CONNECTION = new Set(["ECONNRESET", "EPIPE"]);
@@ -119,7 +120,9 @@ function send(ctx: HostContext, req: HttpRequest, url: URL): Promise<HttpResult>
     headers.traceparent = ctx.traceparent;
   }
   headers["content-length"] = String(req.body.length);
-  const lib = url.protocol === "https:" ? https : http;
+  const lib = url.protocol === "https:" ? nodeHttps() : nodeHttp();
+  const reused = (agents ??= pools(true));
+  const once = (fresh ??= pools(false));
   const what = `${req.method} ${url.href}`;
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -183,9 +186,9 @@ function send(ctx: HostContext, req: HttpRequest, url: URL): Promise<HttpResult>
         // A kept-alive connection the server closed while it was idle (its FIN not yet seen, as
         // after a stall of this thread): the request was not answered and is sent once more on a
         // new connection, within the same deadline, with the same idempotency key.
-        if (q.reusedSocket && !answered && !settled && agent !== fresh[pool] && STALE_CONNECTION.has(e.code ?? "")) {
+        if (q.reusedSocket && !answered && !settled && agent !== once[pool] && STALE_CONNECTION.has(e.code ?? "")) {
           q.removeAllListeners("close");
-          start(fresh[pool]);
+          start(once[pool]);
           return;
         }
         settle(e instanceof GuestVisibleError ? e : new GuestVisibleError("network", `${what} failed: ${e.message}`));
@@ -198,6 +201,6 @@ function send(ctx: HostContext, req: HttpRequest, url: URL): Promise<HttpResult>
     };
     if (ctx.signal.aborted) onAbort();
     else ctx.signal.addEventListener("abort", onAbort, { once: true });
-    if (!settled) start(req.atMostOnce ? fresh[pool] : agents[pool]);
+    if (!settled) start(req.atMostOnce ? once[pool] : reused[pool]);
   });
 }

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { closeSync, constants, mkdtempSync, openSync, readSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,6 +8,7 @@ import { fdPath } from "./confined-root.js";
 import { abiFs, resolveGuestPath } from "./fs-sandbox.js";
 import { killGroup, trackGroup, untrackGroup } from "./process-groups.js";
 import { stopReason, type HostContext, type HostFunction } from "../engine/kernel/host-function.js";
+import { nodeChildProcess } from "../engine/kernel/node-modules.js";
 import { RequestFields } from "./request-fields.js";
 import { LiveLines } from "./live-output.js";
 
@@ -186,7 +186,13 @@ function run(
 ): Promise<ExecResult> {
   const name = req.argv[0]!;
   return new Promise((resolve, reject) => {
-    const child = spawn(file, req.argv.slice(1), { argv0: name, cwd, env, stdio: ["pipe", "pipe", "pipe"], detached: true });
+    const child = nodeChildProcess().spawn(file, req.argv.slice(1), {
+      argv0: name,
+      cwd,
+      env,
+      stdio: ["pipe", "pipe", "pipe"],
+      detached: true,
+    });
     const pid = child.pid;
     if (pid !== undefined) trackGroup(pid);
     const out = new Capture();

@@ -9,7 +9,9 @@
 //   (`new URL("./attempt-thread-main.js", import.meta.url)`), so the directory is flat and keeps those names;
 // - better-sqlite3's JavaScript and msgpackr's plain build are inside (the addon is loaded by path,
 //   engine/store/sqlite-addon.ts); the big packages loaded only when needed (jco, binaryen, pg,
-//   prom-client, OpenTelemetry) stay in node_modules and are imported from there.
+//   prom-client, OpenTelemetry) stay in node_modules and are imported from there;
+// - Node's own modules that only some runs need are loaded at first use (engine/kernel/node-modules.ts),
+//   and commander gets node:child_process only if it would start a program (never, in dwe).
 import { build } from "esbuild";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -28,6 +30,23 @@ function packageDir(name) {
   return dir;
 }
 
+/**
+ * commander requires node:child_process when it loads (≈ 5 ms with what it pulls in), only to start
+ * executable subcommands, which dwe has none of: it gets a stand-in that loads the module at first use.
+ */
+const lazyChildProcessForCommander = {
+  name: "lazy-child-process-for-commander",
+  setup(b) {
+    b.onResolve({ filter: /^node:child_process$/ }, (args) =>
+      /[\\/]node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: "child_process", namespace: "dwe-lazy" } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "dwe-lazy" }, () => ({
+      contents: 'module.exports = { spawn: (...a) => require("node:child_process").spawn(...a) };',
+      loader: "js",
+    }));
+  },
+};
+
 const common = {
   absWorkingDir: root,
   outdir,
@@ -45,6 +64,7 @@ const common = {
   // msgpackr's plain build: its Node entry loads an optional native string extractor through two packages
   // (a third of `dwe run`'s start), which replay does not need (B2 is the same with and without it).
   alias: { msgpackr: join(packageDir("msgpackr"), "index.js") },
+  plugins: [lazyChildProcessForCommander],
 };
 
 rmSync(outdir, { recursive: true, force: true });

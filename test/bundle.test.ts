@@ -53,6 +53,25 @@ describe("the bundled CLI", () => {
     expect(verified.stdout).toContain("intact and deterministic");
   });
 
+  it("loads Node's HTTP, TLS, child-process, thread and perf_hooks modules only for a run that uses them", () => {
+    // A preload that writes which of Node's modules were loaded by the time the process exits.
+    const preload = join(w.dir, "module-list.cjs");
+    const list = join(w.dir, "modules.json");
+    writeFileSync(
+      preload,
+      `process.on("exit", () => require("node:fs").writeFileSync(${JSON.stringify(list)}, JSON.stringify(process.moduleLoadList)));\n`,
+    );
+    const loaded = (args: string[]): string[] => {
+      const r = spawnSync(process.execPath, ["-r", preload, BUNDLE, "--db", w.db, ...args], { cwd: w.dir, encoding: "utf8" });
+      expect(r.status, r.stderr).toBe(0);
+      return (JSON.parse(readFileSync(list, "utf8")) as string[]).filter((m) => m.startsWith("NativeModule ")).map((m) => m.slice(13));
+    };
+    const LAZY = ["http", "https", "tls", "child_process", "worker_threads", "perf_hooks"];
+    expect(loaded(["run", example("hello"), "--id", "plain"]).filter((m) => LAZY.includes(m))).toEqual([]);
+    // The same run in an attempt thread loads worker_threads: the check above can see a module load.
+    expect(loaded(["run", example("hello"), "--id", "in-thread", "--timeout", "60000"])).toContain("worker_threads");
+  });
+
   it("runs a WASI 0.2 component in the component thread", () => {
     const component = join(w.dir, "fs-ops.component.wasm");
     const made = spawnSync(

@@ -4,10 +4,11 @@
 // (its supervisor's pool) are uses of it. It alone decides when a guest is stopped by terminating
 // its thread, and why (a timeout, the watchdog, a cancel the guest cannot see): one place, one
 // message each. Writing the runs' ends stays with the owner, through AttemptEnd (run-end.ts).
-import { Worker, type ResourceLimits } from "node:worker_threads";
+import type { ResourceLimits, Worker } from "node:worker_threads";
 import { describeError, RunCancelled, RunTimeout, WatchdogStopped, type DweError } from "../kernel/errors.js";
 import type { RunEnd } from "../store/types.js";
-import { killGroupsOfThread } from "../../host-functions/process-groups.js";
+import { nodeWorkerThreads } from "../kernel/node-modules.js";
+import { killGroupsOfThread, watchThreadGroups } from "../../host-functions/process-groups.js";
 import type { AttemptOptions } from "./run-executor.js";
 import {
   GuestClock,
@@ -114,7 +115,8 @@ export class AttemptThread {
       stopping: (o.stopping ?? new StopFlag()).buffer,
       metrics: o.metrics ?? false,
     };
-    this.worker = new Worker(THREAD_URL, {
+    watchThreadGroups();
+    this.worker = new (nodeWorkerThreads().Worker)(THREAD_URL, {
       workerData: data,
       stdout: false,
       stderr: false,

@@ -21,6 +21,7 @@ import type { JournalWriter } from "./journal-writer.js";
 import type { RunProgress } from "./run-progress.js";
 import type { RunRecord } from "../store/types.js";
 import { NO_METRICS, NO_TRACER, type AttemptSpan, type Metrics, type SpanError } from "../telemetry/telemetry.js";
+import { monotonicMs } from "../kernel/monotonic.js";
 import type {
   EffectFunction,
   HostContext,
@@ -107,7 +108,7 @@ export class Dispatcher implements Dispatch {
   private readonly metrics: Metrics;
   private readonly span: AttemptSpan;
   private readonly progress: RunProgress | null;
-  /** When the instance began (performance.now()), until the replay's end was measured (then null). */
+  /** When the instance began (monotonicMs()), until the replay's end was measured (then null). */
   private replayStart: number | null;
   output: Uint8Array | null = null;
 
@@ -116,7 +117,7 @@ export class Dispatcher implements Dispatch {
     this.maxEntries = o.maxEntries ?? Infinity;
     this.metrics = o.metrics ?? NO_METRICS;
     this.span = o.span ?? NO_TRACER.attempt({ id: o.run.id, attempt: 0 });
-    this.replayStart = o.recorded.length > 0 ? performance.now() : null;
+    this.replayStart = o.recorded.length > 0 ? monotonicMs() : null;
     this.progress = o.progress ?? null;
     this.progress?.begin(o.recorded.length);
   }
@@ -124,7 +125,7 @@ export class Dispatcher implements Dispatch {
   /** Measures the replay once it ended (the first live call, or the end of the run). */
   private replayMeasured(): void {
     if (this.replayStart === null) return;
-    this.metrics.observe("replay_seconds", (performance.now() - this.replayStart) / 1000);
+    this.metrics.observe("replay_seconds", (monotonicMs() - this.replayStart) / 1000);
     this.span.replayed(this.answered);
     this.replayStart = null;
   }
@@ -277,11 +278,11 @@ export class Dispatcher implements Dispatch {
     inFlight: JournalEntry | undefined,
   ): Reply | Promise<Reply> {
     this.replayMeasured();
-    const started = performance.now();
+    const started = monotonicMs();
     const step =
       fn.kind === "effect" || fn.kind === "timer" || fn.kind === "wait" ? this.span.step(fn.kind, op, seq, inFlight !== undefined) : null;
     const ended = (error: SpanError | undefined) => {
-      this.metrics.observe("host_call_seconds", (performance.now() - started) / 1000, op);
+      this.metrics.observe("host_call_seconds", (monotonicMs() - started) / 1000, op);
       step?.end(error);
     };
     let reply: Reply | Promise<Reply>;

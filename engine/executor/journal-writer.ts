@@ -3,6 +3,7 @@ import type { Lease, Store } from "../store/types.js";
 import type { JournalEntry, LogRecord } from "../journal/entry.js";
 import { opName } from "../kernel/ops.js";
 import type { Metrics } from "../telemetry/telemetry.js";
+import { monotonicMs } from "../kernel/monotonic.js";
 
 /**
  * Payload bytes buffered before a batch is committed regardless of its entry count, so that large
@@ -111,10 +112,10 @@ export class JournalWriter {
       const write = async (): Promise<void> => {
         if (this.failure !== null) throw this.failure;
         this.writes++;
-        const started = performance.now();
+        const started = monotonicMs();
         try {
           await this.store.appendJournal(this.lease, entries, logs);
-          if (this.options.metrics) measure(this.options.metrics, entries, performance.now() - started);
+          if (this.options.metrics) measure(this.options.metrics, entries, monotonicMs() - started);
         } catch (err) {
           this.failure = err;
           throw err;

@@ -1,6 +1,7 @@
 import { InvalidModule } from "../kernel/errors.js";
 import { ABI_SUSPENDING, type AsyncifyDriver, type HostImport } from "../kernel/asyncify.js";
 import { PREVIEW1_SUSPENDING } from "../../host-functions/wasi/interfaces.js";
+import { monotonicMs } from "../kernel/monotonic.js";
 
 /**
  * Lets a synchronous guest wait on asynchronous host work (HTTP, commands, sleeps) without a thread
@@ -167,7 +168,7 @@ export class AsyncifyInstanceDriver implements AsyncifyDriver {
       const pending = this.pending!;
       this.pending = null;
       this.resolved = await pending;
-      const now = performance.now();
+      const now = monotonicMs();
       if (now - lastYield >= YIELD_EVERY_MS) {
         lastYield = now;
         await new Promise<void>((resolve) => setImmediate(resolve));

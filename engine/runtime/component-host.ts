@@ -1,5 +1,5 @@
-import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads";
 import { ComponentTrap, ProgramExit } from "../kernel/errors.js";
+import { nodeWorkerThreads } from "../kernel/node-modules.js";
 import type { Dispatch, Reply } from "../kernel/reply.js";
 import type { RunRecord } from "../store/types.js";
 import { argvOf } from "../../host-functions/wasi/args.js";
@@ -28,6 +28,7 @@ const PAGE = 65536;
 export async function runComponent(o: RunComponentOptions): Promise<void> {
   const { run } = o;
   if (o.signal.aborted) throw o.signal.reason;
+  const { MessageChannel, receiveMessageOnPort, Worker } = nodeWorkerThreads();
   const shared = new SharedArrayBuffer(4);
   const flag = new Int32Array(shared);
   const { port1, port2 } = new MessageChannel();

@@ -9,6 +9,7 @@ import { LeaseHeartbeat } from "../executor/lease-heartbeat.js";
 import { AttemptThread, type AttemptThreadEvent, type ThreadExit } from "../executor/attempt-thread.js";
 import { StopFlag } from "../executor/attempt-thread-protocol.js";
 import type { MetricsSink } from "../telemetry/telemetry.js";
+import { monotonicMs } from "../kernel/monotonic.js";
 
 export interface SupervisorOptions {
   store: Store;
@@ -190,9 +191,9 @@ export class Supervisor {
       const free = this.o.concurrency - this.jobs.size;
       if (free <= 0) return;
       this.tick(now);
-      const started = performance.now();
+      const started = monotonicMs();
       const claimed = await this.o.store.claimRuns(this.o.owner, free, this.o.leaseTtlMs, now, now >= this.takeOverFrom);
-      this.o.metrics?.observe("claim_seconds", (performance.now() - started) / 1000);
+      this.o.metrics?.observe("claim_seconds", (monotonicMs() - started) / 1000);
       if (this.stopOnce && claimed.length > 0) {
         this.stopOnce = false;
         process.kill(process.pid, "SIGSTOP");

@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { linkSync, lstatSync, readlinkSync, symlinkSync } from "node:fs";
 import { ConfinedRoot } from "../confined-root.js";
 import { posix } from "node:path";
@@ -8,6 +7,7 @@ import { FsError, fsErrorOf } from "../fs-error.js";
 import { FSTFLAGS } from "./constants.js";
 import { confinedPath } from "./paths.js";
 import type { Grants } from "../../engine/kernel/grants.js";
+import { nodeChildProcess } from "../../engine/kernel/node-modules.js";
 import type { WasiState } from "./state.js";
 
 /**
@@ -103,7 +103,7 @@ function seconds(ns: bigint): string {
 function setTimes(guest: string, path: string, follow: boolean, atim: bigint, mtim: bigint, flags: number): void {
   const run = (which: "-a" | "-m", ns: bigint | null) => {
     const args = ["-c", which, ...(follow ? [] : ["-h"]), ...(ns === null ? [] : ["-d", seconds(ns)]), "--", path];
-    const r = spawnSync("touch", args, { encoding: "utf8", timeout: 10_000 });
+    const r = nodeChildProcess().spawnSync("touch", args, { encoding: "utf8", timeout: 10_000 });
     if (r.error) throw new FsError("EIO", `'${guest}': cannot set its times (${r.error.message})`);
     if (r.status !== 0) {
       if (!existsHost(path)) throw new FsError("ENOENT", `'${guest}' does not exist`);
