@@ -130,8 +130,11 @@ function entry(seq: number, state: 0 | 1 | 2 = 1, payload = `p${seq}`): JournalE
   return { seq, op: 1, digest: (seq * 2654435761) >>> 0, state, payload: bytes(payload) };
 }
 
-/** Undoes migration 8 (upgrades). */
-const BEFORE_UPGRADES = ["DROP TABLE upgrades"];
+/** Undoes migration 9 (the indexes claims read by). */
+const BEFORE_CLAIM_INDEXES = ["DROP INDEX runs_by_due", "DROP INDEX runs_wake_requested"];
+
+/** Undoes migrations 9 and 8 (upgrades). */
+const BEFORE_UPGRADES = [...BEFORE_CLAIM_INDEXES, "DROP TABLE upgrades"];
 
 /** Undoes migrations 8 and 7 (retries and the entries they cut). */
 const BEFORE_RETRIES = [...BEFORE_UPGRADES, "DROP TABLE journal_cut", "DROP TABLE retries"];
@@ -575,6 +578,36 @@ describe.each([sqlite, postgres])("store conformance: $name", (backend) => {
     await store.sendSignal("later", "poke", bytes(""));
     expect((await store.claimRuns("w2", 10, 60_000, now + 60_000)).map((c) => c.lease.runId)).toEqual(["later"]);
     expect(await store.claimRuns("w2", 0, 60_000, now)).toEqual([]);
+  });
+
+  test("claimRuns: the oldest due first whatever made each claimable, at most the limit", async () => {
+    const { store } = await fresh();
+    const now = Date.now();
+    for (let i = 0; i < 10; i++) await store.createRun(newRun(`p${i}`));
+    await store.createRun(newRun("early"));
+    await store.finishRun(await store.acquireLease("early", "me:1:x", 60_000, false), { status: "suspended", wakeAt: now - 10_000 });
+    await store.createRun(newRun("poked"));
+    await store.finishRun(await store.acquireLease("poked", "me:1:x", 60_000, false), { status: "suspended", wakeAt: now + 3_600_000 });
+    await store.sendSignal("poked", "poke", bytes(""));
+    // Due: "early" at its wake time, the pending runs when they were created, "poked" at its (future) wake time.
+    expect((await store.claimRuns("w", 3, 60_000, Date.now())).map((c) => c.lease.runId)).toEqual(["early", "p0", "p1"]);
+    expect((await store.claimRuns("w", 20, 60_000, Date.now())).map((c) => c.lease.runId)).toEqual([
+      ...Array.from({ length: 8 }, (_, i) => `p${i + 2}`),
+      "poked",
+    ]);
+  });
+
+  test("schema: a database from before the claim indexes (schema 8) is brought forward; claims take its runs in order", async () => {
+    const { store, location } = await fresh();
+    for (const id of ["o1", "o2", "o3"]) await store.createRun(newRun(id));
+    await store.close();
+    for (const stmt of [...BEFORE_CLAIM_INDEXES, "UPDATE dwe_meta SET value = '8' WHERE key = 'schema_version'"]) {
+      await backend.raw(location, stmt);
+    }
+    const again = openStoreAt(location, "process");
+    open.push(again);
+    expect((await again.claimRuns("w", 2, 60_000, Date.now())).map((c) => c.lease.runId)).toEqual(["o1", "o2"]);
+    expect((await again.claimRuns("w", 2, 60_000, Date.now())).map((c) => c.lease.runId)).toEqual(["o3"]);
   });
 
   test("claimRuns: concurrent claimers on separate connections never share a run", async () => {

@@ -9,13 +9,30 @@ import type { CancelOutcome, ClaimedRun, Lease, LeaseCheck, RunRecord, RunStatus
 
 // Leases: taking one for a run, renewing it (ending a run under it: pg-commit-group.ts); workers' claims and renewals; cancelling and terminating.
 
-// The last line: runs held by a worker whose database session is gone (it died), taken at once,
-// not after their lease; a dead session cannot renew or write, so no stall rule applies to it.
-const CLAIMABLE = `
-  status = 'pending'
-  OR (status = 'suspended' AND (wake_requested = 1 OR (wake_at IS NOT NULL AND wake_at <= $1)))
-  OR ($3::boolean AND status = 'running' AND (lease_expires IS NULL OR lease_expires <= $1))
-  OR (status = 'running' AND lease_expires > $1 AND lease_owner <> $4 AND lease_owner IN (${DEAD_WORKERS}))`;
+/** The columns a claim reads of a run, and when it is due (claims take the oldest due first). */
+const CLAIM_COLUMNS = "rid, id, status, wake_at, cancel_requested, config, crashes, COALESCE(wake_at, created_at) AS due";
+
+/**
+ * One branch per way a run becomes claimable, each read in index order and cut at the limit ($2),
+ * its rows locked as they are read; rows another worker's claim (or a journal write) holds are
+ * skipped, not waited for. A claim reads at most 5 × limit rows however many runs wait (indexes of
+ * migration 9); a suspended run both due and asked to wake is in the branch of due runs only. The
+ * last branch: runs held by a worker whose database session is gone (it died), taken at once, not
+ * after their lease; a dead session cannot renew or write, so no stall rule applies to it.
+ */
+const CLAIMABLE_BRANCHES = [
+  "status = 'pending'",
+  "status = 'suspended' AND wake_at <= $1",
+  "wake_requested = 1 AND status = 'suspended' AND NOT (wake_at IS NOT NULL AND wake_at <= $1)",
+  "$3::boolean AND status = 'running' AND (lease_expires IS NULL OR lease_expires <= $1)",
+  `status = 'running' AND lease_expires > $1 AND lease_owner <> $4 AND lease_owner IN (${DEAD_WORKERS})`,
+];
+const CLAIMABLE = `WITH ${CLAIMABLE_BRANCHES.map(
+  (where, i) =>
+    `b${i} AS (SELECT ${CLAIM_COLUMNS} FROM runs WHERE ${where} ORDER BY COALESCE(wake_at, created_at), rid LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+).join(",\n  ")}
+SELECT rid, id, status, wake_at, cancel_requested, config, crashes FROM (${CLAIMABLE_BRANCHES.map((_, i) => `SELECT * FROM b${i}`).join(" UNION ALL ")}) c
+  ORDER BY due, rid LIMIT $2`;
 
 /**
  * After a CTE `u` that took leases (rid of each run, owner $1, time $3): a new attempt for each, numbered
@@ -53,7 +70,6 @@ export async function renewLease(q: Query, lease: Lease, ttlMs: number): Promise
 
 /** The body of claimRuns' transaction (the caller returns [] for a limit of 0 or less). */
 export async function claimRuns(c: Db, owner: string, limit: number, ttlMs: number, now: number, takeOver: boolean): Promise<ClaimedRun[]> {
-  // Rows locked by another worker's claim (or a journal write) are skipped, not waited for.
   const rows = (
     await c.query<{
       rid: number;
@@ -63,11 +79,7 @@ export async function claimRuns(c: Db, owner: string, limit: number, ttlMs: numb
       cancel_requested: number;
       config: Buffer;
       crashes: number;
-    }>(
-      `SELECT rid, id, status, wake_at, cancel_requested, config, crashes FROM runs WHERE ${CLAIMABLE}
-           ORDER BY COALESCE(wake_at, created_at), rid LIMIT $2 FOR UPDATE SKIP LOCKED`,
-      [now, limit, takeOver, owner],
-    )
+    }>(CLAIMABLE, [now, limit, takeOver, owner])
   ).rows;
   const out: ClaimedRun[] = [];
   const take = rows.filter((r) => !r.cancel_requested);

@@ -175,6 +175,12 @@ export const PG_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (rid, number)
   );
   `,
+  // 9: claims read only the runs they take (pg-claims.ts claimRuns): pending runs in the order they
+  // are due, and suspended runs someone asked to wake.
+  `
+  CREATE INDEX runs_by_due ON runs(status, (COALESCE(wake_at, created_at)), rid);
+  CREATE INDEX runs_wake_requested ON runs(rid) WHERE wake_requested = 1;
+  `,
 ];
 
 const APP_ID = "dwe";

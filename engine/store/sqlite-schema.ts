@@ -170,6 +170,13 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (rid, number)
   ) WITHOUT ROWID;
   `,
+  // 9: claims read only the runs they take (sqlite-statements.ts "claimable"): pending runs in the
+  // order they are due, and suspended runs someone asked to wake; without these a claim read and
+  // sorted every pending run (85 ms per claim with 100,000 waiting).
+  `
+  CREATE INDEX runs_by_due ON runs(status, COALESCE(wake_at, created_at), rid);
+  CREATE INDEX runs_wake_requested ON runs(rid) WHERE wake_requested = 1;
+  `,
 ];
 
 const APP_ID = "dwe";
