@@ -167,22 +167,24 @@ export async function executeAttempt(runId: string, o: ExecuteOptions): Promise<
   const ending = new AttemptEnd(store, lease);
   const telemetry = o.telemetry ?? NO_TELEMETRY;
   const span = telemetry.tracer.attempt({ id: runId, attempt: lease.attempt });
-  // A lost lease stops the attempt (its writes are fenced anyway), a cancel request stops it at the
-  // next host call.
-  const lost = new AbortController();
-  const cancel = new AbortController();
-  const heartbeat =
-    o.heartbeat === false
-      ? null
-      : heartbeatOf(store, lease, ttl, {
-          lost: () => lost.abort(new LeaseLost(runId)),
-          cancel: () => cancel.abort(new RunCancelled(runId)),
-        });
-  const signal = o.signal ? AbortSignal.any([o.signal, lost.signal]) : lost.signal;
-  const stop = o.stop ? AbortSignal.any([o.stop, cancel.signal]) : cancel.signal;
+  // With a heartbeat here, a lost lease stops the attempt (its writes are fenced anyway), a cancel
+  // request stops it at the next host call; a worker's renewals abort o.signal and o.stop instead.
+  let signal = o.signal;
+  let stop = o.stop;
+  let heartbeat: ReturnType<typeof heartbeatOf> | null = null;
+  if (o.heartbeat !== false) {
+    const lost = new AbortController();
+    const cancel = new AbortController();
+    heartbeat = heartbeatOf(store, lease, ttl, {
+      lost: () => lost.abort(new LeaseLost(runId)),
+      cancel: () => cancel.abort(new RunCancelled(runId)),
+    });
+    signal = o.signal ? AbortSignal.any([o.signal, lost.signal]) : lost.signal;
+    stop = o.stop ? AbortSignal.any([o.stop, cancel.signal]) : cancel.signal;
+  }
   try {
     if (o.grants) await store.setRunGrants(lease, o.grants);
-    const ended = await attempt(lease, previous, { ...o, signal, stop }, span);
+    const ended = await attempt(lease, previous, { ...o, ...(signal && { signal }), ...(stop && { stop }) }, span);
     if (ended.end === null) throw ended.thrown;
     const outcome = await ending.write(ended.end);
     recordEnd(telemetry.metrics, span, outcome.status, outcome.error);

@@ -15,6 +15,8 @@ export const CHUNK_BYTES = 16 * 1024 * 1024;
 
 /** The statements the chunked read runs (prepared once per store). */
 export interface JournalReadStatements {
+  /** Whether the run has any entry: a new run's empty journal is read with this one statement. */
+  readonly any: Database.Statement<[number]>;
   readonly transaction: Database.Transaction<(rid: number) => JournalCheck>;
 }
 
@@ -57,5 +59,5 @@ export function journalReadStatements(db: Database.Database): JournalReadStateme
     }
     return { ok: true, entries };
   };
-  return { transaction: db.transaction(read) };
+  return { any: db.prepare<[number]>("SELECT 1 FROM journal WHERE rid = ? LIMIT 1").pluck(), transaction: db.transaction(read) };
 }
