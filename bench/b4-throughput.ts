@@ -12,7 +12,7 @@ export const b4: Benchmark = {
   async run(ctx) {
     const n = ctx.quick ? 200 : 5_000;
     const what = `${n} runs of 10 journaled calls (9 clock.now + run.output) through one \`dwe worker\``;
-    const skip = skipped("B4", what, "runs/s", ">= 2000");
+    const skip = skipped("B4", what, "runs/s", ">= 3000");
     if (skip) return [skip];
     const wasm = readWasm(await guest("loop"));
     const rates: number[] = [];
@@ -49,13 +49,13 @@ export const b4: Benchmark = {
         what,
         value,
         unit: "runs/s",
-        target: ">= 2000",
+        target: ">= 3000",
         baseline,
         note:
           `${ratioText(value, baseline)}; from spawning the worker (--concurrency 256 --poll 10, default threads) until ` +
           `all ${n} are completed, median of ${rates.length}; ${round(median(sinceFirst))} runs/s from the first ` +
           `completion (without process start); baseline: executeRun in one process, one run after another, same database`,
-        met: atLeast(value, 2000),
+        met: atLeast(value, 3000),
       },
     ];
   },
