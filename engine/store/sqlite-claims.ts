@@ -26,7 +26,8 @@ export function acquireLease(db: Database.Database, stmt: Statements, runId: str
 export function finishNow(stmt: Statements, lease: Lease, end: RunEnd): void {
   const now = Date.now();
   const c = endColumns(end, now);
-  const r = stmt.finish.run({
+  // The row's parent comes back with the update: a run without one costs no statement more.
+  const ended = stmt.finish.get({
     rid: lease.rid,
     token: lease.token,
     status: c.status,
@@ -37,10 +38,10 @@ export function finishNow(stmt: Statements, lease: Lease, end: RunEnd): void {
     undo: c.undo,
     crashed: c.crashed ? 1 : 0,
     now,
-  });
-  if (r.changes !== 1) throw new LeaseLost(lease.runId);
+  }) as { parent_id: string | null } | undefined;
+  if (ended === undefined) throw new LeaseLost(lease.runId);
   stmt.endAttempt.run(now, c.outcome, c.error, lease.rid, lease.attempt);
-  if (c.terminal) stmt.wakeParent.run(lease.rid);
+  if (c.terminal && ended.parent_id !== null) stmt.wakeRun.run(ended.parent_id);
 }
 
 interface ClaimableRow {

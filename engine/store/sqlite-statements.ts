@@ -64,7 +64,7 @@ export function prepareStatements(db: Database.Database) {
       `UPDATE runs SET status = @status, output = @output, error = @error, wake_at = @wakeAt, finished_at = @finishedAt,
          lease_owner = NULL, lease_expires = NULL, attempts = attempts - @undo,
          crashes = CASE WHEN @crashed = 1 THEN crashes + 1 ELSE 0 END, updated_at = @now
-         WHERE rid = @rid AND lease_token = @token AND lease_owner IS NOT NULL`,
+         WHERE rid = @rid AND lease_token = @token AND lease_owner IS NOT NULL RETURNING parent_id`,
     ),
     putEntry: db.prepare(`${JOURNAL_INSERT} VALUES ${JOURNAL_ROW} ${JOURNAL_UPSERT}`),
     readJournalRecords: db
@@ -84,6 +84,7 @@ export function prepareStatements(db: Database.Database) {
     putLog: db.prepare("INSERT OR REPLACE INTO logs (rid, seq, stream, level, message, at) VALUES (?, ?, ?, ?, ?, ?)"),
     readLogs: db.prepare("SELECT seq, stream, level, message, at FROM logs WHERE rid = ? ORDER BY seq"),
     wakeParent: db.prepare("UPDATE runs SET wake_requested = 1 WHERE id = (SELECT parent_id FROM runs WHERE rid = ?)"),
+    wakeRun: db.prepare("UPDATE runs SET wake_requested = 1 WHERE id = ?"),
     // What a claim may take, oldest due first: one index-ordered branch per way a run becomes
     // claimable, each cut at the limit, so a claim reads at most 4 × limit rows however many wait
     // (indexes of migration 9). A suspended run both due and asked to wake is in the branch of due runs only.
