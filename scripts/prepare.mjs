@@ -1,6 +1,7 @@
 // Runs on `npm install`, `npm pack` (prepack) and before `npm test`: compiles the TypeScript sources into dist/,
-// bundles the CLI into dist/bundle/ (scripts/bundle.mjs) and builds the AssemblyScript examples, so `npx dwe …`
-// works with no manual build step.
+// bundles the CLI into dist/bundle/ (scripts/bundle.mjs), builds the AssemblyScript examples and writes the
+// bundle's code cache from a run of one (scripts/warm-code-cache.mjs), so `npx dwe …` works, and starts fast,
+// with no manual build step.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -27,3 +28,4 @@ if (!existsSync(tsc)) {
 step("compiling TypeScript", [tsc, "-p", "tsconfig.json"]);
 step("bundling the CLI", [join(root, "scripts", "bundle.mjs")]);
 if (existsSync(join(root, "scripts", "build-examples.mjs"))) step("building examples", [join(root, "scripts", "build-examples.mjs")]);
+step("warming the CLI's code cache", [join(root, "scripts", "warm-code-cache.mjs")]);
