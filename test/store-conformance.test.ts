@@ -865,6 +865,31 @@ describe.each([sqlite, postgres])("store conformance: $name", (backend) => {
     await expect(store.exportRun("c")).rejects.toBeInstanceOf(CorruptJournal);
   });
 
+  // SQLite only: its columns take a value of any type (PostgreSQL's typed columns refuse these writes).
+  if (backend.name === "sqlite")
+    test("journal cells of the wrong type (text where a number belongs, a text payload) are reported as corrupt, never misread", async () => {
+      const { store, location } = await fresh();
+      const run = await store.createRun(newRun("t"));
+      const lease = await store.acquireLease("t", "me:1:x", 60_000, false);
+      await store.appendJournal(lease, [entry(1), entry(2), entry(3)], []);
+      for (const [seq, damage] of [
+        [2, "op = '1,2,3'"],
+        [2, "digest = 1.5"],
+        [3, "payload = 'q3'"],
+      ] as const) {
+        const before = (await store.readJournal(run.rid)).length;
+        await backend.raw(location, `UPDATE journal SET ${damage} WHERE rid = ${run.rid} AND seq = ${seq}`);
+        await expect(store.readJournal(run.rid), damage).rejects.toBeInstanceOf(CorruptJournal);
+        await expect(store.readJournal(run.rid), damage).rejects.toThrow(
+          new RegExp(`^run t: journal entry seq ${seq} .* fails its checksum`),
+        );
+        expect(before, damage).toBeGreaterThan(0);
+        // Put the entry back as it was written, for the next kind of damage.
+        await backend.raw(location, `DELETE FROM journal WHERE rid = ${run.rid} AND seq = ${seq}`);
+        await store.appendJournal(lease, [entry(seq)], []);
+      }
+    });
+
   test("a driver's error is a StoreError with the driver's error as its cause, which leaves a run to be retried", async () => {
     const { store, location } = await fresh();
     const run = await store.createRun(newRun("w"));

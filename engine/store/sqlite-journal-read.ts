@@ -1,9 +1,11 @@
 // Reading a run's whole journal for replay (SqliteStore.readJournal) in chunks of entries. One row
 // per entry through better-sqlite3 costs a row array and a Buffer per payload, most of a replay's
-// read time and the garbage it makes; here the fixed columns of up to CHUNK_ENTRIES entries come
-// as raw rows of numbers, and their payloads as one blob that each entry's payload is a view of.
-// Chunks whose payloads pass CHUNK_BYTES (SQLite refuses values over its length limit; a payload
-// may be 64 MiB) read their payloads one by one. All in one read transaction: one snapshot.
+// read time and the garbage it makes; here the fixed columns of up to CHUNK_ENTRIES entries come as
+// one string of numbers parsed by JSON.parse into one flat array (printf'd integers, -1 for a cell
+// that holds no integer: a damaged cell is a wrong number, which the checks below report, never a
+// wrong shape), and their payloads as one blob that each entry's payload is a view of. Chunks whose
+// payloads pass CHUNK_BYTES (SQLite refuses values over its length limit; a payload may be 64 MiB)
+// read their payloads one by one. All in one read transaction: one snapshot.
 import type Database from "better-sqlite3";
 import type { EntryState, JournalEntry } from "../journal/entry.js";
 import { journalRowProblem, type JournalCheck } from "./rules.js";
@@ -20,12 +22,18 @@ export interface JournalReadStatements {
   readonly transaction: Database.Transaction<(rid: number) => JournalCheck>;
 }
 
-type FixedColumns = [seq: number, op: number, digest: number, state: number, length: number, sum: number];
+/** Numbers per entry in a chunk's fixed columns: seq, op, digest, state, payload length, sum. */
+const FIXED = 6;
+/** A column's integer, or -1 for a cell of another type (SQLite keeps any type): no entry has -1, so the checks fail. */
+const INT = (column: string) => `iif(typeof(${column}) = 'integer', ${column}, -1)`;
 
 export function journalReadStatements(db: Database.Database): JournalReadStatements {
   const fixed = db
-    .prepare("SELECT seq, op, digest, state, length(payload), sum FROM journal WHERE rid = ? AND seq >= ? ORDER BY seq LIMIT ?")
-    .raw();
+    .prepare(
+      `SELECT '[' || group_concat(printf('%d,%d,%d,%d,%d,%d', ${INT("seq")}, ${INT("op")}, ${INT("digest")}, ${INT("state")}, len, ${INT("sum")}), ',' ORDER BY seq) || ']'
+         FROM (SELECT seq, op, digest, state, length(payload) AS len, sum FROM journal WHERE rid = ? AND seq >= ? ORDER BY seq LIMIT ?)`,
+    )
+    .pluck();
   // group_concat keeps a blob's bytes (zeros included); the CAST makes the result a blob again.
   const payloads = db
     .prepare("SELECT CAST(group_concat(payload, x'' ORDER BY seq) AS BLOB) FROM journal WHERE rid = ? AND seq >= ? AND seq <= ?")
@@ -36,25 +44,35 @@ export function journalReadStatements(db: Database.Database): JournalReadStateme
   const read = (rid: number): JournalCheck => {
     const entries: JournalEntry[] = [];
     for (let from = 1; ;) {
-      const rows = fixed.all(rid, from, CHUNK_ENTRIES) as FixedColumns[];
-      if (rows.length === 0) break;
+      const text = fixed.get(rid, from, CHUNK_ENTRIES) as string | null;
+      if (text === null) break;
+      const f = JSON.parse(text) as number[];
+      const count = f.length / FIXED;
       let bytes = 0;
-      for (const r of rows) bytes += r[4];
-      const last = rows[rows.length - 1]![0];
+      for (let i = 4; i < f.length; i += FIXED) bytes += f[i]!;
+      const last = f[f.length - FIXED]!;
       const blob = bytes <= CHUNK_BYTES ? ((payloads.get(rid, from, last) as Buffer | null) ?? empty) : null;
       if (blob !== null && blob.length !== bytes) {
         return { ok: false, problem: `the journal's payloads from seq ${from} do not add up to their lengths`, seq: from };
       }
+      // Plain views of the chunk's blob: a Buffer's subarray costs several times more per entry.
+      const base = blob?.byteOffset ?? 0;
       let at = 0;
-      for (const [seq, op, digest, state, length, sum] of rows) {
+      for (let i = 0; i < f.length; i += FIXED) {
+        const seq = f[i]!;
+        const length = f[i + 4]!;
         const expected = entries.length + 1;
-        const body = blob !== null ? blob.subarray(at, at + length) : ((payload.get(rid, seq) as Buffer | undefined) ?? empty);
+        const body =
+          blob !== null ? new Uint8Array(blob.buffer, base + at, length) : ((payload.get(rid, seq) as Buffer | undefined) ?? empty);
         at += length;
-        const problem = journalRowProblem(expected, seq, op, digest, state, body, sum);
+        const op = f[i + 1]!;
+        const digest = f[i + 2]!;
+        const state = f[i + 3]!;
+        const problem = journalRowProblem(expected, seq, op, digest, state, body, f[i + 5]!);
         if (problem !== null) return { ok: false, problem, seq: expected };
         entries.push({ seq, op, digest, state: state as EntryState, payload: body });
       }
-      if (rows.length < CHUNK_ENTRIES) break;
+      if (count < CHUNK_ENTRIES) break;
       from = last + 1;
     }
     return { ok: true, entries };
