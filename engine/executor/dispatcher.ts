@@ -278,11 +278,12 @@ export class Dispatcher implements Dispatch {
     inFlight: JournalEntry | undefined,
   ): Reply | Promise<Reply> {
     this.replayMeasured();
-    const started = monotonicMs();
+    // Timed only when someone records it: this is every live call's path.
+    const started = this.metrics === NO_METRICS ? 0 : monotonicMs();
     const step =
       fn.kind === "effect" || fn.kind === "timer" || fn.kind === "wait" ? this.span.step(fn.kind, op, seq, inFlight !== undefined) : null;
     const ended = (error: SpanError | undefined) => {
-      this.metrics.observe("host_call_seconds", (monotonicMs() - started) / 1000, op);
+      if (this.metrics !== NO_METRICS) this.metrics.observe("host_call_seconds", (monotonicMs() - started) / 1000, op);
       step?.end(error);
     };
     let reply: Reply | Promise<Reply>;

@@ -112,7 +112,7 @@ export class JournalWriter {
       const write = async (): Promise<void> => {
         if (this.failure !== null) throw this.failure;
         this.writes++;
-        const started = monotonicMs();
+        const started = this.options.metrics ? monotonicMs() : 0;
         try {
           await this.store.appendJournal(this.lease, entries, logs);
           if (this.options.metrics) measure(this.options.metrics, entries, monotonicMs() - started);

@@ -41,7 +41,7 @@ export function finishNow(stmt: Statements, lease: Lease, end: RunEnd): void {
   }) as { parent_id: string | null } | undefined;
   if (ended === undefined) throw new LeaseLost(lease.runId);
   stmt.endAttempt.run(now, c.outcome, c.error, lease.rid, lease.attempt);
-  if (c.terminal && ended.parent_id !== null) stmt.wakeRun.run(ended.parent_id);
+  if (c.terminal && ended.parent_id !== null) stmt.wakeById.run(ended.parent_id);
 }
 
 interface ClaimableRow {

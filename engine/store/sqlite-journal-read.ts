@@ -59,16 +59,18 @@ export function journalReadStatements(db: Database.Database): JournalReadStateme
       const base = blob?.byteOffset ?? 0;
       let at = 0;
       for (let i = 0; i < f.length; i += FIXED) {
+        // One entry's numbers, in the order the query prints them (no array per entry: this is replay's path).
         const seq = f[i]!;
+        const op = f[i + 1]!;
+        const digest = f[i + 2]!;
+        const state = f[i + 3]!;
         const length = f[i + 4]!;
+        const sum = f[i + 5]!;
         const expected = entries.length + 1;
         const body =
           blob !== null ? new Uint8Array(blob.buffer, base + at, length) : ((payload.get(rid, seq) as Buffer | undefined) ?? empty);
         at += length;
-        const op = f[i + 1]!;
-        const digest = f[i + 2]!;
-        const state = f[i + 3]!;
-        const problem = journalRowProblem(expected, seq, op, digest, state, body, f[i + 5]!);
+        const problem = journalRowProblem(expected, seq, op, digest, state, body, sum);
         if (problem !== null) return { ok: false, problem, seq: expected };
         entries.push({ seq, op, digest, state: state as EntryState, payload: body });
       }

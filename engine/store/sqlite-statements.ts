@@ -19,6 +19,26 @@ export const JOURNAL_UPSERT = `ON CONFLICT (rid, seq) DO UPDATE SET op = exclude
 /** The columns a claim reads of a run, and when it is due (`claimable` orders by it). */
 const CLAIM_COLUMNS = "rid, id, status, wake_at, lease_token, cancel_requested, config, crashes, COALESCE(wake_at, created_at) AS due";
 
+/**
+ * What a claim may take, oldest due first: one index-ordered branch per way a run becomes claimable
+ * (with the index SQLite must read it by, where its planner would pick another), each cut at the
+ * limit, so a claim reads at most 4 × limit rows however many wait (indexes of migration 9). A
+ * suspended run both due and asked to wake is in the branch of due runs only.
+ */
+const CLAIMABLE_BRANCHES: readonly [index: string | null, where: string][] = [
+  ["runs_by_due", "status = 'pending'"],
+  [null, "status = 'suspended' AND wake_at <= @now"],
+  ["runs_wake_requested", "wake_requested = 1 AND status = 'suspended' AND NOT (wake_at IS NOT NULL AND wake_at <= @now)"],
+  [null, "@takeover = 1 AND status = 'running' AND (lease_expires IS NULL OR lease_expires <= @now)"],
+];
+const CLAIMABLE = `SELECT rid, id, status, wake_at, lease_token, cancel_requested, config, crashes FROM (
+  ${CLAIMABLE_BRANCHES.map(
+    ([index, where]) =>
+      `SELECT * FROM (SELECT ${CLAIM_COLUMNS} FROM runs${index === null ? "" : ` INDEXED BY ${index}`}
+         WHERE ${where} ORDER BY COALESCE(wake_at, created_at), rid LIMIT @limit)`,
+  ).join("\n  UNION ALL\n  ")}
+) ORDER BY due, rid LIMIT @limit`;
+
 /** The named parameters of `insertRun` for a new run. */
 export function insertRunParams(run: NewRun): Record<string, unknown> {
   return {
@@ -84,27 +104,8 @@ export function prepareStatements(db: Database.Database) {
     putLog: db.prepare("INSERT OR REPLACE INTO logs (rid, seq, stream, level, message, at) VALUES (?, ?, ?, ?, ?, ?)"),
     readLogs: db.prepare("SELECT seq, stream, level, message, at FROM logs WHERE rid = ? ORDER BY seq"),
     wakeParent: db.prepare("UPDATE runs SET wake_requested = 1 WHERE id = (SELECT parent_id FROM runs WHERE rid = ?)"),
-    wakeRun: db.prepare("UPDATE runs SET wake_requested = 1 WHERE id = ?"),
-    // What a claim may take, oldest due first: one index-ordered branch per way a run becomes
-    // claimable, each cut at the limit, so a claim reads at most 4 × limit rows however many wait
-    // (indexes of migration 9). A suspended run both due and asked to wake is in the branch of due runs only.
-    claimable: db.prepare(
-      `SELECT rid, id, status, wake_at, lease_token, cancel_requested, config, crashes FROM (
-         SELECT * FROM (SELECT ${CLAIM_COLUMNS} FROM runs INDEXED BY runs_by_due
-           WHERE status = 'pending' ORDER BY COALESCE(wake_at, created_at), rid LIMIT @limit)
-         UNION ALL
-         SELECT * FROM (SELECT ${CLAIM_COLUMNS} FROM runs
-           WHERE status = 'suspended' AND wake_at <= @now ORDER BY COALESCE(wake_at, created_at), rid LIMIT @limit)
-         UNION ALL
-         SELECT * FROM (SELECT ${CLAIM_COLUMNS} FROM runs INDEXED BY runs_wake_requested
-           WHERE wake_requested = 1 AND status = 'suspended' AND NOT (wake_at IS NOT NULL AND wake_at <= @now)
-           ORDER BY COALESCE(wake_at, created_at), rid LIMIT @limit)
-         UNION ALL
-         SELECT * FROM (SELECT ${CLAIM_COLUMNS} FROM runs
-           WHERE @takeover = 1 AND status = 'running' AND (lease_expires IS NULL OR lease_expires <= @now)
-           ORDER BY COALESCE(wake_at, created_at), rid LIMIT @limit)
-       ) ORDER BY due, rid LIMIT @limit`,
-    ),
+    wakeById: db.prepare("UPDATE runs SET wake_requested = 1 WHERE id = ?"),
+    claimable: db.prepare(CLAIMABLE),
     /** Holders of unexpired leases (few: one per live process), to find dead ones on this host. */
     liveLeaseOwners: db.prepare("SELECT DISTINCT lease_owner FROM runs WHERE status = 'running' AND lease_expires > ?").pluck(),
     runsHeldBy: db.prepare(
