@@ -427,6 +427,11 @@ describe.each([sqlite, postgres])("store conformance: $name", (backend) => {
       ["a", 2],
       ["b", 2],
     ]);
+    // Each comes with the run as the claim left it: what a fresh read says now.
+    for (const c of again) {
+      expect(c.run).toEqual(await store.getRun(c.lease.runId));
+      expect([c.run.status, c.run.leaseOwner, c.run.leaseToken, c.run.attempts]).toEqual(["running", "w:2", c.lease.token, 2]);
+    }
     const a2 = again.find((c) => c.lease.runId === "a")!.lease;
     await store.finishRun(a2, { status: "completed", output: null });
     await expect(store.finishRun({ ...la }, { status: "failed", error: { code: "x", message: "late" } })).rejects.toBeInstanceOf(LeaseLost);

@@ -41,8 +41,29 @@ interface Running {
 }
 const running = new Map<number, Running>();
 
+/**
+ * Messages for the owner, sent as one batch (see ToAttemptThread) at the end of this turn of the
+ * event loop, or before guest code runs, which may keep the loop from turning for long (the owner's
+ * timeout and watchdog then act on what it was told).
+ */
+let outbox: FromAttemptThread[] = [];
 function post(m: FromAttemptThread): void {
-  port.postMessage(m);
+  if (outbox.push(m) === 1) setImmediate(flush);
+}
+function flush(): void {
+  if (outbox.length === 0) return;
+  const batch = outbox;
+  outbox = [];
+  port.postMessage(batch);
+}
+/** Told when a job's guest code starts and stops running on this thread. */
+function guestClock(job: number): (inGuest: boolean) => void {
+  return (inGuest) => {
+    if (inGuest) {
+      flush();
+      clock.enter(job);
+    } else clock.leave();
+  };
 }
 
 // Metrics are recorded here and sent to the owner, whose registry is scraped; spans are exported
@@ -65,7 +86,7 @@ function reasonOf(r: StopReason, runId: string): Error {
 /** Fault injection for tests: this thread dies (an uncaught error, outside guest code) when it is given this run. */
 const CRASH_RUN = process.env.DWE_TEST_CRASH_RUN;
 
-async function attempt(job: AttemptJob): Promise<void> {
+async function attempt(job: AttemptJob, timed: boolean): Promise<void> {
   if (CRASH_RUN !== undefined && job.lease.runId === CRASH_RUN) {
     setImmediate(() => {
       throw new Error(`test crash of the executor thread (DWE_TEST_CRASH_RUN=${CRASH_RUN})`);
@@ -92,14 +113,14 @@ async function attempt(job: AttemptJob): Promise<void> {
       ...(job.upgradeTo !== undefined && { upgradeTo: job.upgradeTo }),
       ...(job.grants !== undefined && { grants: job.grants }),
       store,
-      claimed: { lease: job.lease, previous: job.previous, wakeAt: job.wakeAt },
+      claimed: { lease: job.lease, previous: job.previous, wakeAt: job.wakeAt, ...(job.run && { run: job.run }) },
       heartbeat: false,
       failOnEngineError: data.failOnEngineError,
       stop: ctl.stop.signal,
       pollStop,
       signal: ctl.abort.signal,
-      onStart: () => post({ type: "started", job: job.job }),
-      onGuest: (inGuest) => (inGuest ? clock.enter(job.job) : clock.leave()),
+      ...(timed && { onStart: () => post({ type: "started", job: job.job }) }),
+      onGuest: guestClock(job.job),
       ...(job.logs && {
         onLogs: (_run, logs) => post({ type: "logs", job: job.job, logs: [...logs] }),
         onLive: (_run, stream, bytes) => post({ type: "live", job: job.job, stream, data: bytes }),
@@ -120,7 +141,7 @@ async function attempt(job: AttemptJob): Promise<void> {
   }
 }
 
-async function verify(job: VerifyJob): Promise<void> {
+async function verify(job: VerifyJob, timed: boolean): Promise<void> {
   const progress = new VerifyProgress(job.progress);
   let started = false;
   // A replay writes nothing and holds no lease: stopping it is terminating this thread.
@@ -129,11 +150,11 @@ async function verify(job: VerifyJob): Promise<void> {
     const report = await verifyRun(store, job.runId, {
       ...(job.module !== undefined && { module: job.module }),
       ...(job.debug && { debug: (line: string) => post({ type: "debug", job: job.job, line }) }),
-      onGuest: (inGuest) => (inGuest ? clock.enter(job.job) : clock.leave()),
+      onGuest: guestClock(job.job),
       onProgress: (replayed, all) => {
         if (!started) {
           started = true;
-          post({ type: "started", job: job.job });
+          if (timed) post({ type: "started", job: job.job });
         }
         progress.set(replayed, all);
       },
@@ -147,9 +168,9 @@ async function verify(job: VerifyJob): Promise<void> {
   }
 }
 
-function start(job: Job): void {
+function start(job: Job, timed: boolean): void {
   active++;
-  void (job.kind === "attempt" ? attempt(job) : verify(job)).finally(() => {
+  void (job.kind === "attempt" ? attempt(job, timed) : verify(job, timed)).finally(() => {
     active--;
     closeIfIdle();
   });
@@ -172,17 +193,24 @@ function closeIfIdle(): void {
     .flush()
     .catch(() => undefined)
     .then(() => store.close())
-    .finally(() => port.close());
+    .finally(() => {
+      flush();
+      port.close();
+    });
 }
 
-port.on("message", (m: ToAttemptThread) => {
+port.on("message", (batch: ToAttemptThread[]) => {
+  for (const m of batch) handle(m);
+});
+
+function handle(m: ToAttemptThread): void {
   switch (m.type) {
     case "close":
       closing = true;
       closeIfIdle();
       break;
     case "start":
-      start(m.job);
+      start(m.job, m.timed);
       break;
     case "stop":
       for (const r of targets(m.job)) r.stop.abort(reasonOf(m.reason, r.runId));
@@ -197,4 +225,4 @@ port.on("message", (m: ToAttemptThread) => {
       }
       break;
   }
-});
+}

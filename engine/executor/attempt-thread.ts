@@ -102,6 +102,7 @@ export class AttemptThread {
   private terminating = false;
   private gone = false;
   private closing: NodeJS.Timeout | null | "asked" = null;
+  private outbox: ToAttemptThread[] = [];
   /** Resolves once the thread has exited (and its exit was told). */
   readonly exited: Promise<void>;
 
@@ -123,7 +124,9 @@ export class AttemptThread {
       ...(o.resourceLimits && { resourceLimits: o.resourceLimits }),
     });
     const thread = this.worker.threadId;
-    this.worker.on("message", (m: FromAttemptThread) => this.onMessage(m));
+    this.worker.on("message", (batch: FromAttemptThread[]) => {
+      for (const m of batch) this.onMessage(m);
+    });
     this.worker.on("error", (err) => (this.died ??= describeError(err).message));
     this.exited = new Promise((resolve) => {
       this.worker.on("exit", (code) => {
@@ -161,7 +164,7 @@ export class AttemptThread {
   /** Starts a job; `timeoutMs` runs from its guest's start (a verify job: with no grace, it stops at no host call). */
   start(job: Job, runId: string, timeoutMs: number | null): void {
     this.jobs.set(job.job, { runId, timeoutMs, grace: job.kind === "attempt" ? TIMEOUT_GRACE_MS : 0, deadline: null });
-    this.send({ type: "start", job });
+    this.send({ type: "start", job, timed: timeoutMs !== null });
   }
 
   /** Stop at the next host call or wait (job null: all of them). */
@@ -217,8 +220,16 @@ export class AttemptThread {
     await this.exited;
   }
 
+  /** Messages sent in this synchronous run go together, in order, once it ends (see ToAttemptThread). */
   private send(m: ToAttemptThread): void {
-    if (!this.dead) this.worker.postMessage(m);
+    if (this.dead) return;
+    if (this.outbox.push(m) === 1) queueMicrotask(() => this.flush());
+  }
+
+  private flush(): void {
+    const batch = this.outbox;
+    this.outbox = [];
+    if (!this.dead && batch.length > 0) this.worker.postMessage(batch);
   }
 
   private onMessage(m: FromAttemptThread): void {

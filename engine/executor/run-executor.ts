@@ -73,8 +73,8 @@ export interface ExecuteOptions extends AttemptOptions {
   onLive?: (run: RunRecord, stream: "stdout" | "stderr", data: Uint8Array) => void;
   debug?: (line: string) => void;
   signal?: AbortSignal;
-  /** A lease already taken (a worker's `claimRuns`) and the run's state before it was taken. */
-  claimed?: { lease: Lease; previous: RunStatus; wakeAt: number | null };
+  /** A lease already taken (a worker's `claimRuns`), the run's state before it was taken and, if known, the run as the claim left it. */
+  claimed?: { lease: Lease; previous: RunStatus; wakeAt: number | null; run?: RunRecord };
   /** Renew the lease from here (default true); a worker renews all its leases itself. */
   heartbeat?: boolean;
   /** Stop at the next host call or wait, letting an effect in flight finish (reason ShutdownRequested or RunCancelled). */
@@ -242,7 +242,7 @@ async function attemptListening(
   span: AttemptSpan,
 ): Promise<Ending> {
   const { store } = o;
-  const run = (await store.getRun(lease.runId))!;
+  const run = o.claimed?.run ?? (await store.getRun(lease.runId))!;
   if (run.configProblem !== undefined) {
     const message = `run ${run.id} cannot be executed: its stored config ${run.configProblem}; it was failed (start it again with \`dwe run\`)`;
     return { end: { status: "failed", error: { code: "corrupt_run", message } }, journal: "discard" };

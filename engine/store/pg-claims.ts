@@ -1,6 +1,5 @@
 import { RunNotFound } from "../kernel/errors.js";
 import { checkLeaseTakeable } from "./lease-owner.js";
-import { decodeRunConfig } from "./run-config.js";
 import { DEAD_WORKERS, RUN_COLUMNS } from "./pg-worker-session.js";
 import type { Db, Query } from "./pg-connection.js";
 import { type RunRow, toRecord } from "./rows.js";
@@ -10,7 +9,7 @@ import type { CancelOutcome, ClaimedRun, Lease, LeaseCheck, RunRecord, RunStatus
 // Leases: taking one for a run, renewing it (ending a run under it: pg-commit-group.ts); workers' claims and renewals; cancelling and terminating.
 
 /** The columns a claim reads of a run, and when it is due (claims take the oldest due first). */
-const CLAIM_COLUMNS = "rid, id, status, wake_at, cancel_requested, config, crashes, COALESCE(wake_at, created_at) AS due";
+const CLAIM_COLUMNS = "rid, id, status, wake_at, cancel_requested, crashes, COALESCE(wake_at, created_at) AS due";
 
 /**
  * One branch per way a run becomes claimable, each read in index order and cut at the limit ($2),
@@ -31,7 +30,7 @@ const CLAIMABLE = `WITH ${CLAIMABLE_BRANCHES.map(
   (where, i) =>
     `b${i} AS (SELECT ${CLAIM_COLUMNS} FROM runs WHERE ${where} ORDER BY COALESCE(wake_at, created_at), rid LIMIT $2 FOR UPDATE SKIP LOCKED)`,
 ).join(",\n  ")}
-SELECT rid, id, status, wake_at, cancel_requested, config, crashes FROM (${CLAIMABLE_BRANCHES.map((_, i) => `SELECT * FROM b${i}`).join(" UNION ALL ")}) c
+SELECT rid, id, status, wake_at, cancel_requested, crashes FROM (${CLAIMABLE_BRANCHES.map((_, i) => `SELECT * FROM b${i}`).join(" UNION ALL ")}) c
   ORDER BY due, rid LIMIT $2`;
 
 /**
@@ -77,7 +76,6 @@ export async function claimRuns(c: Db, owner: string, limit: number, ttlMs: numb
       status: RunStatus;
       wake_at: number | null;
       cancel_requested: number;
-      config: Buffer;
       crashes: number;
     }>(CLAIMABLE, [now, limit, takeOver, owner])
   ).rows;
@@ -88,25 +86,28 @@ export async function claimRuns(c: Db, owner: string, limit: number, ttlMs: numb
   // From when the rows are held, not from `now` (read before waiting for a connection and the rows).
   const locked = Date.now();
   const expiresAt = locked + ttlMs;
-  const tokens = new Map(
+  // Each run comes back as the claim left it, with its new attempt's number.
+  const taken = new Map(
     (
-      await c.query<{ rid: number; lease_token: number; attempt: number }>(
+      await c.query<RunRow & { attempt: number }>(
         `WITH u AS (UPDATE runs SET lease_owner = $1, lease_expires = $2, lease_token = lease_token + 1, status = 'running',
-             attempts = attempts + 1, wake_requested = 0, updated_at = $3 WHERE rid = ANY($4::bigint[]) RETURNING rid, lease_token),
+             attempts = attempts + 1, wake_requested = 0, updated_at = $3 WHERE rid = ANY($4::bigint[]) RETURNING *),
            ${START_ATTEMPTS}
-           SELECT u.rid, u.lease_token, a.number AS attempt FROM u JOIN a ON a.rid = u.rid`,
+           SELECT u.*, a.number AS attempt FROM u JOIN a ON a.rid = u.rid`,
         [owner, expiresAt, locked, take.map((r) => r.rid)],
       )
     ).rows.map((r) => [r.rid, r]),
   );
   for (const r of take) {
-    const { config } = decodeRunConfig(r.config);
+    const row = taken.get(r.rid)!;
+    const run = toRecord(row);
     out.push({
-      lease: { runId: r.id, rid: r.rid, owner, token: tokens.get(r.rid)!.lease_token, expiresAt, attempt: tokens.get(r.rid)!.attempt },
+      lease: { runId: r.id, rid: r.rid, owner, token: run.leaseToken, expiresAt, attempt: row.attempt },
       previous: r.status,
       wakeAt: r.wake_at,
-      timeoutMs: config.timeoutMs,
+      timeoutMs: run.config.timeoutMs,
       crashes: r.crashes,
+      run,
     });
   }
   return out;

@@ -1,7 +1,6 @@
 import type Database from "better-sqlite3";
 import { LeaseLost } from "../kernel/errors.js";
 import { checkLeaseTakeable, ownerIsDeadLocally } from "./lease-owner.js";
-import { decodeRunConfig } from "./run-config.js";
 import { type RunRow, toRecord } from "./rows.js";
 import { CANCELLED_ERROR, endColumns, planCancel, planTerminate, TERMINATED_ERROR } from "./rules.js";
 import { type Statements, mustGet } from "./sqlite-statements.js";
@@ -51,7 +50,6 @@ interface ClaimableRow {
   wake_at: number | null;
   lease_token: number;
   cancel_requested: number;
-  config: Buffer;
   crashes: number;
 }
 
@@ -89,15 +87,15 @@ export function claimRuns(
         continue;
       }
       const expiresAt = locked + ttlMs;
-      stmt.claim.run(owner, expiresAt, locked, r.rid);
+      const run = toRecord(stmt.claim.get(owner, expiresAt, locked, r.rid) as RunRow);
       const attempt = stmt.startAttempt.get({ rid: r.rid, owner, now: locked }) as number;
-      const { config } = decodeRunConfig(r.config);
       out.push({
-        lease: { runId: r.id, rid: r.rid, owner, token: r.lease_token + 1, expiresAt, attempt },
+        lease: { runId: r.id, rid: r.rid, owner, token: run.leaseToken, expiresAt, attempt },
         previous: r.status,
         wakeAt: r.wake_at,
-        timeoutMs: config.timeoutMs,
+        timeoutMs: run.config.timeoutMs,
         crashes: r.crashes,
+        run,
       });
     }
     return out;

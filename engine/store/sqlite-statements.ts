@@ -17,7 +17,7 @@ export const JOURNAL_UPSERT = `ON CONFLICT (rid, seq) DO UPDATE SET op = exclude
   attempt = excluded.attempt, request = COALESCE(excluded.request, request)`;
 
 /** The columns a claim reads of a run, and when it is due (`claimable` orders by it). */
-const CLAIM_COLUMNS = "rid, id, status, wake_at, lease_token, cancel_requested, config, crashes, COALESCE(wake_at, created_at) AS due";
+const CLAIM_COLUMNS = "rid, id, status, wake_at, lease_token, cancel_requested, crashes, COALESCE(wake_at, created_at) AS due";
 
 /**
  * What a claim may take, oldest due first: one index-ordered branch per way a run becomes claimable
@@ -31,7 +31,7 @@ const CLAIMABLE_BRANCHES: readonly [index: string | null, where: string][] = [
   ["runs_wake_requested", "wake_requested = 1 AND status = 'suspended' AND NOT (wake_at IS NOT NULL AND wake_at <= @now)"],
   [null, "@takeover = 1 AND status = 'running' AND (lease_expires IS NULL OR lease_expires <= @now)"],
 ];
-const CLAIMABLE = `SELECT rid, id, status, wake_at, lease_token, cancel_requested, config, crashes FROM (
+const CLAIMABLE = `SELECT rid, id, status, wake_at, lease_token, cancel_requested, crashes FROM (
   ${CLAIMABLE_BRANCHES.map(
     ([index, where]) =>
       `SELECT * FROM (SELECT ${CLAIM_COLUMNS} FROM runs${index === null ? "" : ` INDEXED BY ${index}`}
@@ -109,12 +109,12 @@ export function prepareStatements(db: Database.Database) {
     /** Holders of unexpired leases (few: one per live process), to find dead ones on this host. */
     liveLeaseOwners: db.prepare("SELECT DISTINCT lease_owner FROM runs WHERE status = 'running' AND lease_expires > ?").pluck(),
     runsHeldBy: db.prepare(
-      `SELECT rid, id, status, wake_at, lease_token, cancel_requested, config, crashes FROM runs
+      `SELECT rid, id, status, wake_at, lease_token, cancel_requested, crashes FROM runs
          WHERE status = 'running' AND lease_owner = ? AND lease_expires > ? ORDER BY rid LIMIT ?`,
     ),
     claim: db.prepare(
       `UPDATE runs SET lease_owner = ?, lease_expires = ?, lease_token = lease_token + 1, status = 'running',
-         attempts = attempts + 1, wake_requested = 0, updated_at = ? WHERE rid = ?`,
+         attempts = attempts + 1, wake_requested = 0, updated_at = ? WHERE rid = ? RETURNING *`,
     ),
     cancelNow: db.prepare(
       `UPDATE runs SET status = 'cancelled', error = ?, finished_at = ?, updated_at = ?, lease_owner = NULL,

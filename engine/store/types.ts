@@ -234,6 +234,8 @@ export interface ClaimedRun {
   timeoutMs: number | null;
   /** Attempts in a row before this one that crashed outside guest code (poison runs, docs/worker.md). */
   crashes: number;
+  /** The run as the claim left it (running, under `lease`): its attempt need not read it again. */
+  run: RunRecord;
 }
 
 /** Result of renewing one lease: whether it is still held, and whether cancellation was asked. */

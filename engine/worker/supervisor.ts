@@ -240,8 +240,11 @@ export class Supervisor {
     };
     this.jobs.set(job, a);
     slot.jobs.add(job);
-    const run = { kind: "attempt" as const, job, lease: c.lease, previous: c.previous, wakeAt: c.wakeAt, logs: false };
-    slot.thread.start(run, c.lease.runId, c.timeoutMs);
+    slot.thread.start(
+      { kind: "attempt", job, lease: c.lease, previous: c.previous, wakeAt: c.wakeAt, run: c.run, logs: false },
+      c.lease.runId,
+      c.timeoutMs,
+    );
   }
 
   /** After the heartbeat renewed this worker's leases (in one store call): acts on lost leases and cancel requests. */
