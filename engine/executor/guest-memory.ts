@@ -9,8 +9,22 @@ export class CheckedGuestMemory implements GuestMemory {
   /** Short strings read before (operation names), so a hot call does not decode its name again. */
   private readonly names: { bytes: Uint8Array; text: string }[] = [];
 
+  /** The memory's size when it was unbound (-1: bound, or never bound). */
+  private sizeAtEnd = -1;
+
   bind(memory: WebAssembly.Memory): void {
     this.memory = memory;
+    this.u8 = new Uint8Array(0);
+  }
+
+  /**
+   * The instance has ended: no access is made any more (its memory may be recycled for another
+   * run, memory-pool.ts); one that is attempted throws.
+   */
+  unbind(): void {
+    if (this.memory === null) return;
+    this.sizeAtEnd = this.memory.buffer.byteLength;
+    this.memory = null;
     this.u8 = new Uint8Array(0);
   }
 
@@ -18,7 +32,13 @@ export class CheckedGuestMemory implements GuestMemory {
     return this.memory !== null;
   }
 
+  /** The memory's size in bytes now, or when its instance ended; 0 if there was none. */
+  get byteLength(): number {
+    return this.memory !== null ? this.memory.buffer.byteLength : Math.max(0, this.sizeAtEnd);
+  }
+
   get buffer(): ArrayBuffer {
+    if (this.sizeAtEnd >= 0) throw new Error("internal: guest memory accessed after its instance ended");
     // Memory is bound once the module is instantiated (and checked to export it): a host call before
     // that comes from the module's start function, i.e. code at the top level of the source.
     if (!this.memory) {

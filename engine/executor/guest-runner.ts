@@ -1,5 +1,6 @@
 import { DweError, ProgramExit } from "../kernel/errors.js";
 import { AsyncifyInstanceDriver } from "../runtime/asyncify.js";
+import { instantiate } from "../runtime/memory-pool.js";
 import type { LoadedComponent } from "../runtime/component-loader.js";
 import type { RunRecord } from "../store/types.js";
 import type { WasiHost } from "../../host-functions/wasi/preview1.js";
@@ -56,7 +57,18 @@ export async function runGuestToEnd(g: GuestRun): Promise<void> {
   // The WASI import object costs more to build than the rest of the setup: only for modules that use it.
   if (importsWasi(g.module!)) imports.wasi_snapshot_preview1 = wasi.imports(memory, dispatcher, driver);
   // Synchronous: the module is compiled already, and an async instantiation costs a trip through the event loop.
-  const instance = new WebAssembly.Instance(g.module!, imports);
+  const { instance, release } = instantiate(g.module!, imports);
+  try {
+    await runInstance(g, instance, driver);
+  } finally {
+    // Nothing runs in the instance any more: its memory may go to the next one.
+    memory.unbind();
+    release();
+  }
+}
+
+async function runInstance(g: GuestRun, instance: WebAssembly.Instance, driver: AsyncifyInstanceDriver): Promise<void> {
+  const { dispatcher, wasi, memory } = g;
   const mem = instance.exports.memory;
   if (!(mem instanceof WebAssembly.Memory)) throw new DweError("invalid_module", "the module does not export its memory as 'memory'");
   memory.bind(mem);

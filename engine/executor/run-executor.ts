@@ -112,8 +112,8 @@ function recordEnd(metrics: Metrics, span: AttemptSpan, outcome: string, error: 
  * trap on it): say so, rather than only "unreachable".
  */
 function outOfMemory(err: unknown, memory: CheckedGuestMemory, limit: number): { code: string; message: string } | null {
-  if (!(err instanceof WebAssembly.RuntimeError) || !memory.bound) return null;
-  const used = memory.buffer.byteLength;
+  const used = memory.byteLength;
+  if (!(err instanceof WebAssembly.RuntimeError) || used === 0) return null;
   const mib = (n: number) => (n / (1024 * 1024)).toFixed(1).replace(/\.0$/, "");
   if (used + 65536 > limit) {
     return {

@@ -4,7 +4,8 @@ import { readCachedArtifact, writeCachedArtifact } from "./artifact-cache.js";
 import { OnceByKey } from "./once-by-key.js";
 import type { ModuleKind, Store } from "../store/types.js";
 import { ASYNCIFY_ARTIFACT, asyncifyModule, checkEngineExports, needsAsyncify } from "./asyncify.js";
-import { compileCore, detectKind, exportNames, withMemoryLimit } from "./wasm-binary.js";
+import { compileCore, detectKind, exportNames, withImportedMemory, withMemoryLimit } from "./wasm-binary.js";
+import { importsPooledMemory } from "./memory-pool.js";
 import { checkImportSignatures } from "./import-signatures.js";
 
 /** Imports dwe provides, by module; `*` means any name (unimplemented WASI calls return ENOSYS). */
@@ -82,14 +83,18 @@ const instrumenting = new OnceByKey<Uint8Array>(false);
 
 /**
  * The executable form of a stored module: asyncify-instrumented when it has async-capable imports
- * (cached in the store, computed once per module), memory capped at `maxMemoryBytes`, compiled once
- * per process.
+ * (cached in the store, computed once per module), memory capped at `maxMemoryBytes` and imported
+ * (instances get recycled memories, memory-pool.ts), compiled once per process.
  */
 export function loadExecutable(store: Store, sha: string, maxMemoryBytes: number | null): Promise<WebAssembly.Module> {
   const limitPages = Math.max(1, Math.floor((maxMemoryBytes ?? DEFAULT_MAX_MEMORY) / PAGE));
   return compiled.get(`${sha}/${limitPages}`, async () => {
     const bytes = await instrumenting.get(sha, () => instrumentedBytes(store, sha));
-    return compileCore(withMemoryLimit(bytes, limitPages), `module ${sha.slice(0, 12)}`);
+    const capped = withMemoryLimit(bytes, limitPages);
+    const pooled = withImportedMemory(capped);
+    const module = compileCore(pooled?.bytes ?? capped, `module ${sha.slice(0, 12)}`);
+    if (pooled) importsPooledMemory(module, pooled.limits);
+    return module;
   });
 }
 

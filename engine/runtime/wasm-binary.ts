@@ -137,6 +137,79 @@ function cappedTables(bytes: Uint8Array, at: number): number[] {
   return out;
 }
 
+/** Where a module whose memory was moved to an import (`withImportedMemory`) imports it from. */
+export const MEMORY_IMPORT = { module: "dwe-host", name: "memory" } as const;
+
+/** A memory's size limits, in 64 KiB pages. */
+export interface MemoryLimits {
+  initial: number;
+  maximum: number;
+}
+
+/**
+ * The module with the memory it defines turned into an import of the same limits (MEMORY_IMPORT),
+ * so that its host can hand each instance a recycled memory (memory-pool.ts): its index stays 0
+ * (a module defines at most one memory and imports none, inspectModule), and it is still exported
+ * as it was. Null, and nothing changed, for a module with no memory, a shared one, or one without a
+ * maximum (run it after withMemoryLimit, which gives every other memory one).
+ */
+export function withImportedMemory(bytes: Uint8Array): { bytes: Uint8Array; limits: MemoryLimits } | null {
+  const sections: { id: number; start: number; body: number; end: number }[] = [];
+  for (let pos = 8; pos < bytes.length;) {
+    const [size, body] = readU32(bytes, pos + 1);
+    const end = body + size;
+    if (end > bytes.length) throw new InvalidModule("module is truncated (a section runs past the end of the file)");
+    sections.push({ id: bytes[pos]!, start: pos, body, end });
+    pos = end;
+  }
+  const memory = sections.find((s) => s.id === 5);
+  if (memory === undefined) return null;
+  const [count, p] = readU32(bytes, memory.body);
+  if (count !== 1 || bytes[p] !== 0x01) return null;
+  const [initial, maximum, next] = readLimits(bytes, 0x01, p + 1);
+  if (maximum === null || next !== memory.end) return null;
+  const entry = [
+    ...importName(MEMORY_IMPORT.module),
+    ...importName(MEMORY_IMPORT.name),
+    0x02,
+    0x01,
+    ...writeU32(initial),
+    ...writeU32(maximum),
+  ];
+  const imports = sections.find((s) => s.id === 2);
+  const parts: Uint8Array[] = [bytes.subarray(0, 8)];
+  let placed = false;
+  const place = (body: Uint8Array[]) => {
+    const length = body.reduce((n, b) => n + b.length, 0);
+    parts.push(new Uint8Array([2, ...writeU32(length)]), ...body);
+    placed = true;
+  };
+  for (const s of sections) {
+    if (s === memory) continue;
+    if (s === imports) {
+      const [n, first] = readU32(bytes, s.body);
+      place([new Uint8Array(writeU32(n + 1)), bytes.subarray(first, s.end), new Uint8Array(entry)]);
+      continue;
+    }
+    // A new import section goes after the type section (and custom sections), before all others.
+    if (!placed && imports === undefined && s.id !== 0 && s.id !== 1) place([new Uint8Array([1, ...entry])]);
+    parts.push(bytes.subarray(s.start, s.end));
+  }
+  if (!placed) place([new Uint8Array([1, ...entry])]);
+  const out = new Uint8Array(parts.reduce((n, b) => n + b.length, 0));
+  let at = 0;
+  for (const b of parts) {
+    out.set(b, at);
+    at += b.length;
+  }
+  return { bytes: out, limits: { initial, maximum } };
+}
+
+function importName(text: string): number[] {
+  const utf8 = new TextEncoder().encode(text);
+  return [...writeU32(utf8.length), ...utf8];
+}
+
 /** The names a core module exports, read from its export section (without compiling it). */
 export function exportNames(bytes: Uint8Array): string[] {
   const names: string[] = [];
