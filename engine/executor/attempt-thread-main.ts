@@ -226,3 +226,6 @@ function handle(m: ToAttemptThread): void {
       break;
   }
 }
+
+// Started with everything a job needs but its module: the owner may claim runs for it now.
+post({ type: "ready" });

@@ -84,6 +84,8 @@ export type ToAttemptThread =
   | { type: "close" };
 
 export type FromAttemptThread =
+  /** The thread has opened its store and loaded its code: jobs start at once from now on. */
+  | { type: "ready" }
   /** The job is prepared and its guest starts now: its timeout runs from here (sent for a timed job only). */
   | { type: "started"; job: number }
   | { type: "logs"; job: number; logs: LogRecord[] }

@@ -105,6 +105,12 @@ export class AttemptThread {
   private outbox: ToAttemptThread[] = [];
   /** Resolves once the thread has exited (and its exit was told). */
   readonly exited: Promise<void>;
+  private isReady!: () => void;
+  /**
+   * Resolves once the thread has opened its store and loaded its code (or has exited): a worker
+   * claims runs only then, so that no lease is held by a thread still starting (100-200 ms here).
+   */
+  readonly ready = new Promise<void>((resolve) => (this.isReady = resolve));
 
   constructor(private readonly o: AttemptThreadOptions) {
     const data: AttemptThreadData = {
@@ -135,6 +141,7 @@ export class AttemptThread {
         clearInterval(this.watcher);
         if (this.closing !== null && this.closing !== "asked") clearTimeout(this.closing);
         this.gone = true;
+        this.isReady();
         const jobs = [...this.jobs.keys()];
         this.jobs.clear();
         const crashed = !this.terminating && (this.died !== null || jobs.length > 0);
@@ -234,6 +241,10 @@ export class AttemptThread {
 
   private onMessage(m: FromAttemptThread): void {
     if (this.gone) return;
+    if (m.type === "ready") {
+      this.isReady();
+      return;
+    }
     if (m.type === "metrics") {
       this.o.on(m);
       return;

@@ -111,6 +111,12 @@ export class Supervisor {
       },
     });
     for (let i = 0; i < this.o.threads; i++) this.slots.push(this.spawn(i));
+    // Nothing is claimed before the threads can execute it.
+    await Promise.all(this.slots.map((s) => s.thread.ready));
+    if (this.draining) {
+      await this.done;
+      return;
+    }
     this.timers.push(setInterval(() => void this.poll(), this.o.pollMs));
     this.heartbeat.start();
     this.timers.push(setInterval(() => this.tick(Date.now()), 50));
