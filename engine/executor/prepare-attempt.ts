@@ -25,13 +25,24 @@ export interface PreparedAttempt {
 }
 
 /** Module kinds by sha256 (modules are content-addressed, so a kind never changes). */
-const kinds = new Map<string, string | undefined>();
+const kinds = new Map<string, string>();
+/** Reads in flight: a worker starts many runs of one module at once, and each read brings the module's bytes. */
+const reading = new Map<string, Promise<string | undefined>>();
 
-async function moduleKind(store: Store, sha: string): Promise<string | undefined> {
-  if (kinds.has(sha)) return kinds.get(sha);
-  const kind = (await store.getModule(sha))?.kind;
-  if (kind !== undefined) kinds.set(sha, kind);
-  return kind;
+function moduleKind(store: Store, sha: string): Promise<string | undefined> {
+  const known = kinds.get(sha);
+  if (known !== undefined) return Promise.resolve(known);
+  let read = reading.get(sha);
+  if (read === undefined) {
+    read = store.getModule(sha).then((m) => {
+      if (m !== undefined) kinds.set(sha, m.kind);
+      return m?.kind;
+    });
+    reading.set(sha, read);
+    const done = () => void reading.delete(sha);
+    read.then(done, done);
+  }
+  return read;
 }
 
 /**
