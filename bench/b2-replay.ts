@@ -35,7 +35,7 @@ export const b2: Benchmark = {
           const done = execute(s.store, run.id);
           const t1 = await live;
           await done;
-          const entry = await plainInstance(module, input);
+          const entry = plainInstance(module, input);
           const t2 = nowMs();
           entry();
           const t3 = nowMs();

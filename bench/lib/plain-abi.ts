@@ -1,12 +1,13 @@
 // The B1 baseline: the same guest with `dwe.call` answered by plain JavaScript, not journaled.
 import { pack } from "msgpackr";
+import { instantiate } from "../../engine/runtime/memory-pool.js";
 
 /**
  * Instantiates `module` with imports of the same ABI shape as dwe's (`dwe.call`, `dwe.response`,
  * AssemblyScript's `env`) that answer `clock.now` with Date.now() and journal nothing. Returns the
  * entry function.
  */
-export async function plainInstance(module: WebAssembly.Module, input: Uint8Array): Promise<() => void> {
+export function plainInstance(module: WebAssembly.Module, input: Uint8Array): () => void {
   let memory: WebAssembly.Memory | null = null;
   let pending: Uint8Array = new Uint8Array(0);
   const answer = (bytes: Uint8Array): number => {
@@ -39,7 +40,8 @@ export async function plainInstance(module: WebAssembly.Module, input: Uint8Arra
     },
     wasi_snapshot_preview1: new Proxy({}, { get: () => () => 52 }),
   };
-  const instance = await WebAssembly.instantiate(module, imports);
+  // As dwe instantiates it: the module's memory is an import (engine/runtime/memory-pool.ts).
+  const { instance } = instantiate(module, imports);
   memory = instance.exports.memory as WebAssembly.Memory;
   return instance.exports.run as () => void;
 }
