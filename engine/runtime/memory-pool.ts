@@ -10,11 +10,14 @@
 // back), nor one of an instance that may still run (the caller gives it back once the guest's last
 // call has returned or thrown, and nothing writes to it after). It is zeroed when taken, not when
 // given back, so nothing written to it late could reach the next run.
+//
+// The price is memory: a thread keeps up to 256 memories of one size and 32 MiB in all resident
+// (16 MiB for 256 one-page AssemblyScript memories; B5-rss and B6 in bench/README.md).
 import { MEMORY_IMPORT, type MemoryLimits } from "./wasm-binary.js";
 
 const PAGE = 65536;
 /** Bytes of memory kept for reuse in this thread, in all, and memories of one size. */
-const POOL_BYTES = 64 * 1024 * 1024;
+const POOL_BYTES = 32 * 1024 * 1024;
 const POOL_COUNT = 256;
 
 /** Compiled modules whose memory is imported (withImportedMemory), with its limits. */
