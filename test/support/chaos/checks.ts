@@ -6,6 +6,8 @@ import type { FleetEvent } from "./fleet.js";
 
 /** A repeat counts as explained by a fault whose process ended or resumed up to this long before it started. */
 const SLACK_MS = 1_000;
+/** How soon after its sender resumed an effect in flight across the stop reaches its server. */
+const IN_FLIGHT_MS = 250;
 
 export interface RunSeen {
   id: string;
@@ -49,6 +51,16 @@ export function explainRepeat(prev: Performance, next: Performance, events: read
     );
     if ((ends?.at ?? Infinity) + SLACK_MS < prev.at) continue;
     return `${f.what}${f.trigger === "arrival" ? " on arrival" : ""}${prev.pid === null ? " (performer unknown)" : ""}`;
+  }
+  // `next` was in flight across a stop of its own sender: started (after its fenced proof) just
+  // before the process was frozen, it reached the server only once the process went on, after
+  // another worker had redone it. Seen when a stop cuts a burst of requests whose connections are
+  // still opening. Starting an effect after such a pause without a fresh proof is what
+  // test/lease-fencing.test.ts checks, deterministically.
+  for (const f of events) {
+    if (f.what !== "SIGSTOP" || next.pid === null || f.pid !== next.pid || f.at > prev.at) continue;
+    const cont = events.find((e) => e.pid === f.pid && e.at >= f.at && e.what === "SIGCONT");
+    if (cont !== undefined && next.at >= cont.at && next.at <= cont.at + IN_FLIGHT_MS) return "SIGSTOP of its sender, in flight";
   }
   return null;
 }
