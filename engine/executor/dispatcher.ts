@@ -93,6 +93,45 @@ export interface DispatcherOptions {
   progress?: RunProgress;
 }
 
+/** The part of a HostContext that is the same for every call of a run. */
+type RunContext = Pick<HostContext, "runId" | "grants" | "cwd" | "signal" | "services" | "live" | "setOutput">;
+
+/**
+ * One call's HostContext: a small object per live call (it is made for every one, `clock.now`
+ * included), the idempotency key made only if a host function asks for it.
+ */
+class CallContext implements HostContext {
+  constructor(
+    private readonly run: RunContext,
+    readonly seq: number,
+    readonly traceparent: string | undefined,
+  ) {}
+  get runId(): string {
+    return this.run.runId;
+  }
+  get key(): string {
+    return `${this.run.runId}:${this.seq}`;
+  }
+  get grants(): HostContext["grants"] {
+    return this.run.grants;
+  }
+  get cwd(): string {
+    return this.run.cwd;
+  }
+  get signal(): AbortSignal {
+    return this.run.signal;
+  }
+  get services(): HostContext["services"] {
+    return this.run.services;
+  }
+  get live(): HostContext["live"] {
+    return this.run.live;
+  }
+  setOutput(bytes: Uint8Array): void {
+    this.run.setOutput(bytes);
+  }
+}
+
 /**
  * The one journaling path: every host call of a run goes through `call`, which answers it from the
  * journal during replay (checking for divergence) and otherwise performs it live under the commit
@@ -111,6 +150,8 @@ export class Dispatcher implements Dispatch {
   /** When the instance began (monotonicMs()), until the replay's end was measured (then null). */
   private replayStart: number | null;
   output: Uint8Array | null = null;
+  /** What every call's HostContext shares (made at the first call that needs one). */
+  private run: RunContext | null = null;
 
   constructor(private readonly o: DispatcherOptions) {
     this.replayEnded = o.recorded.length === 0 && !o.onReplayEnd;
@@ -244,20 +285,18 @@ export class Dispatcher implements Dispatch {
   }
 
   private ctx(seq: number, traceparent?: string): HostContext {
-    return {
+    this.run ??= {
       runId: this.o.run.id,
-      seq,
-      key: `${this.o.run.id}:${seq}`,
       grants: this.o.run.config.grants,
       cwd: this.o.cwd,
       signal: this.o.signal,
+      services: this.o.services ?? NO_SERVICES,
+      live: this.o.live,
       setOutput: (bytes) => {
         this.output = bytes;
       },
-      services: this.o.services ?? NO_SERVICES,
-      ...(this.o.live && { live: this.o.live }),
-      ...(traceparent !== undefined && { traceparent }),
     };
+    return new CallContext(this.run, seq, traceparent);
   }
 
   private parse(fn: HostFunction<never>, op: string, request: Uint8Array): unknown {
@@ -282,6 +321,8 @@ export class Dispatcher implements Dispatch {
     const started = this.metrics === NO_METRICS ? 0 : monotonicMs();
     const step =
       fn.kind === "effect" || fn.kind === "timer" || fn.kind === "wait" ? this.span.step(fn.kind, op, seq, inFlight !== undefined) : null;
+    // Nothing to measure (no metrics, a call without a span): the call as it is, no closures.
+    if (step === null && this.metrics === NO_METRICS) return this.perform(fn, seq, code, digest, op, request, inFlight, undefined);
     const ended = (error: SpanError | undefined) => {
       if (this.metrics !== NO_METRICS) this.metrics.observe("host_call_seconds", (monotonicMs() - started) / 1000, op);
       step?.end(error);
