@@ -11,6 +11,7 @@ import { AttemptEnd, released } from "./run-end.js";
 import { verifyRun } from "./verify-run.js";
 import {
   GuestClock,
+  MessageBatch,
   StopFlag,
   VerifyProgress,
   type AttemptJob,
@@ -46,21 +47,18 @@ const running = new Map<number, Running>();
  * event loop, or before guest code runs, which may keep the loop from turning for long (the owner's
  * timeout and watchdog then act on what it was told).
  */
-let outbox: FromAttemptThread[] = [];
+const outbox = new MessageBatch<FromAttemptThread>(
+  (batch) => port.postMessage(batch),
+  (flush) => setImmediate(flush),
+);
 function post(m: FromAttemptThread): void {
-  if (outbox.push(m) === 1) setImmediate(flush);
-}
-function flush(): void {
-  if (outbox.length === 0) return;
-  const batch = outbox;
-  outbox = [];
-  port.postMessage(batch);
+  outbox.push(m);
 }
 /** Told when a job's guest code starts and stops running on this thread. */
 function guestClock(job: number): (inGuest: boolean) => void {
   return (inGuest) => {
     if (inGuest) {
-      flush();
+      outbox.flush();
       clock.enter(job);
     } else clock.leave();
   };
@@ -194,7 +192,7 @@ function closeIfIdle(): void {
     .catch(() => undefined)
     .then(() => store.close())
     .finally(() => {
-      flush();
+      outbox.flush();
       port.close();
     });
 }

@@ -101,6 +101,30 @@ export type FromAttemptThread =
   | { type: "metrics"; delta: MetricDelta };
 
 /**
+ * Messages gathered into one batch (see ToAttemptThread): the first one pushed schedules the send,
+ * `flush` sends what is gathered at once.
+ */
+export class MessageBatch<M> {
+  private pending: M[] = [];
+
+  constructor(
+    private readonly send: (batch: M[]) => void,
+    private readonly schedule: (flush: () => void) => void,
+  ) {}
+
+  push(m: M): void {
+    if (this.pending.push(m) === 1) this.schedule(() => this.flush());
+  }
+
+  flush(): void {
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    this.send(batch);
+  }
+}
+
+/**
  * Where an attempt thread publishes which job is running guest code, and since when, so the owner
  * can stop a guest that never returns to the host (an infinite loop blocks the thread's event loop,
  * so the thread cannot stop it itself). Layout: i32 job (0: none) | pad | f64 since (ms).

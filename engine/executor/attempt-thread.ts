@@ -12,6 +12,7 @@ import { killGroupsOfThread, watchThreadGroups } from "../../host-functions/proc
 import type { AttemptOptions } from "./run-executor.js";
 import {
   GuestClock,
+  MessageBatch,
   StopFlag,
   type AttemptThreadData,
   type FromAttemptThread,
@@ -102,7 +103,10 @@ export class AttemptThread {
   private terminating = false;
   private gone = false;
   private closing: NodeJS.Timeout | null | "asked" = null;
-  private outbox: ToAttemptThread[] = [];
+  /** Messages sent in this synchronous run go together, in order, once it ends (see ToAttemptThread). */
+  private readonly outbox = new MessageBatch<ToAttemptThread>((batch) => {
+    if (!this.dead) this.worker.postMessage(batch);
+  }, queueMicrotask);
   /** Resolves once the thread has exited (and its exit was told). */
   readonly exited: Promise<void>;
   private isReady!: () => void;
@@ -227,16 +231,8 @@ export class AttemptThread {
     await this.exited;
   }
 
-  /** Messages sent in this synchronous run go together, in order, once it ends (see ToAttemptThread). */
   private send(m: ToAttemptThread): void {
-    if (this.dead) return;
-    if (this.outbox.push(m) === 1) queueMicrotask(() => this.flush());
-  }
-
-  private flush(): void {
-    const batch = this.outbox;
-    this.outbox = [];
-    if (!this.dead && batch.length > 0) this.worker.postMessage(batch);
+    if (!this.dead) this.outbox.push(m);
   }
 
   private onMessage(m: FromAttemptThread): void {

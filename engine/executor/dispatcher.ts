@@ -150,8 +150,8 @@ export class Dispatcher implements Dispatch {
   /** When the instance began (monotonicMs()), until the replay's end was measured (then null). */
   private replayStart: number | null;
   output: Uint8Array | null = null;
-  /** What every call's HostContext shares (made at the first call that needs one). */
-  private run: RunContext | null = null;
+  /** What every call's HostContext shares. */
+  private readonly context: RunContext;
 
   constructor(private readonly o: DispatcherOptions) {
     this.replayEnded = o.recorded.length === 0 && !o.onReplayEnd;
@@ -161,6 +161,17 @@ export class Dispatcher implements Dispatch {
     this.replayStart = o.recorded.length > 0 ? monotonicMs() : null;
     this.progress = o.progress ?? null;
     this.progress?.begin(o.recorded.length);
+    this.context = {
+      runId: o.run.id,
+      grants: o.run.config.grants,
+      cwd: o.cwd,
+      signal: o.signal,
+      services: o.services ?? NO_SERVICES,
+      live: o.live,
+      setOutput: (bytes) => {
+        this.output = bytes;
+      },
+    };
   }
 
   /** Measures the replay once it ended (the first live call, or the end of the run). */
@@ -285,18 +296,7 @@ export class Dispatcher implements Dispatch {
   }
 
   private ctx(seq: number, traceparent?: string): HostContext {
-    this.run ??= {
-      runId: this.o.run.id,
-      grants: this.o.run.config.grants,
-      cwd: this.o.cwd,
-      signal: this.o.signal,
-      services: this.o.services ?? NO_SERVICES,
-      live: this.o.live,
-      setOutput: (bytes) => {
-        this.output = bytes;
-      },
-    };
-    return new CallContext(this.run, seq, traceparent);
+    return new CallContext(this.context, seq, traceparent);
   }
 
   private parse(fn: HostFunction<never>, op: string, request: Uint8Array): unknown {

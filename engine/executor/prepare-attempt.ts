@@ -6,6 +6,7 @@ import type { JournalEntry } from "../journal/entry.js";
 import type { HostFunction } from "../kernel/host-function.js";
 import type { LoadedComponent } from "../runtime/component-loader.js";
 import { loadExecutable } from "../runtime/module-loader.js";
+import { OnceByKey } from "../runtime/once-by-key.js";
 import type { RunRecord, Store } from "../store/types.js";
 import { HOST_FUNCTIONS } from "../../host-functions/registry.js";
 import { WasiHost } from "../../host-functions/wasi/preview1.js";
@@ -24,25 +25,24 @@ export interface PreparedAttempt {
   functions: ReadonlyMap<string, HostFunction<never>>;
 }
 
-/** Module kinds by sha256 (modules are content-addressed, so a kind never changes). */
-const kinds = new Map<string, string>();
-/** Reads in flight: a worker starts many runs of one module at once, and each read brings the module's bytes. */
-const reading = new Map<string, Promise<string | undefined>>();
+/**
+ * Module kinds by sha256, read once per process (modules are content-addressed, so a kind never
+ * changes); a worker starts many runs of one module at once, and each read brings the module's bytes.
+ */
+const kinds = new OnceByKey<string>(true);
+const MISSING = new Error("module missing");
 
+/** A missing module's kind is unknown (not remembered: it may be stored later); loading it says why. */
 function moduleKind(store: Store, sha: string): Promise<string | undefined> {
-  const known = kinds.get(sha);
-  if (known !== undefined) return Promise.resolve(known);
-  let read = reading.get(sha);
-  if (read === undefined) {
-    read = store.getModule(sha).then((m) => {
-      if (m !== undefined) kinds.set(sha, m.kind);
-      return m?.kind;
-    });
-    reading.set(sha, read);
-    const done = () => void reading.delete(sha);
-    read.then(done, done);
-  }
-  return read;
+  const read = kinds.get(sha, async () => {
+    const m = await store.getModule(sha);
+    if (m === undefined) throw MISSING;
+    return m.kind;
+  });
+  return read.catch((err: unknown) => {
+    if (err === MISSING) return undefined;
+    throw err;
+  });
 }
 
 /**
